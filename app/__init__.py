@@ -1,0 +1,1 @@
+"""Smore: limited-edition drops that convert into live auctions."""

@@ -1,0 +1,1 @@
+"""Members and access: sign-up, login, profile, withdrawal, identity per request, guards."""

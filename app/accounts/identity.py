@@ -1,0 +1,55 @@
+"""Who is behind a request. The member is re-loaded on every request, so suspension or
+withdrawal takes effect on the very next one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.plugins.flash import flash
+
+from app.db import request_session
+from app.models.members import Member, MemberStatus
+from app.web.sessions import rotate_session_id
+
+SESSION_MEMBER_KEY = "member_id"
+_STATE_KEY = "smore_member"
+_UNSET = object()
+
+
+async def current_member(connection: ASGIConnection[Any, Any, Any, Any]) -> Member | None:
+    state = connection.scope.setdefault("state", {})
+    cached = state.get(_STATE_KEY, _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    member: Member | None = None
+    session = connection.scope.get("session")
+    member_id = session.get(SESSION_MEMBER_KEY) if isinstance(session, dict) else None
+    if isinstance(member_id, int):
+        member = await request_session(connection).get(Member, member_id)
+        if member is None or member.status is not MemberStatus.ACTIVE:
+            reason = {
+                MemberStatus.SUSPENDED: "Your account has been suspended. You have been signed out.",
+                MemberStatus.WITHDRAWN: "This account has been withdrawn. You have been signed out.",
+            }.get(member.status if member else MemberStatus.WITHDRAWN)
+            connection.scope["session"] = {}
+            if reason:
+                flash(connection, reason, "error")
+            member = None
+    state[_STATE_KEY] = member
+    return member
+
+
+def sign_in(connection: ASGIConnection[Any, Any, Any, Any], member: Member) -> None:
+    """Bind the session to ``member`` under a brand-new session id."""
+    connection.scope["session"] = {SESSION_MEMBER_KEY: member.id}
+    rotate_session_id(connection)
+    connection.scope.setdefault("state", {})[_STATE_KEY] = member
+
+
+def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Delete the session server-side (an Empty session makes the backend drop the record)."""
+    from litestar.types import Empty
+
+    connection.scope["session"] = Empty  # type: ignore[typeddict-item]
+    connection.scope.setdefault("state", {})[_STATE_KEY] = None

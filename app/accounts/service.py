@@ -1,0 +1,120 @@
+"""Account use cases. Services flush; the request commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import rules
+from app.accounts.passwords import PasswordHasher
+from app.audit import record_audit
+from app.core.errors import DomainError, FormInvalid
+from app.models.base import utcnow
+from app.models.members import Member, MemberRole, MemberStatus
+
+
+class LoginRefused(DomainError):
+    pass
+
+
+class AccountService:
+    def __init__(self, db: AsyncSession, hasher: PasswordHasher) -> None:
+        self.db = db
+        self.hasher = hasher
+
+    async def by_email(self, email: str) -> Member | None:
+        email = rules.normalise_email(email)
+        return (await self.db.execute(select(Member).where(func.lower(Member.email) == email))).scalar_one_or_none()
+
+    async def email_taken(self, email: str) -> bool:
+        return await self.by_email(email) is not None
+
+    async def sign_up(
+        self,
+        email: str,
+        display_name: str,
+        password: str,
+        password_confirm: str,
+        role: MemberRole = MemberRole.SHOPPER,
+    ) -> Member:
+        email = rules.normalise_email(email)
+        errors = rules.signup_errors(email, display_name, password, password_confirm)
+        if "email" not in errors and await self.email_taken(email):
+            errors["email"] = "An account with this email already exists. Sign in instead?"
+        if errors:
+            raise FormInvalid(errors)
+        member = Member(
+            email=email,
+            display_name=display_name,
+            password_hash=await self.hasher.hash(password),
+            role=role,
+            status=MemberStatus.ACTIVE,
+        )
+        self.db.add(member)
+        try:
+            async with self.db.begin_nested():
+                await self.db.flush()
+        except IntegrityError:  # a concurrent sign-up took the email between check and insert
+            raise FormInvalid({"email": "An account with this email already exists. Sign in instead?"}) from None
+        return member
+
+    async def authenticate(self, email: str, password: str) -> Member:
+        member = await self.by_email(email) if email else None
+        ok = await self.hasher.verify(password, member.password_hash if member else None)
+        if member is None or not ok:
+            raise LoginRefused("Wrong email or password.")
+        if member.status is MemberStatus.WITHDRAWN:
+            raise LoginRefused("This account was withdrawn and can no longer sign in.")
+        if member.status is MemberStatus.SUSPENDED:
+            reason = f" Reason: {member.status_reason}" if member.status_reason else ""
+            raise LoginRefused(f"This account is suspended.{reason}")
+        return member
+
+    async def update_profile(self, member: Member, display_name: str) -> Member:
+        if err := rules.display_name_error(display_name):
+            raise FormInvalid({"display_name": err})
+        member.display_name = display_name
+        await self.db.flush()
+        return member
+
+    async def change_password(self, member: Member, old: str, new: str, confirm: str) -> None:
+        errors: dict[str, str] = {}
+        if not await self.hasher.verify(old, member.password_hash):
+            errors["old_password"] = "This is not your current password."
+        if err := rules.password_error(new):
+            errors["new_password"] = err
+        elif new != confirm:
+            errors["new_password_confirm"] = "The two passwords differ."
+        if errors:
+            raise FormInvalid(errors)
+        member.password_hash = await self.hasher.hash(new)
+        await self.db.flush()
+
+    async def withdraw(self, member: Member, password: str, confirmed: bool) -> None:
+        """Soft delete: the row, its email and everything that refers to it stay."""
+        errors: dict[str, str] = {}
+        if not confirmed:
+            errors["confirm"] = "Tick the box to confirm that you want to withdraw."
+        if not await self.hasher.verify(password, member.password_hash):
+            errors["password"] = "This is not your current password."
+        if errors:
+            raise FormInvalid(errors)
+        await set_member_status(self.db, member, MemberStatus.WITHDRAWN, actor=member, reason="withdrawn by member")
+        member.withdrawn_at = utcnow()
+        await self.db.flush()
+
+
+async def set_member_status(
+    db: AsyncSession, member: Member, target: MemberStatus, *, actor: Member, reason: str
+) -> None:
+    """The only place a member's status changes: checked against the table, audited."""
+    rules.MEMBER_STATUS.check(member.status, target)
+    action = {
+        MemberStatus.SUSPENDED: "member.suspend",
+        MemberStatus.ACTIVE: "member.unsuspend",
+        MemberStatus.WITHDRAWN: "member.withdraw",
+    }[target]
+    member.status = target
+    member.status_reason = reason if target is not MemberStatus.ACTIVE else None
+    await record_audit(db, actor=actor, action=action, target=member, reason=reason)

@@ -1,0 +1,1 @@
+"""Administration pages: seller applications, member moderation."""

@@ -1,0 +1,140 @@
+"""``create_app(settings)``: the only place that wires the parts together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+
+from app.accounts.controllers import AuthController, MeController, goodbye
+from app.accounts.identity import current_member
+from app.accounts.passwords import PasswordHasher
+from app.accounts.throttle import LoginThrottle
+from app.admin.controllers import AdminController
+from app.catalog.controllers import AdminCategoryController, CategoryController
+from app.db import Database, TransactionMiddleware, provide_db_session
+from app.health import healthz
+from app.pages import home
+from app.sellers.controllers import SellerController
+from app.settings import PROJECT_ROOT, Settings
+from app.web.errors import EXCEPTION_HANDLERS
+from app.web.sessions import RotatingSessionConfig
+from app.web.templating import build_template_config
+from tasks.broker import configure_broker
+from tasks.runtime import init_runtime
+
+log = logging.getLogger(__name__)
+
+
+def _stores(settings: Settings) -> StoreRegistry:
+    stores: dict[str, Store]
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        root = RedisStore.with_client(url=settings.redis_url, namespace="smore")
+        stores = {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+    else:
+        stores = {"sessions": FileStore(settings.var_dir / "sessions"), "throttle": MemoryStore()}
+    return StoreRegistry(stores=stores)
+
+
+def _channels(settings: Settings) -> ChannelsPlugin:
+    if settings.redis_url:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        backend: Any = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+    else:
+        backend = MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, create_ws_route_handlers=False)
+
+
+async def _load_member(request: Request[Any, Any, Any]) -> None:
+    """Re-load the member behind the session on every request (pages show who is signed in)."""
+    if not request.url.path.startswith("/static/"):
+        await current_member(request)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    database = Database(settings)
+    broker = configure_broker(settings)
+    init_runtime(settings)
+    stores = _stores(settings)
+    state = State(
+        {
+            "settings": settings,
+            "database": database,
+            "broker": broker,
+            "hasher": PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost),
+            "login_throttle": LoginThrottle(
+                stores.get("throttle"),
+                settings.login_failures_per_email,
+                settings.login_failures_per_address,
+                settings.login_failure_window_seconds,
+            ),
+        }
+    )
+    template_config = build_template_config()
+    session_config = RotatingSessionConfig(
+        store="sessions", max_age=settings.session_max_age, secure=settings.secure_cookies, samesite="lax"
+    )
+
+    async def on_startup() -> None:
+        if settings.in_process_worker:
+            broker.start_worker()
+
+    async def on_shutdown() -> None:
+        broker.stop()
+        await database.dispose()
+
+    return Litestar(
+        route_handlers=[
+            home,
+            healthz,
+            goodbye,
+            AuthController,
+            MeController,
+            SellerController,
+            AdminController,
+            AdminCategoryController,
+            CategoryController,
+            create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
+        ],
+        dependencies={"db": Provide(provide_db_session)},
+        middleware=[session_config.middleware, TransactionMiddleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.secure_cookies,
+            exclude=["/healthz"],
+        ),
+        template_config=template_config,
+        plugins=[
+            HTMXPlugin(),
+            FlashPlugin(FlashConfig(template_config=template_config)),
+            _channels(settings),
+        ],
+        stores=stores,
+        state=state,
+        before_request=_load_member,
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=settings.debug,
+    )

@@ -1,0 +1,1 @@
+"""Catalog: categories (a tree of their own) and, later, products."""

@@ -1,0 +1,1 @@
+"""Building blocks shared by every part: state machines and domain errors."""

@@ -1,0 +1,25 @@
+"""Errors a service raises for the web layer to turn into pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class DomainError(Exception):
+    """A refusal with a message fit to show to the member."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FormInvalid(DomainError):
+    """Field-level refusals: ``errors`` maps a field name to its message."""
+
+    def __init__(self, errors: Mapping[str, str], message: str = "Please correct the fields marked below.") -> None:
+        super().__init__(message)
+        self.errors = dict(errors)
+
+
+class NotFound(DomainError):
+    pass

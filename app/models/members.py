@@ -1,0 +1,90 @@
+"""Members, seller applications and the moderation audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+
+
+class MemberRole(StrEnum):
+    SHOPPER = "shopper"
+    SELLER = "seller"
+    ADMIN = "admin"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Member(TimestampMixin, Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(60), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole), default=MemberRole.SHOPPER, nullable=False)
+    status: Mapped[MemberStatus] = mapped_column(
+        str_enum(MemberStatus), default=MemberStatus.ACTIVE, nullable=False, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is MemberStatus.ACTIVE
+
+    @property
+    def is_seller(self) -> bool:
+        return self.role is MemberRole.SELLER
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is MemberRole.ADMIN
+
+
+class SellerApplication(TimestampMixin, Base):
+    __tablename__ = "seller_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
+    business_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING, nullable=False, index=True
+    )
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="raise")
+    decided_by: Mapped[Member | None] = relationship(foreign_keys=[decided_by_id], lazy="raise")
+
+
+class AuditEntry(TimestampMixin, Base):
+    """Who did what to whom, when and why. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    target_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    target_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    actor: Mapped[Member | None] = relationship(foreign_keys=[actor_id], lazy="raise")

@@ -1,0 +1,1 @@
+"""Seller applications and the seller's own dashboard."""

@@ -1,0 +1,63 @@
+"""``/seller``: apply to sell, and the approved seller's dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_login, requires_seller
+from app.core.errors import DomainError, FormInvalid
+from app.models.members import Member
+from app.sellers.service import SellerService
+from app.web.forms import read_form
+from app.web.templating import page
+
+
+async def provide_sellers(db: NamedDependency[AsyncSession]) -> SellerService:
+    return SellerService(db)
+
+
+class SellerController(Controller):
+    path = "/seller"
+    dependencies = {"sellers": Provide(provide_sellers), "member": Provide(provide_member)}
+
+    @get("/", name="seller_dashboard", guards=[requires_seller])
+    async def dashboard(
+        self, request: HTMXRequest, member: NamedDependency[Member], sellers: NamedDependency[SellerService]
+    ) -> Template:
+        application = await sellers.latest_application(member)
+        return page(request, "sellers/dashboard.html", {"application": application})
+
+    @get("/apply", name="seller_apply", guards=[requires_login])
+    async def apply_form(
+        self, request: HTMXRequest, member: NamedDependency[Member], sellers: NamedDependency[SellerService]
+    ) -> Any:
+        if member.is_seller:
+            return Redirect("/seller", status_code=303)
+        latest = await sellers.latest_application(member)
+        return page(request, "sellers/apply.html", {"latest": latest, "values": {}, "errors": {}})
+
+    @post("/apply", guards=[requires_login])
+    async def apply(
+        self, request: HTMXRequest, member: NamedDependency[Member], sellers: NamedDependency[SellerService]
+    ) -> Any:
+        form = await read_form(request)
+        try:
+            await sellers.apply(
+                member, form.get("business_name", ""), form.get("contact", ""), form.get("description", "")
+            )
+        except FormInvalid as exc:
+            latest = await sellers.latest_application(member)
+            context = {"latest": latest, "values": form, "errors": exc.errors, "message": exc.message}
+            return page(request, "sellers/apply.html", context, status_code=422)
+        except DomainError as exc:
+            flash(request, exc.message, "error")
+            return Redirect("/seller/apply", status_code=303)
+        flash(request, "Thank you! Your application is waiting for review.", "success")
+        return Redirect("/seller/apply", status_code=303)

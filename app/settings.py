@@ -1,0 +1,92 @@
+"""Typed settings read from the environment, with embedded defaults.
+
+Nothing here is read at import time: ``Settings.from_env()`` is called by the app factory, the
+worker entry point and the command-line tools, and tests build their own ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URL forms hosting platforms hand out onto the async drivers we use."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+def _secret_key(var_dir: Path) -> str:
+    """Read the secret kept under ``var/``, creating it on first use."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    var_dir: Path
+    redis_url: str | None = None
+    port: int = 8000
+    debug: bool = False
+    # Session cookie lifetime.
+    session_max_age: int = 14 * 24 * 3600
+    secure_cookies: bool = False
+    # Failed-login throttle: failures allowed per window, per email and per client address.
+    login_failures_per_email: int = 5
+    login_failures_per_address: int = 20
+    login_failure_window_seconds: int = 15 * 60
+    # Argon2 cost; tests lower it to keep the suite fast.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    # Run Dramatiq's in-process worker in the web process (embedded default without Redis).
+    in_process_worker: bool = True
+    page_size: int = 20
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def database_backend(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("SMORE_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+        var_dir.mkdir(parents=True, exist_ok=True)
+        database_url = normalise_database_url(
+            env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'smore.sqlite3'}"
+        )
+        redis_url = env.get("REDIS_URL") or None
+        return cls(
+            database_url=database_url,
+            secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
+            var_dir=var_dir,
+            redis_url=redis_url,
+            port=int(env.get("PORT", "8000")),
+            debug=env.get("DEBUG", "").lower() in {"1", "true", "yes"},
+            secure_cookies=env.get("SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+            in_process_worker=redis_url is None,
+        )

@@ -1,0 +1,1 @@
+"""Web glue shared by every part: templates, forms, pagination, errors, sessions."""

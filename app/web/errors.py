@@ -1,0 +1,74 @@
+"""HTML error pages. Anonymous visitors on a protected page are sent to the login page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger(__name__)
+
+_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Too large",
+    422: "Check your input",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def login_redirect(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        # After signing in, go back to the page the form was on, never to a POST-only URL.
+        referer = request.headers.get("referer", "")
+        base = str(request.base_url).rstrip("/")
+        target = referer[len(base) :] if referer.startswith(base + "/") else "/"
+    location = f"/login?next={quote(target, safe='/')}"
+    if request.headers.get("hx-request") == "true":
+        return Response(content=b"", status_code=204, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)
+
+
+def http_error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    if status == 403 and "CSRF" in detail:
+        detail = "Your form had expired or came from another site. Reload the page and try again."
+    if _wants_json(request):
+        return Response(content={"status_code": status, "detail": detail}, status_code=status)
+    template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html"
+    context = {"status": status, "title": _TITLES.get(status, "Error"), "detail": detail}
+    return Template(template_name=template, context=context, status_code=status, headers=exc.headers or None)
+
+
+def server_error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if _wants_json(request):
+        return Response(content={"status_code": 500, "detail": "Internal error"}, status_code=500)
+    return Template(
+        template_name="errors/500.html",
+        context={"status": 500, "title": _TITLES[500], "detail": ""},
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NotAuthorizedException: login_redirect,
+    HTTPException: http_error_page,
+    HTTP_500_INTERNAL_SERVER_ERROR: server_error_page,
+    Exception: server_error_page,
+}

@@ -1,0 +1,70 @@
+"""Jinja environment and page/fragment rendering."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template import TemplateConfig
+
+from app.settings import PROJECT_ROOT
+
+TEMPLATE_DIR = PROJECT_ROOT / "templates"
+
+
+def format_won(amount: int | None) -> str:
+    """Whole won, grouped: 12000 → ₩12,000."""
+    if amount is None:
+        return ""
+    return f"₩{amount:,}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def viewer(request: Any) -> Any:
+    """The member behind the request as loaded (and re-checked) for this request, or None."""
+    if request is None:
+        return None
+    return request.scope.get("state", {}).get("smore_member")
+
+
+def build_template_config(template_dir: Path = TEMPLATE_DIR) -> TemplateConfig[JinjaTemplateEngine]:
+    env = Environment(
+        loader=FileSystemLoader(str(template_dir)),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        enable_async=False,
+    )
+    env.filters["won"] = format_won
+    env.filters["dt"] = format_datetime
+    env.globals["viewer"] = viewer
+    engine = JinjaTemplateEngine.from_environment(env)
+    return TemplateConfig(instance=engine)
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    fragment: str | None = None,
+) -> Template:
+    """Render a full page, or only ``fragment`` (a partial template) for an HTMX request that is not
+    a boosted navigation. Every page works without JavaScript; HTMX only swaps less."""
+    ctx = dict(context or {})
+    htmx = getattr(request, "htmx", None)
+    if fragment and htmx and not htmx.boosted:
+        return HTMXTemplate(template_name=fragment, context=ctx, status_code=status_code)
+    return Template(template_name=template, context=ctx, status_code=status_code)

@@ -1,0 +1,1 @@
+"""Dramatiq broker set-up and actors. Actors open their own sessions and call services."""

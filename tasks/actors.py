@@ -1,0 +1,1 @@
+"""Every actor module, imported so that ``configure_broker`` and the worker see them all."""

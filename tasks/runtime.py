@@ -1,0 +1,32 @@
+"""What actors share inside one process: settings, and a database engine for the event loop
+that Dramatiq's AsyncIO middleware runs them on (async drivers bind connections to one loop,
+so the web app's engine is never reused here)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.db import Database
+from app.settings import Settings
+
+_settings: list[Settings] = []
+_databases: dict[int, Database] = {}
+
+
+def init_runtime(settings: Settings) -> None:
+    _settings[:] = [settings]
+    _databases.clear()
+
+
+def settings() -> Settings:
+    if not _settings:
+        raise RuntimeError("tasks.runtime.init_runtime() was not called in this process")
+    return _settings[0]
+
+
+def database() -> Database:
+    loop_id = id(asyncio.get_running_loop())
+    db = _databases.get(loop_id)
+    if db is None:
+        db = _databases[loop_id] = Database(settings())
+    return db

@@ -1,0 +1,104 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL with TEST_DATABASE_URL),
+Redis with TEST_REDIS_URL, an app per test and an HTTP client that speaks to it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+
+from app.asgi import create_app
+from app.models import Base
+from app.settings import PROJECT_ROOT, Settings, normalise_database_url
+from tests.factories import MemberFactory
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def run_migrations(url: str) -> None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        url = normalise_database_url(TEST_DATABASE_URL)
+        import asyncio
+
+        import asyncpg
+
+        async def reset() -> None:
+            conn = await asyncpg.connect(re.sub(r"^postgresql\+asyncpg", "postgresql", url))
+            try:
+                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            finally:
+                await conn.close()
+
+        asyncio.run(reset())
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    run_migrations(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-" + "x" * 32,
+        var_dir=tmp_path,
+        redis_url=TEST_REDIS_URL,
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+        in_process_worker=True,
+        page_size=5,
+    )
+
+
+async def _clean(app: Litestar) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with app.state.database.transaction() as db:
+        if app.state.database.backend == "postgresql":
+            await db.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await db.execute(text(f"DELETE FROM {name}"))
+    if TEST_REDIS_URL:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(TEST_REDIS_URL)
+        await redis.flushdb()
+        await redis.aclose()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    application = create_app(settings)
+    await _clean(application)
+    yield application
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
+        c.follow_redirects = False
+        yield c
+    await _clean(app)
+
+
+@pytest.fixture
+def members(app: Litestar) -> MemberFactory:
+    return MemberFactory(app)
