@@ -24,6 +24,7 @@ from app.accounts.identity import current_member
 from app.accounts.passwords import PasswordHasher
 from app.accounts.throttle import LoginThrottle
 from app.admin.controllers import AdminController
+from app.admin.members import AdminMemberController
 from app.catalog.controllers import AdminCategoryController, CategoryController
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.health import healthz
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MeController,
             SellerController,
             AdminController,
+            AdminMemberController,
             AdminCategoryController,
             CategoryController,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
