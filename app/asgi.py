@@ -11,7 +11,6 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -129,7 +128,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config,
         plugins=[
             HTMXPlugin(),
-            FlashPlugin(FlashConfig(template_config=template_config)),
             _channels(settings),
         ],
         stores=stores,

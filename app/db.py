@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.settings import Settings
 
@@ -30,7 +31,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine: AsyncEngine = make_engine(settings.database_url)
+        self.engine: AsyncEngine = make_engine(settings.database_url, null_pool=settings.database_null_pool)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -61,7 +62,7 @@ class Database:
         await self.engine.dispose()
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, null_pool: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -75,6 +76,8 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
+    if null_pool:
+        return create_async_engine(url, poolclass=NullPool)
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 

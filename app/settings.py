@@ -58,6 +58,9 @@ class Settings:
     # Run Dramatiq's in-process worker in the web process (embedded default without Redis).
     in_process_worker: bool = True
     page_size: int = 20
+    # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
+    # loops, and asyncpg connections belong to the loop that opened them).
+    database_null_pool: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -65,6 +65,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         argon2_memory_cost=1024,
         in_process_worker=True,
         page_size=5,
+        database_null_pool=True,
     )
 
 

@@ -38,6 +38,15 @@ def viewer(request: Any) -> Any:
     return request.scope.get("state", {}).get("smore_member")
 
 
+def flash_messages(request: Any) -> list[dict[str, str]]:
+    """Pop the flash messages (set with ``litestar.plugins.flash.flash``). Error pages raised before
+    the session middleware ran (unknown URL, wrong method) simply have none."""
+    session = request.scope.get("session") if request is not None else None
+    if not isinstance(session, dict):
+        return []
+    return session.pop("_messages", [])
+
+
 def build_template_config(template_dir: Path = TEMPLATE_DIR) -> TemplateConfig[JinjaTemplateEngine]:
     env = Environment(
         loader=FileSystemLoader(str(template_dir)),
@@ -49,6 +58,7 @@ def build_template_config(template_dir: Path = TEMPLATE_DIR) -> TemplateConfig[J
     env.filters["won"] = format_won
     env.filters["dt"] = format_datetime
     env.globals["viewer"] = viewer
+    env.globals["flash_messages"] = flash_messages
     engine = JinjaTemplateEngine.from_environment(env)
     return TemplateConfig(instance=engine)
 

@@ -1,0 +1,61 @@
+# Smore: `make run` serves the shop, `make test` runs the whole suite. Nothing else to set up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+PIP    := $(BIN)/python -m pip
+SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) install --quiet -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml requirements.lock $(VENV)/.installed
+	$(PIP) install --quiet -c requirements.lock -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/alembic upgrade head
+
+seed: migrate
+	$(BIN)/python -m app.seed
+
+run: seed
+	$(BIN)/uvicorn app.asgi:create_app --factory --host 127.0.0.1 --port $(PORT)
+
+worker: install
+	$(BIN)/dramatiq tasks.worker --processes 1 --threads 4
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads its own).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
+test: install-test chromium
+	$(BIN)/ruff format --check app tasks tests migrations bench
+	$(BIN)/ruff check app tasks tests migrations bench
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
+		if [ $$status -eq 5 ]; then echo "no tests were collected"; fi; exit $$status
+
+lint:
+	$(BIN)/ruff format --check app tasks tests migrations bench
+	$(BIN)/ruff check app tasks tests migrations bench
+
+format:
+	$(BIN)/ruff format app tasks tests migrations bench
+	$(BIN)/ruff check --fix app tasks tests migrations bench
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,99 @@
+"""Member moderation use cases for administrators: search, suspend, unsuspend.
+
+Every status change goes through ``set_member_status`` (transition table + audit row); this service
+only adds who may be moderated and turns refusals into messages. It flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.rules import reason_error
+from app.accounts.service import set_member_status
+from app.audit import audit_trail
+from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.states import IllegalTransition
+from app.models.members import AuditEntry, Member, MemberStatus
+from app.web.pagination import Page, paginate
+
+QUERY_MAX = 200
+# Ids above the database's INTEGER range cannot exist; refusing them early avoids driver overflow.
+_ID_MAX = 2**31 - 1
+STATUS_FILTERS = {status.value: status for status in MemberStatus}
+
+
+def escape_like(text: str, escape: str = "\\") -> str:
+    """``text`` as a literal inside a LIKE pattern: ``%``, ``_`` and the escape char lose their meaning."""
+    return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+
+
+def search_statement(q: str, status: MemberStatus | None) -> Select[tuple[Member]]:
+    stmt = select(Member)
+    if q:
+        pattern = f"%{escape_like(q.lower())}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Member.email).like(pattern, escape="\\"),
+                func.lower(Member.display_name).like(pattern, escape="\\"),
+            )
+        )
+    if status is not None:
+        stmt = stmt.where(Member.status == status)
+    return stmt.order_by(Member.id)
+
+
+class MemberModerationService:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def search(self, q: str, status: str | None, page: int, size: int) -> Page[Member]:
+        """Members whose email or display name contains ``q`` (any case), optionally one status."""
+        q = q.strip()
+        if len(q) > QUERY_MAX:
+            raise FormInvalid({"q": f"Search for at most {QUERY_MAX} characters."})
+        status_filter = STATUS_FILTERS.get(status or "")
+        params = {"q": q, "status": status_filter.value if status_filter else ""}
+        return await paginate(self.db, search_statement(q, status_filter), page, size, params)
+
+    async def get(self, member_id: int, *, for_update: bool = False) -> Member:
+        if not 1 <= member_id <= _ID_MAX:
+            raise NotFound("This member does not exist.")
+        stmt = select(Member).where(Member.id == member_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        member = (await self.db.execute(stmt)).scalar_one_or_none()
+        if member is None:
+            raise NotFound("This member does not exist.")
+        return member
+
+    async def trail(self, member: Member) -> list[AuditEntry]:
+        return await audit_trail(self.db, Member.__tablename__, member.id)
+
+    async def suspend(self, member_id: int, admin: Member, reason: str) -> Member:
+        member = await self.get(member_id, for_update=True)
+        if member.id == admin.id:
+            raise DomainError("You cannot suspend your own account.")
+        if member.is_admin:
+            raise DomainError("Administrators cannot be suspended here.")
+        await self._change(member, MemberStatus.SUSPENDED, admin, reason)
+        return member
+
+    async def unsuspend(self, member_id: int, admin: Member, reason: str) -> Member:
+        member = await self.get(member_id, for_update=True)
+        await self._change(member, MemberStatus.ACTIVE, admin, reason)
+        return member
+
+    async def _change(self, member: Member, target: MemberStatus, admin: Member, reason: str) -> None:
+        if member.status is MemberStatus.WITHDRAWN:
+            raise DomainError(f"{member.display_name} has withdrawn; a withdrawn account cannot be moderated.")
+        if err := reason_error(reason):
+            raise FormInvalid({"reason": err})
+        try:
+            await set_member_status(self.db, member, target, actor=admin, reason=reason)
+        except IllegalTransition:
+            if target is MemberStatus.SUSPENDED:
+                message = f"{member.display_name} is already suspended; nothing was changed."
+            else:
+                message = f"{member.display_name} is not suspended; nothing was changed."
+            raise DomainError(message) from None
