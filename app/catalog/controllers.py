@@ -1,11 +1,193 @@
-"""Placeholder wiring; replaced by the category pages."""
+"""``/categories`` (public browsing) and ``/admin/categories`` (create, rename, move, delete)."""
 
-from litestar import Controller
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_admin
+from app.catalog import rules
+from app.catalog.service import CategoryService
+from app.core.errors import DomainError, FormInvalid, NotFound
+from app.models.catalog import Category
+from app.models.members import Member
+from app.web.forms import read_form
+from app.web.templating import page
+
+
+async def provide_categories(db: NamedDependency[AsyncSession]) -> CategoryService:
+    return CategoryService(db)
+
+
+async def _existing(categories: CategoryService, category_id: int) -> Category:
+    try:
+        return await categories.get(category_id)
+    except NotFound as exc:
+        raise NotFoundException(exc.message) from None
 
 
 class CategoryController(Controller):
     path = "/categories"
+    dependencies = {"categories": Provide(provide_categories)}
+
+    @get("/", name="categories")
+    async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
+        return page(request, "catalog/categories.html", {"nodes": await categories.tree()})
+
+    @get("/{slug:str}", name="category")
+    async def show(
+        self, request: HTMXRequest, slug: FromPath[str], categories: NamedDependency[CategoryService]
+    ) -> Template:
+        try:
+            category = await categories.by_slug(slug)
+        except NotFound as exc:
+            raise NotFoundException(exc.message) from None
+        node = rules.find(await categories.tree(), category.id)
+        context = {"category": category, "node": node, "path": await categories.path(category)}
+        return page(request, "catalog/category.html", context)
 
 
 class AdminCategoryController(Controller):
     path = "/admin/categories"
+    guards = [requires_admin]
+    dependencies = {"categories": Provide(provide_categories), "member": Provide(provide_member)}
+
+    async def _index_page(
+        self,
+        request: HTMXRequest,
+        categories: CategoryService,
+        values: dict[str, str] | None = None,
+        exc: FormInvalid | None = None,
+    ) -> Template:
+        nodes = await categories.tree()
+        context = {
+            "nodes": nodes,
+            "options": list(rules.walk(nodes)),
+            "values": values or {},
+            "errors": exc.errors if exc else {},
+            "message": exc.message if exc else None,
+        }
+        return page(request, "admin/categories.html", context, status_code=422 if exc else 200)
+
+    async def _edit_page(
+        self,
+        request: HTMXRequest,
+        categories: CategoryService,
+        category_id: int,
+        *,
+        rename: dict[str, str] | None = None,
+        move: dict[str, str] | None = None,
+        exc: FormInvalid | None = None,
+    ) -> Template:
+        category = await _existing(categories, category_id)
+        nodes = await categories.tree()
+        node = rules.find(nodes, category.id)
+        subtree = {n.category.id for n in rules.walk([node])} if node else {category.id}
+        context = {
+            "category": category,
+            "node": node,
+            "path": await categories.path(category),
+            "options": [n for n in rules.walk(nodes) if n.category.id not in subtree],
+            "rename": rename or {"name": category.name, "slug": category.slug},
+            "move": move or {"parent_id": str(category.parent_id or "")},
+            "errors": exc.errors if exc else {},
+            "rename_message": exc.message if exc and rename else None,
+            "move_message": exc.message if exc and move else None,
+            "blocking": await categories.blocking_message(category),
+        }
+        return page(request, "admin/categories_edit.html", context, status_code=422 if exc else 200)
+
+    @get("/", name="admin_categories")
+    async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
+        return await self._index_page(request, categories)
+
+    @post("/", name="admin_category_create")
+    async def create(
+        self, request: HTMXRequest, member: NamedDependency[Member], categories: NamedDependency[CategoryService]
+    ) -> Any:
+        form = await read_form(request)
+        try:
+            category = await categories.create(
+                form.get("name", ""), form.get("slug", ""), form.get("parent_id", ""), admin=member
+            )
+        except FormInvalid as exc:
+            return await self._index_page(request, categories, form, exc)
+        flash(request, f"Category “{category.name}” created.", "success")
+        return Redirect("/admin/categories", status_code=303)
+
+    @get("/{category_id:int}", name="admin_category")
+    async def edit(
+        self, request: HTMXRequest, category_id: FromPath[int], categories: NamedDependency[CategoryService]
+    ) -> Template:
+        return await self._edit_page(request, categories, category_id)
+
+    @post("/{category_id:int}", name="admin_category_rename")
+    async def rename(
+        self,
+        request: HTMXRequest,
+        category_id: FromPath[int],
+        member: NamedDependency[Member],
+        categories: NamedDependency[CategoryService],
+    ) -> Any:
+        form = await read_form(request)
+        await _existing(categories, category_id)
+        try:
+            category = await categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
+        except FormInvalid as exc:
+            return await self._edit_page(request, categories, category_id, rename=form, exc=exc)
+        flash(request, f"Category saved as “{category.name}”.", "success")
+        return Redirect(f"/admin/categories/{category_id}", status_code=303)
+
+    @post("/{category_id:int}/move", name="admin_category_move")
+    async def move(
+        self,
+        request: HTMXRequest,
+        category_id: FromPath[int],
+        member: NamedDependency[Member],
+        categories: NamedDependency[CategoryService],
+    ) -> Any:
+        form = await read_form(request)
+        await _existing(categories, category_id)
+        try:
+            category = await categories.move(category_id, form.get("parent_id", ""), admin=member)
+        except FormInvalid as exc:
+            return await self._edit_page(request, categories, category_id, move=form, exc=exc)
+        flash(request, f"Category “{category.name}” moved.", "success")
+        return Redirect(f"/admin/categories/{category_id}", status_code=303)
+
+    @get("/{category_id:int}/delete", name="admin_category_delete_confirm")
+    async def confirm_delete(
+        self, request: HTMXRequest, category_id: FromPath[int], categories: NamedDependency[CategoryService]
+    ) -> Template:
+        category = await _existing(categories, category_id)
+        context = {
+            "category": category,
+            "path": await categories.path(category),
+            "blocking": await categories.blocking_message(category),
+        }
+        return page(request, "admin/categories_delete.html", context)
+
+    @post("/{category_id:int}/delete", name="admin_category_delete")
+    async def delete(
+        self,
+        request: HTMXRequest,
+        category_id: FromPath[int],
+        member: NamedDependency[Member],
+        categories: NamedDependency[CategoryService],
+    ) -> Redirect:
+        await _existing(categories, category_id)
+        try:
+            category = await categories.delete(category_id, admin=member)
+        except DomainError as exc:
+            flash(request, exc.message, "error")
+            return Redirect(f"/admin/categories/{category_id}", status_code=303)
+        flash(request, f"Category “{category.name}” deleted.", "success")
+        return Redirect("/admin/categories", status_code=303)

@@ -104,7 +104,7 @@ async def test_session_id_changes_on_login_and_logout_deletes_it(client, members
     await members.create("shopper@example.test")
     # an attacker plants a session id in the victim's browser before they sign in
     planted = "a" * 64
-    client.cookies.set("session", planted)
+    client.cookies.set("session", planted, domain="testserver.local")
     await login(client, "shopper@example.test")
     after = client.cookies.get("session")
     assert after and after != "null" and after != planted
@@ -120,7 +120,7 @@ async def test_session_id_changes_on_login_and_logout_deletes_it(client, members
     assert r.status_code == 303
     assert stored(after) is None
     # the old cookie replayed does not work any more
-    client.cookies.set("session", after)
+    client.cookies.set("session", after, domain="testserver.local")
     assert (await client.get("/me")).status_code == 303
 
 
