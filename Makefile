@@ -44,18 +44,18 @@ chromium:
 
 # Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
 test: install-test chromium
-	$(BIN)/ruff format --check app tasks tests migrations bench
-	$(BIN)/ruff check app tasks tests migrations bench
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 		if [ $$status -eq 5 ]; then echo "no tests were collected"; fi; exit $$status
 
 lint:
-	$(BIN)/ruff format --check app tasks tests migrations bench
-	$(BIN)/ruff check app tasks tests migrations bench
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 format:
-	$(BIN)/ruff format app tasks tests migrations bench
-	$(BIN)/ruff check --fix app tasks tests migrations bench
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf var/ .pytest_cache
