@@ -1,0 +1,55 @@
+"""Sign up → apply as seller → an admin approves → the new seller sees the seller link."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+async def test_signup_apply_approve_then_seller_link(live_server: str, browser: Browser, members) -> None:
+    await members.admin("boss@example.test")
+
+    shopper_ctx = await browser.new_context(base_url=live_server)
+    shopper = await shopper_ctx.new_page()
+    await shopper.goto("/signup")
+    await shopper.fill("#f-email", "maker@example.test")
+    await shopper.fill("#f-display_name", "Maker Kim")
+    await shopper.fill("#f-password", PASSWORD)
+    await shopper.fill("#f-password_confirm", PASSWORD)
+    await shopper.click("main button[type=submit]")
+    await expect(shopper.locator(".flash-success")).to_contain_text("Welcome to Smore, Maker Kim")
+    await expect(shopper.locator('[data-nav="seller"]')).to_have_count(0)
+
+    await shopper.click('[data-nav="apply"]')
+    await expect(shopper).to_have_url(f"{live_server}/seller/apply")
+    await shopper.fill("#f-business_name", "Maker Studio")
+    await shopper.fill("#f-contact", "+82 10 1234 5678")
+    await shopper.fill("#f-description", "Hand-painted resin figures in runs of fifty.")
+    await shopper.click("main button[type=submit]")
+    await expect(shopper.locator("#application-status")).to_contain_text("waiting for review")
+
+    admin_ctx = await browser.new_context(base_url=live_server)
+    admin = await admin_ctx.new_page()
+    await admin.goto("/admin/sellers")
+    await expect(admin).to_have_url(f"{live_server}/login?next=/admin/sellers")
+    await admin.fill("#f-email", "boss@example.test")
+    await admin.fill("#f-password", PASSWORD)
+    await admin.click("main button[type=submit]")
+    await expect(admin).to_have_url(f"{live_server}/admin/sellers")
+    row = admin.locator("tr", has_text="Maker Studio")
+    await row.get_by_role("button", name="Approve").click()
+    await expect(admin.locator(".flash-success")).to_contain_text("Maker Studio is now a seller")
+
+    await shopper.reload()
+    seller_link = shopper.locator('[data-nav="seller"]')
+    await expect(seller_link).to_be_visible()
+    await seller_link.click()
+    await expect(shopper).to_have_url(f"{live_server}/seller")
+    await expect(shopper.locator("h1")).to_have_text("Seller dashboard")
+
+    await shopper_ctx.close()
+    await admin_ctx.close()
