@@ -15,13 +15,12 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from app.accounts.controllers import AuthController, MeController, goodbye
 from app.accounts.identity import current_member
 from app.accounts.passwords import PasswordHasher
-from app.accounts.throttle import LoginThrottle
+from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
 from app.admin.controllers import AdminController
 from app.admin.members import AdminMemberController
 from app.catalog.controllers import AdminCategoryController, CategoryController
@@ -45,9 +44,10 @@ def _stores(settings: Settings) -> StoreRegistry:
         from litestar.stores.redis import RedisStore
 
         root = RedisStore.with_client(url=settings.redis_url, namespace="smore")
-        stores = {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+        stores = {"sessions": root.with_namespace("sessions")}
     else:
-        stores = {"sessions": FileStore(settings.var_dir / "sessions"), "throttle": MemoryStore()}
+        (settings.var_dir / "sessions").mkdir(parents=True, exist_ok=True)
+        stores = {"sessions": FileStore(settings.var_dir / "sessions")}
     return StoreRegistry(stores=stores)
 
 
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "broker": broker,
             "hasher": PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost),
             "login_throttle": LoginThrottle(
-                stores.get("throttle"),
+                RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter(),
                 settings.login_failures_per_email,
                 settings.login_failures_per_address,
                 settings.login_failure_window_seconds,
@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     async def on_startup() -> None:
+        sessions = stores.get("sessions")
+        if isinstance(sessions, FileStore):
+            await sessions.delete_expired()
         if settings.in_process_worker:
             broker.start_worker()
 

@@ -90,16 +90,15 @@ class AuthController(Controller):
             "errors": {},
             "next": form.get("next", ""),
         }
-        if await throttle.blocked(email, address):
+        if not await throttle.acquire(email, address):
             context["message"] = "Too many failed sign-in attempts. Please wait 15 minutes and try again."
             return page(request, "accounts/login.html", context, status_code=429)
         try:
             member = await accounts.authenticate(email, form.get("password", ""))
         except LoginRefused as exc:
-            await throttle.record_failure(email, address)
             context["message"] = exc.message
             return page(request, "accounts/login.html", context, status_code=400)
-        await throttle.clear(email)
+        await throttle.succeeded(email, address)
         sign_in(request, member)
         flash(request, f"Signed in as {member.display_name}.", "success")
         return Redirect(rules.safe_next_url(form.get("next")), status_code=303)

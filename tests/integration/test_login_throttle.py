@@ -1,0 +1,49 @@
+"""The failed-login throttle holds when attempts arrive all at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
+
+REDIS = os.environ.get("TEST_REDIS_URL")
+
+
+def _counters() -> list[object]:
+    params: list[object] = [pytest.param("memory", id="memory")]
+    params.append(pytest.param("redis", id="redis", marks=pytest.mark.skipif(not REDIS, reason="TEST_REDIS_URL unset")))
+    return params
+
+
+@pytest.fixture(params=_counters())
+async def throttle(request):
+    if request.param == "memory":
+        yield LoginThrottle(MemoryCounter(), per_email=5, per_address=20, window_seconds=60)
+        return
+    counter = RedisCounter(REDIS)
+    await counter._redis.flushdb()
+    yield LoginThrottle(counter, per_email=5, per_address=20, window_seconds=60)
+    await counter._redis.flushdb()
+    await counter.close()
+
+
+async def test_parallel_attempts_on_one_email_get_exactly_the_limit(throttle):
+    results = await asyncio.gather(*(throttle.acquire("victim@example.test", f"10.0.0.{i}") for i in range(50)))
+    assert sum(results) == 5
+
+
+async def test_parallel_attempts_from_one_address_get_exactly_the_limit(throttle):
+    results = await asyncio.gather(*(throttle.acquire(f"user{i}@example.test", "10.9.9.9") for i in range(60)))
+    assert sum(results) == 20
+
+
+async def test_success_forgets_the_email_and_returns_the_address_slot(throttle):
+    for _ in range(4):
+        assert await throttle.acquire("me@example.test", "10.1.1.1")
+    await throttle.succeeded("me@example.test", "10.1.1.1")
+    for _ in range(5):
+        assert await throttle.acquire("me@example.test", "10.1.1.1")
+    assert not await throttle.acquire("me@example.test", "10.1.1.1")
