@@ -51,9 +51,9 @@ class AccountService:
             role=role,
             status=MemberStatus.ACTIVE,
         )
-        self.db.add(member)
         try:
             async with self.db.begin_nested():
+                self.db.add(member)
                 await self.db.flush()
         except IntegrityError:  # a concurrent sign-up took the email between check and insert
             raise FormInvalid({"email": "An account with this email already exists. Sign in instead?"}) from None

@@ -50,7 +50,7 @@ def slug_error(slug: str) -> str | None:
     if len(slug) > SLUG_MAX:
         return f"A slug has at most {SLUG_MAX} characters."
     if not _SLUG_RE.match(slug):
-        return "Use lowercase letters a–z, digits and single hyphens between them, like “kitchen-tools”."
+        return "Use lowercase letters a-z, digits and single hyphens between them, like “kitchen-tools”."
     return None
 
 
@@ -66,7 +66,7 @@ def category_errors(name: str, slug: str) -> tuple[str, dict[str, str]]:
     elif "name" not in errors:
         slug = slugify(name)
         if not slug:
-            errors["slug"] = "This name has no letters a–z or digits to make a slug from; type one, like “tea-sets”."
+            errors["slug"] = "This name has no letters a-z or digits to make a slug from; type one, like “tea-sets”."
     return slug, errors
 
 
