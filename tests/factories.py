@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -73,3 +76,29 @@ def field_error(html: str, name: str) -> str:
     """The error text shown next to field ``name``."""
     match = re.search(rf'<p class="error" id="e-{re.escape(name)}">(.*?)</p>', html, re.S)
     return match.group(1).strip() if match else ""
+
+
+class _SharedTransport(httpx.AsyncBaseTransport):
+    """The first client's transport (its event loop and app), not closed with the second client."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@asynccontextmanager
+async def second_browser(client: AsyncTestClient[Any]) -> AsyncIterator[httpx.AsyncClient]:
+    """Another visitor with a cookie jar of its own, talking to the same running app (one app runs on
+    one event loop: Redis clients and channels belong to it)."""
+    other = httpx.AsyncClient(
+        transport=_SharedTransport(client._transport), base_url=client.base_url, follow_redirects=False
+    )
+    try:
+        yield other
+    finally:
+        await other.aclose()

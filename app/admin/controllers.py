@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
+from app.audit import audit_trail
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.models.members import ApplicationStatus, Member, MemberStatus, SellerApplication
 from app.sellers.service import SellerService
 from app.web.forms import parse_positive_int, read_form
-from app.web.templating import page
+from app.web.templating import page as page_
 
 _STATUS_FILTERS = {
     "pending": ApplicationStatus.PENDING,
@@ -43,22 +44,7 @@ class AdminController(Controller):
         ).scalar_one()
         suspended = (await db.execute(select(func.count()).where(Member.status == MemberStatus.SUSPENDED))).scalar_one()
         members = (await db.execute(select(func.count(Member.id)))).scalar_one()
-        return page(request, "admin/index.html", {"pending": pending, "suspended": suspended, "members": members})
-
-    async def _sellers_page(
-        self,
-        request: HTMXRequest,
-        sellers: NamedDependency[SellerService],
-        status: str,
-        page_no: int,
-        status_code: int = 200,
-        errors: dict[int, str] | None = None,
-        reasons: dict[int, str] | None = None,
-    ) -> Template:
-        key = status if status in _STATUS_FILTERS else "pending"
-        result = await sellers.list_applications(_STATUS_FILTERS[key], page_no, request.app.state.settings.page_size)
-        context = {"page": result, "status": key, "errors": errors or {}, "reasons": reasons or {}}
-        return page(request, "admin/sellers.html", context, status_code=status_code)
+        return page_(request, "admin/index.html", {"pending": pending, "suspended": suspended, "members": members})
 
     @get("/sellers", name="admin_sellers")
     async def sellers(
@@ -68,7 +54,33 @@ class AdminController(Controller):
         status: FromQuery[str] = "pending",
         page: FromQuery[str | None] = None,
     ) -> Template:
-        return await self._sellers_page(request, sellers, status, parse_positive_int(page))
+        key = status if status in _STATUS_FILTERS else "pending"
+        size = request.app.state.settings.page_size
+        result = await sellers.list_applications(_STATUS_FILTERS[key], parse_positive_int(page), size)
+        return page_(request, "admin/sellers.html", {"page": result, "status": key})
+
+    async def _application_page(
+        self,
+        request: HTMXRequest,
+        sellers: SellerService,
+        application_id: int,
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Template:
+        try:
+            application = await sellers.get(application_id)
+        except NotFound as exc:
+            raise NotFoundException(exc.message) from None
+        trail = await audit_trail(sellers.db, "seller_applications", application.id)
+        context = {"a": application, "trail": trail, "errors": errors or {}, "values": values or {}}
+        return page_(request, "admin/seller_application.html", context, status_code=status_code)
+
+    @get("/sellers/{application_id:int}", name="admin_seller_application")
+    async def application(
+        self, request: HTMXRequest, sellers: NamedDependency[SellerService], application_id: FromPath[int]
+    ) -> Template:
+        return await self._application_page(request, sellers, application_id)
 
     @post("/sellers/{application_id:int}/approve", name="admin_seller_approve")
     async def approve(
@@ -102,14 +114,8 @@ class AdminController(Controller):
         except NotFound as exc:
             raise NotFoundException(exc.message) from None
         except FormInvalid as exc:
-            return await self._sellers_page(
-                request,
-                sellers,
-                "pending",
-                1,
-                422,
-                errors={application_id: exc.errors["reason"]},
-                reasons={application_id: form.get("reason", "")},
+            return await self._application_page(
+                request, sellers, application_id, 422, errors=exc.errors, values={"reason": form.get("reason", "")}
             )
         except DomainError as exc:
             flash(request, exc.message, "error")

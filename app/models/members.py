@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum
@@ -58,6 +58,16 @@ class Member(TimestampMixin, Base):
 
 class SellerApplication(TimestampMixin, Base):
     __tablename__ = "seller_applications"
+    __table_args__ = (
+        # at most one application waiting for review per member, even when two arrive at once
+        Index(
+            "uq_seller_applications_one_pending",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)

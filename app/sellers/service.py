@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -44,8 +45,23 @@ class SellerService:
             description=description,
             status=ApplicationStatus.PENDING,
         )
-        self.db.add(application)
-        await self.db.flush()
+        try:
+            async with self.db.begin_nested():
+                self.db.add(application)
+                await self.db.flush()
+        except IntegrityError:  # a concurrent submission won: one pending application per member
+            raise DomainError("Your application is already waiting for review.") from None
+        return application
+
+    async def get(self, application_id: int) -> SellerApplication:
+        stmt = (
+            select(SellerApplication)
+            .where(SellerApplication.id == application_id)
+            .options(selectinload(SellerApplication.member), selectinload(SellerApplication.decided_by))
+        )
+        application = (await self.db.execute(stmt)).scalar_one_or_none()
+        if application is None:
+            raise NotFound("This application does not exist.")
         return application
 
     async def list_applications(
@@ -89,9 +105,9 @@ class SellerService:
         return application
 
     async def reject(self, application_id: int, admin: Member, reason: str) -> SellerApplication:
+        application = await self._pending(application_id)
         if err := reason_error(reason):
             raise FormInvalid({"reason": err})
-        application = await self._pending(application_id)
         rules.APPLICATION_STATUS.check(application.status, ApplicationStatus.REJECTED)
         application.status = ApplicationStatus.REJECTED
         application.decision_reason = reason
