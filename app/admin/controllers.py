@@ -16,6 +16,7 @@ from app.accounts.guards import provide_member, requires_admin
 from app.audit import audit_trail
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.models.members import ApplicationStatus, Member, MemberStatus, SellerApplication
+from app.sellers.controllers import provide_sellers
 from app.sellers.service import SellerService
 from app.web.forms import parse_positive_int, read_form
 from app.web.templating import page as page_
@@ -26,10 +27,6 @@ _STATUS_FILTERS = {
     "rejected": ApplicationStatus.REJECTED,
     "all": None,
 }
-
-
-async def provide_sellers(db: NamedDependency[AsyncSession]) -> SellerService:
-    return SellerService(db)
 
 
 class AdminController(Controller):
