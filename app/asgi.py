@@ -23,6 +23,7 @@ from app.accounts.passwords import PasswordHasher
 from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
 from app.admin.controllers import AdminController
 from app.admin.members import AdminMemberController
+from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.health import healthz
@@ -33,6 +34,8 @@ from app.web.errors import EXCEPTION_HANDLERS
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
 from tasks.broker import configure_broker
+from tasks.catalog import sweep_scheduled_sales
+from tasks.popularity import recompute_popularity
 from tasks.runtime import init_runtime
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     broker = configure_broker(settings)
     init_runtime(settings)
     stores = _stores(settings)
+    settings.uploads_path.mkdir(parents=True, exist_ok=True)
     state = State(
         {
             "settings": settings,
@@ -94,7 +98,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="sessions", max_age=settings.session_max_age, secure=settings.secure_cookies, samesite="lax"
     )
 
+    background = BackgroundJobs(settings, database, sweeps=[sweep_scheduled_sales.send, recompute_popularity.send])
+    state["background"] = background
+
     async def on_startup() -> None:
+        if settings.background_jobs:
+            background.start()
         sessions = stores.get("sessions")
         if isinstance(sessions, FileStore):
             await sessions.delete_expired()
@@ -102,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             broker.start_worker()
 
     async def on_shutdown() -> None:
+        await background.stop()
         broker.stop()
         await database.dispose()
 
@@ -118,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminCategoryController,
             CategoryController,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
+            create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
         ],
         dependencies={"db": Provide(provide_db_session)},
         middleware=[session_config.middleware, TransactionMiddleware],

@@ -19,6 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.events.outbox import WROTE_EVENTS
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ async def provide_db_session(request: HTMXRequest) -> AsyncSession:
     return request_session(request)
 
 
+def _wake_relay(scope: Scope) -> None:
+    background = getattr(scope["app"].state, "background", None)
+    if background is not None:
+        background.wake()
+
+
 _ERROR_BODY = b"<!doctype html><title>Error</title><h1>Something went wrong</h1><p>Nothing was saved.</p>"
 
 
@@ -118,7 +125,10 @@ class TransactionMiddleware:
                 return True
             try:
                 if 200 <= status < 400:
+                    wrote_events = session.info.pop(WROTE_EVENTS, False)
                     await session.commit()
+                    if wrote_events:
+                        _wake_relay(scope)
                 else:
                     await session.rollback()
                 return True

@@ -58,10 +58,29 @@ class Settings:
     # Run Dramatiq's in-process worker in the web process (embedded default without Redis).
     in_process_worker: bool = True
     page_size: int = 20
+    # Uploaded product images and the Whoosh search index live here (default: under var/).
+    upload_dir: Path | None = None
+    search_dir: Path | None = None
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_images: int = 5
+    # The outbox relay polls this often (seconds) besides being woken after each commit.
+    outbox_poll_seconds: float = 1.0
+    # Safety sweeps (scheduled sales that should have opened, popularity) run this often.
+    sweep_seconds: float = 30.0
+    # Run the relay and the periodic sweeps inside the web process.
+    background_jobs: bool = True
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.upload_dir or self.var_dir / "uploads"
+
+    @property
+    def search_path(self) -> Path:
+        return self.search_dir or self.var_dir / "search"
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,4 +111,6 @@ class Settings:
             debug=env.get("DEBUG", "").lower() in {"1", "true", "yes"},
             secure_cookies=env.get("SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
             in_process_worker=redis_url is None,
+            upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
+            search_dir=Path(env["SEARCH_DIR"]).resolve() if env.get("SEARCH_DIR") else None,
         )

@@ -1,1 +1,6 @@
 """Every actor module, imported so that ``configure_broker`` and the worker see them all."""
+
+import app.events.subscribers  # noqa: F401
+import tasks.catalog
+import tasks.events
+import tasks.popularity  # noqa: F401

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from app.asgi import create_app
 from app.models import Base
 from app.settings import PROJECT_ROOT, Settings, normalise_database_url
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, ProductFactory
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -105,3 +105,8 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 @pytest.fixture
 def members(app: Litestar) -> MemberFactory:
     return MemberFactory(app)
+
+
+@pytest.fixture
+def products(app: Litestar) -> ProductFactory:
+    return ProductFactory(app)

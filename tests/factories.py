@@ -102,3 +102,56 @@ async def second_browser(client: AsyncTestClient[Any]) -> AsyncIterator[httpx.As
         yield other
     finally:
         await other.aclose()
+
+
+class ProductFactory:
+    """Products written straight to the database in any status (set-up for tests of pages, search
+    and moderation); a ``product.changed`` event is recorded so event consumers see them."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+
+    async def category(self, slug: str = "figures", name: str | None = None, parent_id: int | None = None) -> Any:
+        from sqlalchemy import select
+
+        from app.models.catalog import Category
+
+        async with self.app.state.database.transaction() as db:
+            existing = (await db.execute(select(Category).where(Category.slug == slug))).scalar_one_or_none()
+            if existing is not None:
+                return existing
+            category = Category(slug=slug, name=name or slug.replace("-", " ").title(), parent_id=parent_id)
+            db.add(category)
+            await db.flush()
+            return category
+
+    async def create(self, seller: Member, *, category_id: int | None = None, **fields: Any) -> Any:
+        from datetime import timedelta
+
+        from app.catalog.transitions import product_changed
+        from app.models.base import utcnow
+        from app.models.catalog import Product, ProductStatus
+
+        n = next(_seq)
+        if category_id is None:
+            category_id = (await self.category()).id
+        values: dict[str, Any] = {
+            "name": f"Limited figure {n}",
+            "description": "A numbered limited edition.",
+            "list_price": 50_000,
+            "total_quantity": 10,
+            "fixed_quantity": 6,
+            "purchase_limit": 1,
+            "sale_starts_at": utcnow() + timedelta(days=1),
+            "auction_start_price": 40_000,
+            "auction_increment": 1_000,
+            "auction_duration_minutes": 60,
+            "status": ProductStatus.ON_SALE,
+        }
+        values.update(fields)
+        async with self.app.state.database.transaction() as db:
+            product = Product(seller_id=seller.id, category_id=category_id, **values)
+            db.add(product)
+            await db.flush()
+            await product_changed(db, product)
+            return product

@@ -1,7 +1,8 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from app.models.base import Base, utcnow
-from app.models.catalog import Category
+from app.models.catalog import Category, Product, ProductDailyStats, ProductImage, ProductStatus, ProductStatusChange
+from app.models.events import InboxEntry, OutboxEvent
 from app.models.members import (
     ApplicationStatus,
     AuditEntry,
@@ -16,9 +17,16 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Category",
+    "InboxEntry",
     "Member",
     "MemberRole",
     "MemberStatus",
+    "OutboxEvent",
+    "Product",
+    "ProductDailyStats",
+    "ProductImage",
+    "ProductStatus",
+    "ProductStatusChange",
     "SellerApplication",
     "utcnow",
 ]

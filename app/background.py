@@ -1,0 +1,81 @@
+"""Background loops of a web process: the outbox relay (woken after each commit that wrote
+events, and polling as a fallback) and the periodic safety sweeps. With Redis, a short lock makes
+one process per interval send the sweeps, however many web processes run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from app.db import Database
+from app.events.relay import relay_once
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundJobs:
+    def __init__(self, settings: Settings, database: Database, sweeps: list[Callable[[], Any]]) -> None:
+        self.settings = settings
+        self.database = database
+        self.sweeps = sweeps
+        self.wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._redis: Any = None
+
+    def start(self) -> None:
+        from tasks.events import enqueue_event
+
+        self._send = enqueue_event
+        self._tasks = [
+            asyncio.create_task(self._relay_loop(), name="outbox-relay"),
+            asyncio.create_task(self._sweep_loop(), name="sweeps"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def _relay_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), timeout=self.settings.outbox_poll_seconds)
+            self.wakeup.clear()
+            try:
+                while await relay_once(self.database, self._send) > 0:
+                    pass
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _claim_sweep(self) -> bool:
+        if not self.settings.redis_url:
+            return True
+        if self._redis is None:
+            from redis.asyncio import Redis
+
+            self._redis = Redis.from_url(self.settings.redis_url)
+        ttl = max(1, int(self.settings.sweep_seconds * 0.9))
+        return bool(await self._redis.set("smore:sweep-lock", "1", nx=True, ex=ttl))
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                if await self._claim_sweep():
+                    for send in self.sweeps:
+                        send()
+            except Exception:
+                log.exception("periodic sweep failed")
+            await asyncio.sleep(self.settings.sweep_seconds)

@@ -1,0 +1,1 @@
+"""Transactional outbox, relay to the queue, and once-only handlers (inbox)."""

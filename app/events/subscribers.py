@@ -1,0 +1,3 @@
+"""Imports every module that registers event handlers, so the dispatcher knows them all."""
+
+import app.catalog.reactions  # noqa: F401
