@@ -1,4 +1,4 @@
-"""Demo data for ``make run``: three accounts and a small category tree. Idempotent: a second
+"""Demo data for ``make run``: three accounts, a small category tree and a dozen products. Idempotent: a second
 run finds everything in place and adds nothing.
 
     python -m app.seed
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.accounts.passwords import PasswordHasher
 from app.accounts.service import AccountService
 from app.db import Database
+from app.demo_products import seed_products
 from app.models.base import utcnow
 from app.models.catalog import Category
 from app.models.members import ApplicationStatus, MemberRole, SellerApplication
@@ -42,7 +43,7 @@ DEMO_CATEGORIES = [
 
 async def seed(settings: Settings) -> dict[str, int]:
     database = Database(settings)
-    added = {"members": 0, "categories": 0}
+    added = {"members": 0, "categories": 0, "products": 0}
     try:
         async with database.transaction() as db:
             accounts = AccountService(db, PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost))
@@ -73,6 +74,9 @@ async def seed(settings: Settings) -> dict[str, int]:
                 await db.flush()
                 by_slug[slug] = category
                 added["categories"] += 1
+            seller = await accounts.by_email("seller@smore.test")
+            if seller is not None:
+                added["products"] = await seed_products(db, settings, seller)
     finally:
         await database.dispose()
     return added
@@ -81,7 +85,7 @@ async def seed(settings: Settings) -> dict[str, int]:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     added = asyncio.run(seed(Settings.from_env()))
-    log.info("demo data: %(members)s accounts and %(categories)s categories added", added)
+    log.info("demo data: %(members)s accounts, %(categories)s categories, %(products)s products added", added)
 
 
 if __name__ == "__main__":

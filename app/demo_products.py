@@ -1,0 +1,224 @@
+"""A dozen demo products across categories and states, with generated pictures, so that
+``make run`` shows a living shop. Idempotent: a product the seller already has (by name) is
+skipped."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.images import Upload, process_image, store
+from app.catalog.transitions import STATUS_CHANGED, product_changed
+from app.events.outbox import record_event
+from app.models.base import utcnow
+from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
+from app.models.members import Member
+from app.settings import Settings
+
+S = ProductStatus
+
+
+@dataclass(frozen=True)
+class Demo:
+    name: str
+    category: str
+    price: int
+    total: int
+    fixed: int
+    status: ProductStatus
+    starts_in: timedelta
+    colour: tuple[int, int, int]
+    description: str
+
+
+_DAY = timedelta(days=1)
+_MIN = timedelta(minutes=1)
+
+DEMO_PRODUCTS = [
+    Demo(
+        "한정판피규어세트 — 달빛 기사",
+        "anime-figures",
+        189_000,
+        20,
+        15,
+        S.ON_SALE,
+        -2 * _DAY,
+        (38, 52, 120),
+        "달빛 기사 한정판 피규어 세트.\n\n- 1/7 스케일\n- **넘버링** 인증서 포함",
+    ),
+    Demo(
+        "Moonlight Knight Figure (Limited 1/7)",
+        "anime-figures",
+        159_000,
+        12,
+        8,
+        S.SCHEDULED,
+        15 * _MIN,
+        (70, 60, 160),
+        "The knight in 1/7 scale, **numbered** certificate included.\n\nShips in two weeks.",
+    ),
+    Demo(
+        "Designer Vinyl Bear — Cobalt Edition",
+        "designer-toys",
+        89_000,
+        30,
+        30,
+        S.ON_SALE,
+        -1 * _DAY,
+        (20, 90, 200),
+        "A cobalt vinyl bear, 400% size. Fixed price only: no auction.",
+    ),
+    Demo(
+        "한정 스니커즈 — 서울 나이트 러너",
+        "limited-sneakers",
+        239_000,
+        40,
+        30,
+        S.SCHEDULED,
+        2 * 60 * _MIN,
+        (30, 30, 30),
+        "서울의 밤을 담은 러닝화. 사이즈 250–290.",
+    ),
+    Demo(
+        "Retro Runner '86 Sneakers, numbered",
+        "limited-sneakers",
+        210_000,
+        25,
+        20,
+        S.CONVERSION_PENDING,
+        -3 * _DAY,
+        (200, 60, 40),
+        "The '86 runner, reissued in a numbered run of 25.",
+    ),
+    Demo(
+        "K-pop 사인 앨범 한정판 (Signed Album)",
+        "k-pop",
+        65_000,
+        100,
+        90,
+        S.ON_SALE,
+        -6 * 60 * _MIN,
+        (230, 120, 170),
+        "Signed by every member. 사인 앨범 한정판.",
+    ),
+    Demo(
+        "Tour Poster Print — Signed, 50 copies",
+        "prints",
+        45_000,
+        50,
+        40,
+        S.AUCTION_LIVE,
+        -4 * _DAY,
+        (240, 180, 40),
+        "Screen-printed tour poster, hand-signed and numbered.",
+    ),
+    Demo(
+        "아트 프린트 '봄의 정원' 리미티드",
+        "prints",
+        120_000,
+        10,
+        5,
+        S.ENDED,
+        -20 * _DAY,
+        (90, 170, 90),
+        "봄의 정원, 지클레 프린트 10점 한정.",
+    ),
+    Demo(
+        "Glow-in-the-dark Kaiju Figurine",
+        "designer-toys",
+        72_000,
+        15,
+        10,
+        S.SCHEDULED,
+        _DAY,
+        (60, 200, 120),
+        "Glows for hours. Running in a limited batch of fifteen.",
+    ),
+    Demo(
+        "한정판 아크릴 스탠드 세트",
+        "k-pop",
+        28_000,
+        200,
+        150,
+        S.ON_SALE,
+        -2 * 60 * _MIN,
+        (160, 100, 230),
+        "아크릴 스탠드 5종 세트.",
+    ),
+    Demo(
+        "Hand-painted Resin Dragon (Artist Proof)",
+        "figures",
+        350_000,
+        5,
+        3,
+        S.ON_SALE,
+        -30 * _MIN,
+        (150, 30, 30),
+        "Each dragon is painted by hand; artist proofs only.",
+    ),
+    Demo(
+        "Secret Collab Sneaker (draft)",
+        "limited-sneakers",
+        199_000,
+        10,
+        10,
+        S.DRAFT,
+        7 * _DAY,
+        (120, 120, 120),
+        "Not announced yet.",
+    ),
+]
+
+
+def _picture(colour: tuple[int, int, int], label: str, shade: int) -> bytes:
+    img = Image.new("RGB", (800, 800), tuple(max(0, c - shade) for c in colour))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((200, 200, 600, 600), fill=tuple(min(255, c + 60) for c in colour))
+    draw.text((40, 740), label[:40], fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def seed_products(db: AsyncSession, settings: Settings, seller: Member) -> int:
+    categories = {c.slug: c for c in (await db.execute(select(Category))).scalars()}
+    existing = set((await db.execute(select(Product.name).where(Product.seller_id == seller.id))).scalars())
+    now = utcnow()
+    added = 0
+    for demo in DEMO_PRODUCTS:
+        if demo.name in existing or demo.category not in categories:
+            continue
+        taken = demo.fixed if demo.status in (S.CONVERSION_PENDING, S.AUCTION_LIVE, S.ENDED) else 0
+        product = Product(
+            seller_id=seller.id,
+            category_id=categories[demo.category].id,
+            name=demo.name,
+            description=demo.description,
+            list_price=demo.price,
+            total_quantity=demo.total,
+            fixed_quantity=demo.fixed,
+            taken_quantity=taken,
+            purchase_limit=1 if demo.total < 50 else 2,
+            sale_starts_at=now + demo.starts_in,
+            auction_start_price=demo.price * 8 // 10 if demo.fixed < demo.total else None,
+            auction_increment=1_000 if demo.fixed < demo.total else None,
+            auction_duration_minutes=60 if demo.fixed < demo.total else None,
+            status=demo.status,
+        )
+        db.add(product)
+        await db.flush()
+        uploads = [
+            process_image(Upload(f"demo{i}.png", _picture(demo.colour, demo.name, i * 40)), 10**7) for i in (0, 1)
+        ]
+        for position, stored in enumerate(store(settings.uploads_path, uploads)):
+            db.add(ProductImage(product_id=product.id, position=position, **stored.row_values()))
+        db.add(ProductStatusChange(product_id=product.id, from_status=None, to_status=demo.status, reason="demo data"))
+        await record_event(db, STATUS_CHANGED, "product", product.id, from_status=None, to_status=demo.status.value)
+        await product_changed(db, product)
+        added += 1
+    return added
