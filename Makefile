@@ -33,6 +33,9 @@ seed: migrate
 run: seed
 	$(BIN)/uvicorn app.asgi:create_app --factory --host 127.0.0.1 --port $(PORT)
 
+reindex: migrate
+	$(BIN)/python -m app.search.rebuild
+
 worker: install
 	$(BIN)/dramatiq tasks.worker --processes 1 --threads 4
 

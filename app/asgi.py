@@ -23,12 +23,15 @@ from app.accounts.passwords import PasswordHasher
 from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
 from app.admin.controllers import AdminController
 from app.admin.members import AdminMemberController
+from app.admin.products import AdminProductController
 from app.background import BackgroundJobs
-from app.catalog.controllers import AdminCategoryController, CategoryController
+from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.health import healthz
 from app.pages import home
+from app.search.controllers import SearchController, close_search_index, open_search_index
 from app.sellers.controllers import SellerController
+from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.sessions import RotatingSessionConfig
@@ -123,10 +126,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             MeController,
             SellerController,
+            SellerProductController,
             AdminController,
             AdminMemberController,
             AdminCategoryController,
+            AdminProductController,
             CategoryController,
+            SearchController,
+            ProductController,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
             create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
         ],
@@ -148,7 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         before_request=_load_member,
         exception_handlers=EXCEPTION_HANDLERS,
-        on_startup=[on_startup],
-        on_shutdown=[on_shutdown],
+        on_startup=[open_search_index, on_startup],
+        on_shutdown=[on_shutdown, close_search_index],
         debug=settings.debug,
     )

@@ -9,19 +9,21 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import public
 from app.models.catalog import Category
 from app.web.templating import page
 
 
 @get("/", name="home")
 async def home(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:
-    roots = (
-        (
-            await db.execute(
-                select(Category).where(Category.parent_id.is_(None)).order_by(Category.position, Category.name)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return page(request, "home.html", {"categories": roots})
+    """Live drops, starting soon, live auctions, popular now (each a short list), and the
+    top-level categories."""
+    roots = select(Category).where(Category.parent_id.is_(None)).order_by(Category.position, Category.name)
+    context = {
+        "live_drops": await public.live_drops(db),
+        "starting_soon": await public.starting_soon(db),
+        "live_auctions": await public.live_auctions(db),
+        "popular_now": await public.popular_now(db),
+        "categories": list((await db.execute(roots)).scalars()),
+    }
+    return page(request, "home.html", context | public.template_helpers())

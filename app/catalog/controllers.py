@@ -1,4 +1,5 @@
-"""``/categories`` (public browsing) and ``/admin/categories`` (create, rename, move, delete)."""
+"""``/categories`` (public browsing with the products of each subtree), ``/products/{id}`` (the
+product page) and ``/admin/categories`` (create, rename, move, delete)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,23 @@ from typing import Any
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
-from app.catalog import rules
+from app.accounts.identity import current_member
+from app.catalog import public, rules
+from app.catalog.markup import render_description
+from app.catalog.popularity import record_view
 from app.catalog.service import CategoryService
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.models.catalog import Category
 from app.models.members import Member
-from app.web.forms import read_form
-from app.web.templating import page
+from app.web.forms import parse_positive_int, read_form
+from app.web.templating import page as render
 
 
 async def provide_categories(db: NamedDependency[AsyncSession]) -> CategoryService:
@@ -40,19 +44,55 @@ class CategoryController(Controller):
 
     @get("/", name="categories")
     async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
-        return page(request, "catalog/categories.html", {"nodes": await categories.tree()})
+        return render(request, "catalog/categories.html", {"nodes": await categories.tree()})
 
     @get("/{slug:str}", name="category")
     async def show(
-        self, request: HTMXRequest, slug: FromPath[str], categories: NamedDependency[CategoryService]
+        self,
+        request: HTMXRequest,
+        slug: FromPath[str],
+        categories: NamedDependency[CategoryService],
+        page: FromQuery[str | None] = None,
     ) -> Template:
         try:
             category = await categories.by_slug(slug)
         except NotFound as exc:
             raise NotFoundException(exc.message) from None
         node = rules.find(await categories.tree(), category.id)
-        context = {"category": category, "node": node, "path": await categories.path(category)}
-        return page(request, "catalog/category.html", context)
+        ids = await categories.descendant_ids(category.id)
+        size = request.app.state.settings.page_size
+        products = await public.in_categories(categories.db, ids, parse_positive_int(page), size)
+        context = {"category": category, "node": node, "path": await categories.path(category), "page": products}
+        return render(request, "catalog/category.html", context | public.template_helpers())
+
+
+class ProductController(Controller):
+    path = "/products"
+
+    @get("/{product_id:int}", name="product")
+    async def show(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        db: NamedDependency[AsyncSession],
+        image: FromQuery[str | None] = None,
+    ) -> Template:
+        try:
+            view = await public.product_view(db, product_id, await current_member(request))
+        except NotFound as exc:
+            raise NotFoundException(exc.message) from None
+        images = view.product.images
+        shown = min(parse_positive_int(image), len(images)) if images else 0
+        if view.counts_as_view and image is None:  # browsing the gallery is not another visit
+            await record_view(db, view.product.id)
+        context = {
+            "v": view,
+            "p": view.product,
+            "main_image": images[shown - 1] if images else None,
+            "shown": shown,
+            "description": render_description(view.product.description),
+        }
+        return render(request, "catalog/product.html", context | public.template_helpers())
 
 
 class AdminCategoryController(Controller):
@@ -75,7 +115,7 @@ class AdminCategoryController(Controller):
             "errors": exc.errors if exc else {},
             "message": exc.message if exc else None,
         }
-        return page(request, "admin/categories.html", context, status_code=422 if exc else 200)
+        return render(request, "admin/categories.html", context, status_code=422 if exc else 200)
 
     async def _edit_page(
         self,
@@ -103,7 +143,7 @@ class AdminCategoryController(Controller):
             "move_message": exc.message if exc and move else None,
             "blocking": await categories.blocking_message(category),
         }
-        return page(request, "admin/categories_edit.html", context, status_code=422 if exc else 200)
+        return render(request, "admin/categories_edit.html", context, status_code=422 if exc else 200)
 
     @get("/", name="admin_categories")
     async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
@@ -173,7 +213,7 @@ class AdminCategoryController(Controller):
             "path": await categories.path(category),
             "blocking": await categories.blocking_message(category),
         }
-        return page(request, "admin/categories_delete.html", context)
+        return render(request, "admin/categories_delete.html", context)
 
     @post("/{category_id:int}/delete", name="admin_category_delete")
     async def delete(

@@ -1,3 +1,4 @@
 """Imports every module that registers event handlers, so the dispatcher knows them all."""
 
-import app.catalog.reactions  # noqa: F401
+import app.catalog.reactions
+import app.search.indexer  # noqa: F401

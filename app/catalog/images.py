@@ -1,0 +1,246 @@
+"""Product pictures: checked by their content (never by name or declared type), re-encoded (which
+drops metadata such as GPS tags and anything smuggled after the picture data), thumbnailed, and
+written atomically under the uploads folder.
+
+Checking and encoding happen in memory for every picture of a form before any file is written,
+so a refused form leaves nothing behind. Files written in a transaction that then rolls back are
+removed; files of removed pictures are deleted only once the removal is committed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 20_000
+THUMB_SIZE = (400, 400)
+# Pillow format → (extension, content type, save options)
+FORMATS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "JPEG": ("jpg", "image/jpeg", {"quality": 90, "optimize": True}),
+    "PNG": ("png", "image/png", {"optimize": True}),
+    "WEBP": ("webp", "image/webp", {"quality": 90}),
+}
+_NAME_SHOWN = 60
+
+
+class ImageRejected(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it came in: the name the browser gave it (shown in messages only) and its bytes
+    (possibly cut off at ``max_bytes + 1``)."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    extension: str
+    content_type: str
+    width: int
+    height: int
+    data: bytes
+    thumb: bytes
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    stem: str
+    extension: str
+    content_type: str
+    width: int
+    height: int
+    size_bytes: int
+
+    def row_values(self) -> dict[str, Any]:
+        """Keyword arguments for a ``ProductImage`` row."""
+        return {
+            "stem": self.stem,
+            "extension": self.extension,
+            "content_type": self.content_type,
+            "width": self.width,
+            "height": self.height,
+            "size_bytes": self.size_bytes,
+        }
+
+
+def shown_name(filename: str) -> str:
+    name = Path(filename.replace("\\", "/")).name or "The file"
+    return name if len(name) <= _NAME_SHOWN else name[: _NAME_SHOWN - 1] + "…"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB"
+
+
+def process_image(upload: Upload, max_bytes: int) -> ProcessedImage:
+    """Check one upload by its content and encode the stored picture and its thumbnail.
+    Raises ``ImageRejected`` with a message naming the file."""
+    name = f"“{shown_name(upload.filename)}”"
+    if len(upload.data) > max_bytes:
+        raise ImageRejected(f"{name} is larger than {_megabytes(max_bytes)}; upload a smaller picture.")
+    if not upload.data:
+        raise ImageRejected(f"{name} is empty.")
+    not_allowed = f"{name} is not a JPEG, PNG or WebP picture."
+    too_large = f"{name} has too many pixels; pictures may have at most {MAX_PIXELS // 1_000_000} megapixels."
+    try:
+        # Only the three accepted decoders are ever tried; headers only, nothing decoded yet.
+        with Image.open(io.BytesIO(upload.data), formats=list(FORMATS)) as probe:
+            kind = probe.format or ""
+            width, height = probe.size
+            if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+                raise ImageRejected(f"{too_large[:-1]} (this one is {width:,} by {height:,}).")
+            probe.verify()
+        # ``verify`` leaves the image unusable: open it again to decode it.
+        with Image.open(io.BytesIO(upload.data), formats=[kind]) as img:
+            img.load()
+            return _encode(img, kind)
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageRejected(too_large) from None
+    except Image.UnidentifiedImageError:
+        other = _other_format(upload.data)
+        raise ImageRejected(f"{name} is a {other} file; upload JPEG, PNG or WebP." if other else not_allowed) from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, TypeError, KeyError, IndexError):
+        raise ImageRejected(f"{name} could not be read; it may be damaged.") from None
+
+
+def _other_format(data: bytes) -> str | None:
+    """Name a picture format we refuse (“GIF”), for a clearer message. Headers only."""
+    try:
+        with Image.open(io.BytesIO(data)) as other:
+            return other.format
+    except Exception:
+        return None
+
+
+def _encode(img: Image.Image, kind: str) -> ProcessedImage:
+    extension, content_type, options = FORMATS[kind]
+    picture = ImageOps.exif_transpose(img) or img
+    has_alpha = picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info
+    if kind == "JPEG":
+        picture = picture.convert("RGB") if picture.mode not in ("RGB", "L") else picture
+    elif kind == "WEBP" or picture.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+        picture = picture.convert("RGBA" if has_alpha else "RGB")
+    out = io.BytesIO()
+    icc = img.info.get("icc_profile")
+    picture.save(out, format=kind, **options, **({"icc_profile": icc} if icc else {}))
+    thumb = picture.convert("RGBA" if has_alpha else "RGB")
+    thumb.thumbnail(THUMB_SIZE, Image.Resampling.LANCZOS)
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, format="WEBP", quality=80)
+    return ProcessedImage(
+        extension=extension,
+        content_type=content_type,
+        width=picture.width,
+        height=picture.height,
+        data=out.getvalue(),
+        thumb=thumb_out.getvalue(),
+    )
+
+
+def process_all(uploads: Sequence[Upload], max_bytes: int) -> tuple[list[ProcessedImage], list[str]]:
+    """Every upload checked; the messages of those refused (nothing is written here)."""
+    processed: list[ProcessedImage] = []
+    problems: list[str] = []
+    for upload in uploads:
+        try:
+            processed.append(process_image(upload, max_bytes))
+        except ImageRejected as exc:
+            problems.append(exc.message)
+    return processed, problems
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def files_of(directory: Path, stem: str, extension: str) -> list[Path]:
+    return [directory / f"{stem}.{extension}", directory / f"{stem}_thumb.webp"]
+
+
+def store(directory: Path, images: Iterable[ProcessedImage]) -> list[StoredImage]:
+    """Write each picture and its thumbnail; on failure remove what this call wrote."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stored: list[StoredImage] = []
+    try:
+        for image in images:
+            stem = uuid.uuid4().hex
+            main, thumb = files_of(directory, stem, image.extension)
+            write_atomically(main, image.data)
+            stored.append(
+                StoredImage(stem, image.extension, image.content_type, image.width, image.height, len(image.data))
+            )
+            write_atomically(thumb, image.thumb)
+    except BaseException:
+        remove_files(p for s in stored for p in files_of(directory, s.stem, s.extension))
+        raise
+    return stored
+
+
+def remove_files(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+# -- tying files to the database transaction ----------------------------------------------------
+
+_NEW = "smore_new_upload_files"
+_DOOMED = "smore_doomed_upload_files"
+_HOOKED = "smore_upload_hooks"
+
+
+def _hook(db: AsyncSession) -> dict[str, Any]:
+    info = db.sync_session.info
+    if not info.get(_HOOKED):
+        info[_HOOKED] = True
+        info[_NEW], info[_DOOMED] = [], []
+
+        @event.listens_for(db.sync_session, "after_commit")
+        def _committed(session: Any) -> None:
+            remove_files(session.info.get(_DOOMED, []))
+            session.info[_NEW], session.info[_DOOMED] = [], []
+
+        @event.listens_for(db.sync_session, "after_rollback")
+        def _rolled_back(session: Any) -> None:
+            remove_files(session.info.get(_NEW, []))
+            session.info[_NEW], session.info[_DOOMED] = [], []
+
+    return info
+
+
+def track_new_files(db: AsyncSession, paths: Iterable[Path]) -> None:
+    """Remove these files if the transaction rolls back."""
+    _hook(db)[_NEW].extend(paths)
+
+
+def delete_after_commit(db: AsyncSession, paths: Iterable[Path]) -> None:
+    """Remove these files once the transaction commits (never before: a rollback keeps the rows)."""
+    _hook(db)[_DOOMED].extend(paths)

@@ -1,0 +1,221 @@
+"""Pure rules for a product listing form: parse every field, check it, explain each refusal next to
+its field. No I/O; ``now`` is passed in."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+NAME_MAX = 120
+DESCRIPTION_MAX = 5000
+PRICE_MAX = 1_000_000_000
+QUANTITY_MAX = 100_000
+DURATION_MIN, DURATION_MAX = 5, 7 * 24 * 60
+MIN_LEAD = timedelta(minutes=1)
+MAX_LEAD = timedelta(days=366)
+DEFAULT_TZ_OFFSET = 540  # minutes east of UTC: Korea Standard Time
+MAX_ID = 2**31 - 1
+
+FIELDS = (
+    "name",
+    "description",
+    "category_id",
+    "list_price",
+    "total_quantity",
+    "fixed_quantity",
+    "purchase_limit",
+    "sale_starts_at",
+    "tz_offset_minutes",
+    "auction_start_price",
+    "auction_increment",
+    "auction_duration_minutes",
+)
+AUCTION_FIELDS = ("auction_start_price", "auction_increment", "auction_duration_minutes")
+
+_PLAIN_INT = re.compile(r"^[+-]?\d+$")
+_GROUPED_INT = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+$")
+_LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?$")
+
+
+@dataclass(frozen=True)
+class ProductValues:
+    """A listing that passed every rule. Money in whole won; ``sale_starts_at`` aware, in UTC."""
+
+    name: str
+    description: str
+    category_id: int
+    list_price: int
+    total_quantity: int
+    fixed_quantity: int
+    purchase_limit: int
+    sale_starts_at: datetime
+    auction_start_price: int | None
+    auction_increment: int | None
+    auction_duration_minutes: int | None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def parse_int(raw: str, *, low: int, high: int, what: str, unit: str = "", example: str = "12,000") -> int | str:
+    """A whole number typed as text (``"12,000"`` allowed) within ``low..high``, or the message
+    explaining why not. ``what`` starts the message (“The list price”)."""
+    text = raw.strip().replace(" ", "")
+    if not text:
+        return f"Enter {what[0].lower()}{what[1:]}."
+    if not text.isascii() or not (_PLAIN_INT.match(text) or _GROUPED_INT.match(text)):
+        return f"{what} must be a whole number, like {example}."
+    digits = text.replace(",", "").lstrip("+")
+    if digits.startswith("-"):
+        return f"{what} must be at least {_amount(low, unit)}."
+    if len(digits.lstrip("0")) > 15:  # never hand int() a number of absurd length
+        return f"{what} can be at most {_amount(high, unit)}."
+    value = int(digits)
+    if value < low:
+        return f"{what} must be at least {_amount(low, unit)}."
+    if value > high:
+        return f"{what} can be at most {_amount(high, unit)}."
+    return value
+
+
+def _amount(value: int, unit: str) -> str:
+    return f"₩{value:,}" if unit == "won" else f"{value:,}{unit}"
+
+
+def parse_local_datetime(raw: str, tz_offset_raw: str | None) -> datetime | str:
+    """An HTML ``datetime-local`` value read in the browser's offset (minutes east of UTC, filled
+    in by a script; Korea time when absent) → aware UTC, or a message."""
+    text = raw.strip()
+    if not text:
+        return "Enter the date and time the sale starts."
+    if not _LOCAL_DATETIME.match(text):
+        return "Enter the start as a date and time, like 2030-05-01 20:00."
+    try:
+        naive = datetime.fromisoformat(text.replace(" ", "T"))
+        return (naive - timedelta(minutes=parse_tz_offset(tz_offset_raw))).replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return "That date does not exist; check the day and the time."
+
+
+def parse_tz_offset(raw: str | None) -> int:
+    text = (raw or "").strip()
+    if _PLAIN_INT.match(text) and len(text) <= 5 and -14 * 60 <= int(text) <= 14 * 60:
+        return int(text)
+    return DEFAULT_TZ_OFFSET
+
+
+def to_local_input(value: datetime, tz_offset: int = DEFAULT_TZ_OFFSET) -> str:
+    """The reverse of ``parse_local_datetime``: a UTC instant as a ``datetime-local`` value."""
+    return (value.astimezone(UTC) + timedelta(minutes=tz_offset)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _has_control(text: str, allowed: str = "") -> bool:
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+
+
+def name_error(name: str) -> str | None:
+    if not name:
+        return "Enter the product's name."
+    if len(name) > NAME_MAX:
+        return f"A name has at most {NAME_MAX} characters (this one has {len(name):,})."
+    if _has_control(name):
+        return "A name cannot contain control characters."
+    return None
+
+
+def description_error(description: str) -> str | None:
+    if len(description) > DESCRIPTION_MAX:
+        return f"A description has at most {DESCRIPTION_MAX:,} characters (this one has {len(description):,})."
+    if _has_control(description, "\n\t"):
+        return "The description contains control characters; paste it as plain text."
+    return None
+
+
+def parse_category_id(raw: str) -> int | str:
+    text = raw.strip()
+    if not text:
+        return "Choose a category."
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
+        return "Choose one of the listed categories."
+    return int(text)
+
+
+def parse_product_form(form: Mapping[str, str], now: datetime) -> tuple[ProductValues | None, dict[str, str]]:
+    """Check a submitted listing form. Returns the clean values (``None`` when anything is wrong)
+    and the errors by field name."""
+
+    def get(key: str) -> str:
+        value = form.get(key)
+        return value if isinstance(value, str) else ""
+
+    errors: dict[str, str] = {}
+    clean: dict[str, object] = {}
+
+    def take(key: str, result: object) -> None:
+        if isinstance(result, str):
+            errors[key] = result
+        else:
+            clean[key] = result
+
+    name = get("name").strip()
+    description = get("description").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if err := name_error(name):
+        errors["name"] = err
+    if err := description_error(description):
+        errors["description"] = err
+    take("category_id", parse_category_id(get("category_id")))
+    take("list_price", parse_int(get("list_price"), low=1, high=PRICE_MAX, what="The list price", unit="won"))
+
+    def quantity(key: str, what: str, raw: str) -> None:
+        take(key, parse_int(raw, low=1, high=QUANTITY_MAX, what=what, example="10"))
+
+    quantity("total_quantity", "The total quantity", get("total_quantity"))
+    quantity("fixed_quantity", "The fixed-price quantity", get("fixed_quantity"))
+    quantity("purchase_limit", "The purchase limit", get("purchase_limit").strip() or "1")
+
+    total, fixed, limit = clean.get("total_quantity"), clean.get("fixed_quantity"), clean.get("purchase_limit")
+    if isinstance(total, int) and isinstance(fixed, int) and fixed > total:
+        errors["fixed_quantity"] = f"The fixed-price quantity cannot be more than the total quantity ({total:,})."
+        clean.pop("fixed_quantity")
+    elif isinstance(fixed, int) and isinstance(limit, int) and limit > fixed:
+        errors["purchase_limit"] = f"The purchase limit cannot be more than the fixed-price quantity ({fixed:,})."
+
+    starts = parse_local_datetime(get("sale_starts_at"), get("tz_offset_minutes"))
+    if isinstance(starts, datetime):
+        if starts < now + MIN_LEAD:
+            starts = "The start time is in the past; choose a time at least a minute from now."
+        elif starts > now + MAX_LEAD:
+            starts = "The sale can start at most a year from now."
+    take("sale_starts_at", starts)
+
+    # Auction settings matter only when some units are left over for the auction.
+    needs_auction = not (isinstance(total, int) and isinstance(fixed, int) and fixed >= total)
+    if needs_auction:
+        take(
+            "auction_start_price",
+            parse_int(get("auction_start_price"), low=1, high=PRICE_MAX, what="The auction start price", unit="won"),
+        )
+        take(
+            "auction_increment",
+            parse_int(get("auction_increment"), low=1, high=PRICE_MAX, what="The bid increment", unit="won"),
+        )
+        take(
+            "auction_duration_minutes",
+            parse_int(
+                get("auction_duration_minutes"),
+                low=DURATION_MIN,
+                high=DURATION_MAX,
+                what="The auction duration",
+                unit=" minutes",
+                example="60",
+            ),
+        )
+    else:
+        clean |= dict.fromkeys(AUCTION_FIELDS)
+
+    if errors:
+        return None, errors
+    return ProductValues(name=name, description=description, **clean), {}  # type: ignore[arg-type]

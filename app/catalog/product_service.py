@@ -1,0 +1,195 @@
+"""A seller's own listings: create a draft, edit it while nothing is sold, publish, cancel.
+Flushes, never commits; statuses change only through ``transition()``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import images, lifecycle, product_rules
+from app.catalog import rules as category_rules
+from app.catalog.service import CategoryService
+from app.catalog.transitions import product_changed, set_committed, transition
+from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.states import IllegalTransition
+from app.models.base import utcnow
+from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
+from app.models.members import Member
+from app.settings import Settings
+from app.web.pagination import Page, paginate
+
+FROZEN = "The sale has started; price and quantities can no longer change."
+_UNKNOWN = "This product does not exist."
+
+
+def has_started(product: Product, now: datetime) -> bool:
+    """Past the point of no return: opened, or scheduled with its start time come."""
+    return not lifecycle.is_editable(product.status) or (
+        product.status is ProductStatus.SCHEDULED and product.sale_starts_at <= now
+    )
+
+
+class ProductService:
+    def __init__(self, db: AsyncSession, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def owned(self, seller: Member, product_id: int) -> Product:
+        """The seller's own product; another seller's product is as unknown as a missing one."""
+        if not 1 <= product_id <= product_rules.MAX_ID:
+            raise NotFound(_UNKNOWN)
+        product = await self.db.get(Product, product_id)
+        if product is None or product.seller_id != seller.id:
+            raise NotFound(_UNKNOWN)
+        return product
+
+    async def for_seller(
+        self, seller: Member, page: int, size: int, status: ProductStatus | None = None
+    ) -> Page[Product]:
+        stmt = select(Product).where(Product.seller_id == seller.id)
+        if status is not None:
+            stmt = stmt.where(Product.status == status)
+        stmt = stmt.order_by(Product.id.desc())
+        return await paginate(self.db, stmt, page, size, {"status": status.value if status else ""})
+
+    async def category_options(self) -> list[category_rules.Node]:
+        return list(category_rules.walk(await CategoryService(self.db).tree()))
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def create_draft(
+        self, seller: Member, form: Mapping[str, str], uploads: Sequence[images.Upload], now: datetime | None = None
+    ) -> Product:
+        """``form``: the submitted fields as text; every refusal comes back at once as FormInvalid."""
+        values, processed = await self._check(form, uploads, 0, now or utcnow())
+        product = Product(
+            seller_id=seller.id, status=ProductStatus.DRAFT, taken_quantity=0, images=[], **values.as_dict()
+        )
+        self.db.add(product)
+        await self.db.flush()
+        self.db.add(ProductStatusChange(product_id=product.id, to_status=ProductStatus.DRAFT, actor_id=seller.id))
+        await self._attach(product, processed, keep=[])
+        await product_changed(self.db, product)
+        return product
+
+    async def update(
+        self,
+        seller: Member,
+        product_id: int,
+        form: Mapping[str, str],
+        uploads: Sequence[images.Upload],
+        remove_image_ids: Iterable[int] = (),
+        now: datetime | None = None,
+    ) -> Product:
+        now = now or utcnow()
+        product = await self.owned(seller, product_id)
+        if has_started(product, now):
+            raise DomainError(FROZEN)
+        removing = set(remove_image_ids)
+        keep = [img for img in product.images if img.id not in removing]
+        values, processed = await self._check(form, uploads, len(keep), now)
+        changes: dict[str, Any] = values.as_dict() | {"updated_at": now}
+        # Conditional on the row still being editable: the sale may open while this form is saved.
+        result = await self.db.execute(
+            update(Product)
+            .where(
+                Product.id == product.id,
+                Product.status == product.status,
+                or_(Product.status == ProductStatus.DRAFT, Product.sale_starts_at > now),
+            )
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise DomainError(FROZEN)
+        for key, value in changes.items():
+            set_committed(product, key, value)
+        gone = [img for img in product.images if img.id in removing]
+        images.delete_after_commit(
+            self.db, [p for img in gone for p in images.files_of(self.settings.uploads_path, img.stem, img.extension)]
+        )
+        await self._attach(product, processed, keep=keep)
+        await product_changed(self.db, product)
+        return product
+
+    async def publish(self, seller: Member, product_id: int, now: datetime | None = None) -> Product:
+        """Draft → scheduled: shown publicly, opening by itself at its start time."""
+        now = now or utcnow()
+        product = await self.owned(seller, product_id)
+        if product.status is not ProductStatus.DRAFT:
+            label = lifecycle.LABELS[product.status].lower()
+            raise DomainError(f"Only a draft can be published; “{product.name}” is {label}.")
+        if product.sale_starts_at < now + product_rules.MIN_LEAD:
+            raise FormInvalid(
+                {"sale_starts_at": "The start time has passed; choose a new one, then publish."},
+                "This draft cannot be published yet.",
+            )
+        await self._move(product, ProductStatus.SCHEDULED, seller)
+        return product
+
+    async def cancel(self, seller: Member, product_id: int, now: datetime | None = None) -> Product:
+        """Draft or scheduled → cancelled, only before the sale starts."""
+        now = now or utcnow()
+        product = await self.owned(seller, product_id)
+        if not lifecycle.is_editable(product.status):
+            label = lifecycle.LABELS[product.status].lower()
+            raise DomainError(f"“{product.name}” is {label}; only products not yet on sale can be cancelled.")
+        if has_started(product, now):
+            raise DomainError(f"“{product.name}” can no longer be cancelled: the sale has started.")
+        await self._move(product, ProductStatus.CANCELLED, seller)
+        return product
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _move(self, product: Product, target: ProductStatus, seller: Member) -> None:
+        try:
+            await transition(self.db, product, target, actor=seller)
+        except IllegalTransition:
+            label = lifecycle.LABELS[product.status].lower()
+            raise DomainError(f"“{product.name}” is {label} now; reload the page and try again.") from None
+
+    async def _check(
+        self, form: Mapping[str, str], uploads: Sequence[images.Upload], kept: int, now: datetime
+    ) -> tuple[product_rules.ProductValues, list[images.ProcessedImage]]:
+        """Every rule, the category and the pictures; nothing is written when anything is wrong."""
+        values, errors = product_rules.parse_product_form(form, now)
+        category_id = values.category_id if values else product_rules.parse_category_id(form.get("category_id", ""))
+        if isinstance(category_id, int) and await self.db.get(Category, category_id) is None:
+            errors["category_id"] = "Choose one of the listed categories; that one does not exist."
+        limit = self.settings.max_images
+        if kept + len(uploads) > limit:
+            left = limit - kept
+            errors["images"] = (
+                f"A product can have at most {limit} pictures; you chose {len(uploads)}."
+                if kept == 0
+                else f"A product can have at most {limit} pictures; this one keeps {kept}, "
+                f"so add at most {max(left, 0)} more."
+            )
+            processed: list[images.ProcessedImage] = []
+        else:
+            processed, problems = await anyio.to_thread.run_sync(
+                images.process_all, uploads, self.settings.max_image_bytes
+            )
+            if problems:
+                errors["images"] = " ".join(problems)
+        if errors or values is None:
+            raise FormInvalid(errors)
+        return values, processed
+
+    async def _attach(self, product: Product, processed: list[images.ProcessedImage], keep: list[ProductImage]) -> None:
+        """Write the new pictures' files and rows; drop the rows not kept; renumber."""
+        stored = await anyio.to_thread.run_sync(images.store, self.settings.uploads_path, processed)
+        images.track_new_files(
+            self.db, [p for s in stored for p in images.files_of(self.settings.uploads_path, s.stem, s.extension)]
+        )
+        product.images = [*keep, *(ProductImage(**s.row_values()) for s in stored)]
+        for position, image in enumerate(product.images):
+            image.position = position
+        await self.db.flush()

@@ -1,0 +1,74 @@
+"""``GET /search``: the full page, or only the results fragment for HTMX (typing in the box and
+changing a filter swap ``#results`` and push the URL, so every state stays shareable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Litestar, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import rules as category_rules
+from app.catalog.lifecycle import LABELS, PUBLIC_STATUSES
+from app.catalog.service import CategoryService
+from app.models.catalog import ProductStatus
+from app.search.index import close_index, get_index
+from app.search.query import MAX_CHARS, SORTS, parse_params
+from app.search.service import search_products
+from app.web.forms import parse_positive_int
+from app.web.templating import page as render
+
+STATUS_OPTIONS = [(s.value, LABELS[s]) for s in ProductStatus if s in PUBLIC_STATUSES]
+
+
+class SearchController(Controller):
+    path = "/search"
+
+    @get("/", name="search")
+    async def search(
+        self,
+        request: HTMXRequest,
+        db: NamedDependency[AsyncSession],
+        q: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        min_price: FromQuery[str | None] = None,
+        max_price: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        nodes = category_rules.walk(await CategoryService(db).tree())
+        options = [(n.category.id, n.category.name, n.depth) for n in nodes]
+        params = parse_params(
+            q, category, status, min_price, max_price, sort, categories=frozenset(o[0] for o in options)
+        )
+        settings = request.app.state.settings
+        index = get_index(settings.search_path)
+        results = await search_products(db, index, params, parse_positive_int(page), settings.page_size)
+        context: dict[str, Any] = {
+            "params": params,
+            "results": results,
+            "page": results,
+            "categories": options,
+            "statuses": STATUS_OPTIONS,
+            "sorts": SORTS,
+            "max_chars": MAX_CHARS,
+        }
+        # A history restore after a cache miss must get the whole page back.
+        fragment = None if request.htmx.history_restore_request else "search/_results.html"
+        response = render(request, "search/index.html", context, fragment=fragment)
+        response.headers["Vary"] = "HX-Request"
+        return response
+
+
+def open_search_index(app: Litestar) -> None:
+    """Start-up hook: the index directory exists and the index is open before the first event."""
+    get_index(app.state.settings.search_path)
+
+
+def close_search_index(app: Litestar) -> None:
+    close_index(app.state.settings.search_path)

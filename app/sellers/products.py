@@ -1,0 +1,237 @@
+"""``/seller/products``: the seller lists products, edits them until the sale starts, publishes and
+cancels them."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_seller
+from app.catalog import lifecycle, product_rules
+from app.catalog.images import Upload
+from app.catalog.product_service import FROZEN, ProductService, has_started
+from app.core.errors import DomainError, FormInvalid, NotFound
+from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
+from app.models.members import Member
+from app.web.forms import parse_positive_int
+from app.web.templating import page as page_
+
+# Five pictures of 5 MB each plus the fields; other forms keep the app's default limit.
+UPLOAD_BODY_LIMIT = 32 * 1024 * 1024
+LIST_URL = "/seller/products"
+NEW_DEFAULTS = {"purchase_limit": "1", "auction_duration_minutes": "60", "tz_offset_minutes": "540"}
+
+
+async def provide_listings(db: NamedDependency[AsyncSession], request: HTMXRequest) -> ProductService:
+    return ProductService(db, request.app.state.settings)
+
+
+async def read_product_form(request: HTMXRequest) -> tuple[dict[str, str], list[Upload], list[int]]:
+    """The listing fields as text, the chosen pictures (each read up to one byte past the limit, so
+    an oversized one is refused without holding all of it) and the ids of pictures to remove."""
+    form = await request.form()
+    values = {key: value if isinstance(value := form.get(key), str) else "" for key in product_rules.FIELDS}
+    max_bytes: int = request.app.state.settings.max_image_bytes
+    uploads: list[Upload] = []
+    for item in form.getall("images", []):
+        if isinstance(item, UploadFile):
+            data = await item.read(max_bytes + 1)
+            await item.close()
+            if item.filename or data:
+                uploads.append(Upload(item.filename or "picture", data))
+    remove = [parse_positive_int(raw, 0) for raw in form.getall("remove_image", []) if isinstance(raw, str)]
+    return values, uploads, [i for i in remove if i]
+
+
+def form_values(product: Product) -> dict[str, str]:
+    """A stored product as the form shows it (times in Korea time; the page script converts)."""
+    values = {
+        key: "" if (value := getattr(product, key)) is None else str(value)
+        for key in product_rules.FIELDS
+        if key not in ("sale_starts_at", "tz_offset_minutes")
+    }
+    values["sale_starts_at"] = product_rules.to_local_input(product.sale_starts_at)
+    values["tz_offset_minutes"] = str(product_rules.DEFAULT_TZ_OFFSET)
+    return values
+
+
+def frozen_message(product: Product | None) -> str | None:
+    """Why the product can no longer be edited, or None while it can."""
+    if product is None or not has_started(product, utcnow()):
+        return None
+    if product.status is ProductStatus.CANCELLED:
+        return "This product is cancelled; it can no longer change."
+    if product.status is ProductStatus.HIDDEN:
+        return "This product is hidden by a moderator; it cannot be edited while hidden."
+    return FROZEN
+
+
+def _not_found(exc: NotFound) -> NotFoundException:
+    return NotFoundException(exc.message)
+
+
+class SellerProductController(Controller):
+    path = LIST_URL
+    guards = [requires_seller]
+    dependencies = {"listings": Provide(provide_listings), "member": Provide(provide_member)}
+
+    async def _form_page(
+        self,
+        request: HTMXRequest,
+        listings: ProductService,
+        product: Product | None,
+        values: dict[str, str],
+        errors: dict[str, str] | None = None,
+        message: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        settings = request.app.state.settings
+        context = {
+            "product": product,
+            "values": values,
+            "errors": errors or {},
+            "message": message,
+            "options": await listings.category_options(),
+            "frozen": frozen_message(product),
+            "labels": lifecycle.LABELS,
+            "max_images": settings.max_images,
+            "max_mb": settings.max_image_bytes // (1024 * 1024),
+        }
+        return page_(request, "sellers/product_form.html", context, status_code=status_code)
+
+    @get("/", name="seller_products")
+    async def index(
+        self,
+        request: HTMXRequest,
+        member: NamedDependency[Member],
+        listings: NamedDependency[ProductService],
+        status: FromQuery[str] = "",
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        chosen = ProductStatus(status) if status in ProductStatus._value2member_map_ else None
+        size = request.app.state.settings.page_size
+        result = await listings.for_seller(member, parse_positive_int(page), size, chosen)
+        context = {
+            "page": result,
+            "status": chosen.value if chosen else "",
+            "statuses": list(ProductStatus),
+            "labels": lifecycle.LABELS,
+            "is_public": lifecycle.is_public,
+            "is_editable": lifecycle.is_editable,
+        }
+        return page_(request, "sellers/products.html", context)
+
+    @get("/new", name="seller_product_new")
+    async def new(self, request: HTMXRequest, listings: NamedDependency[ProductService]) -> Template:
+        return await self._form_page(request, listings, None, dict(NEW_DEFAULTS))
+
+    @post("/", request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def create(
+        self, request: HTMXRequest, member: NamedDependency[Member], listings: NamedDependency[ProductService]
+    ) -> Template | Redirect:
+        values, uploads, _ = await read_product_form(request)
+        try:
+            product = await listings.create_draft(member, values, uploads)
+        except FormInvalid as exc:
+            return await self._form_page(request, listings, None, values, exc.errors, exc.message, 422)
+        flash(request, f"“{product.name}” is saved as a draft. Publish it when it is ready.", "success")
+        return Redirect(LIST_URL, status_code=303)
+
+    @get("/{product_id:int}/edit", name="seller_product_edit")
+    async def edit(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: NamedDependency[Member],
+        listings: NamedDependency[ProductService],
+    ) -> Template:
+        try:
+            product = await listings.owned(member, product_id)
+        except NotFound as exc:
+            raise _not_found(exc) from None
+        return await self._form_page(request, listings, product, form_values(product))
+
+    @post("/{product_id:int}", request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def update(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: NamedDependency[Member],
+        listings: NamedDependency[ProductService],
+    ) -> Template | Redirect:
+        values, uploads, remove = await read_product_form(request)
+        try:
+            product = await listings.update(member, product_id, values, uploads, remove)
+        except NotFound as exc:
+            raise _not_found(exc) from None
+        except FormInvalid as exc:
+            product = await listings.owned(member, product_id)
+            return await self._form_page(request, listings, product, values, exc.errors, exc.message, 422)
+        except DomainError as exc:
+            flash(request, exc.message, "error")
+            return Redirect(LIST_URL, status_code=303)
+        flash(request, f"“{product.name}” is saved.", "success")
+        return Redirect(LIST_URL, status_code=303)
+
+    @post("/{product_id:int}/publish", name="seller_product_publish")
+    async def publish(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: NamedDependency[Member],
+        listings: NamedDependency[ProductService],
+    ) -> Template | Redirect:
+        try:
+            product = await listings.publish(member, product_id)
+        except NotFound as exc:
+            raise _not_found(exc) from None
+        except FormInvalid as exc:
+            product = await listings.owned(member, product_id)
+            values = form_values(product)
+            return await self._form_page(request, listings, product, values, exc.errors, exc.message, 422)
+        except DomainError as exc:
+            flash(request, exc.message, "error")
+            return Redirect(LIST_URL, status_code=303)
+        flash(request, f"“{product.name}” is published; the sale opens by itself at its start time.", "success")
+        return Redirect(LIST_URL, status_code=303)
+
+    @get("/{product_id:int}/cancel", name="seller_product_cancel")
+    async def cancel_form(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: NamedDependency[Member],
+        listings: NamedDependency[ProductService],
+    ) -> Template:
+        try:
+            product = await listings.owned(member, product_id)
+        except NotFound as exc:
+            raise _not_found(exc) from None
+        context = {"product": product, "label": lifecycle.LABELS[product.status]}
+        return page_(request, "sellers/product_cancel.html", context)
+
+    @post("/{product_id:int}/cancel")
+    async def cancel(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: NamedDependency[Member],
+        listings: NamedDependency[ProductService],
+    ) -> Redirect:
+        try:
+            product = await listings.cancel(member, product_id)
+        except NotFound as exc:
+            raise _not_found(exc) from None
+        except DomainError as exc:
+            flash(request, exc.message, "error")
+            return Redirect(LIST_URL, status_code=303)
+        flash(request, f"“{product.name}” is cancelled.", "success")
+        return Redirect(LIST_URL, status_code=303)

@@ -1,0 +1,40 @@
+// Every [data-countdown="2026-11-27T09:00:00Z"] element shows "starts in 2d 03:04:05" and counts
+// down each second. When one reaches zero the page reloads (once the sale has had a moment to
+// open). The server already renders the start time and the remaining time, so without this
+// script the page still says when the sale starts. Elements added by htmx swaps are picked up on
+// the next tick.
+(function () {
+  "use strict";
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  var reloading = false;
+
+  function text(ms) {
+    var s = Math.floor(ms / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+    return "starts in " + (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s % 60);
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("data-countdown"));
+      if (isNaN(at)) return;
+      var left = at - now;
+      if (left > 0) {
+        el.textContent = text(left);
+        el.dataset.countdownRunning = "1";  // it was still counting on this page
+      } else {
+        el.textContent = "starting now";
+        // reload only when the countdown crossed zero here, so a page served just before the
+        // sale opened cannot reload in a loop
+        if (el.dataset.countdownRunning && !reloading) {
+          reloading = true;
+          setTimeout(function () { window.location.reload(); }, 1500);
+        }
+      }
+    });
+  }
+
+  tick();
+  setInterval(tick, 1000);
+})();
