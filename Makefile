@@ -30,7 +30,10 @@ migrate: install
 seed: migrate
 	$(BIN)/python -m app.seed
 
+# The search index is rebuilt from the database on every start (quick for a dev database, and a
+# database restored or reseeded elsewhere is never out of step with it).
 run: seed
+	$(BIN)/python -m app.search.rebuild
 	$(BIN)/uvicorn app.asgi:create_app --factory --host 127.0.0.1 --port $(PORT)
 
 reindex: migrate

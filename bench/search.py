@@ -190,7 +190,8 @@ def report(
     p99 = percentile(every, 99)
     return "\n".join(
         [
-            f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, whoosh-reloaded.",
+            f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, whoosh-reloaded; "
+            f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine widens the tail).",
             f"Command: `{command}`",
             "",
             f"Indexing: {count:,} products in {index_seconds:.1f} s = **{count / index_seconds:,.0f} documents/s** "

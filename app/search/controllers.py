@@ -4,6 +4,7 @@ changing a filter swap ``#results`` and push the URL, so every state stays share
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Litestar, get
 from litestar.di import NamedDependency
@@ -62,7 +63,17 @@ class SearchController(Controller):
         fragment = None if request.htmx.history_restore_request else "search/_results.html"
         response = render(request, "search/index.html", context, fragment=fragment)
         response.headers["Vary"] = "HX-Request"
+        if request.htmx and fragment:
+            # The address bar gets the tidy form of the search (no blank or ignored parameters).
+            response.headers["HX-Push-Url"] = canonical_url(params.as_query_dict(), results.number)
         return response
+
+
+def canonical_url(query: dict[str, str], page: int = 1) -> str:
+    values = {k: v for k, v in query.items() if v}
+    if page > 1:
+        values["page"] = str(page)
+    return "/search" + (f"?{urlencode(values)}" if values else "")
 
 
 def open_search_index(app: Litestar) -> None:

@@ -101,6 +101,11 @@ def test_filters_and_sorts(index):
     assert ids(index, sort="newest") == [6, 5, 4, 3, 2, 1]
     assert ids(index, sort="ending_soon")[0] == 6  # the live auction first
     assert ids(index, "figure", category="2", max_price="50000", sort="price_asc") == [2]
+    for sort in ("relevance", "price_asc"):  # totals count every match, not only the page
+        page = search(index, parse_params(min_price="40000", max_price="100000", sort=sort), 1, 2)
+        assert (page.total, page.pages, len(page.items)) == (3, 2, 2)
+        page = search(index, parse_params("figure", max_price="100000", sort=sort), 1, 1)
+        assert page.total == 3 and len(page.items) == 1
 
 
 def test_pages_and_totals(index):

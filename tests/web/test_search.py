@@ -96,6 +96,13 @@ async def test_htmx_gets_the_results_fragment_only(client, catalog):
     assert "<html" not in fragment.text and 'id="search-form"' not in fragment.text
     assert set(hit_ids(fragment.text)) == set(hit_ids(plain.text))
     assert "HX-Request" in fragment.headers.get("vary", "")
+    tidy = await client.get(
+        "/search?q=figure&category=&status=&min_price=abc&max_price=&sort=relevance", headers={"HX-Request": "true"}
+    )
+    assert tidy.headers["hx-push-url"] == "/search?q=figure"
+    assert (await client.get("/search?sort=newest", headers={"HX-Request": "true"})).headers[
+        "hx-push-url"
+    ] == "/search?sort=newest"
     boosted = await client.get("/search?q=figure", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in boosted.text
     restore = await client.get("/search?q=figure", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
