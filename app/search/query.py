@@ -24,6 +24,7 @@ MAX_CHARS = 200
 MAX_WORDS = 12
 MAX_PRICE = 10**12
 MAX_ID = 2**31 - 1
+NAME_BOOST = 2.0
 PREFIX_MIN = 3  # the word being typed also matches as a name prefix from this length on
 
 SORTS = {
@@ -191,6 +192,8 @@ def word_query(word: Word, *, prefix: bool = False) -> wq.Query:
     if word.cjk:
         return _all_of("ngrams", ngrams(word.text))
     clauses: list[wq.Query] = [wq.Term("text", term) for term in word.terms]
+    # a word found in the name itself outranks one found only in the category or seller
+    clauses += [wq.Term("name", term, boost=NAME_BOOST) for term in word.terms]
     if prefix and len(word.text) >= PREFIX_MIN:
         clauses.append(wq.Prefix("name", word.text))
     return clauses[0] if len(clauses) == 1 else wq.Or(clauses)

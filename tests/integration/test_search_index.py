@@ -254,3 +254,14 @@ async def test_rebuild_command_indexes_only_public_products(app, members, produc
     assert await rebuild(app.state.database, index) == 1
     assert ids(index, "figure") == [shown.id]
     assert index.ids() == {shown.id}
+
+
+def test_a_word_in_the_name_outranks_the_same_word_in_category_or_seller(tmp_path):
+    ix = SearchIndex(tmp_path / "rank")
+    try:
+        # both sit under "Figures / Anime figures" and are sold by "Hanbit Figures"
+        ix.upsert(_doc(1, "한정판 세트", category=2, seller="Hanbit Figures"))
+        ix.upsert(_doc(2, "Moonlight Knight Figure (Limited 1/7)", category=2, seller="Hanbit Figures"))
+        assert ids(ix, "figure") == [2, 1]
+    finally:
+        ix.close()

@@ -18,7 +18,13 @@ from app.search.query import (
 
 
 def _terms(q: wq.Query) -> set[tuple[str, str]]:
-    return {(field, text if isinstance(text, str) else text.decode()) for field, text in q.iter_all_terms()}
+    """The query's terms; every stemmed ``text`` term must also be asked of the ``name`` field
+    (boosted, so name matches rank first), and those mirror terms are left out of the answer."""
+    found = {(field, text if isinstance(text, str) else text.decode()) for field, text in q.iter_all_terms()}
+    text_terms = {t for field, t in found if field == "text"}
+    name_terms = {t for field, t in found if field == "name"}
+    assert text_terms <= name_terms, text_terms - name_terms
+    return {(field, t) for field, t in found if field != "name"}
 
 
 def test_query_syntax_characters_are_plain_separators():
