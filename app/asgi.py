@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,7 +28,11 @@ from app.admin.products import AdminProductController
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
 from app.db import Database, TransactionMiddleware, provide_db_session
+from app.drops.controllers import DropController, MyPurchasesController
+from app.drops.gate import get_gate
+from app.drops.reconcile import reconcile_all
 from app.health import healthz
+from app.live.hub import LiveHub, set_hub
 from app.pages import home
 from app.search.controllers import SearchController, close_search_index, open_search_index
 from app.sellers.controllers import SellerController
@@ -38,6 +43,7 @@ from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
 from tasks.broker import configure_broker
 from tasks.catalog import sweep_scheduled_sales
+from tasks.drops import reconcile_gate, sweep_expired_rights
 from tasks.popularity import recompute_popularity
 from tasks.runtime import init_runtime
 
@@ -74,6 +80,10 @@ async def _load_member(request: Request[Any, Any, Any]) -> None:
         await current_member(request)
 
 
+async def _publish(channels: ChannelsPlugin, channel: str, data: str) -> None:
+    channels.publish(data, channels=[channel])
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
@@ -101,10 +111,34 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="sessions", max_age=settings.session_max_age, secure=settings.secure_cookies, samesite="lax"
     )
 
-    background = BackgroundJobs(settings, database, sweeps=[sweep_scheduled_sales.send, recompute_popularity.send])
+    background = BackgroundJobs(
+        settings,
+        database,
+        sweeps=[
+            sweep_scheduled_sales.send,
+            recompute_popularity.send,
+            sweep_expired_rights.send,
+            reconcile_gate.send,
+        ],
+    )
     state["background"] = background
+    channels = _channels(settings)
+    stock_template = template_config.engine_instance.engine.get_template("drops/_stock.html")
+    live = LiveHub(
+        database,
+        publish=lambda channel, data: _publish(channels, channel, data),
+        render=lambda state_: stock_template.render(state=state_),
+    )
+    state["live"] = live
 
     async def on_startup() -> None:
+        live.bind(asyncio.get_running_loop())
+        set_hub(live)
+        try:  # the gate is an optimisation; a database that does not answer yet must not stop the start
+            async with database.transaction() as db:
+                await reconcile_all(db, get_gate(settings.redis_url, str(settings.var_dir)))
+        except Exception:
+            log.warning("could not rebuild the drop gate at start-up; the periodic reconcile will", exc_info=True)
         if settings.background_jobs:
             background.start()
         sessions = stores.get("sessions")
@@ -114,6 +148,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             broker.start_worker()
 
     async def on_shutdown() -> None:
+        set_hub(None)
+        await live.drain()
         await background.stop()
         broker.stop()
         await database.dispose()
@@ -123,6 +159,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             home,
             healthz,
             goodbye,
+            DropController,
+            MyPurchasesController,
             AuthController,
             MeController,
             SellerController,
@@ -149,7 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config,
         plugins=[
             HTMXPlugin(),
-            _channels(settings),
+            channels,
         ],
         stores=stores,
         state=state,

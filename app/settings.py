@@ -67,6 +67,8 @@ class Settings:
     outbox_poll_seconds: float = 1.0
     # Safety sweeps (scheduled sales that should have opened, popularity) run this often.
     sweep_seconds: float = 30.0
+    # How long a purchase right waits for its payment.
+    purchase_hold_seconds: int = 600
     # Run the relay and the periodic sweeps inside the web process.
     background_jobs: bool = True
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
@@ -112,5 +114,6 @@ class Settings:
             secure_cookies=env.get("SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
             in_process_worker=redis_url is None,
             upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
+            purchase_hold_seconds=int(env.get("PURCHASE_HOLD_SECONDS", "600")),
             search_dir=Path(env["SEARCH_DIR"]).resolve() if env.get("SEARCH_DIR") else None,
         )

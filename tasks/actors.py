@@ -2,5 +2,6 @@
 
 import app.events.subscribers  # noqa: F401
 import tasks.catalog
+import tasks.drops
 import tasks.events
 import tasks.popularity  # noqa: F401

@@ -82,6 +82,9 @@ async def open_due_sale(db: AsyncSession, product_id: int, now: datetime | None 
         await transition(db, product, ProductStatus.ON_SALE, reason="sale start time reached")
     except StaleTransition:
         return False
+    from app.drops.stock import open_stock
+
+    await open_stock(db, product)
     return True
 
 

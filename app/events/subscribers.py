@@ -1,4 +1,5 @@
 """Imports every module that registers event handlers, so the dispatcher knows them all."""
 
 import app.catalog.reactions
+import app.drops.reactions
 import app.search.indexer  # noqa: F401

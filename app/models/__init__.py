@@ -2,6 +2,7 @@
 
 from app.models.base import Base, utcnow
 from app.models.catalog import Category, Product, ProductDailyStats, ProductImage, ProductStatus, ProductStatusChange
+from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import InboxEntry, OutboxEvent
 from app.models.members import (
     ApplicationStatus,
@@ -27,6 +28,11 @@ __all__ = [
     "ProductImage",
     "ProductStatus",
     "ProductStatusChange",
+    "PurchaseRight",
+    "PurchaseRightChange",
+    "RightStatus",
     "SellerApplication",
+    "StockEntry",
+    "StockReason",
     "utcnow",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ def build_template_config(template_dir: Path = TEMPLATE_DIR) -> TemplateConfig[J
     env.filters["dt"] = format_datetime
     env.globals["viewer"] = viewer
     env.globals["flash_messages"] = flash_messages
+    env.globals["new_key"] = lambda: uuid.uuid4().hex  # idempotency key of a form (one per render)
     engine = JinjaTemplateEngine.from_environment(env)
     return TemplateConfig(instance=engine)
 

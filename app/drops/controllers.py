@@ -1,0 +1,164 @@
+"""Buy, the live stock stream, and the member's purchase rights."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_login
+from app.core.errors import DomainError, NotFound
+from app.drops.gate import get_gate
+from app.drops.rules import Outcome, PressResult
+from app.drops.service import DropService, KeyConflict, Press
+from app.drops.stock import release_right
+from app.live import hub
+from app.live.hub import channel_for
+from app.models.catalog import Product
+from app.models.drops import PurchaseRight, RightStatus, StockReason
+from app.models.members import Member
+from app.web.forms import read_form
+from app.web.templating import page
+
+MESSAGES = {
+    Outcome.SOLD_OUT: "Sold out. Units that are not paid in time come back, so keep this page open.",
+    Outcome.LIMIT: "You already hold your limit for this product.",
+    Outcome.NOT_ON_SALE: "Not on sale yet. The Buy button works from the start time.",
+    Outcome.ENDED: "The fixed-price sale has ended.",
+}
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def drop_service(request: HTMXRequest) -> DropService:
+    settings = request.app.state.settings
+    gate = get_gate(settings.redis_url, str(settings.var_dir))
+    return DropService(request.app.state.database, gate, settings.purchase_hold_seconds)
+
+
+class DropController(Controller):
+    path = "/products"
+
+    @post(
+        "/{product_id:int}/buy",
+        name="product_buy",
+        guards=[requires_login],
+        dependencies={"member": Provide(provide_member)},
+    )
+    async def buy(
+        self, request: HTMXRequest, product_id: FromPath[int], member: NamedDependency[Member]
+    ) -> Template | Redirect:
+        form = await read_form(request)
+        key = form.get("key", "")
+        status_code = 200
+        right: PurchaseRight | None = None
+        try:
+            result = await drop_service(request).press(Press(product_id, member.id, key))
+        except NotFound as exc:
+            raise NotFoundException(exc.message) from None
+        except KeyConflict as exc:
+            result, message, status_code = None, exc.message, 409
+        except DomainError as exc:
+            result, message, status_code = None, exc.message, 400
+        else:
+            message = MESSAGES.get(result.outcome, "")
+            if result.outcome is Outcome.GRANTED:
+                hub.touch(product_id)
+                async with request.app.state.database.transaction() as db:
+                    right = await db.get(PurchaseRight, result.right_id)
+        if not (request.htmx and not request.htmx.boosted):
+            flash(request, _flash_text(result, message, right), "success" if right else "error")
+            return Redirect("/me/purchases" if right else f"/products/{product_id}", status_code=303)
+        context = {"result": result, "message": message, "right": right, "product_id": product_id, "key": new_key()}
+        return Template(template_name="drops/_buy_result.html", context=context, status_code=status_code)
+
+    @get("/{product_id:int}/buy-box", name="product_buy_box")
+    async def buy_box(self, request: HTMXRequest, product_id: FromPath[int]) -> Template:
+        return Template(template_name="drops/_buy_box.html", context={"product_id": product_id, "key": new_key()})
+
+    @get("/{product_id:int}/events", name="product_events")
+    async def events(
+        self, request: HTMXRequest, product_id: FromPath[int], channels: NamedDependency[ChannelsPlugin]
+    ) -> ServerSentEvent:
+        live = request.app.state.live
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            async with channels.start_subscription([channel_for(product_id)]) as subscriber:
+                current = await live.current(product_id)  # a reconnecting client gets the state first
+                if current is None:
+                    return
+                yield ServerSentEventMessage(event="stock", data=current)
+                async for raw in subscriber.iter_events():
+                    message = json.loads(raw)
+                    yield ServerSentEventMessage(event=message["event"], data=message["html"])
+
+        return ServerSentEvent(stream())
+
+
+def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | None) -> str:
+    if right is not None:
+        return "It is yours! Pay within 10 minutes to keep it."
+    return message
+
+
+class MyPurchasesController(Controller):
+    path = "/me/purchases"
+    guards = [requires_login]
+    dependencies = {"member": Provide(provide_member)}
+
+    @get("/", name="my_purchases")
+    async def index(
+        self, request: HTMXRequest, member: NamedDependency[Member], db: NamedDependency[AsyncSession]
+    ) -> Template:
+        rows = (
+            await db.execute(
+                select(PurchaseRight, Product)
+                .join(Product, Product.id == PurchaseRight.product_id)
+                .where(PurchaseRight.member_id == member.id)
+                .order_by(PurchaseRight.id.desc())
+                .limit(200)
+            )
+        ).all()
+        return page(request, "drops/my_purchases.html", {"rows": rows})
+
+    @post("/{right_id:int}/cancel", name="my_purchase_cancel")
+    async def cancel(
+        self,
+        request: HTMXRequest,
+        right_id: FromPath[int],
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+    ) -> Redirect:
+        await read_form(request)
+        right = await db.get(PurchaseRight, right_id)
+        if right is None or right.member_id != member.id:
+            raise NotFoundException("This purchase right does not exist.")
+        released = await release_right(db, right_id, RightStatus.CANCELLED, StockReason.CANCEL)
+        if released is None:
+            flash(request, f"This right is already {right.status.value}.", "error")
+        else:
+            await db.commit()
+            settings = request.app.state.settings
+            await get_gate(settings.redis_url, str(settings.var_dir)).give_back(right.product_id, member.id)
+            hub.touch(right.product_id)
+            flash(request, "Cancelled. The unit went back on sale.", "success")
+        return Redirect("/me/purchases", status_code=303)
+
+
+def buy_context(product_id: int) -> dict[str, Any]:
+    return {"product_id": product_id, "key": new_key()}

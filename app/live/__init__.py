@@ -1,0 +1,1 @@
+"""Live updates over server-sent events: channels ``product:{id}`` (and later ``auction:{id}``)."""

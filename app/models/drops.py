@@ -1,0 +1,72 @@
+"""Purchase rights (a unit reserved for a member until paid) and the append-only stock ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+
+
+class RightStatus(StrEnum):
+    HELD = "held"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class StockReason(StrEnum):
+    LISTING = "listing"  # the fixed-price units put on sale when the sale opens
+    PURCHASE = "purchase"
+    EXPIRY = "expiry"
+    PAYMENT_FAILED = "payment_failed"
+    CANCEL = "cancel"
+    REFUND = "refund"
+    CONVERSION = "conversion"
+    ADMIN_ADJUST = "admin_adjust"
+
+
+class PurchaseRight(TimestampMixin, Base):
+    __tablename__ = "purchase_rights"
+    __table_args__ = (
+        Index("ix_purchase_rights_product_member_status", "product_id", "member_id", "status"),
+        Index("ix_purchase_rights_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
+    # the key rendered into the page the member pressed Buy on: one right per press
+    idempotency_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    status: Mapped[RightStatus] = mapped_column(str_enum(RightStatus), nullable=False, default=RightStatus.HELD)
+    unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PurchaseRightChange(TimestampMixin, Base):
+    __tablename__ = "purchase_right_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    right_id: Mapped[int] = mapped_column(ForeignKey("purchase_rights.id"), nullable=False, index=True)
+    from_status: Mapped[RightStatus | None] = mapped_column(str_enum(RightStatus))
+    to_status: Mapped[RightStatus] = mapped_column(str_enum(RightStatus), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class StockEntry(TimestampMixin, Base):
+    """Append-only: the sum of ``delta`` for a product equals its fixed-price units left."""
+
+    __tablename__ = "stock_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False, index=True)
+    delta: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[StockReason] = mapped_column(str_enum(StockReason), nullable=False)
+    reference: Mapped[str | None] = mapped_column(String(80))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # e.g. "purchase:right:42": a redelivered event can never write the same row twice
+    unique_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
