@@ -35,8 +35,10 @@ def encode(event: str, html: str) -> str:
 
 
 class LiveHub:
-    def __init__(self, database: Database, publish: Publish, render: Callable[[dict[str, Any]], str]) -> None:
-        self.database = database
+    def __init__(
+        self, database: Database | Callable[[], Database], publish: Publish, render: Callable[[dict[str, Any]], str]
+    ) -> None:
+        self._database = database
         self.publish = publish
         self.render = render
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -73,15 +75,18 @@ class LiveHub:
     async def _publish(self, product_id: int) -> None:
         self._pending.discard(product_id)
         try:
-            async with self.database.transaction() as db:
+            async with self.database().transaction() as db:
                 state = await stock_state(db, product_id)
             if state is not None:
                 await self.publish(channel_for(product_id), encode("stock", self.render(state)))
         except Exception:
             log.exception("could not publish the live state of product %s", product_id)
 
+    def database(self) -> Database:
+        return self._database if isinstance(self._database, Database) else self._database()
+
     async def current(self, product_id: int) -> str | None:
-        async with self.database.transaction() as db:
+        async with self.database().transaction() as db:
             state = await stock_state(db, product_id)
         return None if state is None else self.render(state)
 
@@ -101,3 +106,24 @@ def touch(*product_ids: int) -> None:
     """After a commit that changed stock or state: every viewer gets the new state."""
     if _hub:
         _hub[0].touch(*product_ids)
+
+
+def worker_hub(redis_url: str, database: Callable[[], Database]) -> LiveHub:
+    """The hub of a separate worker process: publishes through the same Redis channels backend
+    the web processes subscribe with (one client per event loop)."""
+    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+    from redis.asyncio import Redis
+
+    from app.web.templating import build_template_config
+
+    template = build_template_config().engine_instance.engine.get_template("drops/_stock.html")
+    backends: dict[int, RedisChannelsPubSubBackend] = {}
+
+    async def publish(channel: str, data: str) -> None:
+        loop_id = id(asyncio.get_running_loop())
+        backend = backends.get(loop_id)
+        if backend is None:
+            backend = backends[loop_id] = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+        await backend.publish(data.encode(), [channel])
+
+    return LiveHub(database, publish=publish, render=lambda state: template.render(state=state))
