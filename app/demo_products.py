@@ -5,8 +5,9 @@ skipped."""
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -14,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.images import Upload, process_image, store
 from app.catalog.transitions import STATUS_CHANGED, product_changed
+from app.drops.service import RIGHT_GRANTED
+from app.drops.stock import write_ledger
 from app.events.outbox import record_event
 from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
+from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.members import Member
 from app.settings import Settings
 
@@ -88,8 +92,8 @@ DEMO_PRODUCTS = [
         "Retro Runner '86 Sneakers, numbered",
         "limited-sneakers",
         210_000,
-        25,
-        20,
+        8,
+        3,
         S.CONVERSION_PENDING,
         -3 * _DAY,
         (200, 60, 40),
@@ -185,7 +189,42 @@ def _picture(colour: tuple[int, int, int], label: str, shade: int) -> bytes:
     return buffer.getvalue()
 
 
-async def seed_products(db: AsyncSession, settings: Settings, seller: Member) -> int:
+async def _demo_stock(db: AsyncSession, product: Product, shopper: Member | None, now: datetime) -> None:
+    """A ledger that adds up: the opening row, then what was sold before the demo began. The
+    sold-out sale waits on one right of the demo shopper that is still unpaid."""
+    if product.status not in (S.ON_SALE, S.CONVERSION_PENDING, S.AUCTION_LIVE, S.ENDED):
+        return
+    await write_ledger(db, product.id, product.fixed_quantity, StockReason.LISTING, f"listing:product:{product.id}")
+    if product.status is S.CONVERSION_PENDING and shopper is not None:
+        for n in range(product.taken_quantity):
+            right = PurchaseRight(
+                product_id=product.id,
+                member_id=shopper.id,
+                idempotency_key=uuid.uuid4().hex,
+                status=RightStatus.HELD if n == 0 else RightStatus.PAID,
+                unit_price=product.list_price,
+                expires_at=now + timedelta(minutes=10),
+                decided_at=None if n == 0 else now,
+            )
+            db.add(right)
+            await db.flush()
+            await write_ledger(
+                db, product.id, -1, StockReason.PURCHASE, f"purchase:right:{right.id}", reference=f"right:{right.id}"
+            )
+            if n == 0:
+                await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=product.id)
+    elif product.taken_quantity:
+        await write_ledger(
+            db,
+            product.id,
+            -product.taken_quantity,
+            StockReason.PURCHASE,
+            f"purchase:demo:{product.id}",
+            reference="sold before the demo began",
+        )
+
+
+async def seed_products(db: AsyncSession, settings: Settings, seller: Member, shopper: Member | None = None) -> int:
     categories = {c.slug: c for c in (await db.execute(select(Category))).scalars()}
     existing = set((await db.execute(select(Product.name).where(Product.seller_id == seller.id))).scalars())
     now = utcnow()
@@ -203,7 +242,7 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member) ->
             total_quantity=demo.total,
             fixed_quantity=demo.fixed,
             taken_quantity=taken,
-            purchase_limit=1 if demo.total < 50 else 2,
+            purchase_limit=demo.fixed if demo.status is S.CONVERSION_PENDING else (1 if demo.total < 50 else 2),
             sale_starts_at=now + demo.starts_in,
             auction_start_price=demo.price * 8 // 10 if demo.fixed < demo.total else None,
             auction_increment=1_000 if demo.fixed < demo.total else None,
@@ -218,6 +257,7 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member) ->
         for position, stored in enumerate(store(settings.uploads_path, uploads)):
             db.add(ProductImage(product_id=product.id, position=position, **stored.row_values()))
         db.add(ProductStatusChange(product_id=product.id, from_status=None, to_status=demo.status, reason="demo data"))
+        await _demo_stock(db, product, shopper, now)
         await record_event(db, STATUS_CHANGED, "product", product.id, from_status=None, to_status=demo.status.value)
         await product_changed(db, product)
         added += 1

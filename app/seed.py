@@ -76,7 +76,8 @@ async def seed(settings: Settings) -> dict[str, int]:
                 added["categories"] += 1
             seller = await accounts.by_email("seller@smore.test")
             if seller is not None:
-                added["products"] = await seed_products(db, settings, seller)
+                shopper = await accounts.by_email("shopper@smore.test")
+                added["products"] = await seed_products(db, settings, seller, shopper)
     finally:
         await database.dispose()
     return added
