@@ -30,6 +30,7 @@ from app.catalog.controllers import AdminCategoryController, CategoryController,
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import get_gate
+from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
 from app.drops.reconcile import reconcile_all
 from app.health import healthz
 from app.live.hub import LiveHub, set_hub
@@ -54,8 +55,12 @@ def _stores(settings: Settings) -> StoreRegistry:
     stores: dict[str, Store]
     if settings.redis_url:
         from litestar.stores.redis import RedisStore
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        root = RedisStore.with_client(url=settings.redis_url, namespace="smore")
+        # Every request reads its session here. redis-py 8 caps a plain pool at 100 connections and
+        # fails the request past that; under a crowd, wait briefly for a free connection instead.
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
+        root = RedisStore(Redis.from_pool(pool), namespace="smore", handle_client_shutdown=True)
         stores = {"sessions": root.with_namespace("sessions")}
     else:
         (settings.var_dir / "sessions").mkdir(parents=True, exist_ok=True)
@@ -149,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def on_shutdown() -> None:
         set_hub(None)
-        await live.drain()
+        await live.close()
         await background.stop()
         broker.stop()
         await database.dispose()
@@ -161,6 +166,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             goodbye,
             DropController,
             MyPurchasesController,
+            AdminStockLedgerController,
+            SellerStockLedgerController,
             AuthController,
             MeController,
             SellerController,

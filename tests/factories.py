@@ -3,9 +3,11 @@ and posts forms with the CSRF token like a browser does."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -78,6 +80,9 @@ def field_error(html: str, name: str) -> str:
     return match.group(1).strip() if match else ""
 
 
+_BROWSER_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="second-browser")
+
+
 class _SharedTransport(httpx.AsyncBaseTransport):
     """The first client's transport (its event loop and app), not closed with the second client."""
 
@@ -85,7 +90,9 @@ class _SharedTransport(httpx.AsyncBaseTransport):
         self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.inner.handle_async_request(request)
+        # The test client's transport blocks until the app (on its own portal thread) has answered;
+        # a thread of our own keeps the test's loop free, so browsers can press at the same time.
+        return await asyncio.get_running_loop().run_in_executor(_BROWSER_THREADS, self.inner.handle_request, request)
 
     async def aclose(self) -> None:
         return None

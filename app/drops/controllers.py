@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
 from app.core.errors import DomainError, NotFound
+from app.db import request_session
 from app.drops.gate import get_gate
 from app.drops.rules import Outcome, PressResult
 from app.drops.service import DropService, KeyConflict, Press
 from app.drops.stock import release_right
 from app.live import hub
 from app.live.hub import channel_for
+from app.models.base import utcnow
 from app.models.catalog import Product
 from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.members import Member
@@ -65,6 +67,10 @@ class DropController(Controller):
     ) -> Template | Redirect:
         form = await read_form(request)
         key = form.get("key", "")
+        # The press runs in a short transaction of its own. Give the request's connection (it loaded
+        # the member) back first: a crowd holding one connection each while waiting for a second
+        # would exhaust the pool and time out together.
+        await request_session(request).commit()
         status_code = 200
         right: PurchaseRight | None = None
         try:
@@ -84,7 +90,8 @@ class DropController(Controller):
         if not (request.htmx and not request.htmx.boosted):
             flash(request, _flash_text(result, message, right), "success" if right else "error")
             return Redirect("/me/purchases" if right else f"/products/{product_id}", status_code=303)
-        context = {"result": result, "message": message, "right": right, "product_id": product_id, "key": new_key()}
+        context = {"result": result, "message": message, "right": right, "product_id": product_id}
+        context.update(key=new_key(), now=utcnow())
         return Template(template_name="drops/_buy_result.html", context=context, status_code=status_code)
 
     @get("/{product_id:int}/buy-box", name="product_buy_box")
@@ -96,6 +103,8 @@ class DropController(Controller):
         self, request: HTMXRequest, product_id: FromPath[int], channels: NamedDependency[ChannelsPlugin]
     ) -> ServerSentEvent:
         live = request.app.state.live
+        if await live.current(product_id) is None:
+            raise NotFoundException("This product does not exist.")
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             async with channels.start_subscription([channel_for(product_id)]) as subscriber:
@@ -134,7 +143,7 @@ class MyPurchasesController(Controller):
                 .limit(200)
             )
         ).all()
-        return page(request, "drops/my_purchases.html", {"rows": rows})
+        return page(request, "drops/my_purchases.html", {"rows": rows, "now": utcnow()})
 
     @post("/{right_id:int}/cancel", name="my_purchase_cancel")
     async def cancel(
@@ -148,7 +157,7 @@ class MyPurchasesController(Controller):
         right = await db.get(PurchaseRight, right_id)
         if right is None or right.member_id != member.id:
             raise NotFoundException("This purchase right does not exist.")
-        released = await release_right(db, right_id, RightStatus.CANCELLED, StockReason.CANCEL)
+        released = await release_right(db, right_id, RightStatus.CANCELLED, StockReason.CANCEL, actor_id=member.id)
         if released is None:
             flash(request, f"This right is already {right.status.value}.", "error")
         else:

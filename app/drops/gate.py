@@ -143,10 +143,15 @@ return 1
 class RedisGate:
     backend = "redis"
 
-    def __init__(self, url: str, prefix: str = "smore:gate") -> None:
-        from redis.asyncio import Redis
+    def __init__(self, url: str, prefix: str = "smore:gate", max_connections: int = 50) -> None:
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # A crowd presses at once: wait (briefly) for a free connection rather than fail the press
+        # over to the database, which is what the plain pool does past its limit.
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=2, socket_timeout=2, socket_connect_timeout=2
+        )
+        self.redis = Redis.from_pool(pool)
         self.prefix = prefix
         self._admit = self.redis.register_script(_ADMIT)
         self._give_back = self.redis.register_script(_GIVE_BACK)

@@ -92,7 +92,9 @@ async def move_right(
     return right
 
 
-async def return_unit(db: AsyncSession, right: PurchaseRight, reason: StockReason) -> bool:
+async def return_unit(
+    db: AsyncSession, right: PurchaseRight, reason: StockReason, *, actor_id: int | None = None
+) -> bool:
     """Give the right's unit back to the sale, if the sale still runs; back on sale if it had sold out."""
     row = (
         await db.execute(
@@ -106,7 +108,13 @@ async def return_unit(db: AsyncSession, right: PurchaseRight, reason: StockReaso
     if row is None:
         return False
     await write_ledger(
-        db, right.product_id, +1, reason, f"{reason.value}:right:{right.id}", reference=f"right:{right.id}"
+        db,
+        right.product_id,
+        +1,
+        reason,
+        f"{reason.value}:right:{right.id}",
+        reference=f"right:{right.id}",
+        actor_id=actor_id,
     )
     product = await db.get(Product, right.product_id, populate_existing=True)
     assert product is not None
@@ -121,12 +129,19 @@ async def return_unit(db: AsyncSession, right: PurchaseRight, reason: StockReaso
 
 
 async def release_right(
-    db: AsyncSession, right_id: int, target: RightStatus, reason: StockReason, now: datetime | None = None
+    db: AsyncSession,
+    right_id: int,
+    target: RightStatus,
+    reason: StockReason,
+    now: datetime | None = None,
+    *,
+    actor_id: int | None = None,
 ) -> PurchaseRight | None:
-    """Expire or cancel a held right and return its unit. Idempotent: None if already settled."""
+    """Expire or cancel a held right and return its unit. Idempotent: None if already settled.
+    ``actor_id``: the member who gave it up (None for the system: expiry, failed payment)."""
     right = await move_right(db, right_id, target, reason=reason.value, now=now)
     if right is not None:
-        await return_unit(db, right, reason)
+        await return_unit(db, right, reason, actor_id=actor_id)
     return right
 
 

@@ -44,6 +44,7 @@ class LiveHub:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.closed = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -68,6 +69,8 @@ class LiveHub:
         self.loop.call_later(COALESCE_SECONDS, self._start, product_id)
 
     def _start(self, product_id: int) -> None:
+        if self.closed:  # shutting down: the channels are gone
+            return
         task = asyncio.ensure_future(self._publish(product_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -89,6 +92,10 @@ class LiveHub:
         async with self.database().transaction() as db:
             state = await stock_state(db, product_id)
         return None if state is None else self.render(state)
+
+    async def close(self) -> None:
+        self.closed = True
+        await self.drain()
 
     async def drain(self) -> None:
         while self._tasks:

@@ -3,6 +3,9 @@
 // open). The server already renders the start time and the remaining time, so without this
 // script the page still says when the sale starts. Elements added by htmx swaps are picked up on
 // the next tick.
+// Every [data-deadline="ISO time"] element (a purchase right waiting for its payment) shows
+// "9:59 left to pay", counting down each second, and "expired" at zero. The server renders the
+// time left when the page is made, so without this script the text is still right at that moment.
 (function () {
   "use strict";
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -14,8 +17,25 @@
     return "starts in " + (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s % 60);
   }
 
+  function deadlineText(ms) {
+    var s = Math.ceil(ms / 1000);
+    return Math.floor(s / 60) + ":" + pad(s % 60) + " left to pay";
+  }
+
+  function tickDeadlines(now) {
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("data-deadline"));
+      if (isNaN(at)) return;
+      var left = at - now;
+      var label = left > 0 ? deadlineText(left) : "expired";
+      if (el.textContent !== label) el.textContent = label;
+      el.classList.toggle("deadline-passed", left <= 0);
+    });
+  }
+
   function tick() {
     var now = Date.now();
+    tickDeadlines(now);
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
       var at = Date.parse(el.getAttribute("data-countdown"));
       if (isNaN(at)) return;

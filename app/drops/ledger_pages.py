@@ -1,0 +1,77 @@
+"""The stock ledger pages: ``/admin/products/{id}/stock`` for administrators and
+``/seller/products/{id}/stock`` for the seller who owns the product (another seller gets 404)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_admin, requires_seller
+from app.catalog.lifecycle import LABELS
+from app.core.errors import NotFound
+from app.drops.ledger import StockLedgerService
+from app.models.members import Member
+from app.web.forms import parse_positive_int
+from app.web.templating import page as render
+
+
+async def provide_ledger(db: NamedDependency[AsyncSession]) -> StockLedgerService:
+    return StockLedgerService(db)
+
+
+async def _ledger_page(
+    request: HTMXRequest,
+    ledgers: StockLedgerService,
+    product_id: int,
+    page: str | None,
+    *,
+    back: tuple[str, str],
+    seller: Member | None = None,
+) -> Template:
+    try:
+        product = await ledgers.product(product_id, seller=seller)
+    except NotFound as exc:
+        raise NotFoundException(exc.message) from None
+    ledger = await ledgers.ledger(product, parse_positive_int(page), request.app.state.settings.page_size)
+    context = {"ledger": ledger, "p": product, "page": ledger.lines, "labels": LABELS, "back": back}
+    return render(request, "drops/stock_ledger.html", context)
+
+
+class AdminStockLedgerController(Controller):
+    path = "/admin/products"
+    guards = [requires_admin]
+    dependencies = {"ledgers": Provide(provide_ledger)}
+
+    @get("/{product_id:int}/stock", name="admin_product_stock")
+    async def stock(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        ledgers: NamedDependency[StockLedgerService],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _ledger_page(request, ledgers, product_id, page, back=(f"/admin/products/{product_id}", "Product"))
+
+
+class SellerStockLedgerController(Controller):
+    path = "/seller/products"
+    guards = [requires_seller]
+    dependencies = {"ledgers": Provide(provide_ledger), "member": Provide(provide_member)}
+
+    @get("/{product_id:int}/stock", name="seller_product_stock")
+    async def stock(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: NamedDependency[Member],
+        ledgers: NamedDependency[StockLedgerService],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _ledger_page(
+            request, ledgers, product_id, page, seller=member, back=("/seller/products", "My products")
+        )

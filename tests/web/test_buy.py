@@ -1,0 +1,234 @@
+"""Pressing Buy through the app: the form and its key, HTMX and plain-form answers, every refusal
+with a clear message, the live stock stream, and the member's purchase rights page."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import timedelta
+
+import anyio
+import httpx
+from sqlalchemy import select, update
+
+from app.drops.service import Press
+from app.drops.stock import ledger_sum, pay_right, release_right
+from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
+from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
+from tests.factories import login, post_form, second_browser
+from tests.integration.test_drops import on_sale, service
+
+HTMX = {"HX-Request": "true"}
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+async def signed_in(client, members):
+    member = await members.create()
+    await login(client, member.email)
+    return member
+
+
+async def buy(browser, product_id: int, key_: str | None, htmx: bool = True):
+    data = {} if key_ is None else {"key": key_}
+    return await post_form(browser, f"/products/{product_id}/buy", data, headers=HTMX if htmx else None)
+
+
+async def rights_of(app, member_id: int) -> list[PurchaseRight]:
+    async with app.state.database.transaction() as db:
+        stmt = select(PurchaseRight).where(PurchaseRight.member_id == member_id).order_by(PurchaseRight.id)
+        return list((await db.execute(stmt)).scalars())
+
+
+async def first_event(client, path: str, limit: float = 5.0) -> tuple[int, dict[str, str], str]:
+    """Status, headers and the first server-sent event of ``path``. The test client returns a
+    response only once it is complete, and an event stream never completes: so speak ASGI to the
+    app on the client's own loop and hang up after the first event."""
+    scope = client._transport.parse_request(httpx.Request("GET", f"{client.base_url}{path}"))
+    scope.update(method="GET", http_version="1.1")
+
+    async def run() -> tuple[dict, bytes]:
+        start: dict = {}
+        body = bytearray()
+        first = anyio.Event()
+
+        async def receive() -> dict:
+            await first.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if b"\r\n\r\n" in body or b"\n\n" in body or not message.get("more_body"):
+                    first.set()
+
+        with anyio.fail_after(limit):
+            await client.app(scope, receive, send)
+        return start, bytes(body)
+
+    start, body = await asyncio.to_thread(client.blocking_portal.call, run)
+    headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+    return start["status"], headers, re.split(r"\r?\n\r?\n", body.decode())[0]
+
+
+async def test_the_product_page_has_the_buy_form_and_the_live_stock(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    r = await client.get(f"/products/{product.id}")
+    assert r.status_code == 200
+    form = re.search(r'<form id="buy-box".*?</form>', r.text, re.S).group(0)
+    assert f'action="/products/{product.id}/buy"' in form and f'hx-post="/products/{product.id}/buy"' in form
+    assert re.search(r'name="key" value="[0-9a-f]{32}"', form)
+    assert f'sse-connect="/products/{product.id}/events"' in r.text
+    keys = re.findall(r'name="key" value="([0-9a-f]{32})"', (await client.get(f"/products/{product.id}")).text)
+    assert keys and keys[0] not in form, "every page view gets a key of its own"
+
+
+async def test_htmx_press_gives_the_right_and_a_replay_gives_the_same(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    member = await signed_in(client, members)
+    page = (await client.get(f"/products/{product.id}")).text
+    k = re.search(r'name="key" value="([0-9a-f]{32})"', page).group(1)
+    first = await buy(client, product.id, k)
+    assert first.status_code == 200
+    assert "Yours!" in first.text and 'href="/me/purchases"' in first.text and "left to pay" in first.text
+    again = await buy(client, product.id, k)
+    assert again.status_code == 200 and "Yours!" in again.text
+    deadline = re.compile(r'data-deadline="([^"]+)"')
+    assert deadline.search(first.text).group(1) == deadline.search(again.text).group(1)
+    assert [r.status for r in await rights_of(app, member.id)] == [RightStatus.HELD]
+
+
+async def test_a_plain_form_press_redirects_to_my_purchases(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    member = await signed_in(client, members)
+    r = await buy(client, product.id, key(), htmx=False)
+    assert r.status_code == 303 and r.headers["location"] == "/me/purchases"
+    page = (await client.get("/me/purchases")).text
+    assert "It is yours!" in page
+    [right] = await rights_of(app, member.id)
+    assert f'id="right-{right.id}"' in page
+
+
+async def test_a_press_without_a_key_is_refused_clearly(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    member = await signed_in(client, members)
+    r = await buy(client, product.id, None)
+    assert r.status_code == 400 and "Reload the page" in r.text
+    r = await buy(client, product.id, "not a key!", htmx=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/products/{product.id}"
+    assert "Reload the page" in (await client.get(f"/products/{product.id}")).text
+    assert await rights_of(app, member.id) == []
+
+
+async def test_another_members_key_is_a_conflict(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5, limit=2)
+    await signed_in(client, members)
+    k = key()
+    assert "Yours!" in (await buy(client, product.id, k)).text
+    other = await members.create()
+    async with second_browser(client) as browser:
+        await login(browser, other.email)
+        r = await buy(browser, product.id, k)
+    assert r.status_code == 409 and "another member" in r.text
+    assert await rights_of(app, other.id) == []
+
+
+async def test_unknown_scheduled_and_sold_out_products(client, app, members, products):
+    await signed_in(client, members)
+    assert (await buy(client, 999_999, key())).status_code == 404
+    seller = await members.seller()
+    scheduled = await products.create(seller, status=ProductStatus.SCHEDULED)
+    r = await buy(client, scheduled.id, key())
+    assert r.status_code == 200 and "Not on sale yet" in r.text and "Yours!" not in r.text
+    last_one = await on_sale(app, members, products, fixed=1)
+    taker = await members.create()
+    await service(app).press(Press(last_one.id, taker.id, key()))
+    r = await buy(client, last_one.id, key())
+    assert r.status_code == 200 and "Sold out" in r.text
+
+
+async def test_anonymous_presses_go_to_the_login_page(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    r = await buy(client, product.id, key(), htmx=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    r = await buy(client, product.id, key())
+    assert r.headers["hx-redirect"].startswith("/login")
+
+
+async def test_a_press_without_the_csrf_token_is_refused(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    member = await signed_in(client, members)
+    r = await client.post(f"/products/{product.id}/buy", data={"key": key()}, headers=HTMX)
+    assert r.status_code == 403
+    assert await rights_of(app, member.id) == []
+
+
+async def test_the_stock_stream_starts_with_the_current_stock(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=5)
+    await service(app).press(Press(product.id, (await members.create()).id, key()))
+    status, headers, event = await first_event(client, f"/products/{product.id}/events")
+    assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    assert event.startswith("event: stock")
+    assert re.search(r"<strong>4</strong> of 5 left", event)
+
+
+async def test_my_purchases_lists_held_paid_and_expired_rights(client, app, members, products):
+    member = await signed_in(client, members)
+    drop = service(app)
+    rights = {}
+    for name in ("held", "paid", "expired"):
+        product = await on_sale(app, members, products, fixed=3)
+        rights[name] = (await drop.press(Press(product.id, member.id, key()))).right_id
+    async with app.state.database.transaction() as db:
+        await pay_right(db, rights["paid"])
+        await db.execute(
+            update(PurchaseRight)
+            .where(PurchaseRight.id == rights["expired"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await release_right(db, rights["expired"], RightStatus.EXPIRED, StockReason.EXPIRY)
+    page = (await client.get("/me/purchases")).text
+    for name, right_id in rights.items():
+        row = re.search(rf'<tr id="right-{right_id}">.*?</tr>', page, re.S).group(0)
+        assert f"badge-right-{name}" in row
+        assert ("data-deadline=" in row) is (name == "held")
+        assert ("Give up" in row) is (name == "held")
+    assert re.search(r'data-deadline="[^"]+">\d+:\d\d left to pay<', page)
+
+
+async def test_giving_a_right_up_returns_the_unit(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=3)
+    member = await signed_in(client, members)
+    right_id = (await service(app).press(Press(product.id, member.id, key()))).right_id
+    stranger = await members.create()
+    stranger_right = (await service(app).press(Press(product.id, stranger.id, key()))).right_id
+    assert (await post_form(client, f"/me/purchases/{stranger_right}/cancel")).status_code == 404
+    assert (await post_form(client, "/me/purchases/999999/cancel")).status_code == 404
+    r = await post_form(client, f"/me/purchases/{right_id}/cancel")
+    assert r.status_code == 303 and r.headers["location"] == "/me/purchases"
+    assert "went back on sale" in (await client.get("/me/purchases")).text
+    async with app.state.database.transaction() as db:
+        fresh = await db.get(Product, product.id)
+        assert fresh.fixed_left == 2 and await ledger_sum(db, product.id) == 2
+        cancel = (await db.execute(select(StockEntry).where(StockEntry.reason == StockReason.CANCEL))).scalar_one()
+        assert (cancel.delta, cancel.reference, cancel.actor_id) == (1, f"right:{right_id}", member.id)
+        assert (await db.get(PurchaseRight, stranger_right)).status is RightStatus.HELD
+    r = await post_form(client, f"/me/purchases/{right_id}/cancel")  # twice: nothing more comes back
+    assert r.status_code == 303 and "already cancelled" in (await client.get("/me/purchases")).text
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Product, product.id)).fixed_left == 2 and await ledger_sum(db, product.id) == 2
+
+
+async def test_the_stream_of_an_unknown_or_draft_product_is_a_404(client, members, products):
+    from app.models.catalog import ProductStatus
+
+    draft = await products.create(await members.seller(), status=ProductStatus.DRAFT)
+    for product_id in (draft.id, 999_999):
+        r = await client.get(f"/products/{product_id}/events")
+        assert r.status_code == 404
