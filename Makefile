@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean
+.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ test: install-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 		if [ $$status -eq 5 ]; then echo "no tests were collected"; fi; exit $$status
+
+# The drop benchmark: needs PostgreSQL and Redis on 127.0.0.1 (override with BENCH_ARGS, e.g.
+# "--postgres postgresql://user@host:5432 --redis redis://host:6379/9"); it drops and recreates the
+# database smore_bench and flushes Redis database 9. Takes a few minutes; never part of `make test`.
+bench-drop: install
+	$(BIN)/python -m bench.drop --write docs/BENCHMARKS.md $(BENCH_ARGS)
 
 lint:
 	$(BIN)/ruff format --check .

@@ -1,6 +1,6 @@
 """Pressing Buy. The gate answers the crowd from memory; the database makes the final decision
-in a short transaction of its own, so the product row is locked only for the few statements that
-take a unit (committed before the page is rendered)."""
+in a short transaction of its own that writes the product row last, so the row is locked only for
+the statement that takes a unit and the commit (before the page is rendered)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.transitions import transition
@@ -21,6 +22,7 @@ from app.events.outbox import record_event
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.models.members import Member
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +91,65 @@ class DropService:
             log.warning("drop gate unavailable while settling a press", exc_info=True)
 
     async def _decide(self, press: Press, now: datetime) -> PressResult:
+        """The database decides in one short transaction of its own. The product row is written last:
+        on PostgreSQL its lock is then held for the conditional UPDATE and the commit only, not for
+        the dozen statements before them (each of which waits its turn on a busy event loop), so a
+        crowd of admitted presses takes units one after another at the database's pace."""
         async with self.database.transaction() as db:
             if (existing := await self._by_key(db, press.key)) is not None:
                 return self._replay(existing, press)
-            product = await db.get(Product, press.product_id)
+            product = (
+                await db.execute(
+                    select(
+                        Product.status,
+                        Product.purchase_limit,
+                        Product.list_price,
+                        Product.fixed_quantity,
+                        Product.taken_quantity,
+                    ).where(Product.id == press.product_id)
+                )
+            ).one_or_none()
             if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
                 raise NotFound("This product does not exist.")
             if product.status is not ProductStatus.ON_SALE:
                 return PressResult(_NOT_SELLING.get(product.status, Outcome.NOT_ON_SALE))
-            # Take a unit: one conditional UPDATE, which also locks the product row on PostgreSQL
-            # (SQLite: the write lock), so every check below sees every earlier press.
+            if product.taken_quantity >= product.fixed_quantity:
+                return PressResult(Outcome.SOLD_OUT)  # a unit coming back meanwhile goes to the next press
+            # One member's presses queue on the member's row (PostgreSQL; NO KEY UPDATE, so rows that
+            # merely refer to the member never wait). SQLite has no row locks: the first write below
+            # takes its write lock, and every check after it sees every earlier press.
+            await db.execute(select(Member.id).where(Member.id == press.member_id).with_for_update(key_share=True))
+            right = PurchaseRight(
+                product_id=press.product_id,
+                member_id=press.member_id,
+                idempotency_key=press.key,
+                status=RightStatus.HELD,
+                unit_price=product.list_price,
+                expires_at=now + self.hold,
+            )
+            db.add(right)
+            try:
+                await db.flush()
+            except IntegrityError:  # the same key pressed at the same moment: the first press answers
+                await db.rollback()
+                if (existing := await self._by_key(db, press.key)) is None:
+                    raise
+                return self._replay(existing, press)
+            if await self._live_rights(db, press) > product.purchase_limit:  # this right included
+                await db.rollback()
+                return PressResult(Outcome.LIMIT)
+            db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
+            await write_ledger(
+                db,
+                press.product_id,
+                -1,
+                StockReason.PURCHASE,
+                f"purchase:right:{right.id}",
+                reference=f"right:{right.id}",
+                actor_id=press.member_id,
+            )
+            await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+            # Take the unit: one conditional UPDATE, never more than the fixed quantity.
             taken = (
                 await db.execute(
                     update(Product)
@@ -113,57 +164,30 @@ class DropService:
                 )
             ).scalar_one_or_none()
             if taken is None:
+                await db.rollback()  # the right, its ledger row and its event go too
                 return PressResult(Outcome.SOLD_OUT)
-            refusal = await self._refusal_under_lock(db, press, product.purchase_limit)
-            if refusal is not None:
-                await db.execute(
-                    update(Product)
-                    .where(Product.id == press.product_id)
-                    .values(taken_quantity=Product.taken_quantity - 1)
-                    .execution_options(synchronize_session=False)
-                )
-                return refusal
-            right = PurchaseRight(
-                product_id=press.product_id,
-                member_id=press.member_id,
-                idempotency_key=press.key,
-                status=RightStatus.HELD,
-                unit_price=product.list_price,
-                expires_at=now + self.hold,
-            )
-            db.add(right)
-            await db.flush()
-            db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
-            await write_ledger(
-                db,
-                press.product_id,
-                -1,
-                StockReason.PURCHASE,
-                f"purchase:right:{right.id}",
-                reference=f"right:{right.id}",
-                actor_id=press.member_id,
-            )
-            await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
             if taken >= product.fixed_quantity:
-                await db.refresh(product)
+                sold_out = await db.get(Product, press.product_id, populate_existing=True)
+                assert sold_out is not None
                 await transition(
-                    db, product, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"
+                    db, sold_out, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"
                 )
             return PressResult(Outcome.GRANTED, right.id)
 
-    async def _refusal_under_lock(self, db: AsyncSession, press: Press, limit: int) -> PressResult | None:
-        if (existing := await self._by_key(db, press.key)) is not None:
-            return self._replay(existing, press)
-        mine = await db.scalar(
-            select(func.count())
-            .select_from(PurchaseRight)
-            .where(
-                PurchaseRight.product_id == press.product_id,
-                PurchaseRight.member_id == press.member_id,
-                PurchaseRight.status.in_(LIVE_RIGHTS),
+    @staticmethod
+    async def _live_rights(db: AsyncSession, press: Press) -> int:
+        return int(
+            await db.scalar(
+                select(func.count())
+                .select_from(PurchaseRight)
+                .where(
+                    PurchaseRight.product_id == press.product_id,
+                    PurchaseRight.member_id == press.member_id,
+                    PurchaseRight.status.in_(LIVE_RIGHTS),
+                )
             )
+            or 0
         )
-        return PressResult(Outcome.LIMIT) if mine >= limit else None
 
     @staticmethod
     async def _by_key(db: AsyncSession, key: str) -> PurchaseRight | None:

@@ -1,0 +1,706 @@
+"""Drop benchmark: a crowd presses Buy on a 1,000-unit drop, on PostgreSQL + Redis with uvicorn.
+
+    .venv/bin/python -m bench.drop                        # print the Markdown table
+    .venv/bin/python -m bench.drop --write docs/BENCHMARKS.md
+    make bench-drop
+
+It creates a fresh database (``smore_bench``, migrated with ``alembic upgrade head``), flushes a Redis
+database of its own (``/9``), seeds N members with one cheap argon2 hash and a signed-in session each
+(written straight into the Redis session store the app reads), and two products on sale with a
+1,000-unit fixed quantity and a limit of 1. Then the same load runs against three servers, each
+``uvicorn … --factory --workers 2``:
+
+- ``app.asgi:create_app``: the shop (gate in Redis, then one short transaction with a conditional UPDATE);
+- ``bench.drop_naive:create_app``: the shop with the naive Buy path (no gate, ``SELECT … FOR UPDATE``);
+- ``bench.drop_ceiling:create_app``: a bare Litestar endpoint rendering a small fragment.
+
+The load: N clients, each with its own keep-alive connection, session cookie and CSRF cookie (taken
+once, by one GET, before the clock starts), all start together and press Buy ``--presses`` times
+with a fresh key each, as the page's htmx form does. The client is raw asyncio HTTP/1.1 on uvloop
+in this process; its CPU use is reported. Afterwards the database is checked: taken ≤ fixed,
+HELD + PAID rights = taken, ledger sum = fixed units left, nobody above the limit.
+
+Diagnostics: ``--timeline`` prints the answers per second of each run; ``--profile DIR`` samples each
+worker with py-spy (``pip install py-spy``); ``--only shop|naive|ceiling`` runs some of the three.
+The servers' output goes to ``var/bench-drop-server.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import platform
+import re
+import secrets
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import func, insert, select
+
+from app.accounts.passwords import PasswordHasher
+from app.db import Database
+from app.drops.stock import ledger_sum, open_stock
+from app.models.base import utcnow
+from app.models.catalog import Category, Product, ProductStatus
+from app.models.drops import PurchaseRight, RightStatus
+from app.models.members import Member, MemberRole
+from app.settings import PROJECT_ROOT, Settings
+
+MARK_START, MARK_END = "<!-- bench/drop.py: start -->", "<!-- bench/drop.py: end -->"
+BIN = Path(sys.executable).parent
+SESSION_COOKIE = "session"  # RotatingSessionConfig's default key
+CSRF_COOKIE = "csrftoken"
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    factory: str
+    product: str  # "shop", "naive" or "" (the ceiling has no product)
+
+
+TARGETS = [
+    Target("Smore (gate + conditional UPDATE)", "app.asgi:create_app", "shop"),
+    Target("Naive (no gate, `SELECT … FOR UPDATE`)", "bench.drop_naive:create_app", "naive"),
+    Target("Framework ceiling (bare Litestar fragment)", "bench.drop_ceiling:create_app", ""),
+]
+
+
+@dataclass
+class Result:
+    target: Target
+    attempts: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    sold_out_after: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)
+    per_worker: list[float] = field(default_factory=list)
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    checks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.attempts / self.seconds
+
+    @property
+    def errors(self) -> int:
+        return sum(n for k, n in self.outcomes.items() if k not in {"granted", "sold_out", "limit"})
+
+    @property
+    def oversold(self) -> int | None:
+        if not self.checks:
+            return None
+        c = self.checks
+        return max(0, c["taken"] - c["fixed"]) + abs(c["rights"] - c["taken"]) + abs(c["ledger"] - c["left"])
+
+
+# ---------------------------------------------------------------- set-up
+
+
+async def prepare_database(pg_url: str, name: str) -> str:
+    admin = await asyncpg.connect(pg_url.rstrip("/") + "/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return pg_url.rstrip("/") + "/" + name
+
+
+async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    """N shoppers with one precomputed (cheap) argon2 hash, a seller, two products on sale with their
+    opening ledger rows; a server-side session per shopper in the app's Redis session store."""
+    from litestar.middleware.session.server_side import ServerSideSessionBackend
+    from litestar.stores.redis import RedisStore
+    from redis.asyncio import Redis
+
+    password_hash = await PasswordHasher(time_cost=1, memory_cost=1024).hash("bench-password")
+    database = Database(settings)
+    async with database.transaction() as db:
+        seller = Member(
+            email="seller@bench.test", display_name="Bench seller", password_hash=password_hash, role=MemberRole.SELLER
+        )
+        category = Category(slug="bench", name="Bench")
+        db.add_all([seller, category])
+        await db.flush()
+        rows = [
+            {"email": f"shopper{i}@bench.test", "display_name": f"Shopper {i}", "password_hash": password_hash}
+            for i in range(clients)
+        ]
+        member_ids = list((await db.scalars(insert(Member).returning(Member.id), rows)).all())
+        products: dict[str, int] = {}
+        for kind in ("shop", "naive"):
+            product = Product(
+                seller_id=seller.id,
+                category_id=category.id,
+                name=f"Bench drop ({kind})",
+                description="A drop for the benchmark.",
+                list_price=50_000,
+                total_quantity=units,
+                fixed_quantity=units,
+                purchase_limit=1,
+                sale_starts_at=utcnow() - timedelta(minutes=1),
+                status=ProductStatus.ON_SALE,
+            )
+            db.add(product)
+            await db.flush()
+            await open_stock(db, product)
+            products[kind] = product.id
+    await database.dispose()
+
+    assert settings.redis_url
+    redis = Redis.from_url(settings.redis_url)
+    store = RedisStore(redis, namespace="smore").with_namespace("sessions")  # as app.asgi wires it
+    sessions = []
+    for member_id in member_ids:
+        session_id = secrets.token_hex(32)
+        await store.set(session_id, ServerSideSessionBackend.serialize_data({"member_id": member_id}), 3600)
+        sessions.append((member_id, session_id))
+    await redis.aclose()
+    return products, sessions
+
+
+async def check(settings: Settings, product_id: int) -> dict[str, int]:
+    database = Database(settings)
+    async with database.transaction() as db:
+        product = await db.get(Product, product_id)
+        assert product is not None
+        live = PurchaseRight.status.in_([RightStatus.HELD, RightStatus.PAID])
+        rights = await db.scalar(select(func.count()).where(PurchaseRight.product_id == product_id, live))
+        per_member = (
+            select(PurchaseRight.member_id)
+            .where(PurchaseRight.product_id == product_id, live)
+            .group_by(PurchaseRight.member_id)
+            .having(func.count() > product.purchase_limit)
+            .subquery()
+        )
+        over_limit = await db.scalar(select(func.count()).select_from(per_member))
+        checks = {
+            "fixed": product.fixed_quantity,
+            "taken": product.taken_quantity,
+            "left": product.fixed_left,
+            "rights": int(rights or 0),
+            "ledger": await ledger_sum(db, product_id),
+            "over_limit": int(over_limit or 0),
+        }
+    await database.dispose()
+    return checks
+
+
+# ---------------------------------------------------------------- servers and CPU
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, factory: str, env: dict[str, str], log: Path, workers: int) -> None:
+        self.port = free_port()
+        self.command = [str(BIN / "uvicorn"), factory, "--factory", "--workers", str(workers)]
+        self.command += ["--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop", "--http", "httptools"]
+        self.command += ["--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "120"]
+        self.command += ["--backlog", "4096"]
+        self.env = env | {"PORT": str(self.port)}
+        self.log = log
+
+    def __enter__(self) -> Server:
+        self.out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            self.command, env=self.env, cwd=PROJECT_ROOT, stdout=self.out, stderr=self.out, start_new_session=True
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                    if r.status == 200 and len(self.workers()) >= 2:
+                        time.sleep(1.0)  # let the second worker finish its start-up too
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def workers(self) -> list[int]:
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group this benchmark started
+            self.proc.wait()
+        self.out.close()
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return seconds
+
+
+def pids_named(*names: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if comm.startswith(names):
+                pids.append(int(entry.name))
+    return pids
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (every core, kernel included)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK  # all but idle and iowait
+
+
+def wait_until_quiet(limit: float = 0.3, patience: float = 180.0) -> float:
+    """Other work on the machine skews every figure: wait (a while) until it is nearly idle."""
+    deadline = time.monotonic() + patience
+    while True:
+        before = machine_busy()
+        time.sleep(3)
+        busy = (machine_busy() - before) / 3
+        if busy < limit or time.monotonic() > deadline:
+            return busy
+
+
+class CpuWatch(threading.Thread):
+    """CPU used per group of processes during a run. Polled, so that processes which start and end
+    meanwhile count too (the PostgreSQL backend behind each overflow connection of a pool)."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.done = threading.Event()
+
+    def poll(self, initial: bool = False) -> None:
+        groups = {
+            "server": self.server.workers(),
+            "postgres": pids_named("postgres"),
+            "redis": pids_named("redis-server"),
+        }
+        for group, pids in groups.items():
+            for pid, seconds in cpu_seconds(pids).items():
+                self.first.setdefault((group, pid), seconds if initial else 0.0)
+                self.last[(group, pid)] = seconds
+
+    def start(self) -> None:
+        self.poll(initial=True)
+        self.machine = machine_busy()
+        super().start()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.poll()
+
+    def finish(self, wall: float) -> tuple[dict[str, float], list[float]]:
+        """Cores used per group (and by the whole machine), and per server worker."""
+        self.done.set()
+        self.join()
+        self.poll()
+        cores: dict[str, float] = collections.defaultdict(float)
+        workers: dict[int, float] = {}
+        for (group, pid), seconds in self.last.items():
+            used = (seconds - self.first[(group, pid)]) / wall
+            cores[group] += used
+            if group == "server":
+                workers[pid] = used
+        cores["machine"] = (machine_busy() - self.machine) / wall
+        return dict(cores), [workers[pid] for pid in sorted(workers)]
+
+
+# ---------------------------------------------------------------- load generator
+
+
+class Client:
+    """One shopper: a keep-alive HTTP/1.1 connection with its own cookies."""
+
+    def __init__(self, port: int, session_id: str) -> None:
+        self.port = port
+        self.session_id = session_id
+        self.csrf = ""
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    def _cookies(self) -> str:
+        cookies = f"{SESSION_COOKIE}={self.session_id}"
+        return cookies + (f"; {CSRF_COOKIE}={self.csrf}" if self.csrf else "")
+
+    async def take_csrf_cookie(self, product_id: int) -> None:
+        head = f"GET /products/{product_id}/buy-box HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {self._cookies()}\r\n"
+        status, _, cookies = await self.roundtrip((head + "HX-Request: true\r\n\r\n").encode())
+        for cookie in cookies:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            if name.strip() == CSRF_COOKIE:
+                self.csrf = value.strip()
+        if status != 200:
+            raise RuntimeError(f"GET buy-box answered {status}")
+
+    def press(self, product_id: int) -> bytes:
+        body = f"key={uuid.uuid4().hex}&_csrf_token={self.csrf}"
+        return (
+            f"POST /products/{product_id}/buy HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {self._cookies()}\r\n"
+            f"HX-Request: true\r\nHX-Target: buy-box\r\nX-CSRFToken: {self.csrf}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        ).encode()
+
+    async def roundtrip(self, request: bytes) -> tuple[int, bytes, list[str]]:
+        if self.writer is None:
+            await self.connect()
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length, chunked, close, cookies = 0, False, False, []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding":
+                chunked = "chunked" in value.lower()
+            elif name == "connection":
+                close = value.lower() == "close"
+            elif name == "set-cookie":
+                cookies.append(value)
+        if chunked:
+            body = b""
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                body += (await self.reader.readexactly(size + 2))[:-2]
+            await self.reader.readuntil(b"\r\n")
+        else:
+            body = await self.reader.readexactly(length)
+        if close:
+            self.close()
+        return status, body, cookies
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def classify(status: int, body: bytes) -> str:
+    if status == 200 and b"Yours!" in body:
+        return "granted"
+    if status == 200 and b"Sold out" in body:
+        return "sold_out"
+    if status == 200 and b"your limit" in body:
+        return "limit"
+    return f"HTTP {status}"
+
+
+def profile(pid: int, directory: Path, target: Target) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy``) samples a worker until interrupted; collapsed stacks per worker."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / f"{target.product or 'ceiling'}-{pid}.txt"
+    command = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "-o", str(out)]
+    return subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def drive(
+    target: Target,
+    server: Server,
+    sessions: list[tuple[int, str]],
+    product_id: int,
+    presses: int,
+    profile_dir: Path | None = None,
+) -> Result:
+    clients = [Client(server.port, session_id) for _, session_id in sessions]
+    gate = asyncio.Semaphore(200)
+
+    async def warm(client: Client) -> None:
+        async with gate:
+            await client.connect()
+            await client.take_csrf_cookie(product_id)
+
+    await asyncio.gather(*(warm(c) for c in clients))
+    result = Result(target)
+    go = asyncio.Event()
+    started = 0.0
+
+    async def shopper(client: Client) -> None:
+        await go.wait()
+        for _ in range(presses):
+            request = client.press(product_id)
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(60):
+                    status, body, _ = await client.roundtrip(request)
+                outcome = classify(status, body)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                outcome = type(exc).__name__
+                client.close()
+            t1 = time.perf_counter()
+            result.latencies.append((t1 - t0) * 1000)
+            result.timeline.append((t1 - started, outcome))
+            result.outcomes[outcome] += 1
+            if outcome == "granted":
+                result.sold_out_after = t1 - started
+
+    tasks = [asyncio.create_task(shopper(c)) for c in clients]
+    await asyncio.sleep(0.5)
+    profilers = [profile(pid, profile_dir, target) for pid in server.workers()] if profile_dir else []
+    watch = CpuWatch(server)
+    watch.start()
+    client_before = time.process_time()
+    started = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    result.seconds = time.perf_counter() - started
+    result.cpu, result.per_worker = watch.finish(result.seconds)
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
+    result.cpu["client"] = (time.process_time() - client_before) / result.seconds
+    result.cpu["other"] = max(0.0, result.cpu.pop("machine") - sum(result.cpu.values()))
+    result.attempts = len(result.latencies)
+    for client in clients:
+        client.close()
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+def timeline(r: Result) -> str:
+    """Answers per second of the run, by kind: shows when the units ran out and how the rest went."""
+    seconds: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for at, outcome in r.timeline:
+        seconds[int(at)][outcome] += 1
+    return "\n".join(f"  {s:3d}s {dict(c)}" for s, c in sorted(seconds.items()))
+
+
+def cpu_model() -> str:
+    try:
+        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+    except OSError:
+        match = None
+    return match.group(1).strip() if match else platform.processor() or platform.machine()
+
+
+def row(r: Result) -> str:
+    granted = r.outcomes.get("granted", 0) if r.target.product else "—"
+    oversold = "—" if r.oversold is None else str(r.oversold)
+    cpu = " / ".join(f"{r.cpu.get(k, 0):.2f}" for k in ("server", "postgres", "redis", "client", "other"))
+    per_attempt = r.cpu.get("server", 0) * r.seconds / r.attempts * 1000
+    return (
+        f"| {r.target.label} | {r.attempts:,} | **{r.rate:,.0f}** | {statistics.median(r.latencies):.0f} | "
+        f"**{percentile(r.latencies, 99):.0f}** | {max(r.latencies):.0f} | {granted} | {oversold} | {r.errors} | "
+        f"{per_attempt:.2f} | {cpu} |"
+    )
+
+
+def report(results: list[Result], args: argparse.Namespace, command: str, versions: str) -> str:
+    shop, naive, ceiling = results
+    p99 = percentile(shop.latencies, 99)
+    met = {
+        "ceiling": shop.rate >= 0.5 * ceiling.rate,
+        "naive": shop.rate >= 4 * naive.rate,
+        "p99": p99 <= 250,
+        "oversold": shop.oversold == 0 and shop.checks["over_limit"] == 0,
+    }
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**NOT met**"
+
+    outcomes = "; ".join(
+        f"{r.target.label.split(' (')[0]}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.outcomes.items()))
+        for r in results
+    )
+    checks = "; ".join(
+        f"{r.target.label.split(' (')[0]}: taken {c['taken']} of {c['fixed']}, HELD+PAID rights {c['rights']}, "
+        f"ledger sum {c['ledger']} = units left {c['left']}, members over the limit {c['over_limit']}"
+        for r in results
+        if (c := r.checks)
+    )
+    sold = "; ".join(
+        f"{r.target.label.split(' (')[0]} {r.sold_out_after:.2f} s" for r in results[:2] if r.sold_out_after
+    )
+    return "\n".join(
+        [
+            f"Machine: {cpu_model()}, {os.cpu_count()} cores (server, PostgreSQL, Redis and the load generator all "
+            f"share them); Python {platform.python_version()}; {versions}; load average "
+            f"{os.getloadavg()[0]:.2f} at the end.",
+            f"Command: `{command}`",
+            "",
+            f"Load: {args.clients:,} concurrent clients (one keep-alive connection, session and CSRF cookie each, "
+            f"taken before the clock starts), all released at once, each pressing Buy {args.presses} times in a row "
+            f"with a fresh key (`POST /products/{{id}}/buy`, htmx headers); a {args.units:,}-unit drop, limit 1 per "
+            "member. Servers: `uvicorn <factory> --factory --workers 2` (uvloop, httptools, no access log). "
+            "The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
+            "",
+            "| path | attempts | attempts/s | p50 ms | p99 ms | max ms | rights granted | oversold | errors "
+            "| server CPU ms per attempt | CPU cores used: server / PostgreSQL / Redis / client / other |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            *(row(r) for r in results),
+            "",
+            f"Targets (with {args.clients:,} concurrent clients and a {args.units:,}-unit drop):",
+            f"- attempts/s ≥ 50 % of the framework ceiling: {shop.rate / ceiling.rate:.0%} — {verdict(met['ceiling'])}",
+            f"- attempts/s ≥ 4× the naive path: {shop.rate / naive.rate:.1f}× — {verdict(met['naive'])}",
+            f"- p99 ≤ 250 ms: {p99:.0f} ms — {verdict(met['p99'])} (closed loop: {args.clients:,} clients at "
+            f"{shop.rate:,.0f} attempts/s wait {args.clients / shop.rate:.1f} s per attempt on average, Little's law; "
+            f"the ceiling's own p99 is {percentile(ceiling.latencies, 99):.0f} ms)",
+            f"- oversold 0: {shop.oversold} — {verdict(met['oversold'])}",
+            "",
+            f"Answers: {outcomes}.",
+            f"Database afterwards: {checks}. Last unit granted after: {sold}.",
+        ]
+    )
+
+
+def write_section(path: Path, body: str) -> None:
+    section = f"{MARK_START}\n## Drop (`bench/drop.py`)\n\n{body}\n{MARK_END}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if MARK_START in text and MARK_END in text:
+        text = text[: text.index(MARK_START)] + section + text[text.index(MARK_END) + len(MARK_END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------- main
+
+
+async def versions(pg_url: str, redis_url: str) -> str:
+    from redis.asyncio import Redis
+
+    conn = await asyncpg.connect(pg_url)
+    pg = await conn.fetchval("SHOW server_version")
+    await conn.close()
+    redis = Redis.from_url(redis_url)
+    info = await redis.info("server")
+    await redis.aclose()
+    return f"PostgreSQL {pg.split()[0]}, Redis {info['redis_version']}"
+
+
+async def flush_redis(url: str) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=2_000)
+    parser.add_argument("--presses", type=int, default=5, help="Buy presses per client")
+    parser.add_argument("--units", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server URL, no db name")
+    parser.add_argument("--database", default="smore_bench", help="dropped and created afresh")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="this Redis database is flushed")
+    parser.add_argument("--write", type=Path, help="replace the drop section of this Markdown file")
+    parser.add_argument("--profile", type=Path, help="py-spy each worker during the run; stacks to this folder")
+    parser.add_argument("--timeline", action="store_true", help="answers per second of each run, to stderr")
+    parser.add_argument("--only", choices=[t.product or "ceiling" for t in TARGETS], action="append", help="debugging")
+    args = parser.parse_args(argv)
+    command = " ".join([".venv/bin/python -m bench.drop", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        uvloop = None
+
+    with tempfile.TemporaryDirectory(prefix="smore-bench-drop-") as tmp:
+        database_url = asyncio.run(prepare_database(args.postgres, args.database))
+        asyncio.run(flush_redis(args.redis))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "DATABASE_", "REDIS_"))}
+        env |= {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": args.redis,
+            "SMORE_VAR_DIR": tmp,
+            "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
+        }
+        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)
+        settings = Settings.from_env(env)
+        products, sessions = asyncio.run(seed(settings, args.clients, args.units))
+        print(f"seeded {len(sessions):,} signed-in members and products {products}", file=sys.stderr)
+
+        results = []
+        log = PROJECT_ROOT / "var" / "bench-drop-server.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text("")
+        for target in TARGETS:
+            if args.only and (target.product or "ceiling") not in args.only:
+                continue
+            product_id = products.get(target.product, products["shop"])
+            quiet = wait_until_quiet()
+            with Server(target.factory, env, log, args.workers) as server:
+                run = drive(target, server, sessions, product_id, args.presses, args.profile)
+                result = uvloop.run(run) if uvloop else asyncio.run(run)
+            if target.product:
+                result.checks = asyncio.run(check(settings, product_id))
+            workers = " + ".join(f"{c:.2f}" for c in result.per_worker)
+            print(
+                f"{target.label}: {result.rate:,.0f} attempts/s, worker CPU {workers}, machine busy before {quiet:.2f}",
+                file=sys.stderr,
+            )
+            results.append(result)
+            if args.timeline:
+                print(timeline(result), file=sys.stderr)
+        errors = [line for line in log.read_text().splitlines() if "Error" in line]
+        if errors:
+            print(f"{len(errors)} error lines in {log}, first 5:\n" + "\n".join(errors[:5]), file=sys.stderr)
+        info = asyncio.run(versions(database_url, args.redis))
+    if len(results) < len(TARGETS):
+        print("\n".join(row(r) for r in results))
+        return
+    body = report(results, args, command, info)
+    print(body)
+    if args.write:
+        write_section(args.write, body)
+        print(f"\nwritten to {args.write}")
+
+
+if __name__ == "__main__":
+    main()

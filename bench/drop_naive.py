@@ -1,0 +1,101 @@
+"""Bench only: the shop with the naive Buy path, for comparison in ``bench/drop.py``.
+
+    uvicorn bench.drop_naive:create_app --factory --workers 2
+
+The same app, except that every press skips the gate and takes ``SELECT … FOR UPDATE`` on the
+product row, then checks and writes under that lock (the textbook way). Nothing in ``app/`` reads
+this module: the production Buy path is untouched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Litestar
+from litestar.plugins.htmx import HTMXRequest
+from sqlalchemy import func, select
+
+from app.asgi import create_app as create_shop
+from app.catalog.transitions import transition
+from app.core.errors import NotFound
+from app.drops import controllers
+from app.drops.gate import Admission, GateAnswer, get_gate
+from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
+from app.drops.service import _NOT_SELLING, RIGHT_GRANTED, DropService, Press
+from app.drops.stock import write_ledger
+from app.events.outbox import record_event
+from app.models.catalog import Product, ProductStatus
+from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+
+
+class NaiveDropService(DropService):
+    """No gate; one row lock per press, held while the press is checked and written."""
+
+    async def _admit(self, press: Press) -> GateAnswer:
+        return GateAnswer(Admission.UNKNOWN)
+
+    async def _settle(self, press: Press, answer: str, *, give_back: bool) -> None:
+        return None
+
+    async def _decide(self, press: Press, now: datetime) -> PressResult:
+        async with self.database.transaction() as db:
+            product = (
+                await db.execute(select(Product).where(Product.id == press.product_id).with_for_update())
+            ).scalar_one_or_none()
+            if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
+                raise NotFound("This product does not exist.")
+            if (existing := await self._by_key(db, press.key)) is not None:
+                return self._replay(existing, press)
+            if product.status is not ProductStatus.ON_SALE:
+                return PressResult(_NOT_SELLING.get(product.status, Outcome.NOT_ON_SALE))
+            if product.taken_quantity >= product.fixed_quantity:
+                return PressResult(Outcome.SOLD_OUT)
+            mine = await db.scalar(
+                select(func.count())
+                .select_from(PurchaseRight)
+                .where(
+                    PurchaseRight.product_id == press.product_id,
+                    PurchaseRight.member_id == press.member_id,
+                    PurchaseRight.status.in_(LIVE_RIGHTS),
+                )
+            )
+            if mine >= product.purchase_limit:
+                return PressResult(Outcome.LIMIT)
+            product.taken_quantity += 1  # safe only because the row is locked
+            right = PurchaseRight(
+                product_id=press.product_id,
+                member_id=press.member_id,
+                idempotency_key=press.key,
+                status=RightStatus.HELD,
+                unit_price=product.list_price,
+                expires_at=now + self.hold,
+            )
+            db.add(right)
+            await db.flush()
+            db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
+            await write_ledger(
+                db,
+                press.product_id,
+                -1,
+                StockReason.PURCHASE,
+                f"purchase:right:{right.id}",
+                reference=f"right:{right.id}",
+                actor_id=press.member_id,
+            )
+            await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+            if product.taken_quantity >= product.fixed_quantity:
+                await transition(
+                    db, product, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"
+                )
+            return PressResult(Outcome.GRANTED, right.id)
+
+
+def naive_drop_service(request: HTMXRequest) -> DropService:
+    settings = request.app.state.settings
+    gate = get_gate(settings.redis_url, str(settings.var_dir))  # never consulted
+    return NaiveDropService(request.app.state.database, gate, settings.purchase_hold_seconds)
+
+
+def create_app() -> Litestar:
+    controllers.drop_service = naive_drop_service  # the Buy handler looks the factory up per request
+    return create_shop()

@@ -1,0 +1,76 @@
+"""Two shoppers watch the same drop: one presses Buy, the other's page follows over SSE without a reload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from app.drops.gate import get_gate
+from app.drops.reconcile import reconcile_product
+from app.drops.stock import open_stock
+from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+async def _signed_in(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(base_url=base)
+    page = await context.new_page()
+    await page.goto("/login")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("main button[type=submit]")
+    await expect(page.locator('[data-nav="me"]')).to_be_visible()
+    return context, page
+
+
+async def _watching(page: Page, product_id: int) -> None:
+    """Open the product page and wait until its event stream is connected and has sent the state."""
+    await page.goto(f"/products/{product_id}")
+    live = page.locator("#live-stock")
+    await expect(live).to_have_attribute("data-live", "connected")
+    await expect(live.locator(".stock-left")).to_contain_text("5 of 5 left")
+
+
+async def test_a_purchase_updates_another_shoppers_stock_live(
+    live_server: str, browser: Browser, app, members, products
+):
+    seller = await members.seller()
+    await members.create("ana@example.test")
+    await members.create("bo@example.test")
+    product = await products.create(
+        seller,
+        status=ProductStatus.ON_SALE,
+        fixed_quantity=5,
+        total_quantity=7,
+        purchase_limit=1,
+        sale_starts_at=utcnow() - timedelta(minutes=1),
+    )
+    settings = app.state.settings
+    async with app.state.database.transaction() as db:
+        await open_stock(db, await db.get(Product, product.id))
+        await reconcile_product(db, get_gate(settings.redis_url, str(settings.var_dir)), product.id)
+
+    ctx_a, shopper_a = await _signed_in(browser, live_server, "ana@example.test")
+    ctx_b, shopper_b = await _signed_in(browser, live_server, "bo@example.test")
+    await _watching(shopper_a, product.id)
+    await _watching(shopper_b, product.id)
+    navigations: list[str] = []
+    shopper_b.on("framenavigated", lambda frame: navigations.append(frame.url))
+    await shopper_b.evaluate("window.__stillHere = true")
+
+    await shopper_a.get_by_role("button", name="Buy now").click()
+    await expect(shopper_a.locator("#buy-box")).to_contain_text("Yours!")
+
+    await expect(shopper_b.locator("#live-stock .stock-left")).to_contain_text("4 of 5 left")
+    assert await shopper_b.evaluate("window.__stillHere === true"), "shopper B's page was reloaded"
+    assert navigations == []
+    assert shopper_b.url == f"{live_server}/products/{product.id}"
+    await expect(shopper_a.locator("#live-stock .stock-left")).to_contain_text("4 of 5 left")
+
+    await ctx_a.close()
+    await ctx_b.close()
