@@ -113,7 +113,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     template_config = build_template_config()
     session_config = RotatingSessionConfig(
-        store="sessions", max_age=settings.session_max_age, secure=settings.secure_cookies, samesite="lax"
+        store="sessions",
+        max_age=settings.session_max_age,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        renew_on_access=True,
     )
 
     background = BackgroundJobs(
