@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,11 +11,16 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, expect
 
+from app.search.index import get_index
 from app.seed import DEMO_PASSWORD, seed
 
 pytestmark = pytest.mark.browser
 
 NAME = "Starlight 별빛한정판피규어세트 Figurines"
+
+
+async def _indexed(index, name: str) -> bool:
+    return any(name in fields.get("name", "") for fields in index.with_searcher(lambda s: list(s.all_stored_fields())))
 
 
 def _png() -> bytes:
@@ -54,6 +60,13 @@ async def test_seller_lists_then_shoppers_find_it_in_korean_and_english(live_ser
     await expect(row).to_contain_text("Draft")
     await row.get_by_role("button", name="Publish").click()
     await expect(page.locator("tr", has_text=NAME)).to_contain_text("Starting soon")
+
+    # the index follows the product's events within seconds; search once it has
+    index = get_index(settings.search_path)
+    for _ in range(100):
+        if await _indexed(index, NAME):
+            break
+        await asyncio.sleep(0.1)
 
     shopper = await (await browser.new_context(base_url=live_server)).new_page()
     await shopper.goto("/search")
