@@ -21,11 +21,9 @@ from app.core.errors import NotFound
 from app.drops import controllers
 from app.drops.gate import Admission, GateAnswer, get_gate
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
-from app.drops.service import _NOT_SELLING, RIGHT_GRANTED, DropService, Press
-from app.drops.stock import write_ledger
-from app.events.outbox import record_event
+from app.drops.service import _NOT_SELLING, DropService, Press
 from app.models.catalog import Product, ProductStatus
-from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.models.drops import PurchaseRight, RightStatus
 
 
 class NaiveDropService(DropService):
@@ -72,17 +70,7 @@ class NaiveDropService(DropService):
             )
             db.add(right)
             await db.flush()
-            db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
-            await write_ledger(
-                db,
-                press.product_id,
-                -1,
-                StockReason.PURCHASE,
-                f"purchase:right:{right.id}",
-                reference=f"right:{right.id}",
-                actor_id=press.member_id,
-            )
-            await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+            await self.record_grant(db, press, right)
             if product.taken_quantity >= product.fixed_quantity:
                 await transition(
                     db, product, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
 from app.audit import audit_trail
-from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.errors import DomainError, FormInvalid
 from app.models.members import ApplicationStatus, Member, MemberStatus, SellerApplication
 from app.sellers.controllers import provide_sellers
 from app.sellers.service import SellerService
@@ -65,10 +64,7 @@ class AdminController(Controller):
         errors: dict[str, str] | None = None,
         values: dict[str, str] | None = None,
     ) -> Template:
-        try:
-            application = await sellers.get(application_id)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
+        application = await sellers.get(application_id)
         trail = await audit_trail(sellers.db, "seller_applications", application.id)
         context = {"a": application, "trail": trail, "errors": errors or {}, "values": values or {}}
         return page_(request, "admin/seller_application.html", context, status_code=status_code)
@@ -89,8 +85,6 @@ class AdminController(Controller):
     ) -> Redirect:
         try:
             application = await sellers.approve(application_id, member)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
         except DomainError as exc:
             flash(request, exc.message, "error")
             return Redirect("/admin/sellers", status_code=303)
@@ -108,8 +102,6 @@ class AdminController(Controller):
         form = await read_form(request)
         try:
             application = await sellers.reject(application_id, member, form.get("reason", ""))
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
         except FormInvalid as exc:
             return await self._application_page(
                 request, sellers, application_id, 422, errors=exc.errors, values={"reason": form.get("reason", "")}

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
 from app.admin.member_service import STATUS_FILTERS, MemberModerationService
-from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
 from app.web.templating import page as render
@@ -59,10 +58,7 @@ class AdminMemberController(Controller):
         status_code: int = 200,
         **extra: Any,
     ) -> Template:
-        try:
-            target = await moderation.get(member_id)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
+        target = await moderation.get(member_id)
         context: dict[str, Any] = {"target": target, "trail": await moderation.trail(target)}
         context.update({"values": {}, "errors": {}, **extra})
         return render(request, "admin/member_detail.html", context, status_code=status_code)
@@ -89,8 +85,6 @@ class AdminMemberController(Controller):
         act = moderation.suspend if action == "suspend" else moderation.unsuspend
         try:
             target = await act(member_id, admin, reason)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
         except FormInvalid as exc:
             return await self._detail(
                 request, moderation, member_id, 422, values={"reason": reason}, errors=exc.errors, message=exc.message

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import provide_member, requires_admin
 from app.admin.product_service import STATUS_FILTERS, Filters, ProductModerationService, clean_filters
 from app.catalog.lifecycle import LABELS
-from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
 from app.web.templating import page as render
@@ -67,10 +66,7 @@ class AdminProductController(Controller):
         status_code: int = 200,
         **extra: Any,
     ) -> Template:
-        try:
-            product = await moderation.get(product_id)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
+        product = await moderation.get(product_id)
         changes, actors = await moderation.history(product)
         context: dict[str, Any] = {
             "p": product,
@@ -100,8 +96,6 @@ class AdminProductController(Controller):
         act = moderation.hide if action == "hide" else moderation.unhide
         try:
             product = await act(product_id, admin, reason)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
         except FormInvalid as exc:
             return await self._detail(
                 request, moderation, product_id, 422, values={"reason": reason}, errors=exc.errors, message=exc.message

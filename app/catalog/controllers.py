@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -20,8 +19,7 @@ from app.catalog import public, rules
 from app.catalog.markup import render_description
 from app.catalog.popularity import record_view
 from app.catalog.service import CategoryService
-from app.core.errors import DomainError, FormInvalid, NotFound
-from app.models.catalog import Category
+from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
 from app.web.templating import page as render
@@ -29,13 +27,6 @@ from app.web.templating import page as render
 
 async def provide_categories(db: NamedDependency[AsyncSession]) -> CategoryService:
     return CategoryService(db)
-
-
-async def _existing(categories: CategoryService, category_id: int) -> Category:
-    try:
-        return await categories.get(category_id)
-    except NotFound as exc:
-        raise NotFoundException(exc.message) from None
 
 
 class CategoryController(Controller):
@@ -54,10 +45,7 @@ class CategoryController(Controller):
         categories: NamedDependency[CategoryService],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        try:
-            category = await categories.by_slug(slug)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
+        category = await categories.by_slug(slug)
         node = rules.find(await categories.tree(), category.id)
         ids = await categories.descendant_ids(category.id)
         size = request.app.state.settings.page_size
@@ -77,10 +65,7 @@ class ProductController(Controller):
         db: NamedDependency[AsyncSession],
         image: FromQuery[str | None] = None,
     ) -> Template:
-        try:
-            view = await public.product_view(db, product_id, await current_member(request))
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
+        view = await public.product_view(db, product_id, await current_member(request))
         images = view.product.images
         shown = min(parse_positive_int(image), len(images)) if images else 0
         if view.counts_as_view and image is None:  # browsing the gallery is not another visit
@@ -127,7 +112,7 @@ class AdminCategoryController(Controller):
         move: dict[str, str] | None = None,
         exc: FormInvalid | None = None,
     ) -> Template:
-        category = await _existing(categories, category_id)
+        category = await categories.get(category_id)
         nodes = await categories.tree()
         node = rules.find(nodes, category.id)
         subtree = {n.category.id for n in rules.walk([node])} if node else {category.id}
@@ -178,7 +163,7 @@ class AdminCategoryController(Controller):
         categories: NamedDependency[CategoryService],
     ) -> Any:
         form = await read_form(request)
-        await _existing(categories, category_id)
+        await categories.get(category_id)
         try:
             category = await categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
         except FormInvalid as exc:
@@ -195,7 +180,7 @@ class AdminCategoryController(Controller):
         categories: NamedDependency[CategoryService],
     ) -> Any:
         form = await read_form(request)
-        await _existing(categories, category_id)
+        await categories.get(category_id)
         try:
             category = await categories.move(category_id, form.get("parent_id", ""), admin=member)
         except FormInvalid as exc:
@@ -207,7 +192,7 @@ class AdminCategoryController(Controller):
     async def confirm_delete(
         self, request: HTMXRequest, category_id: FromPath[int], categories: NamedDependency[CategoryService]
     ) -> Template:
-        category = await _existing(categories, category_id)
+        category = await categories.get(category_id)
         context = {
             "category": category,
             "path": await categories.path(category),
@@ -223,7 +208,7 @@ class AdminCategoryController(Controller):
         member: NamedDependency[Member],
         categories: NamedDependency[CategoryService],
     ) -> Redirect:
-        await _existing(categories, category_id)
+        await categories.get(category_id)
         try:
             category = await categories.delete(category_id, admin=member)
         except DomainError as exc:

@@ -21,5 +21,11 @@ class FormInvalid(DomainError):
         self.errors = dict(errors)
 
 
-class NotFound(DomainError):
-    pass
+class NotFound(Exception):
+    """No such record for this member (unknown id, or someone else's). Not a ``DomainError``, so a
+    handler's ``except DomainError`` never turns it into a flash message: the app-wide handler makes
+    it the 404 page."""
+
+    def __init__(self, message: str = "This page does not exist.") -> None:
+        super().__init__(message)
+        self.message = message

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError
 from app.db import request_session
 from app.drops.gate import get_gate
 from app.drops.rules import Outcome, PressResult
@@ -75,8 +75,6 @@ class DropController(Controller):
         right: PurchaseRight | None = None
         try:
             result = await drop_service(request).press(Press(product_id, member.id, key))
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from None
         except KeyConflict as exc:
             result, message, status_code = None, exc.message, 409
         except DomainError as exc:

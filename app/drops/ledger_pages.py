@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin, requires_seller
 from app.catalog.lifecycle import LABELS
-from app.core.errors import NotFound
 from app.drops.ledger import StockLedgerService
 from app.models.members import Member
 from app.web.forms import parse_positive_int
@@ -33,10 +31,7 @@ async def _ledger_page(
     back: tuple[str, str],
     seller: Member | None = None,
 ) -> Template:
-    try:
-        product = await ledgers.product(product_id, seller=seller)
-    except NotFound as exc:
-        raise NotFoundException(exc.message) from None
+    product = await ledgers.product(product_id, seller=seller)
     ledger = await ledgers.ledger(product, parse_positive_int(page), request.app.state.settings.page_size)
     context = {"ledger": ledger, "p": product, "page": ledger.lines, "labels": LABELS, "back": back}
     return render(request, "drops/stock_ledger.html", context)

@@ -138,17 +138,7 @@ class DropService:
             if await self._live_rights(db, press) > product.purchase_limit:  # this right included
                 await db.rollback()
                 return PressResult(Outcome.LIMIT)
-            db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
-            await write_ledger(
-                db,
-                press.product_id,
-                -1,
-                StockReason.PURCHASE,
-                f"purchase:right:{right.id}",
-                reference=f"right:{right.id}",
-                actor_id=press.member_id,
-            )
-            await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+            await self.record_grant(db, press, right)
             # Take the unit: one conditional UPDATE, never more than the fixed quantity.
             taken = (
                 await db.execute(
@@ -173,6 +163,22 @@ class DropService:
                     db, sold_out, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"
                 )
             return PressResult(Outcome.GRANTED, right.id)
+
+    @staticmethod
+    async def record_grant(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
+        """What every granted right writes besides itself: its history row, the ledger row (the
+        unit leaves the stock) and the event the other parts react to."""
+        db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
+        await write_ledger(
+            db,
+            press.product_id,
+            -1,
+            StockReason.PURCHASE,
+            f"purchase:right:{right.id}",
+            reference=f"right:{right.id}",
+            actor_id=press.member_id,
+        )
+        await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
 
     @staticmethod
     async def _live_rights(db: AsyncSession, press: Press) -> int:

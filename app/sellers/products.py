@@ -6,7 +6,6 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -17,7 +16,7 @@ from app.accounts.guards import provide_member, requires_seller
 from app.catalog import lifecycle, product_rules
 from app.catalog.images import Upload
 from app.catalog.product_service import FROZEN, ProductService, has_started
-from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.errors import DomainError, FormInvalid
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.members import Member
@@ -72,10 +71,6 @@ def frozen_message(product: Product | None) -> str | None:
     if product.status is ProductStatus.HIDDEN:
         return "This product is hidden by a moderator; it cannot be edited while hidden."
     return FROZEN
-
-
-def _not_found(exc: NotFound) -> NotFoundException:
-    return NotFoundException(exc.message)
 
 
 class SellerProductController(Controller):
@@ -153,10 +148,7 @@ class SellerProductController(Controller):
         member: NamedDependency[Member],
         listings: NamedDependency[ProductService],
     ) -> Template:
-        try:
-            product = await listings.owned(member, product_id)
-        except NotFound as exc:
-            raise _not_found(exc) from None
+        product = await listings.owned(member, product_id)
         return await self._form_page(request, listings, product, form_values(product))
 
     @post("/{product_id:int}", request_max_body_size=UPLOAD_BODY_LIMIT)
@@ -170,8 +162,6 @@ class SellerProductController(Controller):
         values, uploads, remove = await read_product_form(request)
         try:
             product = await listings.update(member, product_id, values, uploads, remove)
-        except NotFound as exc:
-            raise _not_found(exc) from None
         except FormInvalid as exc:
             product = await listings.owned(member, product_id)
             return await self._form_page(request, listings, product, values, exc.errors, exc.message, 422)
@@ -191,8 +181,6 @@ class SellerProductController(Controller):
     ) -> Template | Redirect:
         try:
             product = await listings.publish(member, product_id)
-        except NotFound as exc:
-            raise _not_found(exc) from None
         except FormInvalid as exc:
             product = await listings.owned(member, product_id)
             values = form_values(product)
@@ -211,10 +199,7 @@ class SellerProductController(Controller):
         member: NamedDependency[Member],
         listings: NamedDependency[ProductService],
     ) -> Template:
-        try:
-            product = await listings.owned(member, product_id)
-        except NotFound as exc:
-            raise _not_found(exc) from None
+        product = await listings.owned(member, product_id)
         context = {"product": product, "label": lifecycle.LABELS[product.status]}
         return page_(request, "sellers/product_cancel.html", context)
 
@@ -228,8 +213,6 @@ class SellerProductController(Controller):
     ) -> Redirect:
         try:
             product = await listings.cancel(member, product_id)
-        except NotFound as exc:
-            raise _not_found(exc) from None
         except DomainError as exc:
             flash(request, exc.message, "error")
             return Redirect(LIST_URL, status_code=303)

@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.core.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,13 @@ def server_error_page(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def domain_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    """A service's ``NotFound`` (unknown id, another member's or seller's record) is a 404 page."""
+    return http_error_page(request, NotFoundException(exc.message))
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NotFound: domain_not_found,
     NotAuthorizedException: login_redirect,
     HTTPException: http_error_page,
     HTTP_500_INTERNAL_SERVER_ERROR: server_error_page,
