@@ -80,8 +80,9 @@ def _channels(settings: Settings) -> ChannelsPlugin:
 
 
 async def _load_member(request: Request[Any, Any, Any]) -> None:
-    """Re-load the member behind the session on every request (pages show who is signed in)."""
-    if not request.url.path.startswith("/static/"):
+    """Re-load the member behind the session on every request (pages show who is signed in),
+    except where the handler checks the member itself (``opt={"loads_member": False}``)."""
+    if not request.url.path.startswith("/static/") and request.route_handler.opt.get("loads_member", True):
         await current_member(request)
 
 

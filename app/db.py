@@ -79,7 +79,10 @@ def make_engine(url: str, *, null_pool: bool = False) -> AsyncEngine:
         return engine
     if null_pool:
         return create_async_engine(url, poolclass=NullPool)
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every checkout. Connections are recycled before servers
+    # or proxies drop idle ones, and a connection found dead invalidates the whole pool at once, so a
+    # database restart fails the requests already under way and no more.
+    return create_async_engine(url, pool_size=30, max_overflow=20, pool_recycle=1800)
 
 
 def request_session(connection: ASGIConnection) -> AsyncSession:

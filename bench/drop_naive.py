@@ -24,6 +24,7 @@ from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
 from app.drops.service import _NOT_SELLING, DropService, Press
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
+from app.models.members import Member, MemberStatus
 
 
 class NaiveDropService(DropService):
@@ -32,10 +33,7 @@ class NaiveDropService(DropService):
     async def _admit(self, press: Press) -> GateAnswer:
         return GateAnswer(Admission.UNKNOWN)
 
-    async def _settle(self, press: Press, answer: str, *, give_back: bool) -> None:
-        return None
-
-    async def _decide(self, press: Press, now: datetime) -> PressResult:
+    async def _decide(self, press: Press, now: datetime, *, admitted: bool) -> PressResult:
         async with self.database.transaction() as db:
             product = (
                 await db.execute(select(Product).where(Product.id == press.product_id).with_for_update())
@@ -48,6 +46,8 @@ class NaiveDropService(DropService):
                 return PressResult(_NOT_SELLING.get(product.status, Outcome.NOT_ON_SALE))
             if product.taken_quantity >= product.fixed_quantity:
                 return PressResult(Outcome.SOLD_OUT)
+            if await db.scalar(select(Member.status).where(Member.id == press.member_id)) is not MemberStatus.ACTIVE:
+                return PressResult(Outcome.SIGNED_OUT)
             mine = await db.scalar(
                 select(func.count())
                 .select_from(PurchaseRight)

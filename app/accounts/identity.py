@@ -17,15 +17,20 @@ _STATE_KEY = "smore_member"
 _UNSET = object()
 
 
+def session_member_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The member id the session was signed in with, not yet checked against the database."""
+    session = connection.scope.get("session")
+    member_id = session.get(SESSION_MEMBER_KEY) if isinstance(session, dict) else None
+    return member_id if isinstance(member_id, int) else None
+
+
 async def current_member(connection: ASGIConnection[Any, Any, Any, Any]) -> Member | None:
     state = connection.scope.setdefault("state", {})
     cached = state.get(_STATE_KEY, _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
     member: Member | None = None
-    session = connection.scope.get("session")
-    member_id = session.get(SESSION_MEMBER_KEY) if isinstance(session, dict) else None
-    if isinstance(member_id, int):
+    if (member_id := session_member_id(connection)) is not None:
         member = await request_session(connection).get(Member, member_id)
         if member is None or member.status is not MemberStatus.ACTIVE:
             reason = {

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get, post
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
@@ -20,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
+from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError
-from app.db import request_session
 from app.drops.gate import get_gate
 from app.drops.rules import Outcome, PressResult
 from app.drops.service import DropService, KeyConflict, Press
@@ -56,35 +58,35 @@ def drop_service(request: HTMXRequest) -> DropService:
 class DropController(Controller):
     path = "/products"
 
-    @post(
-        "/{product_id:int}/buy",
-        name="product_buy",
-        guards=[requires_login],
-        dependencies={"member": Provide(provide_member)},
-    )
-    async def buy(
-        self, request: HTMXRequest, product_id: FromPath[int], member: NamedDependency[Member]
-    ) -> Template | Redirect:
+    @post("/{product_id:int}/buy", name="product_buy", opt={"loads_member": False})
+    async def buy(self, request: HTMXRequest, product_id: FromPath[int]) -> Template | Redirect:
+        # The member is not re-loaded here: the press's own transaction checks their standing, so
+        # the crowd the gate answers costs no database work at all.
+        member_id = session_member_id(request)
+        if member_id is None:
+            raise NotAuthorizedException("Please sign in to continue.")
         form = await read_form(request)
         key = form.get("key", "")
-        # The press runs in a short transaction of its own. Give the request's connection (it loaded
-        # the member) back first: a crowd holding one connection each while waiting for a second
-        # would exhaust the pool and time out together.
-        await request_session(request).commit()
         status_code = 200
-        right: PurchaseRight | None = None
+        right: PurchaseRight | HeldRight | None = None
         try:
-            result = await drop_service(request).press(Press(product_id, member.id, key))
+            result = await drop_service(request).press(Press(product_id, member_id, key))
         except KeyConflict as exc:
             result, message, status_code = None, exc.message, 409
         except DomainError as exc:
             result, message, status_code = None, exc.message, 400
         else:
+            if result.outcome is Outcome.SIGNED_OUT:
+                await current_member(request)  # signs the session out and tells them why
+                raise NotAuthorizedException("Please sign in to continue.")
             message = MESSAGES.get(result.outcome, "")
             if result.outcome is Outcome.GRANTED:
                 hub.touch(product_id)
-                async with request.app.state.database.transaction() as db:
-                    right = await db.get(PurchaseRight, result.right_id)
+                if result.expires_at is not None:
+                    right = HeldRight(result.right_id, result.expires_at)
+                else:  # a replay the gate remembered
+                    async with request.app.state.database.transaction() as db:
+                        right = await db.get(PurchaseRight, result.right_id)
         if not (request.htmx and not request.htmx.boosted):
             flash(request, _flash_text(result, message, right), "success" if right else "error")
             return Redirect("/me/purchases" if right else f"/products/{product_id}", status_code=303)
@@ -117,7 +119,15 @@ class DropController(Controller):
         return ServerSentEvent(stream())
 
 
-def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | None) -> str:
+@dataclass(frozen=True)
+class HeldRight:
+    """What the result fragment shows of a right the press has just been granted."""
+
+    id: int | None
+    expires_at: datetime
+
+
+def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:
     if right is not None:
         return "It is yours! Pay within 10 minutes to keep it."
     return message

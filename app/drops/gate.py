@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -32,11 +32,22 @@ class GateAnswer:
     stored: str = ""
 
 
+@dataclass(frozen=True)
+class Settled:
+    """The database's answer to one press, for the gate to remember (and its unit to give back)."""
+
+    product_id: int
+    member_id: int
+    key: str
+    answer: str
+    give_back: bool
+
+
 class Gate(Protocol):
     backend: str
 
     async def admit(self, product_id: int, member_id: int, key: str) -> GateAnswer: ...
-    async def settle(self, product_id: int, member_id: int, key: str, answer: str, *, give_back: bool) -> None: ...
+    async def settle_many(self, settled: Sequence[Settled]) -> None: ...
     async def give_back(self, product_id: int, member_id: int) -> None: ...
     async def load(self, product_id: int, left: int, limit: int, holdings: Mapping[int, int]) -> None: ...
     async def forget(self, product_id: int) -> None: ...
@@ -77,11 +88,12 @@ class MemoryGate:
         self.answers[key] = "pending"
         return GateAnswer(Admission.ADMITTED)
 
-    async def settle(self, product_id: int, member_id: int, key: str, answer: str, *, give_back: bool) -> None:
+    async def settle_many(self, settled: Sequence[Settled]) -> None:
         with self._lock:
-            self.answers[key] = answer
-            if give_back:
-                self._give_back(product_id, member_id)
+            for one in settled:
+                self.answers[one.key] = one.answer
+                if one.give_back:
+                    self._give_back(one.product_id, one.member_id)
 
     async def give_back(self, product_id: int, member_id: int) -> None:
         with self._lock:
@@ -143,13 +155,14 @@ return 1
 class RedisGate:
     backend = "redis"
 
-    def __init__(self, url: str, prefix: str = "smore:gate", max_connections: int = 50) -> None:
+    def __init__(self, url: str, prefix: str = "smore:gate", max_connections: int = 100) -> None:
         from redis.asyncio import BlockingConnectionPool, Redis
 
-        # A crowd presses at once: wait (briefly) for a free connection rather than fail the press
-        # over to the database, which is what the plain pool does past its limit.
+        # A crowd presses at once: wait for a free connection (a busy gate is still the fastest
+        # answer) rather than fail the press over to the database, which is what the plain pool
+        # does past its limit. A Redis that does not answer fails fast on the socket timeouts.
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=2, socket_timeout=2, socket_connect_timeout=2
+            url, max_connections=max_connections, timeout=10, socket_timeout=2, socket_connect_timeout=2
         )
         self.redis = Redis.from_pool(pool)
         self.prefix = prefix
@@ -164,11 +177,16 @@ class RedisGate:
         kind, stored = await self._admit(keys=self._keys(product_id, member_id, key), args=[KEY_TTL_SECONDS])
         return GateAnswer(Admission(kind.decode()), stored.decode())
 
-    async def settle(self, product_id: int, member_id: int, key: str, answer: str, *, give_back: bool) -> None:
-        keys = self._keys(product_id, member_id, key)
-        await self.redis.set(keys[3], answer, ex=KEY_TTL_SECONDS)
-        if give_back:
-            await self._give_back(keys=keys[0:1] + keys[2:3])
+    async def settle_many(self, settled: Sequence[Settled]) -> None:
+        """A whole batch of answers in one round trip (a pipeline, not a transaction: each answer
+        and each give-back is atomic on its own, which is all the gate needs)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for one in settled:
+                keys = self._keys(one.product_id, one.member_id, one.key)
+                pipe.set(keys[3], one.answer, ex=KEY_TTL_SECONDS)
+                if one.give_back:
+                    await self._give_back(keys=keys[0:1] + keys[2:3], client=pipe)
+            await pipe.execute()
 
     async def give_back(self, product_id: int, member_id: int) -> None:
         keys = self._keys(product_id, member_id, "-")

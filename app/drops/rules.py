@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from app.core.states import StateMachine
@@ -31,6 +32,7 @@ class Outcome(StrEnum):
     LIMIT = "limit"
     NOT_ON_SALE = "not_on_sale"
     ENDED = "ended"
+    SIGNED_OUT = "signed_out"  # the member was suspended or withdrawn since signing in
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,14 @@ class PressResult:
     outcome: Outcome
     right_id: int | None = None
     replayed: bool = False
+    expires_at: datetime | None = None  # the right's payment deadline, when the decision knows it
 
     def to_gate(self, member_id: int) -> str:
-        """How the gate remembers this key's answer."""
+        """How the gate remembers this key's answer (a signed-out press is not an answer to keep)."""
         if self.outcome is Outcome.GRANTED:
             return f"granted:{self.right_id}:{member_id}"
+        if self.outcome is Outcome.SIGNED_OUT:
+            return "refused"
         return self.outcome.value
 
     @classmethod

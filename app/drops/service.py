@@ -1,12 +1,22 @@
-"""Pressing Buy. The gate answers the crowd from memory; the database makes the final decision
-in a short transaction of its own that writes the product row last, so the row is locked only for
-the statement that takes a unit and the commit (before the page is rendered)."""
+"""Pressing Buy. The gate answers the crowd from memory; the database makes the final decision.
+
+Presses that reach the database queue per product in this process and are decided in batches, in
+their order of arrival: one short transaction locks the product row, decides every queued press
+(key replays, the member's standing and limit, units left), writes the granted rights with their
+history rows, ledger rows and events, takes the units with one conditional UPDATE and commits.
+While a batch runs, the next presses queue behind it. A crowd of admitted presses therefore costs
+a handful of transactions instead of one each, all waiting on the same row lock and each waiting
+again for a busy event loop to send its COMMIT.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,14 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
 from app.db import Database
-from app.drops.gate import Admission, Gate
+from app.drops.gate import Admission, Gate, GateAnswer, Settled
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult, key_is_valid
-from app.drops.stock import write_ledger
-from app.events.outbox import record_event
+from app.drops.stock import ledger_entry
+from app.events.outbox import add_event
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockReason
-from app.models.members import Member
+from app.models.members import Member, MemberStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +43,10 @@ _NOT_SELLING = {
     ProductStatus.AUCTION_LIVE: Outcome.ENDED,
     ProductStatus.ENDED: Outcome.ENDED,
 }
+# Presses decided in one transaction at most (bounds the IN lists and the statement sizes).
+MAX_BATCH = 500
+# A batch that meets a key pressed at the same moment in another process is decided again.
+BATCH_ATTEMPTS = 3
 
 
 class KeyConflict(DomainError):
@@ -46,6 +60,27 @@ class Press:
     key: str
 
 
+@dataclass
+class _Waiting:
+    press: Press
+    now: datetime
+    admitted: bool  # the gate counted this press's unit and member: give them back unless granted
+    future: asyncio.Future[PressResult] = field(repr=False)
+
+
+@dataclass
+class _Lane:
+    """The presses for one product waiting for the next batch in this process."""
+
+    queue: list[_Waiting] = field(default_factory=list)
+    running: bool = False
+
+
+_lanes: weakref.WeakKeyDictionary[Database, dict[int, _Lane]] = weakref.WeakKeyDictionary()
+# Presses and batches under way: the loop keeps only weak references to its tasks.
+_background: set[asyncio.Future[Any]] = set()
+
+
 class DropService:
     def __init__(self, database: Database, gate: Gate, hold_seconds: int) -> None:
         self.database = database
@@ -53,8 +88,17 @@ class DropService:
         self.hold = timedelta(seconds=hold_seconds)
 
     async def press(self, press: Press, now: datetime | None = None) -> PressResult:
+        """Answer one press. Once admitted, a press runs to its end even if the client goes away
+        meanwhile (its request is cancelled): the gate has counted it, so it must be decided and
+        settled, or the gate would be a unit short until the next reconcile."""
         if not key_is_valid(press.key):
             raise DomainError("This Buy button has expired. Reload the page and press it again.")
+        task = asyncio.ensure_future(self._press(press, now or utcnow()))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return await asyncio.shield(task)
+
+    async def _press(self, press: Press, now: datetime) -> PressResult:
         answer = await self._admit(press)
         if answer.admission in (Admission.SOLD_OUT, Admission.LIMIT):
             return PressResult(Outcome(answer.admission.value))
@@ -63,137 +107,216 @@ class DropService:
             if owner is not None and owner != press.member_id:
                 raise KeyConflict("This Buy button belongs to another member's page. Reload the page.")
             return result
-        admitted = answer.admission is Admission.ADMITTED
-        try:
-            result = await self._decide(press, now or utcnow())
-        except BaseException:
-            if admitted:
-                await self._settle(press, "pending-failed", give_back=True)
-            raise
-        await self._settle(
-            press, result.to_gate(press.member_id), give_back=admitted and result.outcome is not Outcome.GRANTED
-        )
-        return result
+        return await self._decide(press, now, admitted=answer.admission is Admission.ADMITTED)
 
-    async def _admit(self, press: Press):  # type: ignore[no-untyped-def]
+    async def _admit(self, press: Press) -> GateAnswer:
         try:
             return await self.gate.admit(press.product_id, press.member_id, press.key)
         except Exception:  # the gate is an optimisation: without it the database decides alone
             log.warning("drop gate unavailable; deciding in the database", exc_info=True)
-            from app.drops.gate import GateAnswer
-
             return GateAnswer(Admission.UNKNOWN)
 
-    async def _settle(self, press: Press, answer: str, *, give_back: bool) -> None:
-        try:
-            await self.gate.settle(press.product_id, press.member_id, press.key, answer, give_back=give_back)
-        except Exception:
-            log.warning("drop gate unavailable while settling a press", exc_info=True)
+    # ------------------------------------------------------------------ the queue per product
 
-    async def _decide(self, press: Press, now: datetime) -> PressResult:
-        """The database decides in one short transaction of its own. The product row is written last:
-        on PostgreSQL its lock is then held for the conditional UPDATE and the commit only, not for
-        the dozen statements before them (each of which waits its turn on a busy event loop), so a
-        crowd of admitted presses takes units one after another at the database's pace."""
+    async def _decide(self, press: Press, now: datetime, *, admitted: bool) -> PressResult:
+        """Queue the press for its product's next batch and wait for the answer (the batch settles
+        the gate)."""
+        lane = _lanes.setdefault(self.database, {}).setdefault(press.product_id, _Lane())
+        waiting = _Waiting(press, now, admitted, asyncio.get_running_loop().create_future())
+        lane.queue.append(waiting)
+        if not lane.running:
+            lane.running = True
+            task = asyncio.create_task(self._drain(lane))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        return await waiting.future
+
+    async def _drain(self, lane: _Lane) -> None:
+        try:
+            while lane.queue:
+                batch, lane.queue = lane.queue[:MAX_BATCH], lane.queue[MAX_BATCH:]
+                await self._run(batch)
+        finally:
+            lane.running = False
+            for waiting in lane.queue:  # only when this task itself was cancelled (shutdown)
+                if not waiting.future.done():
+                    waiting.future.set_exception(RuntimeError("the press was not decided"))
+            lane.queue = []
+
+    async def _run(self, batch: list[_Waiting]) -> None:
+        outcomes: list[PressResult | Exception]
+        try:
+            outcomes = await self.decide_batch(batch)
+        except Exception as exc:  # the product does not exist, the database failed: every press hears it
+            outcomes = [exc] * len(batch)
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if waiting.future.done():
+                continue
+            if isinstance(outcome, Exception):
+                waiting.future.set_exception(outcome)
+            else:
+                waiting.future.set_result(outcome)
+        settled = []
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                answer, refused = "pending-failed", True
+            else:
+                answer, refused = outcome.to_gate(waiting.press.member_id), outcome.outcome is not Outcome.GRANTED
+            press = waiting.press
+            settled.append(Settled(press.product_id, press.member_id, press.key, answer, waiting.admitted and refused))
+        try:
+            await self.gate.settle_many(settled)
+        except Exception:
+            log.warning("drop gate unavailable while settling %d presses", len(settled), exc_info=True)
+
+    # ------------------------------------------------------------------ the decision
+
+    async def decide_batch(self, batch: list[_Waiting]) -> list[PressResult | Exception]:
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            try:
+                return await self._decide_batch(batch)
+            except IntegrityError:
+                # A key of this batch was committed meanwhile by a press in another process: the
+                # next attempt finds it and answers that press as a replay.
+                if attempt == BATCH_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _decide_batch(self, batch: list[_Waiting]) -> list[PressResult | Exception]:
+        product_id = batch[0].press.product_id
         async with self.database.transaction() as db:
-            if (existing := await self._by_key(db, press.key)) is not None:
-                return self._replay(existing, press)
+            # Lock the product row with a write that changes nothing. On PostgreSQL that is the row
+            # lock every decision for this product takes, so the counts read below cannot change
+            # until the commit; on SQLite it takes the database's single write lock, to the same end.
             product = (
                 await db.execute(
-                    select(
+                    update(Product)
+                    .where(Product.id == product_id)
+                    .values(taken_quantity=Product.taken_quantity, updated_at=Product.updated_at)
+                    .returning(
                         Product.status,
                         Product.purchase_limit,
                         Product.list_price,
                         Product.fixed_quantity,
                         Product.taken_quantity,
-                    ).where(Product.id == press.product_id)
+                    )
+                    .execution_options(synchronize_session=False)
                 )
             ).one_or_none()
             if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
                 raise NotFound("This product does not exist.")
-            if product.status is not ProductStatus.ON_SALE:
-                return PressResult(_NOT_SELLING.get(product.status, Outcome.NOT_ON_SALE))
-            if product.taken_quantity >= product.fixed_quantity:
-                return PressResult(Outcome.SOLD_OUT)  # a unit coming back meanwhile goes to the next press
-            # One member's presses queue on the member's row (PostgreSQL; NO KEY UPDATE, so rows that
-            # merely refer to the member never wait). SQLite has no row locks: the first write below
-            # takes its write lock, and every check after it sees every earlier press.
-            await db.execute(select(Member.id).where(Member.id == press.member_id).with_for_update(key_share=True))
-            right = PurchaseRight(
-                product_id=press.product_id,
-                member_id=press.member_id,
-                idempotency_key=press.key,
-                status=RightStatus.HELD,
-                unit_price=product.list_price,
-                expires_at=now + self.hold,
-            )
-            db.add(right)
-            try:
-                await db.flush()
-            except IntegrityError:  # the same key pressed at the same moment: the first press answers
-                await db.rollback()
-                if (existing := await self._by_key(db, press.key)) is None:
-                    raise
-                return self._replay(existing, press)
-            if await self._live_rights(db, press) > product.purchase_limit:  # this right included
-                await db.rollback()
-                return PressResult(Outcome.LIMIT)
-            await self.record_grant(db, press, right)
-            # Take the unit: one conditional UPDATE, never more than the fixed quantity.
-            taken = (
-                await db.execute(
-                    update(Product)
-                    .where(
-                        Product.id == press.product_id,
-                        Product.status == ProductStatus.ON_SALE,
-                        Product.taken_quantity < Product.fixed_quantity,
+            presses = [waiting.press for waiting in batch]
+            members = {press.member_id for press in presses}
+            existing = {
+                right.idempotency_key: right
+                for right in (
+                    await db.execute(
+                        select(PurchaseRight).where(PurchaseRight.idempotency_key.in_({p.key for p in presses}))
                     )
-                    .values(taken_quantity=Product.taken_quantity + 1)
-                    .returning(Product.taken_quantity)
-                    .execution_options(synchronize_session=False)
-                )
-            ).scalar_one_or_none()
-            if taken is None:
-                await db.rollback()  # the right, its ledger row and its event go too
-                return PressResult(Outcome.SOLD_OUT)
-            if taken >= product.fixed_quantity:
-                sold_out = await db.get(Product, press.product_id, populate_existing=True)
-                assert sold_out is not None
-                await transition(
-                    db, sold_out, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"
-                )
-            return PressResult(Outcome.GRANTED, right.id)
+                ).scalars()
+            }
+            active = set(
+                (
+                    await db.execute(
+                        select(Member.id).where(Member.id.in_(members), Member.status == MemberStatus.ACTIVE)
+                    )
+                ).scalars()
+            )
+            holding: dict[int, int] = {
+                member_id: count
+                for member_id, count in (
+                    await db.execute(
+                        select(PurchaseRight.member_id, func.count())
+                        .where(
+                            PurchaseRight.product_id == product_id,
+                            PurchaseRight.member_id.in_(members),
+                            PurchaseRight.status.in_(LIVE_RIGHTS),
+                        )
+                        .group_by(PurchaseRight.member_id)
+                    )
+                ).all()
+            }
+
+            taken = product.taken_quantity
+            decided: list[PressResult | PurchaseRight | Exception] = []
+            first_by_key: dict[str, int] = {}  # a key pressed twice in this batch: the first press answers
+            for waiting in batch:
+                press = waiting.press
+                if (right := existing.get(press.key)) is not None:
+                    decided.append(_replay_or_conflict(right, press))
+                    continue
+                if (first := first_by_key.get(press.key)) is not None:
+                    same_member = batch[first].press.member_id == press.member_id
+                    decided.append(first if same_member else _conflict())  # type: ignore[arg-type]
+                    continue
+                first_by_key[press.key] = len(decided)
+                if product.status is not ProductStatus.ON_SALE:
+                    decided.append(PressResult(_NOT_SELLING.get(product.status, Outcome.NOT_ON_SALE)))
+                elif press.member_id not in active:
+                    decided.append(PressResult(Outcome.SIGNED_OUT))
+                elif holding.get(press.member_id, 0) >= product.purchase_limit:
+                    decided.append(PressResult(Outcome.LIMIT))
+                elif taken >= product.fixed_quantity:
+                    decided.append(PressResult(Outcome.SOLD_OUT))
+                else:
+                    taken += 1
+                    holding[press.member_id] = holding.get(press.member_id, 0) + 1
+                    decided.append(
+                        PurchaseRight(
+                            product_id=product_id,
+                            member_id=press.member_id,
+                            idempotency_key=press.key,
+                            status=RightStatus.HELD,
+                            unit_price=product.list_price,
+                            expires_at=waiting.now + self.hold,
+                        )
+                    )
+
+            granted = [(p, item) for p, item in zip(presses, decided, strict=True) if isinstance(item, PurchaseRight)]
+            if granted:
+                db.add_all([right for _, right in granted])
+                await db.flush()  # one multi-row INSERT … RETURNING for the ids
+                for press, right in granted:
+                    add_grant_rows(db, press, right)
+                await db.flush()
+                # Take the units: one conditional UPDATE, never past the fixed quantity.
+                now_taken = (
+                    await db.execute(
+                        update(Product)
+                        .where(
+                            Product.id == product_id,
+                            Product.status == ProductStatus.ON_SALE,
+                            Product.taken_quantity + len(granted) <= Product.fixed_quantity,
+                        )
+                        .values(taken_quantity=Product.taken_quantity + len(granted))
+                        .returning(Product.taken_quantity)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).scalar_one_or_none()
+                if now_taken != taken:  # the row is locked: anything else is a bug, and nothing is written
+                    raise RuntimeError(f"product {product_id} changed under its lock ({now_taken} != {taken})")
+                if taken >= product.fixed_quantity:
+                    sold_out = await db.get(Product, product_id, populate_existing=True)
+                    assert sold_out is not None
+                    await transition(
+                        db, sold_out, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"
+                    )
+
+        results: list[PressResult | Exception] = []
+        for item in decided:
+            if isinstance(item, int):  # the same key as an earlier press of this batch
+                first = results[item]
+                item = replace(first, replayed=True) if isinstance(first, PressResult) else first
+            elif isinstance(item, PurchaseRight):
+                item = PressResult(Outcome.GRANTED, item.id, expires_at=item.expires_at)
+            results.append(item)
+        return results
 
     @staticmethod
     async def record_grant(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
-        """What every granted right writes besides itself: its history row, the ledger row (the
-        unit leaves the stock) and the event the other parts react to."""
-        db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
-        await write_ledger(
-            db,
-            press.product_id,
-            -1,
-            StockReason.PURCHASE,
-            f"purchase:right:{right.id}",
-            reference=f"right:{right.id}",
-            actor_id=press.member_id,
-        )
-        await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
-
-    @staticmethod
-    async def _live_rights(db: AsyncSession, press: Press) -> int:
-        return int(
-            await db.scalar(
-                select(func.count())
-                .select_from(PurchaseRight)
-                .where(
-                    PurchaseRight.product_id == press.product_id,
-                    PurchaseRight.member_id == press.member_id,
-                    PurchaseRight.status.in_(LIVE_RIGHTS),
-                )
-            )
-            or 0
-        )
+        """What a granted right writes besides itself (for a caller deciding one press at a time)."""
+        add_grant_rows(db, press, right)
+        await db.flush()
 
     @staticmethod
     async def _by_key(db: AsyncSession, key: str) -> PurchaseRight | None:
@@ -203,6 +326,34 @@ class DropService:
 
     @staticmethod
     def _replay(right: PurchaseRight, press: Press) -> PressResult:
-        if right.member_id != press.member_id or right.product_id != press.product_id:
-            raise KeyConflict("This Buy button belongs to another member's page. Reload the page.")
-        return PressResult(Outcome.GRANTED, right.id, replayed=True)
+        result = _replay_or_conflict(right, press)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
+    """What every granted right writes besides itself: its history row, the ledger row (the unit
+    leaves the stock) and the event the other parts react to. Added, not flushed."""
+    db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
+    db.add(
+        ledger_entry(
+            press.product_id,
+            -1,
+            StockReason.PURCHASE,
+            f"purchase:right:{right.id}",
+            reference=f"right:{right.id}",
+            actor_id=press.member_id,
+        )
+    )
+    add_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+
+
+def _conflict() -> KeyConflict:
+    return KeyConflict("This Buy button belongs to another member's page. Reload the page.")
+
+
+def _replay_or_conflict(right: PurchaseRight, press: Press) -> PressResult | KeyConflict:
+    if right.member_id != press.member_id or right.product_id != press.product_id:
+        return _conflict()
+    return PressResult(Outcome.GRANTED, right.id, replayed=True, expires_at=right.expires_at)

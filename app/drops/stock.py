@@ -35,20 +35,26 @@ async def write_ledger(
     """Append one row; False when a row with this key exists already (a redelivery)."""
     try:
         async with db.begin_nested():
-            db.add(
-                StockEntry(
-                    product_id=product_id,
-                    delta=delta,
-                    reason=reason,
-                    unique_key=unique_key,
-                    reference=reference,
-                    actor_id=actor_id,
-                )
-            )
+            db.add(ledger_entry(product_id, delta, reason, unique_key, reference=reference, actor_id=actor_id))
             await db.flush()
     except IntegrityError:
         return False
     return True
+
+
+def ledger_entry(
+    product_id: int,
+    delta: int,
+    reason: StockReason,
+    unique_key: str,
+    *,
+    reference: str | None = None,
+    actor_id: int | None = None,
+) -> StockEntry:
+    """A ledger row to add, for a caller whose key cannot exist yet (a unit taken by a new right)."""
+    return StockEntry(
+        product_id=product_id, delta=delta, reason=reason, unique_key=unique_key, reference=reference, actor_id=actor_id
+    )
 
 
 async def ledger_sum(db: AsyncSession, product_id: int) -> int:

@@ -17,6 +17,13 @@ async def record_event(
     db: AsyncSession, topic: str, aggregate_type: str, aggregate_id: int, **payload: Any
 ) -> OutboxEvent:
     """Events carry ids, not state: consumers reload what they need."""
+    event = add_event(db, topic, aggregate_type, aggregate_id, **payload)
+    await db.flush()
+    return event
+
+
+def add_event(db: AsyncSession, topic: str, aggregate_type: str, aggregate_id: int, **payload: Any) -> OutboxEvent:
+    """``record_event`` without the flush, for a caller that writes many rows in one flush."""
     event = OutboxEvent(
         id=uuid.uuid4().hex,
         topic=topic,
@@ -25,6 +32,5 @@ async def record_event(
         payload=payload,
     )
     db.add(event)
-    await db.flush()
     db.info[WROTE_EVENTS] = True
     return event

@@ -163,3 +163,54 @@ async def test_presses_before_the_start_or_on_unknown_products(app, members, pro
         await drop.press(Press(999_999, member.id, key()))
     with pytest.raises(DomainError):
         await drop.press(Press(scheduled.id, member.id, ""))
+
+
+async def test_presses_whose_clients_went_away_are_still_decided_and_lose_no_unit(app, members, products):
+    """Requests cancelled mid-press (the shopper closed the tab): every press the gate counted is
+    decided and settled anyway, so the units it did not get are still there for the next shoppers."""
+    from app.drops import service as service_module
+
+    product = await on_sale(app, members, products, fixed=4, limit=1)
+    drop = service(app)
+    leavers = [await members.create() for _ in range(12)]
+    tasks = [asyncio.ensure_future(drop.press(Press(product.id, m.id, key()))) for m in leavers]
+    for _ in range(3):
+        await asyncio.sleep(0)  # into the gate and the queue, not yet answered
+    assert not any(t.done() for t in tasks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for _ in range(500):  # the cancelled requests' presses finish in the background
+        if not service_module._background:
+            break
+        await asyncio.sleep(0.01)
+    assert not service_module._background
+    _, taken_by_leavers, _ = await state(app, product.id)
+    stayers = [await members.create() for _ in range(10)]
+    results = await asyncio.gather(*(drop.press(Press(product.id, m.id, key())) for m in stayers))
+    granted = sum(r.outcome is Outcome.GRANTED for r in results)
+    assert granted == 4 - taken_by_leavers, "the gate lost units to presses nobody waited for"
+    fresh, rights, ledger = await state(app, product.id)
+    assert rights == 4 and ledger == fresh.fixed_left == 0
+
+
+async def test_a_batch_decides_many_presses_in_order_of_arrival(app, members, products):
+    """Presses queued behind a running batch are decided together, first come first served: with
+    the gate unable to answer, the database alone grants the first presses in the queue."""
+    product = await on_sale(app, members, products, fixed=3, limit=1)
+    drop = service(app)
+
+    async def gate_down(*args, **kwargs):
+        raise ConnectionError("gate unavailable")
+
+    drop.gate = type("DownGate", (), {"admit": gate_down, "settle_many": gate_down})()
+    buyers = [await members.create() for _ in range(8)]
+    results = []
+    for member in buyers:  # queued one after another, in this order
+        results.append(asyncio.ensure_future(drop.press(Press(product.id, member.id, key()))))
+        await asyncio.sleep(0)
+    answers = await asyncio.gather(*results)
+    assert [a.outcome for a in answers] == [Outcome.GRANTED] * 3 + [Outcome.SOLD_OUT] * 5
+    assert all(a.expires_at is not None for a in answers[:3])
+    fresh, rights, ledger = await state(app, product.id)
+    assert rights == 3 and fresh.status is ProductStatus.CONVERSION_PENDING and ledger == 0
