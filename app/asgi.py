@@ -23,6 +23,7 @@ from app.accounts.identity import current_member
 from app.accounts.passwords import PasswordHasher
 from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
 from app.admin.controllers import AdminController
+from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
 from app.admin.products import AdminProductController
 from app.background import BackgroundJobs
@@ -32,9 +33,12 @@ from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import get_gate
 from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
 from app.drops.reconcile import reconcile_all
+from app.gateway.sandbox import sandbox_gateway_router
 from app.health import healthz
 from app.live.hub import LiveHub, set_hub
+from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import home
+from app.payments.pages import AdminPaymentController, AdminPolicyController, SellerSettlementController
 from app.search.controllers import SearchController, close_search_index, open_search_index
 from app.sellers.controllers import SellerController
 from app.sellers.products import SellerProductController
@@ -45,6 +49,7 @@ from app.web.templating import build_template_config
 from tasks.broker import configure_broker
 from tasks.catalog import sweep_scheduled_sales
 from tasks.drops import reconcile_gate, sweep_expired_rights
+from tasks.payments import sweep_payments
 from tasks.popularity import recompute_popularity
 from tasks.runtime import init_runtime
 
@@ -61,7 +66,10 @@ def _stores(settings: Settings) -> StoreRegistry:
         # fails the request past that; under a crowd, wait briefly for a free connection instead.
         pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
         root = RedisStore(Redis.from_pool(pool), namespace="smore", handle_client_shutdown=True)
-        stores = {"sessions": root.with_namespace("sessions")}
+        stores = {
+            "sessions": root.with_namespace("sessions"),
+            "payment-confirms": root.with_namespace("payment-confirms"),
+        }
     else:
         (settings.var_dir / "sessions").mkdir(parents=True, exist_ok=True)
         stores = {"sessions": FileStore(settings.var_dir / "sessions")}
@@ -129,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             recompute_popularity.send,
             sweep_expired_rights.send,
             reconcile_gate.send,
+            sweep_payments.send,
         ],
     )
     state["background"] = background
@@ -161,7 +170,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         set_hub(None)
         await live.close()
         await background.stop()
-        broker.stop()
+        # The in-process worker finishes the messages it holds; its handlers may wait for a write
+        # this loop still has to finish (SQLite has one writer), so never block the loop on it,
+        # and never wait on it for ever.
+        try:
+            await asyncio.wait_for(asyncio.to_thread(broker.stop), timeout=30)
+        except TimeoutError:
+            log.warning("the in-process worker did not stop within 30 s")
         await database.dispose()
 
     return Litestar(
@@ -171,6 +186,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             goodbye,
             DropController,
             MyPurchasesController,
+            PurchasePayController,
+            OrderController,
+            AdminPaymentController,
+            AdminPolicyController,
+            SellerSettlementController,
             AdminStockLedgerController,
             SellerStockLedgerController,
             AuthController,
@@ -181,11 +201,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminMemberController,
             AdminCategoryController,
             AdminProductController,
+            AdminEventController,
             CategoryController,
             SearchController,
             ProductController,
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
             create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
+            # The sandbox payment gateway (embedded default); production talks to the real gateway.
+            *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
         ],
         dependencies={"db": Provide(provide_db_session)},
         middleware=[session_config.middleware, TransactionMiddleware],
@@ -194,7 +217,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_secure=settings.secure_cookies,
-            exclude=["/healthz"],
+            exclude=["/healthz", "^/sandbox-gateway/"],
         ),
         template_config=template_config,
         plugins=[

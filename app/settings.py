@@ -69,11 +69,29 @@ class Settings:
     sweep_seconds: float = 30.0
     # How long a purchase right waits for its payment.
     purchase_hold_seconds: int = 600
+    # Failures of one event handler before it is parked for an admin (None: dispatch.PARK_AFTER).
+    event_park_after: int | None = None
     # Run the relay and the periodic sweeps inside the web process.
     background_jobs: bool = True
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
+    # Payment gateway (TossPayments-style API). No URL: the sandbox gateway mounted in this app.
+    payment_gateway_url: str | None = None
+    payment_secret_key: str = "test_sk_smore_sandbox"
+    payment_client_key: str = "test_ck_smore_sandbox"
+    # The gateway client gives up on a call after this many seconds.
+    gateway_timeout_seconds: float = 10.0
+    # Mount the sandbox gateway under /sandbox-gateway (the embedded default).
+    sandbox_gateway: bool = True
+    # A payment still being confirmed, or a refund still reserved, this long after its last change
+    # was left by a process that died: the payments sweep finishes it.
+    payment_stale_seconds: float = 120.0
+    # How long the sandbox's "timeout" and "response lost" test cards keep a confirm waiting.
+    sandbox_hang_seconds: float = 15.0
+    # The sandbox answers a refund it has made this many seconds late (0: at once); tests use it to
+    # kill a worker between the gateway's refund and the worker's own commit.
+    sandbox_cancel_delay_seconds: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +101,12 @@ class Settings:
     @property
     def search_path(self) -> Path:
         return self.search_dir or self.var_dir / "search"
+
+    @property
+    def gateway_base_url(self) -> str:
+        """The gateway the shop pays through, without a trailing slash."""
+        url = self.payment_gateway_url or f"http://127.0.0.1:{self.port}/sandbox-gateway"
+        return url.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:
@@ -104,6 +128,7 @@ class Settings:
             env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'smore.sqlite3'}"
         )
         redis_url = env.get("REDIS_URL") or None
+        gateway_url = env.get("PAYMENT_GATEWAY_URL") or None
         return cls(
             database_url=database_url,
             secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
@@ -115,5 +140,13 @@ class Settings:
             in_process_worker=redis_url is None,
             upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
             purchase_hold_seconds=int(env.get("PURCHASE_HOLD_SECONDS", "600")),
+            event_park_after=int(env["EVENT_PARK_AFTER"]) if env.get("EVENT_PARK_AFTER") else None,
             search_dir=Path(env["SEARCH_DIR"]).resolve() if env.get("SEARCH_DIR") else None,
+            payment_gateway_url=gateway_url,
+            payment_secret_key=env.get("PAYMENT_SECRET_KEY") or "test_sk_smore_sandbox",
+            payment_client_key=env.get("PAYMENT_CLIENT_KEY") or "test_ck_smore_sandbox",
+            gateway_timeout_seconds=float(env.get("GATEWAY_TIMEOUT_SECONDS", "10")),
+            sandbox_gateway=gateway_url is None,
+            sandbox_hang_seconds=float(env.get("SANDBOX_HANG_SECONDS", "15")),
+            payment_stale_seconds=float(env.get("PAYMENT_STALE_SECONDS", "120")),
         )

@@ -4,4 +4,5 @@ import app.events.subscribers  # noqa: F401
 import tasks.catalog
 import tasks.drops
 import tasks.events
+import tasks.payments
 import tasks.popularity  # noqa: F401

@@ -9,6 +9,7 @@ connects anywhere.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,9 +61,15 @@ class BrokerHandle:
             self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)
             self.worker.start()
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop the in-process worker once the messages it has taken are done (bounded wait).
+        Dramatiq's AsyncIO middleware stops its event loop first thing on shutdown, which would
+        abandon a handler mid-transaction with its locks held."""
         if self.worker is not None:
-            self.worker.stop()
+            deadline = time.monotonic() + drain_seconds
+            while self.worker.work_queue.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.worker.stop(timeout=int(drain_seconds * 1000))
             self.worker = None
         self.broker.close()
 

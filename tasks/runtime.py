@@ -5,6 +5,7 @@ so the web app's engine is never reused here)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from app.db import Database
 from app.settings import Settings
@@ -30,3 +31,16 @@ def database() -> Database:
     if db is None:
         db = _databases[loop_id] = Database(settings())
     return db
+
+
+_gateway_transport: list[Any] = [None]
+
+
+def set_gateway_transport(transport: Any) -> None:
+    """Reach the payment gateway through ``transport`` (an httpx transport) instead of the network:
+    tests point it at the app's own sandbox gateway when no server is listening."""
+    _gateway_transport[0] = transport
+
+
+def gateway_transport() -> Any:
+    return _gateway_transport[0]

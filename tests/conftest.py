@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from alembic import command
 from alembic.config import Config
 from litestar import Litestar
@@ -99,7 +104,10 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
         c.follow_redirects = False
         yield c
-    await _clean(app)
+    if app.state.database.backend == "postgresql":
+        # The shared database is left clean for the next test. A SQLite file belongs to this test
+        # alone (and a worker thread of the stopped app may still hold its write lock a while).
+        await _clean(app)
 
 
 @pytest.fixture
@@ -110,3 +118,32 @@ def members(app: Litestar) -> MemberFactory:
 @pytest.fixture
 def products(app: Litestar) -> ProductFactory:
     return ProductFactory(app)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(settings: Settings, app) -> Iterator[str]:  # `app` first: it cleans the database
+    port = _free_port()
+    # the port goes into the settings: the app sends shoppers to its own sandbox gateway there
+    served = create_app(settings.with_changes(port=port))
+    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("the live server did not start")
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)

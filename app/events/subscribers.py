@@ -2,4 +2,5 @@
 
 import app.catalog.reactions
 import app.drops.reactions
+import app.payments.reactions
 import app.search.indexer  # noqa: F401

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import JSON, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin, UTCDateTime
@@ -32,3 +32,18 @@ class InboxEntry(TimestampMixin, Base):
 
     event_id: Mapped[str] = mapped_column(String(32), nullable=False)
     handler: Mapped[str] = mapped_column(String(80), nullable=False)
+
+
+class EventFailure(TimestampMixin, Base):
+    """A handler that failed on an event: retried with backoff, then parked for an admin to see
+    and retry (``/admin/events``)."""
+
+    __tablename__ = "event_failures"
+    __table_args__ = (PrimaryKeyConstraint("event_id", "handler"),)
+
+    event_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    handler: Mapped[str] = mapped_column(String(80), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -7,11 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,14 @@ def domain_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response
     return http_error_page(request, NotFoundException(exc.message))
 
 
+def domain_refused(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """A rule a handler did not turn into a form error: a 400 page that says which."""
+    return http_error_page(request, ClientException(exc.message))
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     NotFound: domain_not_found,
+    DomainError: domain_refused,
     NotAuthorizedException: login_redirect,
     HTTPException: http_error_page,
     HTTP_500_INTERNAL_SERVER_ERROR: server_error_page,

@@ -23,7 +23,7 @@ def format_won(amount: int | None) -> str:
     """Whole won, grouped: 12000 → ₩12,000."""
     if amount is None:
         return ""
-    return f"₩{amount:,}"
+    return f"−₩{-amount:,}" if amount < 0 else f"₩{amount:,}"
 
 
 def format_datetime(value: datetime | None) -> str:

@@ -96,7 +96,9 @@ async def test_htmx_press_gives_the_right_and_a_replay_gives_the_same(client, ap
     k = re.search(r'name="key" value="([0-9a-f]{32})"', page).group(1)
     first = await buy(client, product.id, k)
     assert first.status_code == 200
-    assert "Yours!" in first.text and 'href="/me/purchases"' in first.text and "left to pay" in first.text
+    right = (await rights_of(app, member.id))[0]
+    assert "Yours!" in first.text and "left to pay" in first.text
+    assert f'href="/me/purchases/{right.id}/pay"' in first.text  # Pay now: the right's order
     again = await buy(client, product.id, k)
     assert again.status_code == 200 and "Yours!" in again.text
     deadline = re.compile(r'data-deadline="([^"]+)"')

@@ -1,0 +1,65 @@
+"""Event handlers that keep failing, for administrators: list parked and still-failing ones, and
+un-park one so the queue delivers its event again. It flushes, never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import DomainError, NotFound
+from app.models.events import EventFailure, OutboxEvent
+from app.web.pagination import Page, paginate
+
+# Tabs of the list: parked (waiting for an admin) and failing (still retried by the queue).
+TABS = ("parked", "failing")
+
+
+@dataclass(frozen=True)
+class FailureListing:
+    page: Page[EventFailure]
+    events: dict[str, OutboxEvent]
+
+
+def failures_statement(tab: str) -> Select[tuple[EventFailure]]:
+    if tab == "parked":
+        stmt = select(EventFailure).where(EventFailure.parked_at.is_not(None))
+        newest = EventFailure.parked_at.desc()
+    else:
+        stmt = select(EventFailure).where(EventFailure.parked_at.is_(None))
+        newest = EventFailure.last_failed_at.desc()
+    return stmt.order_by(newest, EventFailure.event_id, EventFailure.handler)
+
+
+class EventFailureService:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def listing(self, tab: str, page: int, size: int) -> FailureListing:
+        """One page of failures in ``tab`` (see ``TABS``), newest first, with their events (topic, aggregate)."""
+        result = await paginate(self.db, failures_statement(tab), page, size, {"tab": tab})
+        ids = {failure.event_id for failure in result.items}
+        events = (await self.db.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))).scalars() if ids else []
+        return FailureListing(result, {event.id: event for event in events})
+
+    async def retry(self, event_id: str, handler: str) -> OutboxEvent:
+        """Un-park one handler of an event (attempts back to 0); the caller enqueues the event after
+        the commit. Refuses a row that is not parked (any more); unknown rows are ``NotFound``."""
+        stmt = (
+            update(EventFailure)
+            .where(
+                EventFailure.event_id == event_id,
+                EventFailure.handler == handler,
+                EventFailure.parked_at.is_not(None),
+            )
+            .values(parked_at=None, attempts=0)
+        )
+        changed = (await self.db.execute(stmt)).rowcount
+        failure = await self.db.get(EventFailure, (event_id, handler))
+        event = await self.db.get(OutboxEvent, event_id)
+        if failure is None or event is None:
+            raise NotFound("This failed event does not exist.")
+        if not changed:
+            raise DomainError(f"{handler} on event {event_id} is not parked; nothing was changed.")
+        return event

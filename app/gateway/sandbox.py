@@ -1,0 +1,144 @@
+"""The sandbox payment gateway: the TossPayments-style v1 API and a hosted checkout page with test
+cards, mounted under ``/sandbox-gateway`` in the embedded default.
+
+It is a separate system from the shop: its state lives in its own SQLite file
+(``var/sandbox-gateway.sqlite3``), it answers JSON error objects rather than the shop's pages, and
+it neither loads the shop's member nor uses its session or CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+
+from app.gateway import sandbox_payments as payments
+from app.gateway.sandbox_checkout import checkout_page, checkout_submit
+from app.gateway.sandbox_store import SandboxStore
+from app.settings import Settings
+
+PATH = "/sandbox-gateway"
+STORE_FILE = "sandbox-gateway.sqlite3"
+
+Work = Callable[[sqlite3.Connection, dict[str, Any] | None], payments.Reply]
+
+
+@dataclass(frozen=True)
+class SandboxGateway:
+    store: SandboxStore
+    secret_key: str
+    client_key: str
+    hang_seconds: float
+    cancel_delay_seconds: float = 0.0  # answer a done refund this late (a window to lose the answer in)
+
+    def authorised(self, header: str | None) -> bool:
+        """``Authorization: Basic base64(secretKey + ":")``."""
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            given = base64.b64decode(header[len("Basic ") :], validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        return secrets.compare_digest(given, f"{self.secret_key}:".encode())
+
+
+def sandbox_gateway_router(settings: Settings) -> Router:
+    gateway = SandboxGateway(
+        store=SandboxStore(settings.var_dir / STORE_FILE),
+        secret_key=settings.payment_secret_key,
+        client_key=settings.payment_client_key,
+        hang_seconds=settings.sandbox_hang_seconds,
+        cancel_delay_seconds=settings.sandbox_cancel_delay_seconds,
+    )
+    return Router(
+        path=PATH,
+        route_handlers=[
+            confirm_payment,
+            lookup_payment,
+            lookup_payment_by_order,
+            cancel_payment,
+            checkout_page,
+            checkout_submit,
+        ],
+        dependencies={"gateway": Provide(lambda: gateway, sync_to_thread=False)},
+        opt={"loads_member": False, "skip_session": True, "exclude_from_csrf": True},
+        signature_namespace={"SandboxGateway": SandboxGateway},
+        include_in_schema=False,
+    )
+
+
+@post("/v1/payments/confirm", name="sandbox_gateway:confirm")
+async def confirm_payment(request: Request[Any, Any, Any], gateway: NamedDependency[SandboxGateway]) -> Response[Any]:
+    return await _answer(request, gateway, lambda conn, body: payments.confirm(conn, body or {}), idempotent=True)
+
+
+@get("/v1/payments/{payment_key:str}", name="sandbox_gateway:lookup")
+async def lookup_payment(
+    request: Request[Any, Any, Any], gateway: NamedDependency[SandboxGateway], payment_key: FromPath[str]
+) -> Response[Any]:
+    return await _answer(request, gateway, lambda conn, _: payments.lookup(conn, payment_key), idempotent=False)
+
+
+@get("/v1/payments/orders/{order_id:str}", name="sandbox_gateway:lookup_by_order")
+async def lookup_payment_by_order(
+    request: Request[Any, Any, Any], gateway: NamedDependency[SandboxGateway], order_id: FromPath[str]
+) -> Response[Any]:
+    return await _answer(request, gateway, lambda conn, _: payments.lookup_by_order(conn, order_id), idempotent=False)
+
+
+@post("/v1/payments/{payment_key:str}/cancel", name="sandbox_gateway:cancel")
+async def cancel_payment(
+    request: Request[Any, Any, Any], gateway: NamedDependency[SandboxGateway], payment_key: FromPath[str]
+) -> Response[Any]:
+    return await _answer(
+        request, gateway, partial(_cancel, payment_key), idempotent=True, delay_done=gateway.cancel_delay_seconds
+    )
+
+
+def _cancel(payment_key: str, conn: sqlite3.Connection, body: dict[str, Any] | None) -> payments.Reply:
+    return payments.cancel(conn, payment_key, body or {})
+
+
+async def _answer(
+    request: Request[Any, Any, Any], gateway: SandboxGateway, work: Work, *, idempotent: bool, delay_done: float = 0.0
+) -> Response[Any]:
+    """Authenticate, read the JSON body, run ``work(conn, body)`` in one transaction (behind the
+    Idempotency-Key for POSTs) and answer, after the card's hang where it has one."""
+    if not gateway.authorised(request.headers.get("authorization")):
+        return _json(payments.error(401, "UNAUTHORIZED_KEY", "The secret key is not valid."))
+    body: dict[str, Any] | None = None
+    if request.method == "POST":
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _json(payments.error(400, "INVALID_REQUEST", "The request body must be a JSON object."))
+    key = request.headers.get("idempotency-key") if idempotent else None
+    if key is not None and not 0 < len(key) <= payments.MAX_IDEMPOTENCY_KEY:
+        return _json(payments.error(400, "INVALID_IDEMPOTENCY_KEY", "The Idempotency-Key must be 1 to 300 characters."))
+    scope = f"{key}|{request.method}|{request.url.path}" if key else None
+    digest = payments.request_hash(body)
+    reply = await gateway.store.transaction(
+        lambda conn: payments.idempotent(conn, scope, digest, lambda c: work(c, body))
+    )
+    if reply.hang_before or reply.hang_after:
+        await asyncio.sleep(gateway.hang_seconds)
+    elif delay_done and reply.status == 200:
+        await asyncio.sleep(delay_done)
+    return _json(reply)
+
+
+def _json(reply: payments.Reply) -> Response[Any]:
+    return Response(content=reply.body, status_code=reply.status, media_type="application/json")

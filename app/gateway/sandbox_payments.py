@@ -1,0 +1,276 @@
+"""What the sandbox gateway does to a payment: sessions from its checkout page, confirm with each
+test card's behaviour, lookups and cancels, answered as Toss-style Payment and error objects.
+
+Each function takes an open write transaction (``SandboxStore.transaction``) and returns a
+``Reply``; ``idempotent`` wraps confirm and cancel so a replayed Idempotency-Key gets the first
+answer back and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from app.gateway.sandbox_store import (
+    StoredPayment,
+    get_payment,
+    insert_payment,
+    payments_for_order,
+    remember_reply,
+    save_payment,
+    stored_reply,
+)
+
+KST = timezone(timedelta(hours=9))
+SESSION_SECONDS = 30 * 60  # an authenticated payment must be confirmed within this time
+SETTLED = frozenset({"DONE", "CANCELED", "PARTIAL_CANCELED"})
+MAX_IDEMPOTENCY_KEY = 300
+
+
+@dataclass(frozen=True)
+class SandboxCard:
+    id: str
+    number: str
+    name: str
+    behaviour: str
+
+
+SANDBOX_CARDS = (
+    SandboxCard("approve", "4330-1200-0000-0001", "Approved", "The payment is approved."),
+    SandboxCard("decline", "4330-1200-0000-0002", "Declined", "The card company declines it (REJECT_CARD_PAYMENT)."),
+    SandboxCard(
+        "insufficient",
+        "4330-1200-0000-0003",
+        "Insufficient funds",
+        "Refused for lack of funds (REJECT_ACCOUNT_PAYMENT).",
+    ),
+    SandboxCard(
+        "timeout", "4330-1200-0000-0004", "Gateway timeout", "No answer for a long while, then 504; no charge."
+    ),
+    SandboxCard(
+        "lost-response", "4330-1200-0000-0005", "Approved, answer lost", "Approved at once, but the answer comes late."
+    ),
+)
+CARDS_BY_ID = {card.id: card for card in SANDBOX_CARDS}
+_REFUSALS = {
+    "decline": ("REJECT_CARD_PAYMENT", "The card company declined the payment (limit exceeded or refused)."),
+    "insufficient": ("REJECT_ACCOUNT_PAYMENT", "The payment failed because of an insufficient balance."),
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    hang_before: bool = False  # wait, then answer (nothing was done)
+    hang_after: bool = False  # done and stored; only the answer is late
+    remember: bool = True  # kept under the request's Idempotency-Key
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.reply = error(status, code, message)
+
+
+def error(status: int, code: str, message: str) -> Reply:
+    return Reply(status, {"code": code, "message": message})
+
+
+def now_kst() -> str:
+    return datetime.now(KST).isoformat(timespec="seconds")
+
+
+def request_hash(body: dict[str, Any] | None) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def idempotent(
+    conn: sqlite3.Connection, scope: str | None, body_hash: str, work: Callable[[sqlite3.Connection], Reply]
+) -> Reply:
+    """The first answer given under ``scope`` (key, method, path) if there is one, else ``work``'s."""
+    if scope is not None and (prior := stored_reply(conn, scope)) is not None:
+        if prior.request_hash != body_hash:
+            return error(422, "INVALID_IDEMPOTENCY_KEY", "This Idempotency-Key was already used for another request.")
+        return Reply(prior.status, prior.body)
+    try:
+        reply = work(conn)
+    except Refused as refused:
+        reply = refused.reply
+    if scope is not None and reply.remember:
+        remember_reply(conn, scope, body_hash, reply.status, reply.body)
+    return reply
+
+
+def create_session(
+    conn: sqlite3.Connection, *, order_id: str, order_name: str, amount: int, card: str, customer_email: str | None
+) -> str:
+    """A payment authenticated in the checkout window, waiting for the shop's confirm."""
+    payment_key = "tsbx_" + secrets.token_hex(20)
+    vat = round(amount / 11)
+    doc: dict[str, Any] = {
+        "mId": "smore_sandbox",
+        "version": "2022-11-16",
+        "paymentKey": payment_key,
+        "lastTransactionKey": None,
+        "type": "NORMAL",
+        "orderId": order_id,
+        "orderName": order_name,
+        "currency": "KRW",
+        "country": "KR",
+        "method": "카드",
+        "status": "IN_PROGRESS",
+        "requestedAt": now_kst(),
+        "approvedAt": None,
+        "totalAmount": amount,
+        "balanceAmount": amount,
+        "suppliedAmount": amount - vat,
+        "vat": vat,
+        "taxFreeAmount": 0,
+        "taxExemptionAmount": 0,
+        "isPartialCancelable": True,
+        "useEscrow": False,
+        "card": None,
+        "cancels": None,
+        "failure": None,
+        "customerEmail": customer_email,
+        "receipt": None,
+    }
+    insert_payment(conn, doc, card)
+    return payment_key
+
+
+def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
+    payment_key = _text(body, "paymentKey")
+    order_id = _text(body, "orderId")
+    amount = _amount(body, "amount")
+    stored = _payment(conn, payment_key)
+    doc = stored.doc
+    if doc["status"] == "IN_PROGRESS" and time.time() - stored.created_at > SESSION_SECONDS:
+        doc["status"] = "EXPIRED"
+        save_payment(conn, doc)
+    if doc["status"] == "EXPIRED":
+        return error(404, "NOT_FOUND_PAYMENT_SESSION", "The payment session has expired.")
+    if doc["orderId"] != order_id:
+        raise Refused(400, "INVALID_REQUEST", "orderId does not match the payment.")
+    if doc["totalAmount"] != amount:
+        raise Refused(400, "AMOUNT_MISMATCH", "amount does not match the amount of the payment request.")
+    if doc["status"] in SETTLED:
+        raise Refused(400, "ALREADY_PROCESSED_PAYMENT", "This payment has already been processed.")
+    if any(p.doc["status"] in SETTLED for p in payments_for_order(conn, order_id)):
+        raise Refused(400, "DUPLICATED_ORDER_ID", "Another payment for this orderId has already been approved.")
+    if refusal := _REFUSALS.get(stored.card):
+        doc.update(status="ABORTED", failure={"code": refusal[0], "message": refusal[1]})
+        save_payment(conn, doc)
+        return error(403, *refusal)
+    if stored.card == "timeout":
+        message = "The card company did not answer in time. The payment was not approved."
+        return Reply(
+            504, {"code": "FAILED_CARD_COMPANY_RESPONSE", "message": message}, hang_before=True, remember=False
+        )
+    card = CARDS_BY_ID[stored.card]
+    transaction_key = _transaction_key()
+    doc.update(
+        status="DONE",
+        approvedAt=now_kst(),
+        lastTransactionKey=transaction_key,
+        card={
+            "amount": amount,
+            "issuerCode": "61",
+            "acquirerCode": "31",
+            "number": card.number[:7].replace("-", "") + "********" + card.number[-1:],
+            "installmentPlanMonths": 0,
+            "approveNo": f"{secrets.randbelow(10**8):08d}",
+            "cardType": "신용",
+            "ownerType": "개인",
+            "acquireStatus": "READY",
+        },
+        receipt={"url": f"https://sandbox.invalid/receipts/{transaction_key}"},
+    )
+    save_payment(conn, doc)
+    return Reply(200, doc, hang_after=stored.card == "lost-response")
+
+
+def cancel(conn: sqlite3.Connection, payment_key: str, body: dict[str, Any]) -> Reply:
+    reason = _text(body, "cancelReason")
+    wanted = None if body.get("cancelAmount") is None else _amount(body, "cancelAmount")
+    doc = _payment(conn, payment_key).doc
+    if doc["status"] == "CANCELED":
+        raise Refused(400, "ALREADY_CANCELED_PAYMENT", "This payment has already been cancelled.")
+    if doc["status"] not in SETTLED:
+        raise Refused(403, "NOT_CANCELABLE_PAYMENT", "This payment cannot be cancelled.")
+    balance = doc["balanceAmount"]
+    amount = balance if wanted is None else wanted
+    if amount > balance:
+        raise Refused(403, "NOT_CANCELABLE_AMOUNT", f"Only {balance} won of this payment can still be cancelled.")
+    transaction_key = _transaction_key()
+    entry = {
+        "transactionKey": transaction_key,
+        "cancelReason": reason,
+        "cancelAmount": amount,
+        "taxFreeAmount": 0,
+        "taxExemptionAmount": 0,
+        "refundableAmount": balance - amount,
+        "easyPayDiscountAmount": 0,
+        "transferDiscountAmount": 0,
+        "canceledAt": now_kst(),
+        "cancelStatus": "DONE",
+        "cancelRequestId": None,
+        "receiptKey": None,
+    }
+    doc.update(
+        cancels=[*(doc["cancels"] or []), entry],
+        balanceAmount=balance - amount,
+        status="CANCELED" if amount == balance else "PARTIAL_CANCELED",
+        lastTransactionKey=transaction_key,
+    )
+    save_payment(conn, doc)
+    return Reply(200, doc)
+
+
+def lookup(conn: sqlite3.Connection, payment_key: str) -> Reply:
+    try:
+        return Reply(200, _payment(conn, payment_key).doc)
+    except Refused as refused:
+        return refused.reply
+
+
+def lookup_by_order(conn: sqlite3.Connection, order_id: str) -> Reply:
+    """The order's settled payment if it has one, else its latest attempt."""
+    found = payments_for_order(conn, order_id)
+    if not found:
+        return error(404, "NOT_FOUND_PAYMENT", "No payment exists for this orderId.")
+    settled = [p for p in found if p.doc["status"] in SETTLED]
+    return Reply(200, (settled or found)[-1].doc)
+
+
+def _payment(conn: sqlite3.Connection, payment_key: str) -> StoredPayment:
+    stored = get_payment(conn, payment_key)
+    if stored is None:
+        raise Refused(404, "NOT_FOUND_PAYMENT", "The payment does not exist.")
+    return stored
+
+
+def _transaction_key() -> str:
+    return secrets.token_hex(16).upper()
+
+
+def _text(body: dict[str, Any], name: str, limit: int = 200) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise Refused(400, "INVALID_REQUEST", f"{name} is required (text of at most {limit} characters).")
+    return value
+
+
+def _amount(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise Refused(400, "INVALID_REQUEST", f"{name} must be a positive whole number of won.")
+    return value

@@ -1,0 +1,167 @@
+"""Money pages: ``/admin/payments`` (every payment, and one payment's full audit trail),
+``/admin/policies`` (the fee and refund rules; each change is a new version), and
+``/seller/settlements`` (the seller's ledger and balance)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_admin, requires_seller
+from app.models.members import Member
+from app.models.orders import Order
+from app.models.payments import Payment, PaymentAudit, PaymentChange, PaymentStatus, Refund, SettlementEntry
+from app.payments.policies import current_policy, history, set_policy
+from app.payments.rules import MAX_TIERS, validate_tiers
+from app.payments.settlement import balance
+from app.web.forms import parse_positive_int, read_form
+from app.web.pagination import paginate
+from app.web.templating import page as render
+
+
+class AdminPaymentController(Controller):
+    path = "/admin/payments"
+    guards = [requires_admin]
+
+    @get("/", name="admin_payments")
+    async def index(
+        self,
+        request: HTMXRequest,
+        db: NamedDependency[AsyncSession],
+        status: FromQuery[str | None] = None,
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        stmt = select(Payment).order_by(Payment.id.desc())
+        chosen = status if status in {s.value for s in PaymentStatus} else ""
+        if chosen:
+            stmt = stmt.where(Payment.status == PaymentStatus(chosen))
+        listing = await paginate(
+            db, stmt, parse_positive_int(page), request.app.state.settings.page_size, {"status": chosen}
+        )
+        context = {"page": listing, "statuses": [s.value for s in PaymentStatus], "status": chosen}
+        return render(request, "payments/admin_payments.html", context)
+
+    @get("/{payment_id:int}", name="admin_payment")
+    async def detail(
+        self, request: HTMXRequest, payment_id: FromPath[int], db: NamedDependency[AsyncSession]
+    ) -> Template:
+        payment = await db.get(Payment, payment_id)
+        if payment is None:
+            raise NotFoundException("This payment does not exist.")
+        trail = list(
+            (
+                await db.execute(
+                    select(PaymentAudit)
+                    .where((PaymentAudit.payment_id == payment.id) | (PaymentAudit.order_id == payment.order_id))
+                    .order_by(PaymentAudit.id)
+                )
+            ).scalars()
+        )
+        changes = list(
+            (
+                await db.execute(
+                    select(PaymentChange).where(PaymentChange.payment_id == payment.id).order_by(PaymentChange.id)
+                )
+            ).scalars()
+        )
+        refunds = list((await db.execute(select(Refund).where(Refund.payment_id == payment.id))).scalars())
+        context = {
+            "payment": payment,
+            "order": await db.get(Order, payment.order_id),
+            "trail": trail,
+            "changes": changes,
+            "refunds": refunds,
+        }
+        return render(request, "payments/admin_payment.html", context)
+
+
+class AdminPolicyController(Controller):
+    path = "/admin/policies"
+    guards = [requires_admin]
+    dependencies = {"admin": Provide(provide_member)}
+
+    @get("/", name="admin_policies")
+    async def index(self, request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:
+        policy = await current_policy(db)
+        values = _policy_values(policy.fee_basis_points, policy.refund_tiers)
+        return await _policies_page(request, db, values, {})
+
+    @post("/", name="admin_policies_save")
+    async def save(
+        self, request: HTMXRequest, db: NamedDependency[AsyncSession], admin: NamedDependency[Member]
+    ) -> Template | Redirect:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        fee = _percent_to_basis_points(form.get("fee_percent", ""))
+        if fee is None:
+            errors["fee_percent"] = "Enter a percentage between 0 and 100, at most two decimals (e.g. 10 or 7.5)."
+        rows = [(form.get(f"hours_{i}", ""), form.get(f"percent_{i}", "")) for i in range(MAX_TIERS)]
+        tiers, tier_errors = validate_tiers(rows)
+        errors |= tier_errors
+        note = form.get("note", "")
+        if len(note) > 300:
+            errors["note"] = "At most 300 characters."
+        if errors:
+            return await _policies_page(request, db, form, errors, status_code=422)
+        assert fee is not None
+        await set_policy(db, fee_basis_points=fee, refund_tiers=tiers, note=note or None, actor_id=admin.id)
+        flash(
+            request, "The new policy is in force. Payments made before keep the policy they were made under.", "success"
+        )
+        return Redirect("/admin/policies", status_code=303)
+
+
+class SellerSettlementController(Controller):
+    path = "/seller/settlements"
+    guards = [requires_seller]
+    dependencies = {"seller": Provide(provide_member)}
+
+    @get("/", name="seller_settlements")
+    async def index(
+        self,
+        request: HTMXRequest,
+        db: NamedDependency[AsyncSession],
+        seller: NamedDependency[Member],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        stmt = select(SettlementEntry).where(SettlementEntry.seller_id == seller.id).order_by(SettlementEntry.id.desc())
+        listing = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        context = {"page": listing, "balance": await balance(db, seller.id)}
+        return render(request, "payments/seller_settlements.html", context)
+
+
+def _percent_to_basis_points(raw: str) -> int | None:
+    raw = raw.strip().rstrip("%").strip()
+    whole, _, fraction = raw.partition(".")
+    if not whole.isdigit() or (fraction and (not fraction.isdigit() or len(fraction) > 2)):
+        return None
+    value = int(whole) * 100 + int((fraction + "00")[:2] or 0)
+    return value if 0 <= value <= 10_000 else None
+
+
+def _policy_values(fee_basis_points: int, tiers: list[list[int]]) -> dict[str, str]:
+    values = {"fee_percent": f"{fee_basis_points / 100:g}"}
+    for index, (hours, percent) in enumerate(tiers):
+        values[f"hours_{index}"], values[f"percent_{index}"] = str(hours), str(percent)
+    return values
+
+
+async def _policies_page(
+    request: HTMXRequest, db: AsyncSession, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> Template:
+    context: dict[str, Any] = {
+        "values": values,
+        "errors": errors,
+        "rows": range(MAX_TIERS),
+        "history": await history(db),
+    }
+    return render(request, "payments/admin_policies.html", context, status_code=status_code)

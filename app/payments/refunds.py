@@ -1,0 +1,291 @@
+"""Refunds. A request reserves its amount against the payment in one conditional UPDATE (the
+payment row locked first, so the policy is applied to what is really left), so however many
+requests race, reserved plus refunded never exceeds what was paid. A Dramatiq actor then asks
+the gateway to cancel that amount (the refund's own Idempotency-Key makes a retried or
+redelivered call harmless) and completes the refund, or releases the reservation if the
+gateway refuses."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.transitions import StaleTransition, transition
+from app.core.errors import DomainError
+from app.drops.stock import STOCK_OPEN, write_ledger
+from app.events.outbox import record_event
+from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
+from app.models.drops import StockReason
+from app.models.orders import Order, OrderStatus
+from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
+from app.orders.rules import PAID_STATES
+from app.orders.service import move_order
+from app.payments.audit import audit
+from app.payments.rules import REFUNDABLE, RefundQuote, RefundRefused, quote_refund, refund_rate
+from app.payments.service import move_payment
+
+REFUND_RESERVED = "refund.reserved"
+REFUND_DONE = "refund.done"
+
+
+@dataclass(frozen=True)
+class RefundView:
+    """What the refund form shows: the rate in force and the most each way may refund."""
+
+    rate: int
+    units_left: int
+    money_left: int
+    max_for_all_units: int
+
+
+async def paid_payment(db: AsyncSession, order: Order) -> Payment | None:
+    return (
+        await db.execute(
+            select(Payment)
+            .where(Payment.order_id == order.id, Payment.status.in_(REFUNDABLE))
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def refund_view(db: AsyncSession, order: Order) -> RefundView | None:
+    payment = await paid_payment(db, order)
+    if payment is None or order.status not in PAID_STATES or payment.approved_at is None:
+        return None
+    rate = refund_rate(payment.refund_tiers, payment.approved_at, utcnow())
+    money_left = payment.amount - payment.refunded_amount - payment.refund_reserved
+    units_left = order.quantity - order.refunded_quantity
+    return RefundView(rate, units_left, money_left, min(money_left, order.unit_price * units_left * rate // 100))
+
+
+async def request_refund(
+    db: AsyncSession, order: Order, *, quantity: int, amount: int | None, reason: str, actor_id: int
+) -> Refund:
+    """Reserve a refund under the payment's policy, or raise ``RefundRefused`` (field, message)."""
+    if not reason.strip():
+        raise RefundRefused("reason", "Tell us why you want a refund.")
+    if order.status not in PAID_STATES:
+        raise RefundRefused("quantity", "Only a paid order can be refunded.")
+    payment = await paid_payment(db, order)
+    if payment is None or payment.approved_at is None:
+        raise RefundRefused("quantity", "This order has no payment to refund.")
+    # Lock the payment and the order (a write that changes nothing: the row lock on PostgreSQL,
+    # the write lock on SQLite), then read what is really left.
+    locked = (
+        await db.execute(
+            update(Payment)
+            .where(Payment.id == payment.id)
+            .values(refund_reserved=Payment.refund_reserved)
+            .returning(Payment.amount, Payment.refunded_amount, Payment.refund_reserved)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    refunded_units = await db.scalar(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(refunded_quantity=Order.refunded_quantity)
+        .returning(Order.refunded_quantity)
+        .execution_options(synchronize_session=False)
+    )
+    quote: RefundQuote = quote_refund(
+        unit_price=order.unit_price,
+        units_left=order.quantity - int(refunded_units or 0),
+        money_left=locked.amount - locked.refunded_amount - locked.refund_reserved,
+        rate=refund_rate(payment.refund_tiers, payment.approved_at, utcnow()),
+        quantity=quantity,
+        amount=amount,
+    )
+    return await _reserve(db, order, payment, quote.amount, quote.quantity, reason.strip(), actor_id)
+
+
+async def _reserve(
+    db: AsyncSession, order: Order, payment: Payment, amount: int, quantity: int, reason: str, actor_id: int | None
+) -> Refund:
+    reserved = await db.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.status.in_(REFUNDABLE),
+            Payment.refunded_amount + Payment.refund_reserved + amount <= Payment.amount,
+        )
+        .values(refund_reserved=Payment.refund_reserved + amount)
+        .execution_options(synchronize_session=False)
+    )
+    if reserved.rowcount != 1:  # type: ignore[attr-defined]
+        raise RefundRefused("amount", "That is more than is left to refund on this order.")
+    if quantity:
+        taken = await db.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.refunded_quantity + quantity <= Order.quantity)
+            .values(refunded_quantity=Order.refunded_quantity + quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise RefundRefused("quantity", "Those units have been refunded already.")
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount=amount,
+        quantity=quantity,
+        reason=reason[:300],
+        status=RefundStatus.RESERVED,
+        idempotency_key=f"refund-{uuid.uuid4().hex}",
+        requested_by_id=actor_id,
+    )
+    db.add(refund)
+    await db.flush()
+    audit(
+        db,
+        "refund",
+        f"refund {refund.id} of ₩{amount:,} reserved ({quantity} units): {reason}",
+        payment_id=payment.id,
+        order_id=order.id,
+    )
+    await record_event(db, REFUND_RESERVED, "refund", refund.id, order_id=order.id)
+    return refund
+
+
+async def reserve_void(db: AsyncSession, payment: Payment, *, reason: str) -> Refund:
+    """Give back the whole of a charge the shop cannot honour (no policy applies)."""
+    order = await db.get(Order, payment.order_id)
+    assert order is not None
+    left = payment.amount - payment.refunded_amount - payment.refund_reserved
+    if left <= 0:
+        raise DomainError("Nothing left to refund.")
+    return await _reserve(db, order, payment, left, 0, reason, None)
+
+
+async def complete_refund(db: AsyncSession, refund_id: int) -> bool:
+    """The gateway refunded: move the money counters, the payment, the order and the stock.
+    False when the refund was settled already (a redelivery)."""
+    done = await db.execute(
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.status == RefundStatus.RESERVED)
+        .values(status=RefundStatus.DONE, completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    refund = await db.get(Refund, refund_id, populate_existing=True)
+    assert refund is not None
+    await db.execute(
+        update(Payment)
+        .where(Payment.id == refund.payment_id)
+        .values(
+            refunded_amount=Payment.refunded_amount + refund.amount,
+            refund_reserved=Payment.refund_reserved - refund.amount,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    payment = await db.get(Payment, refund.payment_id, populate_existing=True)
+    order = await db.get(Order, refund.order_id, populate_existing=True)
+    assert payment is not None and order is not None
+    whole = payment.refunded_amount >= payment.amount
+    target = PaymentStatus.CANCELLED if whole else PaymentStatus.PARTIALLY_CANCELLED
+    if payment.status is not target:
+        await move_payment(db, payment, target, reason=f"refund {refund.id} of ₩{refund.amount:,}")
+    if order.status in PAID_STATES:
+        order_target = OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED
+        if order.status is not order_target:
+            await move_order(db, order, order_target, reason=f"refund {refund.id} of ₩{refund.amount:,}")
+    if refund.quantity:
+        await _units_back(db, order, refund)
+    audit(db, "refund", f"refund {refund.id} of ₩{refund.amount:,} done", payment_id=payment.id, order_id=order.id)
+    await record_event(db, REFUND_DONE, "refund", refund.id, order_id=order.id)
+    return True
+
+
+async def release_refund(db: AsyncSession, refund_id: int, message: str) -> bool:
+    """The gateway refused: the reservation (money and units) is released."""
+    failed = await db.execute(
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.status == RefundStatus.RESERVED)
+        .values(status=RefundStatus.FAILED, failure_message=message[:300], completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if failed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    refund = await db.get(Refund, refund_id, populate_existing=True)
+    assert refund is not None
+    await db.execute(
+        update(Payment)
+        .where(Payment.id == refund.payment_id)
+        .values(refund_reserved=Payment.refund_reserved - refund.amount)
+        .execution_options(synchronize_session=False)
+    )
+    if refund.quantity:
+        await db.execute(
+            update(Order)
+            .where(Order.id == refund.order_id)
+            .values(refunded_quantity=Order.refunded_quantity - refund.quantity)
+            .execution_options(synchronize_session=False)
+        )
+    audit(
+        db,
+        "refund",
+        f"refund {refund.id} refused by the gateway: {message}",
+        payment_id=refund.payment_id,
+        order_id=refund.order_id,
+    )
+    return True
+
+
+async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
+    """Refunded units return to sale while the fixed-price sale runs; after it has ended they
+    are only recorded (stock never moves once a sale is over)."""
+    returned = (
+        await db.execute(
+            update(Product)
+            .where(
+                Product.id == order.product_id,
+                Product.status.in_(STOCK_OPEN),
+                Product.taken_quantity >= refund.quantity,
+            )
+            .values(taken_quantity=Product.taken_quantity - refund.quantity)
+            .returning(Product.status)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    if returned is None:
+        audit(
+            db,
+            "refund",
+            f"{refund.quantity} unit(s) refunded after the sale ended: recorded, not returned to stock",
+            payment_id=refund.payment_id,
+            order_id=order.id,
+        )
+        return
+    await write_ledger(
+        db,
+        order.product_id,
+        refund.quantity,
+        StockReason.REFUND,
+        f"refund:refund:{refund.id}",
+        reference=f"refund:{refund.id}",
+    )
+    product = await db.get(Product, order.product_id, populate_existing=True)
+    if product is not None and product.status is ProductStatus.CONVERSION_PENDING:
+        try:
+            await transition(db, product, ProductStatus.ON_SALE, reason="refunded units came back")
+        except StaleTransition:
+            pass
+
+
+async def refunds_of(db: AsyncSession, order_id: int) -> list[Refund]:
+    return list((await db.execute(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))).scalars())
+
+
+async def reserved_total(db: AsyncSession, payment_id: int) -> int:
+    return int(
+        await db.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.payment_id == payment_id, Refund.status == RefundStatus.RESERVED
+            )
+        )
+        or 0
+    )

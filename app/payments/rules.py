@@ -1,0 +1,123 @@
+"""Pure payment rules: the payment state table, fees, and what the refund policy allows. No I/O.
+Money is whole won (KRW has no minor unit); every division rounds down, in the shop's favour
+only where the policy says a share is kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+
+from app.core.states import StateMachine
+from app.models.payments import PaymentStatus
+
+P = PaymentStatus
+PAYMENT_STATUS = StateMachine[PaymentStatus](
+    "payment",
+    {
+        P.READY: {P.IN_PROGRESS, P.FAILED, P.CANCELLED},
+        P.IN_PROGRESS: {P.DONE, P.FAILED},
+        P.DONE: {P.PARTIALLY_CANCELLED, P.CANCELLED},
+        P.PARTIALLY_CANCELLED: {P.CANCELLED},
+        P.FAILED: set(),
+        P.CANCELLED: set(),
+    },
+)
+REFUNDABLE = (P.DONE, P.PARTIALLY_CANCELLED)
+
+# The shop's policy until an admin sets one: 10 % fee, full refund within 24 h, half within 72 h.
+DEFAULT_FEE_BASIS_POINTS = 1000
+DEFAULT_REFUND_TIERS: list[list[int]] = [[24, 100], [72, 50]]
+MAX_TIERS = 6
+
+
+def fee_for(amount: int, basis_points: int) -> int:
+    """The shop's commission on ``amount`` (negative amounts give the fee back)."""
+    fee = abs(amount) * basis_points // 10_000
+    return fee if amount >= 0 else -fee
+
+
+def refund_rate(tiers: list[list[int]], paid_at: datetime, now: datetime) -> int:
+    """Percent of the paid price refundable ``now``: the first tier whose hours have not passed."""
+    hours = (now - paid_at).total_seconds() / 3600
+    for limit, percent in sorted(tiers):
+        if hours <= limit:
+            return percent
+    return 0
+
+
+class RefundRefused(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RefundQuote:
+    quantity: int
+    amount: int
+    rate: int
+
+
+def quote_refund(
+    *,
+    unit_price: int,
+    units_left: int,
+    money_left: int,
+    rate: int,
+    quantity: int,
+    amount: int | None,
+) -> RefundQuote:
+    """What a refund of ``quantity`` units and/or ``amount`` won may be under the policy.
+
+    ``units_left``: units not refunded yet; ``money_left``: paid minus refunded and reserved.
+    By quantity: the units' price at the policy's rate. By amount alone (no units back): at most
+    the rate's share of the money left. An explicit amount may be less than the policy allows."""
+    if rate <= 0:
+        raise RefundRefused("amount", "The refund period for this order has ended.")
+    if quantity < 0 or quantity > units_left:
+        raise RefundRefused("quantity", f"Choose between 0 and {units_left} units.")
+    if money_left <= 0:
+        raise RefundRefused("amount", "Everything paid for this order has been refunded already.")
+    if quantity > 0:
+        allowed = min(money_left, unit_price * quantity * rate // 100)
+    else:
+        allowed = money_left * rate // 100
+    if amount is None:
+        if quantity == 0:
+            raise RefundRefused("quantity", "Choose the units to return, or enter an amount.")
+        amount = allowed
+    if amount <= 0:
+        raise RefundRefused("amount", "Enter an amount of at least ₩1.")
+    if amount > allowed:
+        raise RefundRefused("amount", f"At most ₩{allowed:,} can be refunded now ({rate}% under the refund policy).")
+    return RefundQuote(quantity=quantity, amount=amount, rate=rate)
+
+
+def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[str, str]]:
+    """Parse refund tiers from form rows ``(hours, percent)``; blank rows are skipped."""
+    errors: dict[str, str] = {}
+    tiers: list[list[int]] = []
+    for index, (hours, percent) in enumerate(raw):
+        if not hours.strip() and not percent.strip():
+            continue
+        try:
+            h, p = int(hours), int(percent)
+        except ValueError:
+            errors[f"tier_{index}"] = "Hours and percent must be whole numbers."
+            continue
+        if h <= 0 or h > 24 * 365:
+            errors[f"tier_{index}"] = "Hours must be between 1 and 8,760."
+        elif p < 0 or p > 100:
+            errors[f"tier_{index}"] = "Percent must be between 0 and 100."
+        else:
+            tiers.append([h, p])
+    tiers.sort()
+    if len({h for h, _ in tiers}) != len(tiers):
+        errors["tiers"] = "Each tier needs different hours."
+    if any(later[1] > earlier[1] for earlier, later in pairwise(tiers)):
+        errors["tiers"] = "A later tier cannot refund more than an earlier one."
+    if len(tiers) > MAX_TIERS:
+        errors["tiers"] = f"At most {MAX_TIERS} tiers."
+    return tiers, errors

@@ -1,0 +1,285 @@
+"""Paying an order through the gateway.
+
+A confirm runs in three steps so that no database transaction is open while the gateway is
+called: (1) a short transaction claims the payment (``ready → in_progress`` by a conditional
+update, so of 20 identical confirms exactly one goes on), (2) the gateway call, with the
+payment's own Idempotency-Key, (3) a short transaction records the outcome. A process that dies
+between (2) and (3) leaves the payment ``in_progress``; ``recover_payment`` (a periodic job)
+asks the gateway by order id and finishes it the same way."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.core.errors import DomainError, NotFound
+from app.db import Database
+from app.drops.stock import pay_right, release_right
+from app.events.outbox import record_event
+from app.models.base import utcnow
+from app.models.drops import PurchaseRight, RightStatus, StockReason
+from app.models.orders import Order, OrderStatus
+from app.models.payments import Payment, PaymentChange, PaymentStatus
+from app.orders.rules import PAYABLE
+from app.orders.service import move_order
+from app.payments.audit import ExchangeLog, audit
+from app.payments.policies import current_policy
+from app.payments.rules import PAYMENT_STATUS
+
+log = logging.getLogger(__name__)
+
+PAYMENT_DONE = "payment.done"
+
+
+class NotPayable(DomainError):
+    """The order cannot be paid any more (deadline passed, given up, paid already)."""
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    state: str  # "paid" | "failed" | "pending" | "refused"
+    message: str
+    order_id: int
+    right_released: tuple[int, int] | None = None  # (product id, member id) whose unit came back
+
+
+async def move_payment(
+    db: AsyncSession, payment: Payment, target: PaymentStatus, *, reason: str, **values: object
+) -> bool:
+    """The only way a payment's status changes; False when it had moved already."""
+    current = payment.status
+    PAYMENT_STATUS.check(current, target)
+    result = await db.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == current)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(payment, "status", target)
+    for key, value in values.items():
+        set_committed_value(payment, key, value)
+    db.add(PaymentChange(payment_id=payment.id, from_status=current, to_status=target, reason=reason[:300]))
+    audit(db, "state", f"{current.value} → {target.value}: {reason}", payment_id=payment.id, order_id=payment.order_id)
+    return True
+
+
+async def order_is_payable(db: AsyncSession, order: Order) -> str | None:
+    """None when the order may be paid now, else the reason it may not."""
+    if order.status not in PAYABLE:
+        return f"This order is {order.status.value.replace('_', ' ')}; it cannot be paid."
+    if order.pay_by <= utcnow():
+        return "The payment deadline has passed."
+    if order.right_id is not None:
+        right = await db.get(PurchaseRight, order.right_id)
+        if right is None or right.status is not RightStatus.HELD:
+            return "This purchase right is no longer held."
+    return None
+
+
+async def start_payment(db: AsyncSession, order: Order) -> Payment:
+    """A new payment attempt for the order, with the policy in force copied onto it."""
+    if (reason := await order_is_payable(db, order)) is not None:
+        raise NotPayable(reason)
+    policy = await current_policy(db)
+    payment = Payment(
+        order_id=order.id,
+        gateway_order_id=f"smore-{order.id}-{secrets.token_hex(6)}",
+        amount=order.amount,
+        status=PaymentStatus.READY,
+        policy_id=policy.id,
+        fee_basis_points=policy.fee_basis_points,
+        refund_tiers=[list(t) for t in policy.refund_tiers],
+    )
+    db.add(payment)
+    await db.flush()
+    db.add(PaymentChange(payment_id=payment.id, from_status=None, to_status=PaymentStatus.READY, reason="checkout"))
+    audit(db, "state", f"payment of ₩{payment.amount:,} ready for checkout", payment_id=payment.id, order_id=order.id)
+    return payment
+
+
+def checkout_url(gateway_base: str, client_key: str, payment: Payment, order_name: str, site: str) -> str:
+    query = {
+        "clientKey": client_key,
+        "orderId": payment.gateway_order_id,
+        "orderName": order_name[:100],
+        "amount": str(payment.amount),
+        "successUrl": f"{site}/orders/{payment.order_id}/pay/success",
+        "failUrl": f"{site}/orders/{payment.order_id}/pay/fail",
+    }
+    return f"{gateway_base}/checkout?{urlencode(query)}"
+
+
+class PaymentFlow:
+    def __init__(self, database: Database, gateway: object, exchanges: ExchangeLog) -> None:
+        self.database = database
+        self.gateway = gateway
+        self.exchanges = exchanges
+
+    async def confirm(
+        self, *, order_id: int, member_id: int, payment_key: str, gateway_order_id: str, amount: int
+    ) -> ConfirmOutcome:
+        from app.gateway.client import GatewayError, GatewayUnavailable
+
+        claimed = await self._claim(order_id, member_id, payment_key, gateway_order_id, amount)
+        if isinstance(claimed, ConfirmOutcome):
+            return claimed
+        payment_id = claimed
+        try:
+            paid = await self.gateway.confirm(  # type: ignore[attr-defined]
+                payment_key, gateway_order_id, amount, idempotency_key=f"confirm-{payment_id}"
+            )
+        except GatewayUnavailable as exc:
+            async with self.database.transaction() as db:
+                self.exchanges.write(db, payment_id=payment_id, order_id=order_id)
+                audit(db, "confirm", f"gateway unavailable: {exc}", payment_id=payment_id, order_id=order_id)
+            return ConfirmOutcome(
+                "pending",
+                "We could not reach the payment gateway yet. We will finish "
+                "this payment as soon as it answers; you will not be charged twice.",
+                order_id,
+            )
+        except GatewayError as exc:
+            async with self.database.transaction() as db:
+                self.exchanges.write(db, payment_id=payment_id, order_id=order_id)
+                return await record_failed(db, payment_id, exc.code, exc.user_message)
+        async with self.database.transaction() as db:
+            self.exchanges.write(db, payment_id=payment_id, order_id=order_id)
+            return await record_done(db, payment_id, method=paid.method, approved_at=paid.approved_at)
+
+    async def _claim(
+        self, order_id: int, member_id: int, payment_key: str, gateway_order_id: str, amount: int
+    ) -> int | ConfirmOutcome:
+        async with self.database.transaction() as db:
+            payment = (
+                await db.execute(select(Payment).where(Payment.gateway_order_id == gateway_order_id))
+            ).scalar_one_or_none()
+            order = await db.get(Order, order_id)
+            if payment is None or order is None or payment.order_id != order.id or order.member_id != member_id:
+                raise NotFound("This payment does not exist.")
+            if amount != payment.amount or amount != order.amount:
+                audit(
+                    db,
+                    "confirm",
+                    f"refused: amount ₩{amount:,} does not match ₩{payment.amount:,}",
+                    payment_id=payment.id,
+                    order_id=order.id,
+                )
+                raise DomainError("The amount does not match this order. Nothing was charged.")
+            if payment.status is not PaymentStatus.READY:
+                return outcome_of(payment, order)
+            if (reason := await order_is_payable(db, order)) is not None:
+                await move_payment(db, payment, PaymentStatus.CANCELLED, reason=reason)
+                return ConfirmOutcome("refused", f"{reason} Nothing was charged.", order.id)
+            try:
+                async with db.begin_nested():
+                    moved = await move_payment(
+                        db, payment, PaymentStatus.IN_PROGRESS, reason="confirming", payment_key=payment_key
+                    )
+            except IntegrityError as exc:  # this paymentKey already belongs to another payment
+                raise DomainError("This payment was already used for another order.") from exc
+            if not moved:  # another confirm of the same payment got here first
+                await db.refresh(payment)
+                return outcome_of(payment, order)
+            return payment.id
+
+
+def outcome_of(payment: Payment, order: Order) -> ConfirmOutcome:
+    """The answer for a confirm that another request (or the recovery job) is handling or handled."""
+    if payment.status in (PaymentStatus.DONE, PaymentStatus.PARTIALLY_CANCELLED, PaymentStatus.CANCELLED):
+        if order.status is OrderStatus.CANCELLED:
+            return ConfirmOutcome("refused", "This order was cancelled; the payment is being refunded.", order.id)
+        return ConfirmOutcome("paid", "Paid. Thank you!", order.id)
+    if payment.status is PaymentStatus.FAILED:
+        return ConfirmOutcome("failed", payment.failure_message or "The payment failed.", order.id)
+    return ConfirmOutcome("pending", "Your payment is being confirmed.", order.id)
+
+
+async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, approved_at: object) -> ConfirmOutcome:
+    """The gateway approved: payment done, right paid, order paid. If the order stopped being
+    payable meanwhile (its deadline passed during the confirm), the charge is refunded in full."""
+    payment = await db.get(Payment, payment_id, populate_existing=True)
+    assert payment is not None
+    order = await db.get(Order, payment.order_id, populate_existing=True)
+    assert order is not None
+    if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
+        return outcome_of(payment, order)
+    if not await move_payment(
+        db,
+        payment,
+        PaymentStatus.DONE,
+        reason="approved by the gateway",
+        method=method,
+        approved_at=approved_at or utcnow(),
+    ):
+        await db.refresh(payment)
+        return outcome_of(payment, order)
+    right = await pay_right(db, order.right_id) if order.right_id is not None else None
+    if order.status in PAYABLE and (order.right_id is None or right is not None):
+        await move_order(db, order, OrderStatus.PAID, reason=f"payment {payment.id} approved")
+        await record_event(db, PAYMENT_DONE, "payment", payment.id, order_id=order.id)
+        return ConfirmOutcome("paid", "Paid. Thank you!", order.id)
+    # Charged, but the order is no longer payable: give the money back.
+    from app.payments.refunds import reserve_void
+
+    if order.status in PAYABLE:
+        await move_order(db, order, OrderStatus.CANCELLED, reason="the deadline passed while the payment was confirmed")
+    await reserve_void(db, payment, reason="the order expired before the payment was confirmed")
+    return ConfirmOutcome(
+        "refused",
+        "The payment deadline passed before the payment went through. The charge is being refunded in full.",
+        order.id,
+    )
+
+
+async def record_failed(db: AsyncSession, payment_id: int, code: str, message: str) -> ConfirmOutcome:
+    """The gateway refused (or never charged): payment failed, order failed, the unit goes back."""
+    payment = await db.get(Payment, payment_id, populate_existing=True)
+    assert payment is not None
+    order = await db.get(Order, payment.order_id, populate_existing=True)
+    assert order is not None
+    if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
+        return outcome_of(payment, order)
+    if not await move_payment(
+        db, payment, PaymentStatus.FAILED, reason=f"{code}: {message}", failure_code=code, failure_message=message
+    ):
+        await db.refresh(payment)
+        return outcome_of(payment, order)
+    released = await fail_order(db, order, reason=f"payment {payment.id} failed ({code})")
+    return ConfirmOutcome("failed", message, order.id, right_released=released)
+
+
+async def fail_order(db: AsyncSession, order: Order, *, reason: str) -> tuple[int, int] | None:
+    """A payable order fails and its purchase right's unit returns to sale."""
+    if order.status in PAYABLE:
+        await move_order(db, order, OrderStatus.FAILED, reason=reason)
+    if order.right_id is None:
+        return None
+    right = await release_right(db, order.right_id, RightStatus.CANCELLED, StockReason.PAYMENT_FAILED)
+    return (right.product_id, right.member_id) if right is not None else None
+
+
+async def fail_checkout(
+    db: AsyncSession, order: Order, gateway_order_id: str, code: str, message: str
+) -> ConfirmOutcome:
+    """The gateway sent the shopper to the fail URL (cancelled in the checkout window, or refused)."""
+    payment = (
+        await db.execute(select(Payment).where(Payment.gateway_order_id == gateway_order_id))
+    ).scalar_one_or_none()
+    if payment is None or payment.order_id != order.id:
+        raise NotFound("This payment does not exist.")
+    if payment.status is not PaymentStatus.READY:
+        return outcome_of(payment, order)
+    await move_payment(
+        db, payment, PaymentStatus.FAILED, reason=f"{code}: {message}", failure_code=code, failure_message=message
+    )
+    released = await fail_order(db, order, reason=f"checkout failed ({code})")
+    return ConfirmOutcome("failed", message, order.id, right_released=released)

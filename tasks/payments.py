@@ -1,0 +1,126 @@
+"""Payment jobs: send a reserved refund to the gateway (retried with backoff; the refund's own
+Idempotency-Key makes every retry and redelivery harmless), and the safety sweeps that finish
+what a killed process left half done (payments being confirmed, refunds still reserved)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.models.base import utcnow
+from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
+from app.payments.audit import ExchangeLog
+from app.payments.refunds import complete_refund, release_refund
+from app.payments.service import record_done, record_failed
+from tasks import runtime
+from tasks.broker import actor
+
+log = logging.getLogger(__name__)
+
+
+def gateway(exchanges: ExchangeLog) -> Any:
+    from app.gateway.client import make_gateway_client
+
+    return make_gateway_client(runtime.settings(), transport=runtime.gateway_transport(), on_exchange=exchanges)
+
+
+async def refund_now(refund_id: int) -> str:
+    """One attempt: "done", "failed", "settled" (nothing to do) — or raises to be retried."""
+    from app.gateway.client import GatewayError, GatewayTimeout, GatewayUnavailable
+
+    database = runtime.database()
+    async with database.transaction() as db:
+        refund = await db.get(Refund, refund_id)
+        if refund is None or refund.status is not RefundStatus.RESERVED:
+            return "settled"
+        payment = await db.get(Payment, refund.payment_id)
+        assert payment is not None and payment.payment_key is not None
+        key, amount, whole = refund.idempotency_key, refund.amount, refund.amount == payment.amount
+        payment_key, reason, order_id = payment.payment_key, refund.reason, refund.order_id
+    exchanges = ExchangeLog()
+    client = gateway(exchanges)
+    try:
+        await client.cancel(payment_key, reason, amount=None if whole else amount, idempotency_key=key)
+    except (GatewayTimeout, GatewayUnavailable):
+        async with database.transaction() as db:
+            exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
+        raise  # Dramatiq retries with backoff, with the same key
+    except GatewayError as exc:
+        async with database.transaction() as db:
+            exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
+            await release_refund(db, refund_id, exc.user_message)
+        return "failed"
+    finally:
+        await client.aclose()
+    async with database.transaction() as db:
+        exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
+        await complete_refund(db, refund_id)
+    return "done"
+
+
+@actor(queue_name="payments", max_retries=10, min_backoff=1_000, max_backoff=300_000)
+async def perform_refund(refund_id: int) -> None:
+    await refund_now(refund_id)
+
+
+async def recover(payment_id: int) -> str:
+    """Finish a payment left ``in_progress``: ask the gateway by order id and record what it says."""
+    from app.gateway.client import GatewayError
+
+    database = runtime.database()
+    async with database.transaction() as db:
+        payment = await db.get(Payment, payment_id)
+        if payment is None or payment.status is not PaymentStatus.IN_PROGRESS:
+            return "settled"
+        gateway_order_id, order_id = payment.gateway_order_id, payment.order_id
+    exchanges = ExchangeLog()
+    client = gateway(exchanges)
+    try:
+        found = await client.lookup_by_order(gateway_order_id)
+    except GatewayError as exc:
+        if exc.code != "NOT_FOUND_PAYMENT":
+            raise
+        found = None
+    finally:
+        await client.aclose()
+    async with database.transaction() as db:
+        exchanges.write(db, payment_id=payment_id, order_id=order_id)
+        if found is not None and found.status in ("DONE", "PARTIAL_CANCELED", "CANCELED"):
+            await record_done(db, payment_id, method=found.method, approved_at=found.approved_at)
+            return "done"
+        await record_failed(db, payment_id, "NOT_APPROVED", "The payment was not approved. You were not charged.")
+        return "failed"
+
+
+@actor(queue_name="payments", max_retries=0)
+async def sweep_payments() -> None:
+    """Payments stuck in confirmation and refunds stuck reserved (their process died)."""
+    cutoff = utcnow() - timedelta(seconds=runtime.settings().payment_stale_seconds)
+    async with runtime.database().transaction() as db:
+        stuck = list(
+            (
+                await db.execute(
+                    select(Payment.id).where(Payment.status == PaymentStatus.IN_PROGRESS, Payment.updated_at < cutoff)
+                )
+            ).scalars()
+        )
+        reserved = list(
+            (
+                await db.execute(
+                    select(Refund.id).where(Refund.status == RefundStatus.RESERVED, Refund.created_at < cutoff)
+                )
+            ).scalars()
+        )
+    for payment_id in stuck:
+        try:
+            log.info("recovering payment %s: %s", payment_id, await recover(payment_id))
+        except Exception:
+            log.warning("payment %s: the gateway did not answer; next sweep", payment_id, exc_info=True)
+    for refund_id in reserved:
+        perform_refund.send(refund_id)
+
+
+__all__ = ["perform_refund", "recover", "refund_now", "sweep_payments"]

@@ -1,0 +1,181 @@
+"""Paying and refunding through HTTP: the order page, the sandbox gateway's hosted checkout (real
+HTTP requests into the app's own sandbox), the success and fail URLs, the server-side confirm,
+and refunds sent to the gateway by the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.models.drops import PurchaseRight, RightStatus
+from app.models.events import OutboxEvent
+from app.models.orders import Order, OrderStatus
+from app.models.payments import Payment, PaymentAudit, PaymentStatus, Refund, RefundStatus, SettlementEntry
+from tasks import runtime
+from tests.factories import login, post_form
+from tests.integration.test_orders_payments import granted_right
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.with_changes(gateway_timeout_seconds=0.5, sandbox_hang_seconds=1.5)
+
+
+@pytest.fixture
+async def shop(app):
+    """The app's gateway client (web and worker) reaches the app's own sandbox in-process."""
+    transport = httpx.ASGITransport(app=app)
+    app.state.gateway_transport = transport
+    runtime.set_gateway_transport(transport)
+    yield app
+    runtime.set_gateway_transport(None)
+
+
+async def open_checkout(client, app, members, products, **kw):
+    """A shopper with a purchase right goes to its order and presses Pay: the gateway's checkout."""
+    _product, member, right_id = await granted_right(app, members, products, **kw)
+    await login(client, member.email)
+    order_url = (await client.get(f"/me/purchases/{right_id}/pay")).headers["location"]
+    r = await post_form(client, f"{order_url}/pay")
+    assert r.status_code == 303
+    checkout = urlsplit(r.headers["location"])
+    assert checkout.path == "/sandbox-gateway/checkout"
+    page = await client.get(f"{checkout.path}?{checkout.query}")
+    assert page.status_code == 200 and "₩10,000" in page.text
+    return member, int(order_url.rsplit("/", 1)[1]), right_id, parse_qs(checkout.query)
+
+
+async def pay_with(client, query: dict[str, list[str]], card: str, action: str = "pay") -> str:
+    """Submit the hosted checkout; returns the URL the gateway sends the shopper back to (path+query)."""
+    data = {k: v[0] for k, v in query.items()} | {"card": card, "action": action}
+    r = await client.post("/sandbox-gateway/checkout", data=data)
+    assert r.status_code == 303, r.text
+    back = urlsplit(r.headers["location"])
+    return f"{back.path}?{back.query}"
+
+
+async def state(app, order_id: int):
+    async with app.state.database.transaction() as db:
+        order = await db.get(Order, order_id)
+        payments = list((await db.execute(select(Payment).where(Payment.order_id == order_id))).scalars())
+        right = await db.get(PurchaseRight, order.right_id)
+        confirms = await db.scalar(
+            select(func.count()).select_from(PaymentAudit).where(PaymentAudit.kind == "gateway.confirm")
+        )
+        return order, payments, right, confirms
+
+
+async def test_paying_with_the_approve_card_pays_order_payment_and_right(client, shop, members, products):
+    _, order_id, _, query = await open_checkout(client, shop, members, products)
+    back = await pay_with(client, query, "approve")
+    assert back.startswith(f"/orders/{order_id}/pay/success?") and "paymentKey=" in back
+    r = await client.get(back)
+    assert r.status_code == 303 and r.headers["location"] == f"/orders/{order_id}"
+    page = await client.get(f"/orders/{order_id}")
+    assert "Paid. Thank you!" in page.text
+    order, payments, right, confirms = await state(shop, order_id)
+    assert order.status is OrderStatus.PAID and right.status is RightStatus.PAID
+    assert [p.status for p in payments] == [PaymentStatus.DONE] and confirms == 1
+    async with shop.state.database.transaction() as db:
+        trail = list((await db.execute(select(PaymentAudit))).scalars())
+    assert all("test_sk" not in str(a.request) for a in trail)
+    assert any(a.kind == "gateway.confirm" and a.http_status == 200 for a in trail)
+    again = await client.get(back)  # the success URL replayed: the same answer, no second charge
+    assert again.status_code == 303 and (await state(shop, order_id))[3] == 1
+
+
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [("decline", "declined"), ("insufficient", "not enough funds"), ("timeout", "nothing was charged")],
+)
+async def test_a_refused_payment_fails_the_order_and_returns_the_unit(client, shop, members, products, card, message):
+    _, order_id, _right_id, query = await open_checkout(client, shop, members, products)
+    r = await client.get(await pay_with(client, query, card))
+    assert r.status_code == 303
+    page = await client.get(f"/orders/{order_id}")
+    assert message in page.text.lower(), page.text
+    order, payments, right, _ = await state(shop, order_id)
+    assert order.status is OrderStatus.FAILED and payments[0].status is PaymentStatus.FAILED
+    assert right.status is RightStatus.CANCELLED  # its unit went back on sale
+
+
+async def test_an_approval_whose_answer_is_lost_is_found_by_the_lookup(client, shop, members, products):
+    _, order_id, _, query = await open_checkout(client, shop, members, products)
+    started = time.monotonic()
+    r = await client.get(await pay_with(client, query, "lost-response"))
+    assert r.status_code == 303 and time.monotonic() - started < 1.4  # did not wait for the lost answer
+    order, payments, _, _ = await state(shop, order_id)
+    assert order.status is OrderStatus.PAID and payments[0].status is PaymentStatus.DONE
+
+
+async def test_cancelling_in_the_checkout_fails_the_order(client, shop, members, products):
+    _, order_id, _right_id, query = await open_checkout(client, shop, members, products)
+    back = await pay_with(client, query, "approve", action="cancel")
+    assert back.startswith(f"/orders/{order_id}/pay/fail?") and "code=PAY_PROCESS_CANCELED" in back
+    assert (await client.get(back)).status_code == 303
+    order, payments, _right, confirms = await state(shop, order_id)
+    assert order.status is OrderStatus.FAILED and payments[0].status is PaymentStatus.FAILED and confirms == 0
+
+
+async def test_a_tampered_success_url_is_refused_and_changes_nothing(client, shop, members, products):
+    _member, order_id, _, query = await open_checkout(client, shop, members, products)
+    back = await pay_with(client, query, "approve")
+    for old, new in (("amount=10000", "amount=100"), ("orderId=smore-", "orderId=other-")):
+        r = await client.get(back.replace(old, new))
+        assert r.status_code in (400, 404), (old, r.status_code)
+    assert (await client.get(f"/orders/{order_id}/pay/success?paymentKey=x")).status_code == 400
+    order, payments, _, confirms = await state(shop, order_id)
+    assert order.status is OrderStatus.AWAITING_PAYMENT and payments[0].status is PaymentStatus.READY
+    assert confirms == 0  # the gateway was never asked
+    other = await members.create()
+    await login(client, other.email)
+    assert (await client.get(back)).status_code == 404  # another member's order
+
+
+async def test_a_confirm_replayed_twenty_times_at_once_charges_once(client, shop, members, products):
+    _, order_id, _, query = await open_checkout(client, shop, members, products)
+    back = await pay_with(client, query, "approve")
+    answers = await asyncio.gather(*(client.get(back) for _ in range(20)))
+    assert {a.status_code for a in answers} == {303}
+    assert {a.headers["location"] for a in answers} == {f"/orders/{order_id}"}
+    order, payments, _right, _ = await state(shop, order_id)
+    assert order.status is OrderStatus.PAID and [p.status for p in payments] == [PaymentStatus.DONE]
+    async with shop.state.database.transaction() as db:
+        done_events = await db.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "payment.done")
+        )
+        approvals = await db.scalar(
+            select(func.count())
+            .select_from(PaymentAudit)
+            .where(PaymentAudit.kind == "gateway.confirm", PaymentAudit.http_status == 200)
+        )
+    assert done_events == 1 and approvals == 1
+
+
+async def test_a_partial_refund_goes_through_the_gateway_and_settles(client, shop, members, products):
+    _, order_id, _, query = await open_checkout(client, shop, members, products)
+    await client.get(await pay_with(client, query, "approve"))
+    r = await post_form(client, f"/orders/{order_id}/refund", {"quantity": "0", "amount": "4000", "reason": "dented"})
+    assert r.status_code == 303
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the worker sends it to the gateway
+        async with shop.state.database.transaction() as db:
+            refund = (await db.execute(select(Refund))).scalar_one()
+            entries = await db.scalar(select(func.count()).select_from(SettlementEntry))
+        if refund.status is not RefundStatus.RESERVED and entries == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert refund.status is RefundStatus.DONE
+    order, payments, _, _ = await state(shop, order_id)
+    assert order.status is OrderStatus.PARTIALLY_REFUNDED
+    assert payments[0].status is PaymentStatus.PARTIALLY_CANCELLED and payments[0].refunded_amount == 4_000
+    async with shop.state.database.transaction() as db:
+        nets = sorted((await db.execute(select(SettlementEntry.net))).scalars())
+    assert nets == [-3_600, 9_000]
+    page = await client.get(f"/orders/{order_id}")
+    assert "Partially refunded" in page.text and "dented" in page.text
