@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.models.base import utcnow
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from app.payments.audit import ExchangeLog
-from app.payments.refunds import complete_refund, release_refund
+from app.payments.refunds import complete_refund, complete_settled_orders, release_refund
 from app.payments.service import record_done, record_failed
 from tasks import runtime
 from tasks.broker import actor
@@ -121,6 +121,8 @@ async def sweep_payments() -> None:
             log.warning("payment %s: the gateway did not answer; next sweep", payment_id, exc_info=True)
     for refund_id in reserved:
         perform_refund.send(refund_id)
+    async with runtime.database().transaction() as db:
+        await complete_settled_orders(db)
 
 
 __all__ = ["perform_refund", "recover", "refund_now", "sweep_payments"]

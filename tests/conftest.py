@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -54,15 +56,33 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
         asyncio.run(reset())
     else:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'template.sqlite3'}"
     run_migrations(url)
+    if not TEST_DATABASE_URL:
+        with sqlite3.connect(_sqlite_path(url)) as conn:  # everything into the file itself, to copy it
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return url
 
 
+def _sqlite_path(url: str) -> Path:
+    return Path(url.split(":///", 1)[1])
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def test_database_url(database_url: str, tmp_path: Path) -> str:
+    """PostgreSQL: the one test database (cleaned before each test). SQLite: a copy of the migrated
+    template for this test alone, so nothing a previous test's threads still do can lock it."""
+    if TEST_DATABASE_URL:
+        return database_url
+    copy = tmp_path / "test.sqlite3"
+    shutil.copyfile(_sqlite_path(database_url), copy)
+    return f"sqlite+aiosqlite:///{copy}"
+
+
+@pytest.fixture
+def settings(test_database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url,
+        database_url=test_database_url,
         secret_key="test-secret-key-" + "x" * 32,
         var_dir=tmp_path,
         redis_url=TEST_REDIS_URL,

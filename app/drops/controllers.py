@@ -34,6 +34,7 @@ from app.models.base import utcnow
 from app.models.catalog import Product
 from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.members import Member
+from app.payments.policies import current_policy, give_up_refusal
 from app.web.forms import read_form
 from app.web.templating import page
 
@@ -165,6 +166,10 @@ class MyPurchasesController(Controller):
         right = await db.get(PurchaseRight, right_id)
         if right is None or right.member_id != member.id:
             raise NotFoundException("This purchase right does not exist.")
+        refusal = give_up_refusal(await current_policy(db), right.expires_at, utcnow())
+        if refusal is not None and right.status is RightStatus.HELD:
+            flash(request, refusal, "error")
+            return Redirect("/me/purchases", status_code=303)
         released = await release_right(db, right_id, RightStatus.CANCELLED, StockReason.CANCEL, actor_id=member.id)
         if released is None:
             flash(request, f"This right is already {right.status.value}.", "error")

@@ -93,6 +93,7 @@ class AdminPolicyController(Controller):
     async def index(self, request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:
         policy = await current_policy(db)
         values = _policy_values(policy.fee_basis_points, policy.refund_tiers)
+        values["cancel_minutes"] = str(policy.cancel_until_minutes_before)
         return await _policies_page(request, db, values, {})
 
     @post("/", name="admin_policies_save")
@@ -107,13 +108,23 @@ class AdminPolicyController(Controller):
         rows = [(form.get(f"hours_{i}", ""), form.get(f"percent_{i}", "")) for i in range(MAX_TIERS)]
         tiers, tier_errors = validate_tiers(rows)
         errors |= tier_errors
+        cancel_minutes = form.get("cancel_minutes", "0") or "0"
+        if not cancel_minutes.isdigit() or int(cancel_minutes) > 24 * 60:
+            errors["cancel_minutes"] = "Enter whole minutes between 0 and 1,440."
         note = form.get("note", "")
         if len(note) > 300:
             errors["note"] = "At most 300 characters."
         if errors:
             return await _policies_page(request, db, form, errors, status_code=422)
         assert fee is not None
-        await set_policy(db, fee_basis_points=fee, refund_tiers=tiers, note=note or None, actor_id=admin.id)
+        await set_policy(
+            db,
+            fee_basis_points=fee,
+            refund_tiers=tiers,
+            cancel_until_minutes_before=int(cancel_minutes),
+            note=note or None,
+            actor_id=admin.id,
+        )
         flash(
             request, "The new policy is in force. Payments made before keep the policy they were made under.", "success"
         )

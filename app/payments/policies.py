@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +26,19 @@ async def current_policy(db: AsyncSession) -> Policy:
 
 
 async def set_policy(
-    db: AsyncSession, *, fee_basis_points: int, refund_tiers: list[list[int]], note: str | None, actor_id: int
+    db: AsyncSession,
+    *,
+    fee_basis_points: int,
+    refund_tiers: list[list[int]],
+    cancel_until_minutes_before: int = 0,
+    note: str | None,
+    actor_id: int,
 ) -> Policy:
     """A new version; payments made before keep the copy they took."""
     policy = Policy(
         fee_basis_points=fee_basis_points,
         refund_tiers=refund_tiers,
-        cancel_until_minutes_before=0,
+        cancel_until_minutes_before=cancel_until_minutes_before,
         note=note,
         created_by_id=actor_id,
     )
@@ -41,3 +49,12 @@ async def set_policy(
 
 async def history(db: AsyncSession, limit: int = 20) -> list[Policy]:
     return list((await db.execute(select(Policy).order_by(Policy.id.desc()).limit(limit))).scalars())
+
+
+def give_up_refusal(policy: Policy, expires_at: datetime, now: datetime) -> str | None:
+    """The cancellation rule: an unpaid right may be given up until so many minutes before its
+    payment deadline (after that it simply runs out). None when giving up is allowed."""
+    minutes = policy.cancel_until_minutes_before
+    if minutes and now > expires_at - timedelta(minutes=minutes):
+        return f"A purchase right can be given up until {minutes} minutes before its payment deadline."
+    return None

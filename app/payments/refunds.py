@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -289,3 +290,23 @@ async def reserved_total(db: AsyncSession, payment_id: int) -> int:
         )
         or 0
     )
+
+
+async def complete_settled_orders(db: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:
+    """Paid orders whose refund period is over are completed (nothing can change them any more)."""
+    now = now or utcnow()
+    rows = (
+        await db.execute(
+            select(Order, Payment)
+            .join(Payment, Payment.order_id == Order.id)
+            .where(Order.status == OrderStatus.PAID, Payment.status == PaymentStatus.DONE)
+            .order_by(Order.paid_at)
+            .limit(limit)
+        )
+    ).all()
+    done = 0
+    for order, payment in rows:
+        if payment.approved_at is not None and refund_rate(payment.refund_tiers, payment.approved_at, now) == 0:
+            await move_order(db, order, OrderStatus.COMPLETED, reason="the refund period ended")
+            done += 1
+    return done

@@ -6,6 +6,7 @@ entries are written once per event."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -182,3 +183,16 @@ async def test_twenty_concurrent_refunds_never_exceed_what_was_paid(app, members
         payment = await db.get(Payment, payment.id)
         assert total == payment.refund_reserved == 9_000
         assert await db.scalar(select(func.count()).select_from(SettlementEntry)) == 0
+
+
+async def test_paid_orders_complete_when_the_refund_period_ends(app, members, products):
+    from app.payments.refunds import complete_settled_orders
+
+    order, _ = await paid_order(app, members, products)
+    async with app.state.database.transaction() as db:
+        assert await complete_settled_orders(db) == 0  # 100 % refundable for the first 24 hours
+        assert await complete_settled_orders(db, now=utcnow() + timedelta(hours=73)) == 1
+    async with app.state.database.transaction() as db:
+        order = await db.get(Order, order.id)
+        assert order.status is OrderStatus.COMPLETED
+        assert await complete_settled_orders(db, now=utcnow() + timedelta(hours=73)) == 0

@@ -1,6 +1,6 @@
 """A worker killed between the gateway's refund and its own database commit: after a restart the
-refund completes once (PostgreSQL + Redis, a real Dramatiq worker process, the sandbox gateway
-over real HTTP)."""
+refund completes once, and the journey goes on to a full refund (PostgreSQL + Redis, a real
+Dramatiq worker process, the sandbox gateway over real HTTP)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from app.gateway.client import make_gateway_client
 from app.models.events import OutboxEvent
-from app.models.payments import Payment, Refund, RefundStatus, SettlementEntry
+from app.models.orders import Order, OrderStatus
+from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus, SettlementEntry
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.factories import post_form
 from tests.web.test_paying import open_checkout, pay_with
@@ -107,16 +108,25 @@ async def test_a_refund_interrupted_by_a_killed_worker_completes_once(
                 return found if found.status is not RefundStatus.RESERVED else None
 
         finished = await wait_for(done, 45, "the restarted worker to finish the refund")
+        assert finished.status is RefundStatus.DONE
+        assert await gateway_cancels() == 1, "the gateway refunded twice"
+        # the rest of the journey on the same worker: the unit returned, the order fully refunded
+        r = await post_form(client, f"/orders/{order_id}/refund", {"quantity": "1", "amount": "", "reason": "y"})
+        assert r.status_code == 303
+
+        async def refunded() -> bool:
+            async with app.state.database.transaction() as db:
+                return (await db.get(Order, order_id)).status is OrderStatus.REFUNDED
+
+        await wait_for(refunded, 45, "the second refund")
     finally:
         kill(second)
-    assert finished.status is RefundStatus.DONE
-    assert await gateway_cancels() == 1, "the gateway refunded twice"
+    assert await gateway_cancels() == 2
     await gateway.aclose()
     async with app.state.database.transaction() as db:
         payment = await db.get(Payment, payment.id)
-        assert payment.refunded_amount == 4_000 and payment.refund_reserved == 0
-        assert (
-            await db.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "refund.done"))
-            == 1
-        )
-        assert await db.scalar(select(func.count()).select_from(SettlementEntry).where(SettlementEntry.net < 0)) <= 1
+        assert payment.status is PaymentStatus.CANCELLED
+        assert payment.refunded_amount == 10_000 and payment.refund_reserved == 0
+        done_events = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "refund.done")
+        assert await db.scalar(done_events) == 2
+        assert await db.scalar(select(func.count()).select_from(SettlementEntry).where(SettlementEntry.net < 0)) <= 2

@@ -120,3 +120,38 @@ async def test_seller_settlements_show_entries_and_balance(client, app, members,
     shopper = await members.create()
     await login(client, shopper.email)
     assert (await client.get("/seller/settlements")).status_code == 403
+
+
+async def test_the_cancellation_policy_limits_giving_up_an_unpaid_right(client, app, members, products):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.models.base import utcnow
+    from app.models.drops import PurchaseRight, RightStatus
+
+    admin = await members.admin()
+    await login(client, admin.email)
+    bad = await post_form(
+        client, "/admin/policies", {"fee_percent": "10", "hours_0": "24", "percent_0": "100", "cancel_minutes": "x"}
+    )
+    assert bad.status_code == 422 and "minutes" in field_error(bad.text, "cancel_minutes")
+    ok = await post_form(
+        client, "/admin/policies", {"fee_percent": "10", "hours_0": "24", "percent_0": "100", "cancel_minutes": "30"}
+    )
+    assert ok.status_code == 303
+    assert "30 min before the deadline" in (await client.get("/admin/policies")).text
+
+    _, member, right_id = await granted_right(app, members, products)
+    async with app.state.database.transaction() as db:  # ten minutes left to pay
+        await db.execute(
+            update(PurchaseRight)
+            .where(PurchaseRight.id == right_id)
+            .values(expires_at=utcnow() + timedelta(minutes=10))
+        )
+    await login(client, member.email)
+    r = await post_form(client, f"/me/purchases/{right_id}/cancel")
+    assert r.status_code == 303
+    assert "until 30 minutes before" in (await client.get("/me/purchases")).text
+    async with app.state.database.transaction() as db:
+        assert (await db.get(PurchaseRight, right_id)).status is RightStatus.HELD
