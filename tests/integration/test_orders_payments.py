@@ -196,3 +196,33 @@ async def test_paid_orders_complete_when_the_refund_period_ends(app, members, pr
         order = await db.get(Order, order.id)
         assert order.status is OrderStatus.COMPLETED
         assert await complete_settled_orders(db, now=utcnow() + timedelta(hours=73)) == 0
+
+
+async def test_an_order_not_paid_by_its_deadline_is_cancelled_and_its_checkout_called_off(app, members, products):
+    """The right's expiry (its delayed message or the sweep) returns the unit; the order follows
+    through the right-expired event, handled once however often it is delivered."""
+    from app.drops.stock import release_right
+    from app.events.dispatch import dispatch
+    from app.models.drops import StockReason
+    from app.models.events import OutboxEvent
+
+    product, _, right_id = await granted_right(app, members, products)
+    async with app.state.database.transaction() as db:
+        order = await order_for_right(db, right_id)
+        payment = await start_payment(db, order)
+    async with app.state.database.transaction() as db:
+        later = utcnow() + timedelta(hours=1)
+        assert await release_right(db, right_id, RightStatus.EXPIRED, StockReason.EXPIRY, now=later) is not None
+    async with app.state.database.transaction() as db:
+        event_id = (
+            await db.execute(select(OutboxEvent.id).where(OutboxEvent.topic == "drop.right_expired"))
+        ).scalar_one()
+    for _ in range(2):  # a redelivery changes nothing
+        await dispatch(app.state.database, event_id)
+    async with app.state.database.transaction() as db:
+        order = await db.get(Order, order.id)
+        assert order.status is OrderStatus.CANCELLED
+        assert (await db.get(Payment, payment.id)).status is PaymentStatus.CANCELLED
+        steps = (await db.execute(select(OrderChange.reason).where(OrderChange.order_id == order.id))).scalars()
+        assert "not paid by the deadline" in list(steps)
+        assert (await db.get(Product, product.id)).fixed_left == 3 == await ledger_sum(db, product.id)
