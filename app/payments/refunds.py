@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.transitions import StaleTransition, transition
@@ -279,17 +279,6 @@ async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
 
 async def refunds_of(db: AsyncSession, order_id: int) -> list[Refund]:
     return list((await db.execute(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))).scalars())
-
-
-async def reserved_total(db: AsyncSession, payment_id: int) -> int:
-    return int(
-        await db.scalar(
-            select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                Refund.payment_id == payment_id, Refund.status == RefundStatus.RESERVED
-            )
-        )
-        or 0
-    )
 
 
 async def complete_settled_orders(db: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:

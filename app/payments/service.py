@@ -203,13 +203,19 @@ def outcome_of(payment: Payment, order: Order) -> ConfirmOutcome:
     return ConfirmOutcome("pending", "Your payment is being confirmed.", order.id)
 
 
-async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, approved_at: object) -> ConfirmOutcome:
-    """The gateway approved: payment done, right paid, order paid. If the order stopped being
-    payable meanwhile (its deadline passed during the confirm), the charge is refunded in full."""
+async def _in_progress(db: AsyncSession, payment_id: int) -> tuple[Payment, Order]:
+    """A payment and its order, fresh from the database, for recording a gateway outcome."""
     payment = await db.get(Payment, payment_id, populate_existing=True)
     assert payment is not None
     order = await db.get(Order, payment.order_id, populate_existing=True)
     assert order is not None
+    return payment, order
+
+
+async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, approved_at: object) -> ConfirmOutcome:
+    """The gateway approved: payment done, right paid, order paid. If the order stopped being
+    payable meanwhile (its deadline passed during the confirm), the charge is refunded in full."""
+    payment, order = await _in_progress(db, payment_id)
     if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
         return outcome_of(payment, order)
     if not await move_payment(
@@ -242,10 +248,7 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
 
 async def record_failed(db: AsyncSession, payment_id: int, code: str, message: str) -> ConfirmOutcome:
     """The gateway refused (or never charged): payment failed, order failed, the unit goes back."""
-    payment = await db.get(Payment, payment_id, populate_existing=True)
-    assert payment is not None
-    order = await db.get(Order, payment.order_id, populate_existing=True)
-    assert order is not None
+    payment, order = await _in_progress(db, payment_id)
     if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
         return outcome_of(payment, order)
     if not await move_payment(
