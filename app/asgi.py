@@ -26,6 +26,14 @@ from app.admin.controllers import AdminController
 from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
 from app.admin.products import AdminProductController
+from app.auctions.bidding import BidService
+from app.auctions.controllers import (
+    AuctionController,
+    MyBidsController,
+    ProductAuctionController,
+    SellerAuctionController,
+    after_batch,
+)
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
 from app.db import Database, TransactionMiddleware, provide_db_session
@@ -35,7 +43,9 @@ from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedger
 from app.drops.reconcile import reconcile_all
 from app.gateway.sandbox import sandbox_gateway_router
 from app.health import healthz
-from app.live.hub import LiveHub, set_hub
+from app.live.hub import set_hubs
+from app.live.hubs import build_hubs
+from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import home
 from app.payments.pages import AdminPaymentController, AdminPolicyController, SellerSettlementController
@@ -46,6 +56,7 @@ from app.settings import PROJECT_ROOT, Settings
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
+from tasks.auctions import sweep_auctions
 from tasks.broker import configure_broker
 from tasks.catalog import sweep_scheduled_sales
 from tasks.drops import reconcile_gate, sweep_expired_rights
@@ -138,21 +149,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sweep_expired_rights.send,
             reconcile_gate.send,
             sweep_payments.send,
+            sweep_auctions.send,
         ],
     )
     state["background"] = background
     channels = _channels(settings)
-    stock_template = template_config.engine_instance.engine.get_template("drops/_stock.html")
-    live = LiveHub(
-        database,
-        publish=lambda channel, data: _publish(channels, channel, data),
-        render=lambda state_: stock_template.render(state=state_),
+    hubs = build_hubs(
+        database, lambda channel, data: _publish(channels, channel, data), template_config.engine_instance.engine
     )
-    state["live"] = live
+    state["live"] = hubs["product"]
+    state["bids"] = BidService(database, settings.auction_extend_seconds, after_batch=after_batch)
+    state["hubs"] = hubs
 
     async def on_startup() -> None:
-        live.bind(asyncio.get_running_loop())
-        set_hub(live)
+        for hub in hubs.values():
+            hub.bind(asyncio.get_running_loop())
+        set_hubs(hubs)
         try:  # the gate is an optimisation; a database that does not answer yet must not stop the start
             async with database.transaction() as db:
                 await reconcile_all(db, get_gate(settings.redis_url, str(settings.var_dir)))
@@ -167,8 +179,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             broker.start_worker()
 
     async def on_shutdown() -> None:
-        set_hub(None)
-        await live.close()
+        set_hubs(None)
+        for hub in hubs.values():
+            await hub.close()
         await background.stop()
         # The in-process worker finishes the messages it holds; its handlers may wait for a write
         # this loop still has to finish (SQLite has one writer), so never block the loop on it,
@@ -185,6 +198,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             goodbye,
             DropController,
+            ProductAuctionController,
+            AuctionController,
+            MyBidsController,
+            SellerAuctionController,
+            NotificationController,
             MyPurchasesController,
             PurchasePayController,
             OrderController,

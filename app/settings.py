@@ -69,6 +69,10 @@ class Settings:
     sweep_seconds: float = 30.0
     # How long a purchase right waits for its payment.
     purchase_hold_seconds: int = 600
+    # Soft close: a bid this close to an auction's end pushes the end back by as much.
+    auction_extend_seconds: int = 60
+    # How long an auction winner (or a bidder a unit passes to) has to pay.
+    auction_pay_seconds: int = 24 * 3600
     # Failures of one event handler before it is parked for an admin (None: dispatch.PARK_AFTER).
     event_park_after: int | None = None
     # Run the relay and the periodic sweeps inside the web process.
@@ -140,6 +144,8 @@ class Settings:
             in_process_worker=redis_url is None,
             upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
             purchase_hold_seconds=int(env.get("PURCHASE_HOLD_SECONDS", "600")),
+            auction_extend_seconds=int(env.get("AUCTION_EXTEND_SECONDS", "60")),
+            auction_pay_seconds=int(env.get("AUCTION_PAY_SECONDS", str(24 * 3600))),
             event_park_after=int(env["EVENT_PARK_AFTER"]) if env.get("EVENT_PARK_AFTER") else None,
             search_dir=Path(env["SEARCH_DIR"]).resolve() if env.get("SEARCH_DIR") else None,
             payment_gateway_url=gateway_url,

@@ -1,6 +1,7 @@
 """Every actor module, imported so that ``configure_broker`` and the worker see them all."""
 
 import app.events.subscribers  # noqa: F401
+import tasks.auctions
 import tasks.catalog
 import tasks.drops
 import tasks.events

@@ -1,8 +1,9 @@
-"""Publishing live product state. Services say "product N changed" after their commit
-(``touch``); the hub coalesces bursts (one refresh per product per 100 ms), reads the committed
-state in a short session of its own and publishes a ready-to-swap HTML fragment to the channel
-``product:{id}``. Reading the state at publish time, instead of sending what one transaction saw,
-means concurrent commits can never leave a stale number on screen.
+"""Publishing live state. Services say "product N changed" (or auction N, or member N's inbox)
+after their commit (``touch``); a hub per kind coalesces bursts (one refresh per subject per 100 ms),
+reads the committed state in a short session of its own and publishes a ready-to-swap HTML
+fragment to the subject's channel (``product:{id}``, ``auction:{id}``, ``member:{id}``). Reading
+the state at publish time, instead of sending what one transaction saw, means concurrent commits
+can never leave a stale number on screen.
 
 In a web process the hub publishes through Litestar's channels plugin (memory, or Redis pub/sub
 fanned out to every web process). A separate worker process publishes through the same Redis
@@ -16,12 +17,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.db import Database
 from app.drops.view import stock_state
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, str], Awaitable[None]]
+Reader = Callable[[AsyncSession, int], Awaitable[dict[str, Any] | None]]
 
 COALESCE_SECONDS = 0.1
 
@@ -30,17 +34,29 @@ def channel_for(product_id: int) -> str:
     return f"product:{product_id}"
 
 
-def encode(event: str, html: str) -> str:
-    return json.dumps({"event": event, "html": html})
+def encode(event: str, html: str, **extra: Any) -> str:
+    return json.dumps({"event": event, "html": html, **extra})
 
 
 class LiveHub:
     def __init__(
-        self, database: Database | Callable[[], Database], publish: Publish, render: Callable[[dict[str, Any]], str]
+        self,
+        database: Database | Callable[[], Database],
+        publish: Publish,
+        render: Callable[[dict[str, Any]], str],
+        *,
+        read: Reader = stock_state,
+        channel: Callable[[int], str] = channel_for,
+        event: str = "stock",
+        extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self._database = database
         self.publish = publish
         self.render = render
+        self.read = read
+        self.channel = channel
+        self.event = event
+        self.extra = extra
         self.loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,22 +91,29 @@ class LiveHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _publish(self, product_id: int) -> None:
-        self._pending.discard(product_id)
+    async def _publish(self, subject_id: int) -> None:
+        self._pending.discard(subject_id)
         try:
-            async with self.database().transaction() as db:
-                state = await stock_state(db, product_id)
-            if state is not None:
-                await self.publish(channel_for(product_id), encode("stock", self.render(state)))
+            message = await self.message(subject_id)
+            if message is not None:
+                await self.publish(self.channel(subject_id), message)
         except Exception:
-            log.exception("could not publish the live state of product %s", product_id)
+            log.exception("could not publish the live state of %s", self.channel(subject_id))
+
+    async def message(self, subject_id: int) -> str | None:
+        """The subject's current state as the message its channel carries (None: no such subject)."""
+        async with self.database().transaction() as db:
+            state = await self.read(db, subject_id)
+        if state is None:
+            return None
+        return encode(self.event, self.render(state), **(self.extra(state) if self.extra else {}))
 
     def database(self) -> Database:
         return self._database if isinstance(self._database, Database) else self._database()
 
-    async def current(self, product_id: int) -> str | None:
+    async def current(self, subject_id: int) -> str | None:
         async with self.database().transaction() as db:
-            state = await stock_state(db, product_id)
+            state = await self.read(db, subject_id)
         return None if state is None else self.render(state)
 
     async def close(self) -> None:
@@ -102,28 +125,45 @@ class LiveHub:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-_hub: list[LiveHub] = []
+_hubs: dict[str, LiveHub] = {}
 
 
-def set_hub(hub: LiveHub | None) -> None:
-    _hub[:] = [hub] if hub else []
+def set_hub(hub: LiveHub | None, kind: str = "product") -> None:
+    if hub is None:
+        _hubs.pop(kind, None)
+    else:
+        _hubs[kind] = hub
+
+
+def set_hubs(hubs: dict[str, LiveHub] | None) -> None:
+    _hubs.clear()
+    _hubs.update(hubs or {})
 
 
 def touch(*product_ids: int) -> None:
     """After a commit that changed stock or state: every viewer gets the new state."""
-    if _hub:
-        _hub[0].touch(*product_ids)
+    touch_kind("product", *product_ids)
+
+
+def touch_kind(kind: str, *subject_ids: int) -> None:
+    if (hub := _hubs.get(kind)) is not None:
+        hub.touch(*subject_ids)
 
 
 def worker_hub(redis_url: str, database: Callable[[], Database]) -> LiveHub:
-    """The hub of a separate worker process: publishes through the same Redis channels backend
+    """The product hub of a separate worker process (see ``worker_hubs``)."""
+    return worker_hubs(redis_url, database)["product"]
+
+
+def worker_hubs(redis_url: str, database: Callable[[], Database]) -> dict[str, LiveHub]:
+    """The hubs of a separate worker process: they publish through the same Redis channels backend
     the web processes subscribe with (one client per event loop)."""
     from litestar.channels.backends.redis import RedisChannelsPubSubBackend
     from redis.asyncio import Redis
 
+    from app.live.hubs import build_hubs
     from app.web.templating import build_template_config
 
-    template = build_template_config().engine_instance.engine.get_template("drops/_stock.html")
     backends: dict[int, RedisChannelsPubSubBackend] = {}
 
     async def publish(channel: str, data: str) -> None:
@@ -133,4 +173,33 @@ def worker_hub(redis_url: str, database: Callable[[], Database]) -> LiveHub:
             backend = backends[loop_id] = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
         await backend.publish(data.encode(), [channel])
 
-    return LiveHub(database, publish=publish, render=lambda state: template.render(state=state))
+    return build_hubs(database, publish, build_template_config().engine_instance.engine)
+
+
+_AFTER_COMMIT = "smore.live_after_commit"
+
+
+def touch_after_commit(db: Any, kind: str, *subject_ids: int) -> None:
+    """Touch once the transaction of session ``db`` commits (nothing if it rolls back)."""
+    db.info.setdefault(_AFTER_COMMIT, set()).update((kind, subject_id) for subject_id in subject_ids)
+
+
+def _after_commit(session: Any) -> None:
+    pending = session.info.pop(_AFTER_COMMIT, None)
+    for kind, subject_id in pending or ():
+        touch_kind(kind, subject_id)
+
+
+def _after_rollback(session: Any) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+
+
+_listen()

@@ -1,5 +1,16 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
+from app.models.auctions import (
+    Auction,
+    AuctionChange,
+    AuctionResult,
+    Bid,
+    BidKind,
+    Notification,
+    NotificationKind,
+    ResultStatus,
+    StandingBid,
+)
 from app.models.base import Base, utcnow
 from app.models.catalog import Category, Product, ProductDailyStats, ProductImage, ProductStatus, ProductStatusChange
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
@@ -26,14 +37,21 @@ from app.models.payments import (
 
 __all__ = [
     "ApplicationStatus",
+    "Auction",
+    "AuctionChange",
+    "AuctionResult",
     "AuditEntry",
     "Base",
+    "Bid",
+    "BidKind",
     "Category",
     "EventFailure",
     "InboxEntry",
     "Member",
     "MemberRole",
     "MemberStatus",
+    "Notification",
+    "NotificationKind",
     "Order",
     "OrderChange",
     "OrderSource",
@@ -53,9 +71,11 @@ __all__ = [
     "PurchaseRightChange",
     "Refund",
     "RefundStatus",
+    "ResultStatus",
     "RightStatus",
     "SellerApplication",
     "SettlementEntry",
+    "StandingBid",
     "StockEntry",
     "StockReason",
     "utcnow",

@@ -50,7 +50,7 @@ class Product(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("list_price > 0", name="list_price_positive"),
         CheckConstraint("total_quantity >= 1", name="total_quantity_positive"),
-        CheckConstraint("fixed_quantity >= 1 AND fixed_quantity <= total_quantity", name="fixed_quantity_range"),
+        CheckConstraint("fixed_quantity >= 0 AND fixed_quantity <= total_quantity", name="fixed_quantity_range"),
         CheckConstraint("purchase_limit >= 1", name="purchase_limit_positive"),
         CheckConstraint("taken_quantity >= 0 AND taken_quantity <= fixed_quantity", name="taken_quantity_range"),
         Index("ix_products_status_sale_starts_at", "status", "sale_starts_at"),

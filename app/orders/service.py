@@ -1,7 +1,9 @@
-"""Orders: created from a purchase right (once, however often the event arrives), moved only
+"""Orders: created from a purchase right or an auction win (once, however often the event arrives), moved only
 through ``move_order`` (conditional update, history row, outbox event)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -57,17 +59,14 @@ async def order_for_right(db: AsyncSession, right_id: int) -> Order | None:
     if right.status is not RightStatus.HELD:
         return None  # expired or given up before an order was made: nothing to pay
     seller_id = await db.scalar(select(Product.seller_id).where(Product.id == right.product_id))
-    order = Order(
+    order = new_order(
         member_id=right.member_id,
         seller_id=seller_id,
         product_id=right.product_id,
         source=OrderSource.DROP,
-        right_id=right.id,
-        quantity=1,
         unit_price=right.unit_price,
-        amount=right.unit_price,
-        status=OrderStatus.CREATED,
         pay_by=right.expires_at,
+        right_id=right.id,
     )
     try:
         async with db.begin_nested():
@@ -78,10 +77,40 @@ async def order_for_right(db: AsyncSession, right_id: int) -> Order | None:
         if found is None:
             raise
         return found
-    db.add(OrderChange(order_id=order.id, from_status=None, to_status=OrderStatus.CREATED, reason="purchase right"))
-    await record_event(db, ORDER_CREATED, "order", order.id, right_id=right.id)
-    await move_order(db, order, OrderStatus.AWAITING_PAYMENT, reason="waiting for payment")
+    await open_order(db, order, reason="purchase right", right_id=right.id)
     return order
+
+
+def new_order(
+    *,
+    member_id: int,
+    seller_id: int,
+    product_id: int,
+    source: OrderSource,
+    unit_price: int,
+    pay_by: datetime,
+    right_id: int | None = None,
+) -> Order:
+    """An order for one unit, not yet written."""
+    return Order(
+        member_id=member_id,
+        seller_id=seller_id,
+        product_id=product_id,
+        source=source,
+        right_id=right_id,
+        quantity=1,
+        unit_price=unit_price,
+        amount=unit_price,
+        status=OrderStatus.CREATED,
+        pay_by=pay_by,
+    )
+
+
+async def open_order(db: AsyncSession, order: Order, *, reason: str, **payload: object) -> None:
+    """A flushed new order: its first history row and event, then waiting for payment."""
+    db.add(OrderChange(order_id=order.id, from_status=None, to_status=OrderStatus.CREATED, reason=reason))
+    await record_event(db, ORDER_CREATED, "order", order.id, **payload)
+    await move_order(db, order, OrderStatus.AWAITING_PAYMENT, reason="waiting for payment")
 
 
 async def _by_right(db: AsyncSession, right_id: int) -> Order | None:

@@ -33,9 +33,22 @@
     });
   }
 
+  // Every [data-ends="ISO time"] element (a live auction) shows "ends in 00:04:12", and "ended"
+  // at zero. The live stream replaces the element when a late bid pushes the end back.
+  function tickEnds(now) {
+    document.querySelectorAll("[data-ends]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("data-ends"));
+      if (isNaN(at)) return;
+      var left = at - now;
+      var label = left > 0 ? text(left).replace("starts in", "ends in") : "ended";
+      if (el.textContent !== label) el.textContent = label;
+    });
+  }
+
   function tick() {
     var now = Date.now();
     tickDeadlines(now);
+    tickEnds(now);
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
       var at = Date.parse(el.getAttribute("data-countdown"));
       if (isNaN(at)) return;

@@ -1,0 +1,384 @@
+"""Placing bids. Bids for one auction queue in this process and are decided in batches, in their
+order of arrival: one short transaction locks the auction row, loads the standing bids that can
+matter (the top units + 1, the batch's members, the live proxies), decides every queued bid with
+the pure rules (validity, proxy bidding, soft close), writes the bids, the standing bids, the
+outbid notices and the auction's new sequence and end, and commits. Only then is each bid
+acknowledged: an acknowledged bid is stored. Across processes the row lock (PostgreSQL) or the
+single writer (SQLite) orders the batches."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auctions.rules import (
+    AuctionStatus,
+    Bid,
+    BidRefused,
+    check_bid,
+    extended_end,
+    minimum_next_bid,
+    ranking,
+    resolve_proxies,
+)
+from app.core.errors import DomainError
+from app.db import Database
+from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
+from app.models.auctions import Bid as BidRow
+from app.models.base import utcnow
+from app.models.catalog import Product
+from app.notifications.service import notify_many
+
+MAX_BATCH = 500
+_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class BidRequest:
+    auction_id: int
+    member_id: int
+    amount: int | None
+    maximum: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class BidAnswer:
+    accepted: bool
+    message: str
+    amount: int | None = None
+    maximum: int | None = None
+    replay: bool = False
+    ends_at: datetime | None = None
+
+
+@dataclass
+class Decided:
+    """What one batch did, for the caller to act on after the commit."""
+
+    answers: list[BidAnswer]
+    ends_at: datetime | None = None
+    extended: bool = False
+    accepted: int = 0
+
+
+@dataclass
+class _Waiting:
+    request: BidRequest
+    now: datetime
+    future: asyncio.Future[BidAnswer] = field(repr=False)
+
+
+@dataclass
+class _Lane:
+    queue: list[_Waiting] = field(default_factory=list)
+    running: bool = False
+
+
+_lanes: weakref.WeakKeyDictionary[Database, dict[int, _Lane]] = weakref.WeakKeyDictionary()
+_background: set[asyncio.Future[Any]] = set()
+
+
+class BidService:
+    def __init__(self, database: Database, extend_seconds: int, after_batch: Any = None) -> None:
+        self.database = database
+        self.extend = timedelta(seconds=extend_seconds)
+        self.after_batch = after_batch  # called with (auction_id, Decided) after each committed batch
+
+    async def place(self, request: BidRequest, now: datetime | None = None) -> BidAnswer:
+        """Decide one bid; returns once it is stored (or refused). A bid whose client goes away
+        is still decided: its batch may already be under way."""
+        if request.key is not None and not _KEY.match(request.key):
+            raise DomainError("This bid form has expired. Reload the page and bid again.")
+        lane = _lanes.setdefault(self.database, {}).setdefault(request.auction_id, _Lane())
+        waiting = _Waiting(request, now or utcnow(), asyncio.get_running_loop().create_future())
+        lane.queue.append(waiting)
+        if not lane.running:
+            lane.running = True
+            task = asyncio.ensure_future(self._drain(request.auction_id, lane))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        return await asyncio.shield(waiting.future)
+
+    async def _drain(self, auction_id: int, lane: _Lane) -> None:
+        try:
+            while lane.queue:
+                batch, lane.queue = lane.queue[:MAX_BATCH], lane.queue[MAX_BATCH:]
+                try:
+                    decided = await self.decide(auction_id, [(w.request, w.now) for w in batch])
+                except Exception as exc:  # the database failed: every bid of the batch hears it
+                    for waiting in batch:
+                        if not waiting.future.done():
+                            waiting.future.set_exception(exc)
+                    continue
+                for waiting, answer in zip(batch, decided.answers, strict=True):
+                    if not waiting.future.done():
+                        waiting.future.set_result(answer)
+                if self.after_batch is not None and decided.accepted:
+                    self.after_batch(auction_id, decided)
+        finally:
+            lane.running = False
+            for waiting in lane.queue:  # only when this task itself was cancelled (shutdown)
+                if not waiting.future.done():
+                    waiting.future.set_exception(RuntimeError("the bid was not decided"))
+            lane.queue = []
+
+    async def decide(self, auction_id: int, requests: list[tuple[BidRequest, datetime]]) -> Decided:
+        async with self.database.transaction() as db:
+            return await decide_batch(db, auction_id, requests, self.extend)
+
+
+async def decide_batch(
+    db: AsyncSession, auction_id: int, requests: list[tuple[BidRequest, datetime]], extend: timedelta
+) -> Decided:
+    # Lock the auction row with a write that changes nothing (PostgreSQL: the row lock every batch
+    # and the close take; SQLite: the single write lock).
+    row = (
+        await db.execute(
+            update(Auction)
+            .where(Auction.id == auction_id)
+            .values(bid_count=Auction.bid_count)
+            .returning(
+                Auction.status,
+                Auction.ends_at,
+                Auction.units,
+                Auction.start_price,
+                Auction.increment,
+                Auction.seller_id,
+                Auction.bid_count,
+                Auction.product_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if row is None:
+        return Decided([BidAnswer(False, "This auction does not exist.") for _ in requests])
+    status, ends_at, units, start_price, increment, seller_id, sequence, product_id = row
+    status = AuctionStatus(status)
+    members = {r.member_id for r, _ in requests}
+    keys = [r.key for r, _ in requests if r.key]
+    replays: dict[str, BidRow] = {}
+    if keys:
+        found = await db.execute(select(BidRow).where(BidRow.auction_id == auction_id, BidRow.key.in_(keys)))
+        replays = {b.key: b for b in found.scalars() if b.key}
+    top = select(StandingBid.id).where(StandingBid.auction_id == auction_id)
+    top = top.order_by(StandingBid.amount.desc(), StandingBid.sequence).limit(units + 1)
+    loaded = (
+        await db.execute(
+            select(StandingBid).where(
+                StandingBid.auction_id == auction_id,
+                or_(
+                    StandingBid.id.in_(top.scalar_subquery()),
+                    StandingBid.member_id.in_(members),
+                    StandingBid.max_amount > StandingBid.amount,
+                ),
+            )
+        )
+    ).scalars()
+    standing: dict[int, Bid] = {}
+    maximums: dict[int, int] = {}
+    existing: set[int] = set()
+    for s in loaded:
+        standing[s.member_id] = Bid(s.member_id, s.amount, s.sequence)
+        existing.add(s.member_id)
+        if s.max_amount is not None:
+            maximums[s.member_id] = s.max_amount
+    changed: dict[int, tuple[int, int]] = {}  # member → (amount, sequence) to write
+    new_rows: list[dict[str, Any]] = []
+    outbid: dict[int, int] = {}  # member → the sequence of the bid that pushed them out
+    answers: list[BidAnswer] = []
+    seen_keys: dict[str, int] = {}
+    original_end = ends_at
+    accepted = 0
+
+    def place(member_id: int, amount: int, kind: BidKind, key: str | None, maximum: int | None, now: datetime) -> None:
+        nonlocal sequence
+        sequence += 1
+        standing[member_id] = Bid(member_id, amount, sequence)
+        changed[member_id] = (amount, sequence)
+        new_rows.append(
+            {
+                "auction_id": auction_id,
+                "member_id": member_id,
+                "amount": amount,
+                "max_amount": maximum,
+                "kind": kind.value,
+                "sequence": sequence,
+                "key": key,
+                "created_at": now,
+            }
+        )
+
+    for request, now in requests:
+        if request.key and (request.key in replays or request.key in seen_keys):
+            answers.append(_replay(request, replays.get(request.key), seen_keys.get(request.key), ends_at))
+            continue
+        try:
+            amount, maximum = _amounts(request, standing, maximums, units, start_price, increment)
+            if amount is not None:
+                check_bid(
+                    amount=amount,
+                    member_id=request.member_id,
+                    seller_id=seller_id,
+                    status=status,
+                    now=now,
+                    ends_at=ends_at,
+                    bids=standing.values(),
+                    units=units,
+                    start_price=start_price,
+                    increment=increment,
+                )
+            elif request.member_id == seller_id:
+                raise BidRefused("You cannot bid on your own product.")
+            elif status is not AuctionStatus.LIVE or now >= ends_at:
+                raise BidRefused("This auction is not taking bids.")
+        except BidRefused as refused:
+            answers.append(BidAnswer(False, refused.message, ends_at=ends_at))
+            continue
+        before = {b.member_id for b in ranking(standing.values())[:units]}
+        if maximum is not None:
+            maximums[request.member_id] = maximum
+        elif request.member_id in maximums and amount is not None and amount > maximums[request.member_id]:
+            del maximums[request.member_id]  # a manual bid above the old maximum replaces it
+        if amount is not None:
+            place(request.member_id, amount, BidKind.MANUAL, request.key, maximum, now)
+        else:
+            changed.setdefault(
+                request.member_id, (standing[request.member_id].amount, standing[request.member_id].sequence)
+            )
+        if request.key:
+            seen_keys[request.key] = request.member_id
+        for member_id, raised in resolve_proxies(standing.values(), maximums, units, start_price, increment).items():
+            place(member_id, raised, BidKind.PROXY, None, maximums.get(member_id), now)
+        ends_at = extended_end(ends_at, now, extend)
+        after = {b.member_id for b in ranking(standing.values())[:units]}
+        for member_id in before - after:
+            outbid[member_id] = sequence
+        for member_id in after:
+            outbid.pop(member_id, None)
+        accepted += 1
+        mine = standing[request.member_id]
+        if amount is None:
+            message = f"Your maximum is now ₩{maximum:,}; your bid stays at ₩{mine.amount:,}."
+        elif mine.amount > amount:
+            message = f"Your bid of ₩{amount:,} is in; proxy bidding raised it to ₩{mine.amount:,}."
+        else:
+            message = f"Your bid of ₩{amount:,} is in."
+        answers.append(
+            BidAnswer(True, message, amount=mine.amount, maximum=maximums.get(request.member_id), ends_at=ends_at)
+        )
+
+    if not accepted:
+        return Decided(answers)
+    if new_rows:
+        await db.execute(insert(BidRow), new_rows)
+    stamp = requests[-1][1]
+    fresh = [
+        {
+            "auction_id": auction_id,
+            "member_id": m,
+            "amount": a,
+            "max_amount": maximums.get(m),
+            "sequence": s,
+            "updated_at": stamp,
+        }
+        for m, (a, s) in changed.items()
+        if m not in existing
+    ]
+    if fresh:
+        await db.execute(insert(StandingBid), fresh)
+    raised = [
+        {"a_id": auction_id, "m_id": m, "amount": a, "max_amount": maximums.get(m), "sequence": s, "updated_at": stamp}
+        for m, (a, s) in changed.items()
+        if m in existing
+    ]
+    if raised:
+        await db.execute(
+            update(StandingBid)
+            .where(StandingBid.auction_id == bindparam("a_id"), StandingBid.member_id == bindparam("m_id"))
+            .values(
+                amount=bindparam("amount"),
+                max_amount=bindparam("max_amount"),
+                sequence=bindparam("sequence"),
+                updated_at=bindparam("updated_at"),
+            )
+            .execution_options(synchronize_session=False),
+            raised,
+        )
+    extended = ends_at != original_end
+    await db.execute(
+        update(Auction)
+        .where(Auction.id == auction_id)
+        .values(
+            bid_count=sequence,
+            ends_at=ends_at,
+            **({"extensions": Auction.extensions + 1} if extended else {}),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if outbid:
+        name = await db.scalar(select(Product.name).where(Product.id == product_id))
+        await notify_many(
+            db,
+            [
+                {
+                    "member_id": member_id,
+                    "kind": NotificationKind.OUTBID,
+                    "text": f"You were outbid on {name}. Bid again to win it.",
+                    "link": f"/auctions/{auction_id}",
+                    "dedupe_key": f"outbid:{auction_id}:{by}",
+                }
+                for member_id, by in outbid.items()
+            ],
+        )
+    return Decided(answers, ends_at=ends_at, extended=extended, accepted=accepted)
+
+
+def _amounts(
+    request: BidRequest,
+    standing: dict[int, Bid],
+    maximums: dict[int, int],
+    units: int,
+    start_price: int,
+    increment: int,
+) -> tuple[int | None, int | None]:
+    """The amount to bid now and the proxy maximum, from what the member typed. With only a
+    maximum, the bid is the least that wins a unit (nothing, when already winning)."""
+    amount, maximum = request.amount, request.maximum
+    if amount is None and maximum is None:
+        raise BidRefused("Enter a bid, or a maximum for proxy bidding.")
+    if amount is not None and maximum is not None and maximum < amount:
+        raise BidRefused("Your maximum must be at least your bid.")
+    if amount is None:
+        assert maximum is not None
+        mine = standing.get(request.member_id)
+        others = [b for b in standing.values() if b.member_id != request.member_id]
+        winning = mine is not None and mine in ranking(standing.values())[:units]
+        if winning:
+            if maximum <= mine.amount:
+                raise BidRefused(f"Your bid stands at ₩{mine.amount:,}; a maximum must be higher.")
+            return None, maximum
+        needed = minimum_next_bid(others, units, start_price, increment)
+        if mine is not None and needed <= mine.amount:
+            needed = mine.amount + increment
+        if needed > maximum:
+            raise BidRefused(f"Bid at least ₩{needed:,}; your maximum is below that.")
+        amount = needed
+    return amount, maximum
+
+
+def _replay(request: BidRequest, stored: BidRow | None, owner: int | None, ends_at: datetime) -> BidAnswer:
+    member = stored.member_id if stored is not None else owner
+    if member != request.member_id:
+        return BidAnswer(False, "This bid form belongs to another member's page. Reload the page.", ends_at=ends_at)
+    amount = stored.amount if stored is not None else request.amount
+    return BidAnswer(
+        True, f"Your bid of ₩{amount:,} is in (sent twice, counted once).", amount=amount, replay=True, ends_at=ends_at
+    )

@@ -1,0 +1,319 @@
+"""Auction pages: the bidding page with its live stream, placing a bid, giving up a won unit, the
+member's bids, and the seller's auctions with their results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_login, requires_seller
+from app.accounts.identity import session_member_id
+from app.auctions import service, view
+from app.auctions.bidding import BidRequest, BidService
+from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
+from app.core.errors import DomainError
+from app.live.hub import touch_after_commit, touch_kind
+from app.live.hubs import auction_channel
+from app.models.auctions import Auction, Bid, ResultStatus
+from app.models.catalog import Product
+from app.models.members import Member
+from app.web.forms import parse_positive_int, read_form
+from app.web.pagination import paginate
+from app.web.templating import page as render
+
+
+def bid_service(request: HTMXRequest) -> BidService:
+    return request.app.state.bids
+
+
+async def _auction(db: AsyncSession, auction_id: int) -> Auction:
+    auction = await db.get(Auction, auction_id)
+    if auction is None:
+        raise NotFoundException("This auction does not exist.")
+    return auction
+
+
+async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | None) -> dict[str, Any]:
+    state = await view.auction_state(db, auction_id)
+    if state is None:
+        raise NotFoundException("This auction does not exist.")
+    mine = await view.my_standing(db, auction_id, member_id)
+    winners = [(t["member_id"], t["amount"]) for t in state["top"]]
+    where = view.position(
+        member_id,
+        winners,
+        state["minimum"],
+        state["status"],
+        mine.amount if mine else None,
+        mine.max_amount if mine else None,
+    )
+    return {
+        "state": state,
+        "position": where,
+        "member_id": member_id,
+        "result": await view.my_result(db, auction_id, member_id),
+        "result_labels": view.RESULT_LABELS,
+    }
+
+
+class AuctionController(Controller):
+    path = "/auctions"
+
+    @get("/{auction_id:int}", name="auction")
+    async def detail(
+        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
+    ) -> Template:
+        member_id = session_member_id(request)
+        context = await bidding_context(db, auction_id, member_id)
+        auction = await _auction(db, auction_id)
+        product = await db.get(Product, auction.product_id)
+        context |= {"auction": auction, "product": product, "key": new_key(), "errors": {}, "form": {}}
+        if auction.seller_id == member_id or auction.status is not AuctionStatus.LIVE:
+            context["results"] = await view.results(db, auction_id) if auction.status is not AuctionStatus.LIVE else []
+        return render(request, "auctions/detail.html", context)
+
+    @post("/{auction_id:int}/bids", name="auction_bid")
+    async def bid(
+        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
+    ) -> Template | Redirect:
+        member_id = session_member_id(request)
+        if member_id is None:
+            raise NotAuthorizedException("Please sign in to bid.")
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        amount = maximum = None
+        try:
+            amount = parse_amount(form["amount"]) if form.get("amount", "").strip() else None
+        except BidRefused as exc:
+            errors["amount"] = exc.message
+        try:
+            maximum = parse_amount(form["maximum"]) if form.get("maximum", "").strip() else None
+        except BidRefused as exc:
+            errors["maximum"] = exc.message
+        if not errors and amount is None and maximum is None:
+            errors["amount"] = "Enter a bid, or a maximum for proxy bidding."
+        answer = None
+        if not errors:
+            await _auction(db, auction_id)
+            await db.rollback()  # the bid is decided in its own transaction; hold no connection meanwhile
+            try:
+                answer = await bid_service(request).place(
+                    BidRequest(auction_id, member_id, amount, maximum, form.get("key") or None)
+                )
+            except DomainError as exc:
+                errors["amount"] = exc.message
+            else:
+                if not answer.accepted:
+                    errors["amount"] = answer.message
+        status_code = 200 if answer is not None and answer.accepted else 422
+        if not (request.htmx and not request.htmx.boosted):
+            if errors:
+                flash(request, errors.get("amount") or errors.get("maximum", ""), "error")
+            else:
+                assert answer is not None
+                flash(request, answer.message, "success")
+            return Redirect(f"/auctions/{auction_id}", status_code=303)
+        context = await bidding_context(db, auction_id, member_id)
+        context |= {
+            "key": new_key() if answer is not None and answer.accepted else form.get("key") or new_key(),
+            "errors": errors,
+            "form": {} if not errors else form,
+            "answer": answer,
+        }
+        return Template(template_name="auctions/_bid_box.html", context=context, status_code=status_code)
+
+    @get("/{auction_id:int}/events", name="auction_events")
+    async def events(
+        self, request: HTMXRequest, auction_id: FromPath[int], channels: NamedDependency[ChannelsPlugin]
+    ) -> ServerSentEvent:
+        """Every viewer gets the shared state (top bids, minimum, end) and their own position; a
+        (re)connecting client gets the current state first. The stream holds no database session
+        between messages."""
+        hub = request.app.state.hubs["auction"]
+        member_id = session_member_id(request)
+        if await hub.message(auction_id) is None:
+            raise NotFoundException("This auction does not exist.")
+        templates = request.app.template_engine.engine
+        position_template = templates.get_template("auctions/_position.html")
+
+        async def own_bid() -> tuple[int | None, int | None]:
+            if member_id is None:
+                return None, None
+            async with request.app.state.database.transaction() as db:
+                mine = await view.my_standing(db, auction_id, member_id)
+            return (mine.amount, mine.max_amount) if mine else (None, None)
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            async with channels.start_subscription([auction_channel(auction_id)]) as subscriber:
+                current = await hub.message(auction_id)
+                if current is None:
+                    return
+                mine, maximum = await own_bid()
+
+                def messages(raw: str | bytes) -> list[ServerSentEventMessage]:
+                    nonlocal mine
+                    message = json.loads(raw)
+                    out = [ServerSentEventMessage(event="state", data=message["html"])]
+                    if member_id is not None:
+                        winners = message["winners"]
+                        amount = next((a for m, a in winners if m == member_id), None)
+                        if amount is not None and (mine is None or amount > mine):
+                            mine = amount  # proxy bidding raised it
+                        where = view.position(member_id, winners, message["minimum"], message["status"], mine, maximum)
+                        out.append(
+                            ServerSentEventMessage(event="position", data=position_template.render(position=where))
+                        )
+                    return out
+
+                for sse in messages(current):
+                    yield sse
+                async for raw in subscriber.iter_events():
+                    for sse in messages(raw):
+                        yield sse
+
+        return ServerSentEvent(stream())
+
+    @get("/{auction_id:int}/give-up", name="auction_give_up_confirm", guards=[requires_login])
+    async def give_up_confirm(
+        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
+    ) -> Template:
+        auction = await _auction(db, auction_id)
+        result = await view.my_result(db, auction_id, session_member_id(request))
+        if result is None or result.status is not ResultStatus.OFFERED:
+            raise NotFoundException("You hold no unit of this auction to give up.")
+        product = await db.get(Product, auction.product_id)
+        return render(request, "auctions/give_up.html", {"auction": auction, "result": result, "product": product})
+
+    @post("/{auction_id:int}/give-up", name="auction_give_up", guards=[requires_login])
+    async def give_up(
+        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
+    ) -> Redirect:
+        await read_form(request)
+        await _auction(db, auction_id)
+        result = await view.my_result(db, auction_id, session_member_id(request))
+        if result is None:
+            raise NotFoundException("You hold no unit of this auction to give up.")
+        released = await service.release_offer(
+            db,
+            result.id,
+            ResultStatus.GIVEN_UP,
+            reason="given up by the winner",
+            pay_seconds=request.app.state.settings.auction_pay_seconds,
+        )
+        if released:
+            touch_after_commit(db, "auction", auction_id)
+            flash(request, "You gave up the unit; it passes to the next bidder.", "success")
+        else:
+            flash(request, f"This unit is already {view.RESULT_LABELS[result.status].lower()}.", "error")
+        return Redirect(f"/auctions/{auction_id}", status_code=303)
+
+
+class ProductAuctionController(Controller):
+    path = "/products"
+
+    @get("/{product_id:int}/auction", name="product_auction")
+    async def of_product(self, product_id: FromPath[int], db: NamedDependency[AsyncSession]) -> Redirect:
+        auction = await service.auction_of_product(db, product_id)
+        if auction is None:
+            raise NotFoundException("This product has no auction (yet).")
+        return Redirect(f"/auctions/{auction.id}", status_code=303)
+
+
+class MyBidsController(Controller):
+    path = "/me/bids"
+    guards = [requires_login]
+    dependencies = {"member": Provide(provide_member)}
+
+    @get("/", name="my_bids")
+    async def index(
+        self,
+        request: HTMXRequest,
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        stmt = select(Bid).where(Bid.member_id == member.id).order_by(Bid.id.desc())
+        bids = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        context = await view.bid_context(db, member.id, [b.auction_id for b in bids.items])
+        return render(request, "auctions/my_bids.html", {"page": bids, "auctions": context})
+
+
+class SellerAuctionController(Controller):
+    path = "/seller/auctions"
+    guards = [requires_seller]
+    dependencies = {"member": Provide(provide_member)}
+
+    @get("/", name="seller_auctions")
+    async def index(
+        self,
+        request: HTMXRequest,
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        stmt = select(Auction).where(Auction.seller_id == member.id).order_by(Auction.id.desc())
+        auctions = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        names = dict(
+            (
+                await db.execute(
+                    select(Product.id, Product.name).where(Product.id.in_([a.product_id for a in auctions.items]))
+                )
+            ).all()
+        )
+        return render(
+            request, "auctions/seller_index.html", {"page": auctions, "names": names, "labels": view.STATUS_LABELS}
+        )
+
+    @get("/{auction_id:int}", name="seller_auction")
+    async def detail(
+        self,
+        request: HTMXRequest,
+        auction_id: FromPath[int],
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+    ) -> Template:
+        auction = await _auction(db, auction_id)
+        if auction.seller_id != member.id:
+            raise NotFoundException("This auction does not exist.")
+        product = await db.get(Product, auction.product_id)
+        state = await view.auction_state(db, auction_id)
+        return render(
+            request,
+            "auctions/seller_detail.html",
+            {
+                "auction": auction,
+                "product": product,
+                "state": state,
+                "results": await view.results(db, auction_id),
+                "result_labels": view.RESULT_LABELS,
+                "labels": view.STATUS_LABELS,
+            },
+        )
+
+
+def new_key() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def after_batch(auction_id: int, decided: Any) -> None:
+    """After a batch of bids commits: every viewer hears, and a pushed-back end moves the close."""
+    touch_kind("auction", auction_id)
+    if decided.extended and decided.ends_at is not None:
+        from tasks.auctions import schedule_close
+
+        schedule_close(auction_id, decided.ends_at)

@@ -1,0 +1,361 @@
+"""An auction's life outside bidding: opened for a product (on conversion, or at the start of an
+auction-only listing), closed exactly once, its units offered to the winners in rank order (each
+with an order to pay), passed on when a winner gives up or does not pay, settled when every unit is
+paid or unsold. Services flush, never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.auctions.rules import AUCTION_STATUS, AuctionStatus
+from app.catalog.transitions import StaleTransition, transition
+from app.core.errors import DomainError
+from app.events.outbox import record_event
+from app.models.auctions import Auction, AuctionChange, AuctionResult, NotificationKind, ResultStatus, StandingBid
+from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
+from app.models.orders import Order, OrderSource, OrderStatus
+from app.notifications.service import notify
+from app.orders.rules import PAYABLE
+from app.orders.service import move_order, new_order, open_order
+
+AUCTION_OPENED = "auction.opened"
+AUCTION_CLOSED = "auction.closed"
+AUCTION_SETTLED = "auction.settled"
+# Results that still wait on the member (the others are final).
+OPEN_RESULTS = (ResultStatus.OFFERED,)
+
+
+class StaleAuction(DomainError):
+    """The auction moved meanwhile."""
+
+
+async def move_auction(
+    db: AsyncSession, auction: Auction, target: AuctionStatus, *, reason: str, **values: object
+) -> bool:
+    """The only way an auction's status changes: checked against the table, a conditional update
+    (False when another process moved it first), a history row and an event."""
+    current = auction.status
+    AUCTION_STATUS.check(current, target)
+    result = await db.execute(
+        update(Auction)
+        .where(Auction.id == auction.id, Auction.status == current)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(auction, "status", target)
+    for key, value in values.items():
+        set_committed_value(auction, key, value)
+    db.add(AuctionChange(auction_id=auction.id, from_status=current, to_status=target, reason=reason[:200]))
+    await record_event(db, f"auction.{target.value}", "auction", auction.id, from_status=current.value)
+    return True
+
+
+async def auction_of_product(db: AsyncSession, product_id: int) -> Auction | None:
+    return (await db.execute(select(Auction).where(Auction.product_id == product_id))).scalar_one_or_none()
+
+
+async def open_for_product(db: AsyncSession, product_id: int, now: datetime | None = None) -> Auction | None:
+    """The auction of a product that went live as an auction: created on first call (idempotent:
+    one auction per product), for the units left after the fixed-price sale, and opened at once."""
+    if (existing := await auction_of_product(db, product_id)) is not None:
+        return existing
+    product = await db.get(Product, product_id)
+    if product is None or product.status is not ProductStatus.AUCTION_LIVE or product.auction_quantity < 1:
+        return None
+    now = now or utcnow()
+    duration = timedelta(minutes=product.auction_duration_minutes or 60)
+    auction = Auction(
+        product_id=product.id,
+        seller_id=product.seller_id,
+        units=product.auction_quantity,
+        start_price=product.auction_start_price or product.list_price,
+        increment=product.auction_increment or 1_000,
+        duration_seconds=int(duration.total_seconds()),
+        status=AuctionStatus.SCHEDULED,
+        starts_at=now,
+        ends_at=now + duration,
+    )
+    try:
+        async with db.begin_nested():
+            db.add(auction)
+            await db.flush()
+    except IntegrityError:
+        return await auction_of_product(db, product_id)
+    db.add(AuctionChange(auction_id=auction.id, from_status=None, to_status=AuctionStatus.SCHEDULED, reason="created"))
+    await move_auction(db, auction, AuctionStatus.LIVE, reason="bidding opens")
+    await record_event(db, AUCTION_OPENED, "auction", auction.id, product_id=product.id)
+    return auction
+
+
+# ---------------------------------------------------------------------------------------- close
+
+
+async def close(db: AsyncSession, auction_id: int, *, pay_seconds: int, now: datetime | None = None) -> bool:
+    """Close a live auction whose end has come, exactly once however often (or late) it is asked:
+    a conditional update moves it, and only the caller that moved it offers the units. A bid that
+    extended the end meanwhile holds the row, so the update re-reads the new end and does nothing."""
+    now = now or utcnow()
+    auction = await db.get(Auction, auction_id, populate_existing=True)
+    if auction is None or auction.status is not AuctionStatus.LIVE or auction.ends_at > now:
+        return False
+    moved = await db.execute(
+        update(Auction)
+        .where(Auction.id == auction_id, Auction.status == AuctionStatus.LIVE, Auction.ends_at <= now)
+        .values(status=AuctionStatus.CLOSED, closed_at=now)
+        .returning(Auction.units)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.first() is None:
+        return False
+    set_committed_value(auction, "status", AuctionStatus.CLOSED)
+    set_committed_value(auction, "closed_at", now)
+    db.add(
+        AuctionChange(
+            auction_id=auction.id,
+            from_status=AuctionStatus.LIVE,
+            to_status=AuctionStatus.CLOSED,
+            reason="the end time came",
+        )
+    )
+    await record_event(db, AUCTION_CLOSED, "auction", auction.id, from_status=AuctionStatus.LIVE.value)
+    product = await db.get(Product, auction.product_id, populate_existing=True)
+    if product is not None and product.status is ProductStatus.AUCTION_LIVE:
+        try:
+            await transition(db, product, ProductStatus.ENDED, reason="the auction closed")
+        except StaleTransition:
+            pass
+    winners = (await db.execute(_ranked(auction.id).limit(auction.units))).scalars().all()
+    for rank, standing in enumerate(winners, start=1):
+        await _offer(db, auction, unit=rank, rank=rank, standing=standing, pay_seconds=pay_seconds, now=now, first=True)
+    for unit in range(len(winners) + 1, auction.units + 1):
+        db.add(AuctionResult(auction_id=auction.id, unit=unit, status=ResultStatus.UNSOLD, updated_at=now))
+    await db.flush()
+    await settle_if_done(db, auction)
+    return True
+
+
+def _ranked(auction_id: int):  # type: ignore[no-untyped-def]
+    return (
+        select(StandingBid)
+        .where(StandingBid.auction_id == auction_id)
+        .order_by(StandingBid.amount.desc(), StandingBid.sequence)
+    )
+
+
+async def _offer(
+    db: AsyncSession,
+    auction: Auction,
+    *,
+    unit: int,
+    rank: int,
+    standing: StandingBid,
+    pay_seconds: int,
+    now: datetime,
+    first: bool,
+) -> AuctionResult:
+    """Offer one unit to a bidder at their own bid: a result row and an order with its deadline."""
+    order = new_order(
+        member_id=standing.member_id,
+        seller_id=auction.seller_id,
+        product_id=auction.product_id,
+        source=OrderSource.AUCTION,
+        unit_price=standing.amount,
+        pay_by=now + timedelta(seconds=pay_seconds),
+    )
+    db.add(order)
+    await db.flush()
+    await open_order(db, order, reason="auction won" if first else "auction unit offered", auction_id=auction.id)
+    result = AuctionResult(
+        auction_id=auction.id,
+        unit=unit,
+        rank=rank,
+        member_id=standing.member_id,
+        amount=standing.amount,
+        order_id=order.id,
+        status=ResultStatus.OFFERED,
+        updated_at=now,
+    )
+    db.add(result)
+    await db.flush()
+    name = await db.scalar(select(Product.name).where(Product.id == auction.product_id))
+    if first:
+        text = f"You won {name} at ₩{standing.amount:,}. Pay by the deadline to keep it."
+        kind = NotificationKind.WON
+    else:
+        text = (
+            f"A unit of {name} is offered to you at your bid of ₩{standing.amount:,}. Pay by the deadline to take it."
+        )
+        kind = NotificationKind.OFFERED
+    await notify(db, standing.member_id, kind, text, f"/orders/{order.id}", f"{kind.value}:{auction.id}")
+    return result
+
+
+# ---------------------------------------------------------------------------------- pass over
+
+
+async def release_offer(
+    db: AsyncSession,
+    result_id: int,
+    target: ResultStatus,
+    *,
+    reason: str,
+    pay_seconds: int,
+    now: datetime | None = None,
+) -> bool:
+    """An offered unit goes back (the winner gave up, did not pay in time, or the payment failed):
+    the result is marked, the order cancelled if still payable, and the unit offered to the next
+    bidder in rank order, or recorded unsold when no bidder is left. Once per result."""
+    now = now or utcnow()
+    moved = await db.execute(
+        update(AuctionResult)
+        .where(AuctionResult.id == result_id, AuctionResult.status == ResultStatus.OFFERED)
+        .values(status=target, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    result = await db.get(AuctionResult, result_id, populate_existing=True)
+    assert result is not None
+    order = await db.get(Order, result.order_id, populate_existing=True) if result.order_id else None
+    if order is not None and order.status in PAYABLE:
+        await move_order(db, order, OrderStatus.CANCELLED, reason=reason)
+    auction = await db.get(Auction, result.auction_id, populate_existing=True)
+    assert auction is not None
+    await offer_next(db, auction, unit=result.unit, pay_seconds=pay_seconds, now=now)
+    await settle_if_done(db, auction)
+    return True
+
+
+async def offer_next(db: AsyncSession, auction: Auction, *, unit: int, pay_seconds: int, now: datetime) -> None:
+    offered = select(AuctionResult.member_id).where(
+        AuctionResult.auction_id == auction.id, AuctionResult.member_id.is_not(None)
+    )
+    following = (
+        await db.execute(_ranked(auction.id).where(StandingBid.member_id.not_in(offered)).limit(1))
+    ).scalar_one_or_none()
+    if following is None:
+        db.add(AuctionResult(auction_id=auction.id, unit=unit, status=ResultStatus.UNSOLD, updated_at=now))
+        await db.flush()
+        return
+    above = await db.scalar(
+        select(func.count())
+        .select_from(StandingBid)
+        .where(
+            StandingBid.auction_id == auction.id,
+            or_(
+                StandingBid.amount > following.amount,
+                and_(StandingBid.amount == following.amount, StandingBid.sequence < following.sequence),
+            ),
+        )
+    )
+    await _offer(
+        db,
+        auction,
+        unit=unit,
+        rank=int(above or 0) + 1,
+        standing=following,
+        pay_seconds=pay_seconds,
+        now=now,
+        first=False,
+    )
+
+
+async def settle_if_done(db: AsyncSession, auction: Auction) -> bool:
+    """Closed → settled once no unit waits on a bidder any more."""
+    if auction.status is not AuctionStatus.CLOSED:
+        return False
+    waiting = await db.scalar(
+        select(func.count())
+        .select_from(AuctionResult)
+        .where(AuctionResult.auction_id == auction.id, AuctionResult.status.in_(OPEN_RESULTS))
+    )
+    if waiting:
+        return False
+    return await move_auction(
+        db, auction, AuctionStatus.SETTLED, reason="every unit is paid or unsold", settled_at=utcnow()
+    )
+
+
+async def result_of_order(db: AsyncSession, order_id: int) -> AuctionResult | None:
+    return (await db.execute(select(AuctionResult).where(AuctionResult.order_id == order_id))).scalar_one_or_none()
+
+
+async def record_paid(db: AsyncSession, order_id: int) -> bool:
+    result = await result_of_order(db, order_id)
+    if result is None:
+        return False
+    moved = await db.execute(
+        update(AuctionResult)
+        .where(AuctionResult.id == result.id, AuctionResult.status == ResultStatus.OFFERED)
+        .values(status=ResultStatus.PAID, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    auction = await db.get(Auction, result.auction_id, populate_existing=True)
+    assert auction is not None
+    await settle_if_done(db, auction)
+    return True
+
+
+async def due_auctions(db: AsyncSession, now: datetime | None = None, limit: int = 200) -> list[int]:
+    now = now or utcnow()
+    stmt = (
+        select(Auction.id)
+        .where(Auction.status == AuctionStatus.LIVE, Auction.ends_at <= now)
+        .order_by(Auction.ends_at)
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def due_offers(db: AsyncSession, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Offers whose order was not paid by its deadline."""
+    now = now or utcnow()
+    stmt = (
+        select(AuctionResult.id)
+        .join(Order, Order.id == AuctionResult.order_id)
+        .where(AuctionResult.status == ResultStatus.OFFERED, Order.pay_by <= now, Order.status.in_(PAYABLE))
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def remind_deadlines(db: AsyncSession, *, pay_seconds: int, now: datetime | None = None) -> int:
+    """ "Your payment deadline is near" once per offer, in the last quarter of the time to pay (at
+    most the last hour)."""
+    now = now or utcnow()
+    window = timedelta(seconds=min(3600, max(60, pay_seconds // 4)))
+    rows = (
+        await db.execute(
+            select(Order.id, Order.member_id, Order.pay_by, Product.name)
+            .join(AuctionResult, AuctionResult.order_id == Order.id)
+            .join(Product, Product.id == Order.product_id)
+            .where(
+                AuctionResult.status == ResultStatus.OFFERED,
+                Order.status.in_(PAYABLE),
+                Order.pay_by > now,
+                Order.pay_by <= now + window,
+            )
+            .limit(1000)
+        )
+    ).all()
+    for order_id, member_id, pay_by, name in rows:
+        minutes = max(1, int((pay_by - now).total_seconds() // 60))
+        await notify(
+            db,
+            member_id,
+            NotificationKind.DEADLINE,
+            f"Pay for {name} within {minutes} minute{'s' if minutes != 1 else ''}, or it passes to the next bidder.",
+            f"/orders/{order_id}",
+            f"deadline:{order_id}",
+        )
+    return len(rows)

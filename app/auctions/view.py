@@ -1,0 +1,178 @@
+"""What auction pages show: the shared live state (the same for every viewer, pushed over SSE),
+one member's position in it, the member's bid history and the seller's results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auctions.rules import AuctionStatus
+from app.models.auctions import Auction, AuctionResult, ResultStatus, StandingBid
+from app.models.catalog import Product
+from app.models.members import Member
+from app.models.orders import Order
+
+STATUS_LABELS = {
+    AuctionStatus.SCHEDULED: "Starting soon",
+    AuctionStatus.LIVE: "Live",
+    AuctionStatus.CLOSED: "Closed",
+    AuctionStatus.SETTLED: "Settled",
+}
+RESULT_LABELS = {
+    ResultStatus.OFFERED: "Offered — waiting for payment",
+    ResultStatus.PAID: "Paid",
+    ResultStatus.GIVEN_UP: "Given up",
+    ResultStatus.PASSED_OVER: "Passed over (not paid)",
+    ResultStatus.UNSOLD: "Unsold",
+}
+
+
+def masked(name: str) -> str:
+    """Bidders are shown by initial only."""
+    return (name[:1] or "?").upper() + "•••"
+
+
+async def auction_state(db: AsyncSession, auction_id: int) -> dict[str, Any] | None:
+    """The live state every viewer shares: status, end time, the top bids (one per unit), the
+    minimum next bid."""
+    row = (
+        await db.execute(
+            select(Auction, Product.name)
+            .join(Product, Product.id == Auction.product_id)
+            .where(Auction.id == auction_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    auction, product_name = row
+    top = (
+        await db.execute(
+            select(StandingBid.member_id, StandingBid.amount, StandingBid.updated_at, Member.display_name)
+            .join(Member, Member.id == StandingBid.member_id)
+            .where(StandingBid.auction_id == auction_id)
+            .order_by(StandingBid.amount.desc(), StandingBid.sequence)
+            .limit(auction.units)
+        )
+    ).all()
+    if len(top) < auction.units:
+        minimum = auction.start_price
+    else:
+        minimum = top[-1].amount + auction.increment
+    bidders = await db.scalar(select(func.count()).select_from(StandingBid).where(StandingBid.auction_id == auction_id))
+    return {
+        "auction_id": auction.id,
+        "product_id": auction.product_id,
+        "product_name": product_name,
+        "status": auction.status.value,
+        "label": STATUS_LABELS[auction.status],
+        "units": auction.units,
+        "start_price": auction.start_price,
+        "increment": auction.increment,
+        "ends_at": auction.ends_at,
+        "bid_count": auction.bid_count,
+        "bidders": int(bidders or 0),
+        "minimum": minimum,
+        "current": top[0].amount if top else None,
+        "top": [
+            {"rank": i, "member_id": r.member_id, "name": masked(r.display_name), "amount": r.amount}
+            for i, r in enumerate(top, start=1)
+        ],
+    }
+
+
+def live_extra(state: dict[str, Any]) -> dict[str, Any]:
+    """What each viewer's stream needs besides the shared HTML to tell the member where they stand
+    (never sent to the browser)."""
+    return {
+        "winners": [[t["member_id"], t["amount"]] for t in state["top"]],
+        "minimum": state["minimum"],
+        "status": state["status"],
+        "auction_id": state["auction_id"],
+    }
+
+
+@dataclass(frozen=True)
+class Position:
+    kind: str  # "none", "winning", "outbid", "won", "lost"
+    text: str
+    amount: int | None = None
+    maximum: int | None = None
+
+
+def position(
+    member_id: int | None,
+    winners: list[list[int]] | list[tuple[int, int]],
+    minimum: int,
+    status: str,
+    mine: int | None,
+    maximum: int | None = None,
+) -> Position:
+    """Where one member stands, from the shared state and their own standing bid."""
+    if member_id is None:
+        return Position("none", "Sign in to bid.")
+    ranks = {m: (i, amount) for i, (m, amount) in enumerate(winners, start=1)}
+    live = status == AuctionStatus.LIVE.value
+    if member_id in ranks:
+        rank, amount = ranks[member_id]
+        if not live:
+            return Position("won", f"You won at ₩{amount:,} (rank {rank}).", amount, maximum)
+        return Position("winning", f"Winning at ₩{amount:,} (rank {rank}).", amount, maximum)
+    if mine is None:
+        if not live:
+            return Position("none", "You did not bid.")
+        return Position("none", f"No bid yet — bid at least ₩{minimum:,}.")
+    if not live:
+        return Position("lost", f"Your bid of ₩{mine:,} did not win a unit.", mine, maximum)
+    return Position("outbid", f"Outbid — bid at least ₩{minimum:,}.", mine, maximum)
+
+
+async def my_standing(db: AsyncSession, auction_id: int, member_id: int | None) -> StandingBid | None:
+    if member_id is None:
+        return None
+    return (
+        await db.execute(
+            select(StandingBid).where(StandingBid.auction_id == auction_id, StandingBid.member_id == member_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def bid_context(db: AsyncSession, member_id: int, auction_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """For the member's bid history: each auction's product, status, end and the member's standing."""
+    if not auction_ids:
+        return {}
+    rows = (
+        await db.execute(
+            select(Auction, Product.name, StandingBid.amount)
+            .join(Product, Product.id == Auction.product_id)
+            .outerjoin(StandingBid, (StandingBid.auction_id == Auction.id) & (StandingBid.member_id == member_id))
+            .where(Auction.id.in_(set(auction_ids)))
+        )
+    ).all()
+    return {a.id: {"auction": a, "name": name, "standing": standing} for a, name, standing in rows}
+
+
+async def results(db: AsyncSession, auction_id: int) -> list[Any]:
+    return list(
+        (
+            await db.execute(
+                select(AuctionResult, Member.display_name, Order.status)
+                .outerjoin(Member, Member.id == AuctionResult.member_id)
+                .outerjoin(Order, Order.id == AuctionResult.order_id)
+                .where(AuctionResult.auction_id == auction_id)
+                .order_by(AuctionResult.unit, AuctionResult.id)
+            )
+        ).all()
+    )
+
+
+async def my_result(db: AsyncSession, auction_id: int, member_id: int | None) -> AuctionResult | None:
+    if member_id is None:
+        return None
+    return (
+        await db.execute(
+            select(AuctionResult).where(AuctionResult.auction_id == auction_id, AuctionResult.member_id == member_id)
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,42 @@
+"""The live hubs of a process: product stock, auction state, and each member's inbox badge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.auctions.view import auction_state, live_extra
+from app.db import Database
+from app.live.hub import LiveHub, Publish
+from app.notifications.service import badge_state
+from app.notifications.service import channel_for as member_channel
+
+
+def auction_channel(auction_id: int) -> str:
+    return f"auction:{auction_id}"
+
+
+def build_hubs(database: Database | Callable[[], Database], publish: Publish, engine: Any) -> dict[str, LiveHub]:
+    stock = engine.get_template("drops/_stock.html")
+    auction = engine.get_template("auctions/_live.html")
+    badge = engine.get_template("notifications/_badge.html")
+    return {
+        "product": LiveHub(database, publish, render=lambda state: stock.render(state=state)),
+        "auction": LiveHub(
+            database,
+            publish,
+            render=lambda state: auction.render(state=state),
+            read=auction_state,
+            channel=auction_channel,
+            event="state",
+            extra=live_extra,
+        ),
+        "member": LiveHub(
+            database,
+            publish,
+            render=lambda state: badge.render(state=state),
+            read=badge_state,
+            channel=member_channel,
+            event="badge",
+        ),
+    }

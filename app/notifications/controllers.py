@@ -1,0 +1,85 @@
+"""The member's inbox: the list (newest first, paginated), opening a notice (marks it read and
+follows its link), marking everything read, and the live badge stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+
+from litestar import Controller, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import provide_member, requires_login
+from app.models.auctions import Notification
+from app.models.members import Member
+from app.notifications.service import channel_for, mark_read
+from app.web.forms import parse_positive_int, read_form
+from app.web.pagination import paginate
+from app.web.templating import page as render
+
+
+class NotificationController(Controller):
+    path = "/me/notifications"
+    guards = [requires_login]
+    dependencies = {"member": Provide(provide_member)}
+
+    @get("/", name="notifications")
+    async def index(
+        self,
+        request: HTMXRequest,
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        stmt = select(Notification).where(Notification.member_id == member.id).order_by(Notification.id.desc())
+        notices = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        return render(request, "notifications/index.html", {"page": notices})
+
+    @post("/{notification_id:int}/open", name="notification_open")
+    async def open(
+        self,
+        request: HTMXRequest,
+        notification_id: FromPath[int],
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+    ) -> Redirect:
+        await read_form(request)
+        notice = await db.get(Notification, notification_id)
+        if notice is None or notice.member_id != member.id:
+            raise NotFoundException("This notification does not exist.")
+        await mark_read(db, member.id, notice.id)
+        return Redirect(notice.link, status_code=303)
+
+    @post("/read", name="notifications_read")
+    async def read_all(
+        self, request: HTMXRequest, member: NamedDependency[Member], db: NamedDependency[AsyncSession]
+    ) -> Redirect:
+        await read_form(request)
+        await mark_read(db, member.id)
+        return Redirect("/me/notifications", status_code=303)
+
+    @get("/events", name="notification_events")
+    async def events(
+        self, request: HTMXRequest, member: NamedDependency[Member], channels: NamedDependency[ChannelsPlugin]
+    ) -> ServerSentEvent:
+        """The unread count, now and whenever it changes."""
+        hub = request.app.state.hubs["member"]
+        member_id = member.id
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            async with channels.start_subscription([channel_for(member_id)]) as subscriber:
+                current = await hub.message(member_id)
+                if current is not None:
+                    yield ServerSentEventMessage(event="badge", data=json.loads(current)["html"])
+                async for raw in subscriber.iter_events():
+                    yield ServerSentEventMessage(event="badge", data=json.loads(raw)["html"])
+
+        return ServerSentEvent(stream())

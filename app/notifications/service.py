@@ -1,0 +1,80 @@
+"""The in-app inbox. Notices are written in the transaction that caused them (one per subject:
+a redelivered event adds nothing); after that transaction commits, the member's badge is
+refreshed over their live channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.live.hub import touch_after_commit
+from app.models.auctions import Notification, NotificationKind
+from app.models.base import utcnow
+
+
+def channel_for(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+async def notify_many(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert notices (``member_id``, ``kind``, ``text``, ``link``, ``dedupe_key``), skipping any
+    the member already has."""
+    if not rows:
+        return
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    values = [{**row, "kind": NotificationKind(row["kind"]).value, "created_at": now} for row in rows]
+    await db.execute(insert(Notification).values(values).on_conflict_do_nothing())
+    touch_after_commit(db, "member", *{row["member_id"] for row in rows})
+
+
+async def notify(
+    db: AsyncSession, member_id: int, kind: NotificationKind, text: str, link: str, dedupe_key: str
+) -> None:
+    await notify_many(
+        db, [{"member_id": member_id, "kind": kind, "text": text, "link": link, "dedupe_key": dedupe_key}]
+    )
+
+
+async def unread_count(db: AsyncSession, member_id: int) -> int:
+    return int(
+        await db.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.member_id == member_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+async def badge_state(db: AsyncSession, member_id: int) -> dict[str, Any]:
+    return {"member_id": member_id, "unread": await unread_count(db, member_id)}
+
+
+async def inbox(db: AsyncSession, member_id: int, *, offset: int, limit: int) -> tuple[list[Notification], int]:
+    total = await db.scalar(select(func.count()).select_from(Notification).where(Notification.member_id == member_id))
+    rows = (
+        await db.execute(
+            select(Notification)
+            .where(Notification.member_id == member_id)
+            .order_by(Notification.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).scalars()
+    return list(rows), int(total or 0)
+
+
+async def mark_read(db: AsyncSession, member_id: int, notification_id: int | None = None) -> int:
+    """Mark one notice (or all of them) read; returns how many changed."""
+    stmt = update(Notification).where(Notification.member_id == member_id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    result = await db.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
+    if result.rowcount:  # type: ignore[attr-defined]
+        touch_after_commit(db, "member", member_id)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
