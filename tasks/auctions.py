@@ -74,6 +74,10 @@ async def expire_offer(order_id: int) -> None:
 
 @actor(queue_name="auctions", max_retries=0)
 async def sweep_auctions() -> None:
+    await sweep()
+
+
+async def sweep() -> None:
     """Close auctions past their end, pass on offers past their deadline, remind winners whose
     deadline is near: whatever a lost delayed message left undone."""
     async with runtime.database().transaction() as db:
@@ -92,4 +96,4 @@ async def sweep_auctions() -> None:
         await service.remind_deadlines(db, pay_seconds=runtime.settings().auction_pay_seconds)
 
 
-__all__ = ["close_auction", "close_now", "expire_offer", "pass_over", "schedule_close", "sweep_auctions"]
+__all__ = ["close_auction", "close_now", "expire_offer", "pass_over", "schedule_close", "sweep", "sweep_auctions"]

@@ -295,21 +295,21 @@ async def decide_batch(
     if fresh:
         await db.execute(insert(StandingBid), fresh)
     raised = [
-        {"a_id": auction_id, "m_id": m, "amount": a, "max_amount": maximums.get(m), "sequence": s, "updated_at": stamp}
+        {"a_id": auction_id, "m_id": m, "b_amount": a, "b_max": maximums.get(m), "b_seq": s, "b_at": stamp}
         for m, (a, s) in changed.items()
         if m in existing
     ]
     if raised:
+        table = StandingBid.__table__
         await db.execute(
-            update(StandingBid)
-            .where(StandingBid.auction_id == bindparam("a_id"), StandingBid.member_id == bindparam("m_id"))
+            update(table)
+            .where(table.c.auction_id == bindparam("a_id"), table.c.member_id == bindparam("m_id"))
             .values(
-                amount=bindparam("amount"),
-                max_amount=bindparam("max_amount"),
-                sequence=bindparam("sequence"),
-                updated_at=bindparam("updated_at"),
-            )
-            .execution_options(synchronize_session=False),
+                amount=bindparam("b_amount"),
+                max_amount=bindparam("b_max"),
+                sequence=bindparam("b_seq"),
+                updated_at=bindparam("b_at"),
+            ),
             raised,
         )
     extended = ends_at != original_end
