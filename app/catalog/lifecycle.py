@@ -11,7 +11,8 @@ PRODUCT_STATUS = StateMachine[S](
     "product status",
     {
         S.DRAFT: {S.SCHEDULED, S.CANCELLED, S.HIDDEN},
-        S.SCHEDULED: {S.ON_SALE, S.CANCELLED, S.HIDDEN},
+        # an auction-only listing (no fixed-price units) opens straight into its auction
+        S.SCHEDULED: {S.ON_SALE, S.AUCTION_LIVE, S.CANCELLED, S.HIDDEN},
         S.ON_SALE: {S.CONVERSION_PENDING, S.HIDDEN},
         # every fixed-price unit is taken: paid → auction (or ended when nothing is left to
         # auction); a returned unit → back on sale
@@ -58,6 +59,11 @@ def is_editable(status: S) -> bool:
 
 def should_open(status: S, sale_starts_at: datetime, now: datetime) -> bool:
     return status is S.SCHEDULED and sale_starts_at <= now
+
+
+def opening_status(fixed_quantity: int) -> S:
+    """Where a scheduled listing goes at its start time."""
+    return S.ON_SALE if fixed_quantity > 0 else S.AUCTION_LIVE
 
 
 def after_fixed_units_paid(total_quantity: int, fixed_quantity: int) -> S:

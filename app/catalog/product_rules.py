@@ -169,18 +169,19 @@ def parse_product_form(form: Mapping[str, str], now: datetime) -> tuple[ProductV
     take("category_id", parse_category_id(get("category_id")))
     take("list_price", parse_int(get("list_price"), low=1, high=PRICE_MAX, what="The list price", unit="won"))
 
-    def quantity(key: str, what: str, raw: str) -> None:
-        take(key, parse_int(raw, low=1, high=QUANTITY_MAX, what=what, example="10"))
+    def quantity(key: str, what: str, raw: str, low: int = 1) -> None:
+        take(key, parse_int(raw, low=low, high=QUANTITY_MAX, what=what, example="10"))
 
     quantity("total_quantity", "The total quantity", get("total_quantity"))
-    quantity("fixed_quantity", "The fixed-price quantity", get("fixed_quantity"))
+    # 0: an auction-only listing, every unit goes to the auction
+    quantity("fixed_quantity", "The fixed-price quantity", get("fixed_quantity"), low=0)
     quantity("purchase_limit", "The purchase limit", get("purchase_limit").strip() or "1")
 
     total, fixed, limit = clean.get("total_quantity"), clean.get("fixed_quantity"), clean.get("purchase_limit")
     if isinstance(total, int) and isinstance(fixed, int) and fixed > total:
         errors["fixed_quantity"] = f"The fixed-price quantity cannot be more than the total quantity ({total:,})."
         clean.pop("fixed_quantity")
-    elif isinstance(fixed, int) and isinstance(limit, int) and limit > fixed:
+    elif isinstance(fixed, int) and isinstance(limit, int) and fixed > 0 and limit > fixed:
         errors["purchase_limit"] = f"The purchase limit cannot be more than the fixed-price quantity ({fixed:,})."
 
     starts = parse_local_datetime(get("sale_starts_at"), get("tz_offset_minutes"))

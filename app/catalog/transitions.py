@@ -73,15 +73,19 @@ async def product_changed(db: AsyncSession, product: Product) -> None:
 
 
 async def open_due_sale(db: AsyncSession, product_id: int, now: datetime | None = None) -> bool:
-    """Scheduled → on sale once its start time has come. Idempotent: False when nothing to do."""
+    """Scheduled → on sale once its start time has come (an auction-only listing: straight to its
+    live auction). Idempotent: False when nothing to do."""
     now = now or utcnow()
     product = await db.get(Product, product_id)
     if product is None or not lifecycle.should_open(product.status, product.sale_starts_at, now):
         return False
+    target = lifecycle.opening_status(product.fixed_quantity)
     try:
-        await transition(db, product, ProductStatus.ON_SALE, reason="sale start time reached")
+        await transition(db, product, target, reason="sale start time reached")
     except StaleTransition:
         return False
+    if target is ProductStatus.AUCTION_LIVE:
+        return True
     from app.drops.stock import open_stock
 
     await open_stock(db, product)

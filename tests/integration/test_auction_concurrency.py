@@ -60,9 +60,7 @@ async def test_two_hundred_concurrent_bids_from_fifty_members(app, members, prod
     assert sequences == list(range(1, len(stored) + 1)) and fresh.bid_count == len(stored)
     # the standing bid of each member is their latest stored bid, and the highest
     latest = {b.member_id: b for b in sorted(stored, key=lambda b: b.sequence)}
-    assert {s.member_id: (s.amount, s.sequence) for s in rows} == {
-        m: (b.amount, b.sequence) for m, b in latest.items()
-    }
+    assert {s.member_id: (s.amount, s.sequence) for s in rows} == {m: (b.amount, b.sequence) for m, b in latest.items()}
     assert all(latest[m].amount == max(b.amount for b in stored if b.member_id == m) for m in latest)
     expected = ranking(RuleBid(b.member_id, b.amount, b.sequence) for b in stored)[:UNITS]
 
@@ -76,8 +74,14 @@ async def test_two_hundred_concurrent_bids_from_fifty_members(app, members, prod
     assert closed.count(True) == 1
     async with app.state.database.transaction() as db:
         results = (
-            await db.execute(select(AuctionResult).where(AuctionResult.auction_id == auction.id).order_by(AuctionResult.unit))
-        ).scalars().all()
+            (
+                await db.execute(
+                    select(AuctionResult).where(AuctionResult.auction_id == auction.id).order_by(AuctionResult.unit)
+                )
+            )
+            .scalars()
+            .all()
+        )
         orders = (await db.execute(select(Order).order_by(Order.id))).scalars().all()
     assert [(r.member_id, r.amount, r.rank) for r in results] == [
         (b.member_id, b.amount, i) for i, b in enumerate(expected, start=1)

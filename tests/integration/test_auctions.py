@@ -185,8 +185,12 @@ async def test_give_up_and_missed_deadline_pass_the_unit_down_the_ranking(app, m
     pay_seconds = app.state.settings.auction_pay_seconds
     async with app.state.database.transaction() as db:
         offer = (await db.execute(select(AuctionResult).where(AuctionResult.member_id == c.id))).scalar_one()
-        assert await service.release_offer(db, offer.id, ResultStatus.GIVEN_UP, reason="given up", pay_seconds=pay_seconds)
-        assert not await service.release_offer(db, offer.id, ResultStatus.GIVEN_UP, reason="again", pay_seconds=pay_seconds)
+        assert await service.release_offer(
+            db, offer.id, ResultStatus.GIVEN_UP, reason="given up", pay_seconds=pay_seconds
+        )
+        assert not await service.release_offer(
+            db, offer.id, ResultStatus.GIVEN_UP, reason="again", pay_seconds=pay_seconds
+        )
     assert [(m, s) for _, m, _, s in await results(app, auction.id)] == [
         (c.id, ResultStatus.GIVEN_UP),
         (b.id, ResultStatus.OFFERED),
@@ -287,3 +291,23 @@ async def test_the_sweep_closes_overdue_auctions_and_passes_on_overdue_offers(ap
         (b.id, ResultStatus.PASSED_OVER),
         (a.id, ResultStatus.OFFERED),
     ]
+
+
+async def test_an_auction_only_listing_opens_its_auction_at_the_start_time(app, members, products):
+    from app.catalog.transitions import open_due_sale
+
+    seller = await members.seller()
+    product = await products.create(
+        seller,
+        status=ProductStatus.SCHEDULED,
+        fixed_quantity=0,
+        total_quantity=3,
+        sale_starts_at=utcnow() - timedelta(seconds=1),
+    )
+    async with app.state.database.transaction() as db:
+        assert await open_due_sale(db, product.id)
+    await dispatch_all(app)
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Product, product.id)).status is ProductStatus.AUCTION_LIVE
+        auction = (await db.execute(select(Auction).where(Auction.product_id == product.id))).scalar_one()
+        assert auction.units == 3 and auction.status is AuctionStatus.LIVE

@@ -8,7 +8,7 @@ from itertools import product
 import pytest
 
 from app.catalog import lifecycle
-from app.catalog.lifecycle import PRODUCT_STATUS, after_fixed_units_paid, check_move, should_open
+from app.catalog.lifecycle import PRODUCT_STATUS, after_fixed_units_paid, check_move, opening_status, should_open
 from app.core.states import IllegalTransition
 from app.models.catalog import ProductStatus as S
 
@@ -20,6 +20,7 @@ ALLOWED = {
     (S.DRAFT, S.CANCELLED),
     (S.DRAFT, S.HIDDEN),
     (S.SCHEDULED, S.ON_SALE),
+    (S.SCHEDULED, S.AUCTION_LIVE),
     (S.SCHEDULED, S.CANCELLED),
     (S.SCHEDULED, S.HIDDEN),
     (S.ON_SALE, S.CONVERSION_PENDING),
@@ -97,3 +98,8 @@ def test_after_fixed_units_paid():
     assert after_fixed_units_paid(total_quantity=7, fixed_quantity=6) is S.AUCTION_LIVE
     assert after_fixed_units_paid(total_quantity=6, fixed_quantity=6) is S.ENDED
     assert after_fixed_units_paid(total_quantity=1, fixed_quantity=1) is S.ENDED
+
+
+def test_an_auction_only_listing_opens_into_its_auction():
+    assert opening_status(0) is S.AUCTION_LIVE
+    assert opening_status(1) is S.ON_SALE

@@ -71,7 +71,7 @@ def test_a_good_form_gives_clean_values():
         ("total_quantity", "-1", "at least 1"),
         ("total_quantity", "100001", "at most 100,000"),
         ("total_quantity", "ten", "must be a whole number"),
-        ("fixed_quantity", "0", "at least 1"),
+        ("fixed_quantity", "-1", "at least 0"),
         ("fixed_quantity", "11", "cannot be more than the total quantity (10)"),
         ("purchase_limit", "0", "at least 1"),
         ("purchase_limit", "7", "cannot be more than the fixed-price quantity (6)"),
@@ -112,6 +112,14 @@ def test_auction_fields_are_needed_only_when_units_are_left_over():
     assert errors == {}
     assert values is not None
     assert (values.auction_start_price, values.auction_increment, values.auction_duration_minutes) == (None,) * 3
+
+
+def test_no_fixed_price_units_is_an_auction_only_listing():
+    values, errors = check(fixed_quantity="0", purchase_limit="3")
+    assert errors == {} and values is not None
+    assert values.fixed_quantity == 0 and values.auction_start_price is not None
+    values, errors = check(fixed_quantity="0", auction_start_price="")
+    assert values is None and "auction start price" in errors["auction_start_price"]
 
 
 def test_blank_purchase_limit_defaults_to_one():

@@ -176,7 +176,7 @@ async def test_publishing_after_the_start_time_asks_for_a_new_one(client, app, s
         ("total_quantity", "0", "at least 1"),
         ("total_quantity", "100000000", "at most 100,000"),
         ("total_quantity", "1.5", "whole number"),
-        ("fixed_quantity", "0", "at least 1"),
+        ("fixed_quantity", "-1", "at least 0"),
         ("fixed_quantity", "11", "cannot be more than the total quantity"),
         ("purchase_limit", "-1", "at least 1"),
         ("sale_starts_at", "2020-01-01T09:00", "in the past"),

@@ -1,0 +1,230 @@
+"""A live auction in the browser, from the first bid to its units paid or passed on.
+
+Two members bid against each other (and against a third who bids off-screen): each page follows
+the other's bids, the minimum next bid and its own position over SSE without a reload. A late bid
+pushes the end back (soft close) and the app schedules the close itself; the live server's worker
+closes it and both pages turn to the closed state live. The winner of unit 1 pays in the sandbox
+checkout and the seller sees the unit paid; the winner of unit 2 gives it up and it is offered to
+the next bidder."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select, update
+
+from app.auctions.bidding import BidRequest, BidService
+from app.auctions.controllers import after_batch
+from app.auctions.rules import AuctionStatus
+from app.models.auctions import Auction, AuctionResult, ResultStatus
+from app.models.base import utcnow
+from app.models.orders import Order, OrderStatus
+from tests.factories import PASSWORD
+from tests.integration.auction_helpers import bid, key, live_auction
+
+pytestmark = pytest.mark.browser
+
+EXTEND_SECONDS = 3
+WAIT_MS = 10_000  # the longest a live update may take (a close waits for the end, up to 2 × EXTEND_SECONDS)
+
+
+@pytest.fixture
+def settings(settings):
+    # a short soft close, so the late bid's extension (and the close it schedules) come quickly
+    return settings.with_changes(auction_extend_seconds=EXTEND_SECONDS)
+
+
+async def _signed_in(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(base_url=base)
+    page = await context.new_page()
+    await page.goto("/login")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("main button[type=submit]")
+    await expect(page.locator('[data-nav="me"]')).to_be_visible()
+    return context, page
+
+
+async def _watching(page: Page, auction_id: int) -> None:
+    """Open the auction page and wait until its event stream is connected and has sent the state."""
+    await page.goto(f"/auctions/{auction_id}")
+    await expect(page.locator("#auction-stream")).to_have_attribute("data-live", "connected")
+
+
+def _live(page: Page):  # noqa: ANN202
+    return page.locator("#auction-state .auction-live")
+
+
+def _position(page: Page):  # noqa: ANN202
+    return page.locator("#my-position [data-position]")
+
+
+async def _place_bid(page: Page, amount: int) -> None:
+    await page.fill("#amount", str(amount))
+    await page.click("#bid-box button.bid-button")
+    await expect(page.locator("#bid-message")).to_contain_text(f"₩{amount:,}")
+
+
+async def _sees(page: Page, *, bids: int, minimum: int, top: list[str]) -> None:
+    """The shared state as the page shows it: bid count, minimum next bid, the top bids in order."""
+    live = _live(page)
+    await expect(live).to_have_attribute("data-bids", str(bids))
+    await expect(live).to_have_attribute("data-minimum", str(minimum))
+    await expect(live.locator("#auction-minimum")).to_have_text(f"₩{minimum:,}")
+    await expect(live.locator("#top-bids tbody tr")).to_have_text(top)
+
+
+async def _result_of(app, auction_id: int, member_id: int) -> tuple[AuctionResult, Order]:
+    async with app.state.database.transaction() as db:
+        result = (
+            await db.execute(
+                select(AuctionResult).where(AuctionResult.auction_id == auction_id, AuctionResult.member_id == member_id)
+            )
+        ).scalar_one()
+        order = await db.get(Order, result.order_id)
+        assert order is not None
+        return result, order
+
+
+async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up(
+    live_server: str, browser: Browser, app, members, products
+):
+    ana = await members.create("ana@example.test", display_name="Ana")
+    bo = await members.create("bo@example.test", display_name="Bo")
+    cy = await members.create("cy@example.test", display_name="Cy")
+    auction = await live_auction(app, members, products, units=2, start=10_000, increment=1_000, minutes=60)
+    seller = await members.get(auction.seller_id)
+    assert (await bid(app, auction.id, cy.id, 10_000)).accepted
+
+    ctx_a, page_a = await _signed_in(browser, live_server, "ana@example.test")
+    ctx_b, page_b = await _signed_in(browser, live_server, "bo@example.test")
+    await _watching(page_a, auction.id)
+    await _watching(page_b, auction.id)
+    for page in (page_a, page_b):
+        await _sees(page, bids=1, minimum=10_000, top=["1C•••₩10,000"])
+        await expect(_position(page)).to_have_attribute("data-position", "none")
+    await page_b.evaluate("window.__stillHere = true")
+    await page_a.evaluate("window.__stillHere = true")
+
+    # A bids; B's page follows
+    await _place_bid(page_a, 11_000)
+    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
+    await _sees(page_b, bids=2, minimum=11_000, top=["1A•••₩11,000", "2C•••₩10,000"])
+    await expect(_position(page_b)).to_have_attribute("data-position", "none")
+
+    # B bids higher; A's page follows, A keeps a unit
+    await _place_bid(page_b, 12_000)
+    await expect(_position(page_b)).to_have_attribute("data-position", "winning")
+    await _sees(page_a, bids=3, minimum=12_000, top=["1B•••₩12,000", "2A•••₩11,000"])
+    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
+    await expect(_position(page_a)).to_contain_text("rank 2")
+
+    # C, off-screen, bids over both: A is pushed out, live
+    placed = await BidService(app.state.database, app.state.settings.auction_extend_seconds, after_batch).place(
+        BidRequest(auction.id, cy.id, 13_000, None, key())
+    )
+    assert placed.accepted, placed.message
+    await expect(_position(page_a)).to_have_attribute("data-position", "outbid")
+    await expect(_position(page_a)).to_contain_text("Outbid — bid at least ₩13,000")
+    await _sees(page_a, bids=4, minimum=13_000, top=["1C•••₩13,000", "2B•••₩12,000"])
+    await expect(_position(page_b)).to_have_attribute("data-position", "winning")
+
+    # A comes back: now B is pushed out
+    await _place_bid(page_a, 14_000)
+    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
+    await _sees(page_b, bids=5, minimum=14_000, top=["1A•••₩14,000", "2C•••₩13,000"])
+    await expect(_position(page_b)).to_have_attribute("data-position", "outbid")
+
+    # The end draws near; B's late bid pushes it back (soft close) and the app schedules the close
+    soon = utcnow() + timedelta(seconds=EXTEND_SECONDS)
+    async with app.state.database.transaction() as db:
+        await db.execute(update(Auction).where(Auction.id == auction.id).values(ends_at=soon))
+    await _place_bid(page_b, 15_000)
+    await expect(_position(page_b)).to_have_attribute("data-position", "winning")
+    await _sees(page_a, bids=6, minimum=15_000, top=["1B•••₩15,000", "2A•••₩14,000"])
+    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
+    async with app.state.database.transaction() as db:
+        extended = await db.get(Auction, auction.id)
+        assert extended is not None and extended.extensions == 1
+        assert extended.ends_at == soon + timedelta(seconds=EXTEND_SECONDS)
+    await expect(_live(page_a).locator("#auction-ends time")).to_have_attribute(
+        "datetime", extended.ends_at.isoformat()
+    )
+
+    # The live server's worker closes it at the new end: both pages turn, live
+    for page, won in ((page_a, "You won at ₩14,000 (rank 2)."), (page_b, "You won at ₩15,000 (rank 1).")):
+        await expect(_live(page)).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
+        await expect(_live(page).locator(".badge")).to_have_text("Closed")
+        await expect(_position(page)).to_have_attribute("data-position", "won")
+        await expect(_position(page)).to_have_text(won)
+        assert await page.evaluate("window.__stillHere === true"), "a bidder's page was reloaded"
+    async with app.state.database.transaction() as db:
+        closed = await db.get(Auction, auction.id)
+        assert closed is not None and closed.status is AuctionStatus.CLOSED
+        assert closed.closed_at is not None and closed.closed_at >= extended.ends_at
+    result_b, order_b = await _result_of(app, auction.id, bo.id)
+    result_a, order_a = await _result_of(app, auction.id, ana.id)
+    assert (result_b.unit, result_b.amount, result_b.status) == (1, 15_000, ResultStatus.OFFERED)
+    assert (result_a.unit, result_a.amount, result_a.status) == (2, 14_000, ResultStatus.OFFERED)
+
+    # B pays for unit 1 in the sandbox checkout
+    await page_b.reload()
+    my_result = page_b.locator("#my-result")
+    await expect(my_result).to_contain_text("Unit 1 at ₩15,000: Offered — waiting for payment.")
+    await my_result.get_by_role("link", name="Pay now").click()
+    await page_b.wait_for_url(f"**/orders/{order_b.id}")
+    await expect(page_b.locator("#order-state")).to_have_text("Awaiting payment")
+    await page_b.click("#pay-button")
+    await page_b.wait_for_url("**/sandbox-gateway/checkout?**")
+    await expect(page_b.locator(".amount")).to_contain_text("₩15,000")
+    await page_b.check("input[name=card][value=approve]")
+    await page_b.click("button.pay")
+    await expect(page_b.locator("#order-state")).to_have_text("Paid")
+    await expect(page_b.locator(".flash")).to_contain_text("Paid. Thank you!")
+
+    # The seller sees unit 1 paid (the order's event reaches the auction through the worker)
+    ctx_s, page_s = await _signed_in(browser, live_server, seller.email)
+    await page_s.goto(f"/seller/auctions/{auction.id}")
+    unit_1 = page_s.locator("#results tbody tr").filter(has_text="Bo")
+    for _ in range(40):
+        if await unit_1.get_attribute("class") == "result-paid":
+            break
+        await page_s.wait_for_timeout(250)
+        await page_s.reload()
+    await expect(unit_1).to_have_class("result-paid")
+    await expect(unit_1).to_contain_text("Paid")
+    await expect(unit_1).to_contain_text(f"#{order_b.id} paid")
+    await expect(page_s.locator("#results tbody tr").filter(has_text="Ana")).to_have_class("result-offered")
+    await expect(page_s.locator("main")).to_contain_text("extended 1 time by late bids")
+
+    # A gives unit 2 up: it passes to C, the next bidder
+    await page_a.reload()
+    await expect(page_a.locator("#my-result")).to_contain_text("Unit 2 at ₩14,000: Offered — waiting for payment.")
+    await page_a.locator("#my-result").get_by_role("link", name="Give it up").click()
+    await page_a.wait_for_url(f"**/auctions/{auction.id}/give-up")
+    await expect(page_a.locator("main")).to_contain_text("You won unit 2 at ₩14,000")
+    await page_a.click("#confirm-give-up")
+    await page_a.wait_for_url(f"**/auctions/{auction.id}")
+    await expect(page_a.locator(".flash")).to_contain_text("You gave up the unit; it passes to the next bidder.")
+    await expect(page_a.locator("#my-result")).to_contain_text("Unit 2 at ₩14,000: Given up.")
+
+    result_a, order_a = await _result_of(app, auction.id, ana.id)
+    assert result_a.status is ResultStatus.GIVEN_UP
+    assert order_a.status is OrderStatus.CANCELLED
+    result_c, order_c = await _result_of(app, auction.id, cy.id)
+    assert (result_c.unit, result_c.rank, result_c.amount, result_c.status) == (2, 3, 13_000, ResultStatus.OFFERED)
+    assert order_c.status is OrderStatus.AWAITING_PAYMENT and order_c.amount == 13_000
+    result_b, order_b = await _result_of(app, auction.id, bo.id)
+    assert result_b.status is ResultStatus.PAID and order_b.status is OrderStatus.PAID
+    async with app.state.database.transaction() as db:
+        still = await db.get(Auction, auction.id)
+        assert still is not None and still.status is AuctionStatus.CLOSED  # unit 2 still waits on C
+
+    await page_s.reload()
+    await expect(page_s.locator("#results tbody tr").filter(has_text="Cy")).to_have_class("result-offered")
+    await expect(page_s.locator("#results tbody tr").filter(has_text="Ana")).to_have_class("result-given_up")
+
+    for context in (ctx_a, ctx_b, ctx_s):
+        await context.close()
