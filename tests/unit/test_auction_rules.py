@@ -117,3 +117,36 @@ def test_auction_states():
     assert AUCTION_STATUS.can(AuctionStatus.LIVE, AuctionStatus.CLOSED)
     with pytest.raises(IllegalTransition):
         AUCTION_STATUS.check(AuctionStatus.CLOSED, AuctionStatus.LIVE)
+
+
+def test_a_proxy_war_over_huge_amounts_settles_without_stepping_through_them():
+    raised = resolve_proxies([], {1: 9_000_000_000, 2: 8_000_000_000}, 1, 1, 1)
+    assert raised == {2: 8_000_000_000, 1: 8_000_000_001}
+
+
+def test_a_proxy_war_stops_at_the_next_winner_up_and_continues_from_there():
+    # two units: member 3 bid 20,000 by hand; proxies 1 and 2 (maximums above it) fight for the
+    # other unit until their bids reach member 3's, and then both take a unit from member 3, each
+    # bidding the least that beats 20,000 by the increment
+    standing = bids((3, 20_000), (1, 10_000))
+    raised = resolve_proxies(standing, {1: 30_000, 2: 25_000}, 2, 10_000, 1_000)
+    assert raised == {2: 21_000, 1: 21_000}
+    final = ranking(standing + [Bid(m, a, 10 + i) for i, (m, a) in enumerate(raised.items())])
+    assert [b.member_id for b in final] == [2, 1, 3]
+
+
+def test_a_proxy_that_is_already_winning_does_not_bid_against_itself():
+    assert resolve_proxies(bids((1, 10_000)), {1: 50_000}, 1, 10_000, 1_000) == {}
+
+
+def test_a_members_position_from_the_shared_state():
+    from app.auctions.view import position
+
+    winners_ = [(1, 15_000), (2, 12_000)]
+    assert position(None, winners_, 13_000, "live", None).kind == "none"
+    assert position(1, winners_, 13_000, "live", 15_000).text == "Winning at ₩15,000 (rank 1)."
+    outbid = position(3, winners_, 13_000, "live", 11_000, 20_000)
+    assert outbid.kind == "outbid" and outbid.text == "Outbid — bid at least ₩13,000." and outbid.maximum == 20_000
+    assert position(4, winners_, 13_000, "live", None).text == "No bid yet — bid at least ₩13,000."
+    assert position(2, winners_, 13_000, "closed", 12_000).kind == "won"
+    assert position(3, winners_, 13_000, "closed", 11_000).kind == "lost"
