@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auctions.service import open_for_product
 from app.catalog.images import Upload, process_image, store
 from app.catalog.transitions import STATUS_CHANGED, product_changed
 from app.drops.service import RIGHT_GRANTED
@@ -224,6 +225,11 @@ async def _demo_stock(db: AsyncSession, product: Product, shopper: Member | None
         )
 
 
+def _auction_minutes(demo: Demo) -> int:
+    """A demo auction that is already live stays open for two days."""
+    return 2880 if demo.status is S.AUCTION_LIVE else 60
+
+
 async def seed_products(db: AsyncSession, settings: Settings, seller: Member, shopper: Member | None = None) -> int:
     categories = {c.slug: c for c in (await db.execute(select(Category))).scalars()}
     existing = set((await db.execute(select(Product.name).where(Product.seller_id == seller.id))).scalars())
@@ -246,7 +252,7 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member, sh
             sale_starts_at=now + demo.starts_in,
             auction_start_price=demo.price * 8 // 10 if demo.fixed < demo.total else None,
             auction_increment=1_000 if demo.fixed < demo.total else None,
-            auction_duration_minutes=60 if demo.fixed < demo.total else None,
+            auction_duration_minutes=_auction_minutes(demo) if demo.fixed < demo.total else None,
             status=demo.status,
         )
         db.add(product)
@@ -258,6 +264,8 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member, sh
             db.add(ProductImage(product_id=product.id, position=position, **stored.row_values()))
         db.add(ProductStatusChange(product_id=product.id, from_status=None, to_status=demo.status, reason="demo data"))
         await _demo_stock(db, product, shopper, now)
+        if product.status is S.AUCTION_LIVE:
+            await open_for_product(db, product.id, now)
         await record_event(db, STATUS_CHANGED, "product", product.id, from_status=None, to_status=demo.status.value)
         await product_changed(db, product)
         added += 1

@@ -24,7 +24,7 @@ async def open_auction(db: AsyncSession, event: OutboxEvent) -> None:
 
 
 @on(service.AUCTION_OPENED, name="auctions.schedule_close")
-async def schedule_close(db: AsyncSession, event: OutboxEvent) -> None:
+async def schedule_closing(db: AsyncSession, event: OutboxEvent) -> None:
     auction = await db.get(Auction, event.aggregate_id)
     if auction is None:
         return
