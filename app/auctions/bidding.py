@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,11 @@ class BidAnswer:
     maximum: int | None = None
     replay: bool = False
     ends_at: datetime | None = None
+    # Where things stand once the bid's batch is decided, for the bidder's answer.
+    winners: tuple[tuple[int, int], ...] = ()
+    minimum: int | None = None
+    status: str | None = None
+    standing: int | None = None  # the member's standing bid
 
 
 @dataclass
@@ -243,6 +248,7 @@ async def decide_batch(
             answers.append(BidAnswer(False, refused.message, ends_at=ends_at))
             continue
         before = {b.member_id for b in ranking(standing.values())[:units]}
+        rows_before = len(new_rows)
         if maximum is not None:
             maximums[request.member_id] = maximum
         elif request.member_id in maximums and amount is not None and amount > maximums[request.member_id]:
@@ -257,7 +263,8 @@ async def decide_batch(
             seen_keys[request.key] = request.member_id
         for member_id, raised in resolve_proxies(standing.values(), maximums, units, start_price, increment).items():
             place(member_id, raised, BidKind.PROXY, None, maximums.get(member_id), now)
-        ends_at = extended_end(ends_at, now, extend)
+        if len(new_rows) > rows_before:  # a bid was placed (not only a maximum raised)
+            ends_at = extended_end(ends_at, now, extend)
         after = {b.member_id for b in ranking(standing.values())[:units]}
         for member_id in before - after:
             outbid[member_id] = sequence
@@ -275,6 +282,7 @@ async def decide_batch(
             BidAnswer(True, message, amount=mine.amount, maximum=maximums.get(request.member_id), ends_at=ends_at)
         )
 
+    answers = _where_they_stand(answers, requests, standing, maximums, units, start_price, increment, status)
     if not accepted:
         return Decided(answers)
     if new_rows:
@@ -339,6 +347,33 @@ async def decide_batch(
             ],
         )
     return Decided(answers, ends_at=ends_at, extended=extended, accepted=accepted)
+
+
+def _where_they_stand(
+    answers: list[BidAnswer],
+    requests: list[tuple[BidRequest, datetime]],
+    standing: dict[int, Bid],
+    maximums: dict[int, int],
+    units: int,
+    start_price: int,
+    increment: int,
+    status: AuctionStatus,
+) -> list[BidAnswer]:
+    top = ranking(standing.values())[:units]
+    shared = {
+        "winners": tuple((b.member_id, b.amount) for b in top),
+        "minimum": minimum_next_bid(top, units, start_price, increment),
+        "status": status.value,
+    }
+    return [
+        replace(
+            answer,
+            **shared,
+            standing=standing[r.member_id].amount if r.member_id in standing else None,
+            maximum=maximums.get(r.member_id),
+        )
+        for answer, (r, _) in zip(answers, requests, strict=True)
+    ]
 
 
 def _amounts(

@@ -107,8 +107,6 @@ class AuctionController(Controller):
             errors["amount"] = "Enter a bid, or a maximum for proxy bidding."
         answer = None
         if not errors:
-            await _auction(db, auction_id)
-            await db.rollback()  # the bid is decided in its own transaction; hold no connection meanwhile
             try:
                 answer = await bid_service(request).place(
                     BidRequest(auction_id, member_id, amount, maximum, form.get("key") or None)
@@ -116,6 +114,8 @@ class AuctionController(Controller):
             except DomainError as exc:
                 errors["amount"] = exc.message
             else:
+                if answer.status is None:
+                    raise NotFoundException("This auction does not exist.")
                 if not answer.accepted:
                     errors["amount"] = answer.message
         status_code = 200 if answer is not None and answer.accepted else 422
@@ -126,7 +126,21 @@ class AuctionController(Controller):
                 assert answer is not None
                 flash(request, answer.message, "success")
             return Redirect(f"/auctions/{auction_id}", status_code=303)
-        context = await bidding_context(db, auction_id, member_id)
+        if answer is not None:  # the batch that decided the bid knows where things stand: no query
+            where = view.position(
+                member_id,
+                list(answer.winners),
+                answer.minimum or 0,
+                answer.status or "",
+                answer.standing,
+                answer.maximum,
+            )
+            context: dict[str, Any] = {
+                "state": {"auction_id": auction_id, "status": answer.status, "minimum": answer.minimum},
+                "position": where,
+            }
+        else:
+            context = await bidding_context(db, auction_id, member_id)
         context |= {
             "key": new_key() if answer is not None and answer.accepted else form.get("key") or new_key(),
             "errors": errors,

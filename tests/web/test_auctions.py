@@ -140,6 +140,7 @@ async def test_bad_bids_are_answered_next_to_the_field_and_store_nothing(client,
     assert r.status_code == 422 and "expired" in field_error(r.text, "amount")
     r = await post_form(client, f"/auctions/{auction.id}/bids", {"amount": "10000", "key": key()}, headers=HTMX)
     assert r.status_code == 200
+    assert (await place(client, 999_999, "10000")).status_code == 404
     anonymous = await client.post(f"/auctions/{auction.id}/bids", data={"amount": "20000"})
     assert anonymous.status_code == 403  # no CSRF token: refused before anything else
 
