@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import select, update
 
 from app.auctions.bidding import BidRequest, BidService
@@ -53,11 +53,11 @@ async def _watching(page: Page, auction_id: int) -> None:
     await expect(page.locator("#auction-stream")).to_have_attribute("data-live", "connected")
 
 
-def _live(page: Page):  # noqa: ANN202
+def _live(page: Page) -> Locator:
     return page.locator("#auction-state .auction-live")
 
 
-def _position(page: Page):  # noqa: ANN202
+def _position(page: Page) -> Locator:
     return page.locator("#my-position [data-position]")
 
 
@@ -80,7 +80,9 @@ async def _result_of(app, auction_id: int, member_id: int) -> tuple[AuctionResul
     async with app.state.database.transaction() as db:
         result = (
             await db.execute(
-                select(AuctionResult).where(AuctionResult.auction_id == auction_id, AuctionResult.member_id == member_id)
+                select(AuctionResult).where(
+                    AuctionResult.auction_id == auction_id, AuctionResult.member_id == member_id
+                )
             )
         ).scalar_one()
         order = await db.get(Order, result.order_id)
