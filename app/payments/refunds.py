@@ -21,7 +21,7 @@ from app.events.outbox import record_event
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import StockReason
-from app.models.orders import Order, OrderStatus
+from app.models.orders import Order, OrderSource, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from app.orders.rules import PAID_STATES
 from app.orders.service import move_order
@@ -238,7 +238,17 @@ async def release_refund(db: AsyncSession, refund_id: int, message: str) -> bool
 
 async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
     """Refunded units return to sale while the fixed-price sale runs; after it has ended they
-    are only recorded (stock never moves once a sale is over)."""
+    are only recorded (stock never moves once a sale is over). An auction unit is never returned
+    to the fixed-price stock."""
+    if order.source is not OrderSource.DROP:
+        audit(
+            db,
+            "refund",
+            f"{refund.quantity} auction unit(s) refunded: recorded, not returned to stock",
+            payment_id=refund.payment_id,
+            order_id=order.id,
+        )
+        return
     returned = (
         await db.execute(
             update(Product)

@@ -236,6 +236,32 @@ async def test_paying_a_won_unit_settles_the_auction(app, members, products):
         assert (await db.get(Auction, auction.id)).status is AuctionStatus.SETTLED
 
 
+async def test_refunding_a_won_unit_never_returns_it_to_the_fixed_price_stock(app, members, products):
+    from app.payments.refunds import complete_refund, request_refund
+
+    auction = await live_auction(app, members, products, units=1)
+    winner = await members.create()
+    await bid(app, auction.id, winner.id, 30_000)
+    await end_now(app, auction.id)
+    assert await close_now(auction.id)
+    async with app.state.database.transaction() as db:
+        order = (await db.execute(select(Order).where(Order.member_id == winner.id))).scalar_one()
+        payment = await start_payment(db, order)
+        payment.status = "in_progress"
+        payment.payment_key = f"pk-{payment.id}"
+    async with app.state.database.transaction() as db:
+        assert (await record_done(db, payment.id, method="card", approved_at=utcnow())).state == "paid"
+    async with app.state.database.transaction() as db:
+        await db.execute(update(Product).where(Product.id == auction.product_id).values(status=ProductStatus.HIDDEN))
+        order = await db.get(Order, order.id)
+        refund = await request_refund(db, order, quantity=1, amount=None, reason="damaged", actor_id=winner.id)
+    async with app.state.database.transaction() as db:
+        assert await complete_refund(db, refund.id)
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Order, order.id)).status is OrderStatus.REFUNDED
+        assert (await db.get(Product, auction.product_id)).taken_quantity == 2  # the fixed-price units, as sold
+
+
 async def test_a_failed_payment_passes_the_unit_on(app, members, products):
     from app.payments.service import record_failed
 
