@@ -49,6 +49,32 @@ async def notices(app, member_id: int) -> list[str]:
         return [k.value for k in rows.scalars()]
 
 
+async def closed_with(app, auction_id: int, *bidders: tuple[int, int]) -> None:
+    """Bids (member id, amount) in this order, then the end comes and the auction closes."""
+    for member_id, amount in bidders:
+        assert (await bid(app, auction_id, member_id, amount)).accepted
+    await end_now(app, auction_id)
+    assert await close_now(auction_id)
+
+
+async def paying(app, member_id: int, *, key_: bool = True):
+    """The member's auction order with a payment being confirmed at the gateway."""
+    async with app.state.database.transaction() as db:
+        order = (await db.execute(select(Order).where(Order.member_id == member_id))).scalar_one()
+        payment = await start_payment(db, order)
+        payment.status = "in_progress"
+        if key_:
+            payment.payment_key = f"pk-{payment.id}"
+    return order, payment
+
+
+async def paid(app, member_id: int):
+    order, payment = await paying(app, member_id)
+    async with app.state.database.transaction() as db:
+        assert (await record_done(db, payment.id, method="card", approved_at=utcnow())).state == "paid"
+    return order
+
+
 async def test_conversion_opens_one_auction_for_the_units_left(app, members, products):
     auction = await live_auction(app, members, products, units=3, start=20_000, increment=500, minutes=30)
     assert auction.status is AuctionStatus.LIVE and auction.units == 3
@@ -218,17 +244,9 @@ async def test_give_up_and_missed_deadline_pass_the_unit_down_the_ranking(app, m
 async def test_paying_a_won_unit_settles_the_auction(app, members, products):
     auction = await live_auction(app, members, products, units=1)
     winner = await members.create()
-    await bid(app, auction.id, winner.id, 30_000)
-    await end_now(app, auction.id)
-    assert await close_now(auction.id)
+    await closed_with(app, auction.id, (winner.id, 30_000))
     await dispatch_all(app)
-    async with app.state.database.transaction() as db:
-        order = (await db.execute(select(Order).where(Order.member_id == winner.id))).scalar_one()
-        payment = await start_payment(db, order)
-        payment.status = "in_progress"
-        payment.payment_key = f"pk-{payment.id}"
-    async with app.state.database.transaction() as db:
-        assert (await record_done(db, payment.id, method="card", approved_at=utcnow())).state == "paid"
+    await paid(app, winner.id)
     await dispatch_all(app)
     await dispatch_all(app)
     assert (await results(app, auction.id))[0][3] is ResultStatus.PAID
@@ -241,16 +259,8 @@ async def test_refunding_a_won_unit_never_returns_it_to_the_fixed_price_stock(ap
 
     auction = await live_auction(app, members, products, units=1)
     winner = await members.create()
-    await bid(app, auction.id, winner.id, 30_000)
-    await end_now(app, auction.id)
-    assert await close_now(auction.id)
-    async with app.state.database.transaction() as db:
-        order = (await db.execute(select(Order).where(Order.member_id == winner.id))).scalar_one()
-        payment = await start_payment(db, order)
-        payment.status = "in_progress"
-        payment.payment_key = f"pk-{payment.id}"
-    async with app.state.database.transaction() as db:
-        assert (await record_done(db, payment.id, method="card", approved_at=utcnow())).state == "paid"
+    await closed_with(app, auction.id, (winner.id, 30_000))
+    order = await paid(app, winner.id)
     async with app.state.database.transaction() as db:
         await db.execute(update(Product).where(Product.id == auction.product_id).values(status=ProductStatus.HIDDEN))
         order = await db.get(Order, order.id)
@@ -267,14 +277,8 @@ async def test_a_failed_payment_passes_the_unit_on(app, members, products):
 
     auction = await live_auction(app, members, products, units=1)
     first, second = await members.create(), await members.create()
-    await bid(app, auction.id, second.id, 10_000)
-    await bid(app, auction.id, first.id, 20_000)
-    await end_now(app, auction.id)
-    assert await close_now(auction.id)
-    async with app.state.database.transaction() as db:
-        order = (await db.execute(select(Order).where(Order.member_id == first.id))).scalar_one()
-        payment = await start_payment(db, order)
-        payment.status = "in_progress"
+    await closed_with(app, auction.id, (second.id, 10_000), (first.id, 20_000))
+    _, payment = await paying(app, first.id, key_=False)
     async with app.state.database.transaction() as db:
         assert (await record_failed(db, payment.id, "REJECT_CARD_COMPANY", "Declined.")).state == "failed"
     await dispatch_all(app)

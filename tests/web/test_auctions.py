@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 
 import anyio
 from sqlalchemy import func, select
@@ -17,18 +16,9 @@ from app.models.orders import Order, OrderStatus
 from tasks.auctions import close_now
 from tests.factories import field_error, login, post_form, second_browser
 from tests.integration.auction_helpers import bid, dispatch_all, end_now, live_auction
+from tests.web.test_buy import key, signed_in
 
 HTMX = {"HX-Request": "true"}
-
-
-def key() -> str:
-    return uuid.uuid4().hex
-
-
-async def signed_in(client, members):
-    member = await members.create()
-    await login(client, member.email)
-    return member
 
 
 async def place(browser, auction_id: int, amount: str, *, maximum: str = "", key_: str | None = None, htmx=True):
