@@ -31,11 +31,21 @@ async def stored_bids(app) -> int:
         return await db.scalar(select(func.count()).select_from(Bid))
 
 
-async def sse_events(client, path: str, count: int, *, during=None, limit: float = 8.0) -> list[tuple[str, str]]:
-    """The first ``count`` server-sent events of ``path`` as (event, data), with the client's
-    cookies. ``during`` (a coroutine function) runs once the first event has arrived. The test
-    client never returns a response that does not end, so this speaks ASGI to the app on the
-    client's own loop and hangs up after ``count`` events."""
+def parse_events(body: str) -> list[tuple[str, str]]:
+    events = []
+    for block in re.split(r"\r?\n\r?\n", body)[:-1]:  # complete events only
+        name = re.search(r"^event: ?(.*)$", block, re.M)
+        data = "\n".join(m.group(1) for m in re.finditer(r"^data: ?(.*)$", block, re.M))
+        if name:
+            events.append((name.group(1).strip(), data))
+    return events
+
+
+async def sse_events(client, path: str, until, *, during=None, limit: float = 8.0) -> list[tuple[str, str]]:
+    """The server-sent events of ``path`` as (event, data), with the client's cookies, up to the
+    first list of events ``until`` accepts. ``during`` (a coroutine function) runs once the first
+    event has arrived. The test client never returns a response that does not end, so this speaks
+    ASGI to the app on the client's own loop and hangs up when done."""
     request = client.build_request("GET", path)
     scope = client._transport.parse_request(request)
     scope.update(method="GET", http_version="1.1")
@@ -53,10 +63,10 @@ async def sse_events(client, path: str, count: int, *, during=None, limit: float
         async def send(message: dict) -> None:
             if message["type"] == "http.response.body":
                 body.extend(message.get("body", b""))
-                seen = len(re.findall(rb"\r?\n\r?\n", bytes(body)))
-                if seen >= 1:
+                events = parse_events(body.decode())
+                if events:
                     loop.call_soon_threadsafe(first_seen.set)
-                if seen >= count or not message.get("more_body"):
+                if until(events) or not message.get("more_body"):
                     done.set()
 
         with anyio.fail_after(limit):
@@ -67,14 +77,7 @@ async def sse_events(client, path: str, count: int, *, during=None, limit: float
     if during is not None:
         await asyncio.wait_for(first_seen.wait(), limit)
         await during()
-    body = (await task).decode()
-    events = []
-    for block in re.split(r"\r?\n\r?\n", body):
-        name = re.search(r"^event: ?(.*)$", block, re.M)
-        data = "\n".join(m.group(1) for m in re.finditer(r"^data: ?(.*)$", block, re.M))
-        if name:
-            events.append((name.group(1).strip(), data))
-    return events[:count]
+    return parse_events((await task).decode())
 
 
 async def test_the_bidding_page_shows_the_state_and_asks_visitors_to_sign_in(client, app, members, products):
@@ -174,8 +177,12 @@ async def test_the_stream_sends_the_current_state_first_then_each_new_bid(client
             await login(other, (await members.create()).email)
             assert (await place(other, auction.id, "14000")).status_code == 200
 
-    events = await sse_events(client, f"/auctions/{auction.id}/events", 4, during=rival_bids)
-    (first, first_html), (pos, pos_html), (second, second_html), (pos2, pos2_html) = events
+    def after_the_rivals_bid(events) -> bool:
+        return len(events) >= 2 and events[-1][0] == "position" and 'data-bids="2"' in events[-2][1]
+
+    events = await sse_events(client, f"/auctions/{auction.id}/events", after_the_rivals_bid, during=rival_bids)
+    (first, first_html), (pos, pos_html) = events[:2]
+    (second, second_html), (pos2, pos2_html) = events[-2:]
     assert (first, pos, second, pos2) == ("state", "position", "state", "position")
     assert "₩10,000" in first_html and 'data-bids="1"' in first_html and "Winning at ₩10,000" in pos_html
     assert 'data-bids="2"' in second_html and "₩15,000" in second_html  # the new minimum
@@ -238,9 +245,11 @@ async def test_the_inbox_lists_notices_and_the_badge_counts_them_live(client, ap
             await login(other, (await members.create()).email)
             assert (await place(other, auction.id, "20000")).status_code == 200
 
-    events = await sse_events(client, "/me/notifications/events", 2, during=outbid_me)
+    events = await sse_events(
+        client, "/me/notifications/events", lambda e: any("unread-count" in d for _, d in e), during=outbid_me
+    )
     assert events[0][0] == "badge" and "unread-count" not in events[0][1]
-    assert 'id="unread-count">1<' in events[1][1]
+    assert events[-1][0] == "badge" and 'id="unread-count">1<' in events[-1][1]
     inbox = await client.get("/me/notifications")
     assert "You were outbid" in inbox.text and "unread" in inbox.text
     notice_id = re.search(r'id="notification-(\d+)"', inbox.text).group(1)
