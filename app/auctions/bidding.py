@@ -34,6 +34,7 @@ from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
 from app.models.base import utcnow
 from app.models.catalog import Product
+from app.models.members import Member, MemberStatus
 from app.notifications.service import notify_many
 
 MAX_BATCH = 500
@@ -62,6 +63,7 @@ class BidAnswer:
     minimum: int | None = None
     status: str | None = None
     standing: int | None = None  # the member's standing bid
+    signed_out: bool = False  # the member is no longer active: their session must end
 
 
 @dataclass
@@ -168,6 +170,13 @@ async def decide_batch(
     status, ends_at, units, start_price, increment, seller_id, sequence, product_id = row
     status = AuctionStatus(status)
     members = {r.member_id for r, _ in requests}
+    # The bid handler does not load the member (a crowd of bids costs no query each): check here
+    # that every bidder is still active.
+    active = set(
+        (
+            await db.execute(select(Member.id).where(Member.id.in_(members), Member.status == MemberStatus.ACTIVE))
+        ).scalars()
+    )
     keys = [r.key for r, _ in requests if r.key]
     replays: dict[str, BidRow] = {}
     if keys:
@@ -222,6 +231,9 @@ async def decide_batch(
         )
 
     for request, now in requests:
+        if request.member_id not in active:
+            answers.append(BidAnswer(False, "Please sign in to bid.", signed_out=True))
+            continue
         if request.key and (request.key in replays or request.key in seen_keys):
             answers.append(_replay(request, replays.get(request.key), seen_keys.get(request.key), ends_at))
             continue

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login, requires_seller
-from app.accounts.identity import session_member_id
+from app.accounts.identity import current_member, session_member_id
 from app.auctions import service, view
 from app.auctions.bidding import BidRequest, BidService
 from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
@@ -85,7 +85,7 @@ class AuctionController(Controller):
             context["results"] = await view.results(db, auction_id) if auction.status is not AuctionStatus.LIVE else []
         return render(request, "auctions/detail.html", context)
 
-    @post("/{auction_id:int}/bids", name="auction_bid")
+    @post("/{auction_id:int}/bids", name="auction_bid", opt={"loads_member": False})
     async def bid(
         self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
     ) -> Template | Redirect:
@@ -114,6 +114,9 @@ class AuctionController(Controller):
             except DomainError as exc:
                 errors["amount"] = exc.message
             else:
+                if answer.signed_out:
+                    await current_member(request)  # signs the session out and tells them why
+                    raise NotAuthorizedException("Please sign in to continue.")
                 if answer.status is None:
                     raise NotFoundException("This auction does not exist.")
                 if not answer.accepted:

@@ -261,3 +261,19 @@ async def test_the_inbox_lists_notices_and_the_badge_counts_them_live(client, ap
         await login(stranger, (await members.create()).email)
         assert (await post_form(stranger, f"/me/notifications/{notice_id}/open")).status_code == 404
     assert (await post_form(client, "/me/notifications/read")).status_code == 303
+
+
+async def test_a_member_suspended_meanwhile_cannot_bid_and_is_signed_out(client, app, members, products):
+    from app.accounts.service import set_member_status
+    from app.models.members import Member, MemberStatus
+
+    auction = await live_auction(app, members, products, units=1)
+    member = await signed_in(client, members)
+    admin = await members.admin()
+    async with app.state.database.transaction() as db:
+        target = await db.get(Member, member.id)
+        await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason="shill bidding")
+    r = await place(client, auction.id, "50000")
+    assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
+    assert await stored_bids(app) == 0
+    assert (await client.get("/me")).status_code == 303  # the session was signed out
