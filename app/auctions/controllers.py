@@ -4,6 +4,7 @@ member's bids, and the seller's auctions with their results."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -51,6 +52,7 @@ async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | No
     if state is None:
         raise NotFoundException("This auction does not exist.")
     mine = await view.my_standing(db, auction_id, member_id)
+    result = await view.my_result(db, auction_id, member_id)
     winners = [(t["member_id"], t["amount"]) for t in state["top"]]
     where = view.position(
         member_id,
@@ -59,12 +61,13 @@ async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | No
         state["status"],
         mine.amount if mine else None,
         mine.max_amount if mine else None,
+        result,
     )
     return {
         "state": state,
         "position": where,
         "member_id": member_id,
-        "result": await view.my_result(db, auction_id, member_id),
+        "result": result,
         "result_labels": view.RESULT_LABELS,
     }
 
@@ -165,40 +168,48 @@ class AuctionController(Controller):
             raise NotFoundException("This auction does not exist.")
         templates = request.app.template_engine.engine
         position_template = templates.get_template("auctions/_position.html")
-
-        async def own_bid() -> tuple[int | None, int | None]:
-            if member_id is None:
-                return None, None
-            async with request.app.state.database.transaction() as db:
-                mine = await view.my_standing(db, auction_id, member_id)
-            return (mine.amount, mine.max_amount) if mine else (None, None)
+        box_template = templates.get_template("auctions/_bid_box.html")
+        database = request.app.state.database
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             async with channels.start_subscription([auction_channel(auction_id)]) as subscriber:
                 current = await hub.message(auction_id)
                 if current is None:
                     return
-                mine, maximum = await own_bid()
+                mine: int | None = None  # the member's own bid, read only while it is unknown
+                looked_at = 0.0  # ... and then at most once a second
 
-                def messages(raw: str | bytes) -> list[ServerSentEventMessage]:
-                    nonlocal mine
+                async def messages(raw: str | bytes) -> list[ServerSentEventMessage]:
+                    nonlocal mine, looked_at
                     message = json.loads(raw)
                     out = [ServerSentEventMessage(event="state", data=message["html"])]
-                    if member_id is not None:
-                        winners = message["winners"]
-                        amount = next((a for m, a in winners if m == member_id), None)
-                        if amount is not None and (mine is None or amount > mine):
-                            mine = amount  # proxy bidding raised it
-                        where = view.position(member_id, winners, message["minimum"], message["status"], mine, maximum)
-                        out.append(
-                            ServerSentEventMessage(event="position", data=position_template.render(position=where))
-                        )
+                    if member_id is None:
+                        return out
+                    winners = message["winners"]
+                    if message["status"] != AuctionStatus.LIVE.value:
+                        # closed: the member's result decides (rare messages, one query each), and
+                        # the bid box turns into the result with its Pay / Give up links
+                        async with database.transaction() as db:
+                            context = await bidding_context(db, auction_id, member_id)
+                        context |= {"key": "", "errors": {}, "form": {}, "answer": None}
+                        out.append(ServerSentEventMessage(event="closed", data=box_template.render(**context)))
+                        return out
+                    amount = next((a for m, a in winners if m == member_id), None)
+                    if amount is not None:
+                        mine = amount
+                    elif mine is None and time.monotonic() - looked_at >= 1.0:
+                        looked_at = time.monotonic()  # no bid known yet: look (once known, it is kept)
+                        async with database.transaction() as db:
+                            standing = await view.my_standing(db, auction_id, member_id)
+                        mine = standing.amount if standing else None
+                    where = view.position(member_id, winners, message["minimum"], message["status"], mine)
+                    out.append(ServerSentEventMessage(event="position", data=position_template.render(position=where)))
                     return out
 
-                for sse in messages(current):
+                for sse in await messages(current):
                     yield sse
                 async for raw in subscriber.iter_events():
-                    for sse in messages(raw):
+                    for sse in await messages(raw):
                         yield sse
 
         return ServerSentEvent(stream())

@@ -109,24 +109,41 @@ def position(
     status: str,
     mine: int | None,
     maximum: int | None = None,
+    result: AuctionResult | None = None,
 ) -> Position:
-    """Where one member stands, from the shared state and their own standing bid."""
+    """Where one member stands: while live, from the shared state and their own standing bid;
+    once closed, from their result (the units are offered down the ranking, so the top bids at the
+    close no longer say who holds a unit)."""
     if member_id is None:
         return Position("none", "Sign in to bid.")
+    if status != AuctionStatus.LIVE.value:
+        return _after_close(result, mine)
     ranks = {m: (i, amount) for i, (m, amount) in enumerate(winners, start=1)}
-    live = status == AuctionStatus.LIVE.value
     if member_id in ranks:
         rank, amount = ranks[member_id]
-        if not live:
-            return Position("won", f"You won at ₩{amount:,} (rank {rank}).", amount, maximum)
         return Position("winning", f"Winning at ₩{amount:,} (rank {rank}).", amount, maximum)
     if mine is None:
-        if not live:
-            return Position("none", "You did not bid.")
         return Position("none", f"No bid yet — bid at least ₩{minimum:,}.")
-    if not live:
-        return Position("lost", f"Your bid of ₩{mine:,} did not win a unit.", mine, maximum)
     return Position("outbid", f"Outbid — bid at least ₩{minimum:,}.", mine, maximum)
+
+
+def _after_close(result: AuctionResult | None, mine: int | None) -> Position:
+    if result is None or result.amount is None:
+        if mine is None:
+            return Position("none", "You did not bid.")
+        return Position("lost", f"Your bid of ₩{mine:,} did not win a unit.", mine)
+    amount, rank = result.amount, result.rank
+    texts = {
+        ResultStatus.OFFERED: ("won", f"You won a unit at ₩{amount:,} (rank {rank}). Pay by the deadline to keep it."),
+        ResultStatus.PAID: ("won", f"You won a unit at ₩{amount:,} (rank {rank}) and paid for it."),
+        ResultStatus.GIVEN_UP: ("given_up", f"You gave up the unit you won at ₩{amount:,}."),
+        ResultStatus.PASSED_OVER: (
+            "passed_over",
+            f"The unit you won at ₩{amount:,} was not paid in time and passed on.",
+        ),
+    }
+    kind, text = texts.get(result.status, ("lost", f"Your bid of ₩{amount:,} did not win a unit."))
+    return Position(kind, text, amount)
 
 
 async def my_standing(db: AsyncSession, auction_id: int, member_id: int | None) -> StandingBid | None:

@@ -156,7 +156,10 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     )
 
     # The live server's worker closes it at the new end: both pages turn, live
-    for page, won in ((page_a, "You won at ₩14,000 (rank 2)."), (page_b, "You won at ₩15,000 (rank 1).")):
+    for page, won in (
+        (page_a, "You won a unit at ₩14,000 (rank 2). Pay by the deadline to keep it."),
+        (page_b, "You won a unit at ₩15,000 (rank 1). Pay by the deadline to keep it."),
+    ):
         await expect(_live(page)).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
         await expect(_live(page).locator(".badge")).to_have_text("Closed")
         await expect(_position(page)).to_have_attribute("data-position", "won")
@@ -171,8 +174,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     assert (result_b.unit, result_b.amount, result_b.status) == (1, 15_000, ResultStatus.OFFERED)
     assert (result_a.unit, result_a.amount, result_a.status) == (2, 14_000, ResultStatus.OFFERED)
 
-    # B pays for unit 1 in the sandbox checkout
-    await page_b.reload()
+    # B pays for unit 1 in the sandbox checkout (the result and its links arrived live)
     my_result = page_b.locator("#my-result")
     await expect(my_result).to_contain_text("Unit 1 at ₩15,000: Offered — waiting for payment.")
     await my_result.get_by_role("link", name="Pay now").click()
@@ -202,7 +204,6 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await expect(page_s.locator("main")).to_contain_text("extended 1 time by late bids")
 
     # A gives unit 2 up: it passes to C, the next bidder
-    await page_a.reload()
     await expect(page_a.locator("#my-result")).to_contain_text("Unit 2 at ₩14,000: Offered — waiting for payment.")
     await page_a.locator("#my-result").get_by_role("link", name="Give it up").click()
     await page_a.wait_for_url(f"**/auctions/{auction.id}/give-up")
@@ -211,6 +212,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await page_a.wait_for_url(f"**/auctions/{auction.id}")
     await expect(page_a.locator(".flash")).to_contain_text("You gave up the unit; it passes to the next bidder.")
     await expect(page_a.locator("#my-result")).to_contain_text("Unit 2 at ₩14,000: Given up.")
+    await expect(_position(page_a)).to_have_text("You gave up the unit you won at ₩14,000.")
 
     result_a, order_a = await _result_of(app, auction.id, ana.id)
     assert result_a.status is ResultStatus.GIVEN_UP

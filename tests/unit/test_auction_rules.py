@@ -148,5 +148,19 @@ def test_a_members_position_from_the_shared_state():
     outbid = position(3, winners_, 13_000, "live", 11_000, 20_000)
     assert outbid.kind == "outbid" and outbid.text == "Outbid — bid at least ₩13,000." and outbid.maximum == 20_000
     assert position(4, winners_, 13_000, "live", None).text == "No bid yet — bid at least ₩13,000."
-    assert position(2, winners_, 13_000, "closed", 12_000).kind == "won"
-    assert position(3, winners_, 13_000, "closed", 11_000).kind == "lost"
+
+
+def test_after_the_close_a_members_position_is_their_result():
+    from app.auctions.view import position
+    from app.models.auctions import AuctionResult, ResultStatus
+
+    def result(status: ResultStatus) -> AuctionResult:
+        return AuctionResult(unit=1, rank=2, member_id=2, amount=12_000, status=status)
+
+    winners_ = [(1, 15_000), (2, 12_000)]  # the top bids at the close say nothing once units pass on
+    assert position(2, winners_, 0, "closed", 12_000, result=result(ResultStatus.OFFERED)).kind == "won"
+    assert position(2, winners_, 0, "settled", 12_000, result=result(ResultStatus.PAID)).text.endswith("paid for it.")
+    assert position(2, winners_, 0, "closed", 12_000, result=result(ResultStatus.GIVEN_UP)).kind == "given_up"
+    assert position(2, winners_, 0, "closed", 12_000, result=result(ResultStatus.PASSED_OVER)).kind == "passed_over"
+    assert position(3, winners_, 0, "closed", 11_000).text == "Your bid of ₩11,000 did not win a unit."
+    assert position(4, winners_, 0, "closed", None).text == "You did not bid."

@@ -198,8 +198,13 @@ async def test_winners_give_up_with_confirmation_and_the_seller_sees_results(cli
     await bid(app, auction.id, winner.id, 11_000)
     await end_now(app, auction.id)
     assert await close_now(auction.id)
+    stale = await place(client, auction.id, "99000")  # a form left open across the close
+    assert stale.status_code == 422 and 'id="bid-refused"' in stale.text and "not taking bids" in stale.text
+    events = await sse_events(client, f"/auctions/{auction.id}/events", lambda e: len(e) >= 2)
+    assert [name for name, _ in events[:2]] == ["state", "closed"]
+    assert 'data-status="closed"' in events[0][1] and "Pay now" in events[1][1] and 'name="amount"' not in events[1][1]
     page = await client.get(f"/auctions/{auction.id}")
-    assert "You won at ₩11,000" in page.text and f"/auctions/{auction.id}/give-up" in page.text
+    assert "You won a unit at ₩11,000 (rank 1)" in page.text and f"/auctions/{auction.id}/give-up" in page.text
     confirm = await client.get(f"/auctions/{auction.id}/give-up")
     assert confirm.status_code == 200 and "cannot be undone" in confirm.text
     r = await post_form(client, f"/auctions/{auction.id}/give-up")
