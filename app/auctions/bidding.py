@@ -8,10 +8,8 @@ single writer (SQLite) orders the batches."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +27,7 @@ from app.auctions.rules import (
     resolve_proxies,
 )
 from app.core.errors import DomainError
+from app.core.lanes import Lanes
 from app.db import Database
 from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
@@ -76,66 +75,25 @@ class Decided:
     accepted: int = 0
 
 
-@dataclass
-class _Waiting:
-    request: BidRequest
-    now: datetime
-    future: asyncio.Future[BidAnswer] = field(repr=False)
-
-
-@dataclass
-class _Lane:
-    queue: list[_Waiting] = field(default_factory=list)
-    running: bool = False
-
-
-_lanes: weakref.WeakKeyDictionary[Database, dict[int, _Lane]] = weakref.WeakKeyDictionary()
-_background: set[asyncio.Future[Any]] = set()
-
-
 class BidService:
     def __init__(self, database: Database, extend_seconds: int, after_batch: Any = None) -> None:
         self.database = database
         self.extend = timedelta(seconds=extend_seconds)
         self.after_batch = after_batch  # called with (auction_id, Decided) after each committed batch
+        self.lanes: Lanes[tuple[BidRequest, datetime], BidAnswer] = Lanes(self._run, max_batch=MAX_BATCH)
 
     async def place(self, request: BidRequest, now: datetime | None = None) -> BidAnswer:
         """Decide one bid; returns once it is stored (or refused). A bid whose client goes away
         is still decided: its batch may already be under way."""
         if request.key is not None and not _KEY.match(request.key):
             raise DomainError("This bid form has expired. Reload the page and bid again.")
-        lane = _lanes.setdefault(self.database, {}).setdefault(request.auction_id, _Lane())
-        waiting = _Waiting(request, now or utcnow(), asyncio.get_running_loop().create_future())
-        lane.queue.append(waiting)
-        if not lane.running:
-            lane.running = True
-            task = asyncio.ensure_future(self._drain(request.auction_id, lane))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-        return await asyncio.shield(waiting.future)
+        return await self.lanes.submit(request.auction_id, (request, now or utcnow()))
 
-    async def _drain(self, auction_id: int, lane: _Lane) -> None:
-        try:
-            while lane.queue:
-                batch, lane.queue = lane.queue[:MAX_BATCH], lane.queue[MAX_BATCH:]
-                try:
-                    decided = await self.decide(auction_id, [(w.request, w.now) for w in batch])
-                except Exception as exc:  # the database failed: every bid of the batch hears it
-                    for waiting in batch:
-                        if not waiting.future.done():
-                            waiting.future.set_exception(exc)
-                    continue
-                for waiting, answer in zip(batch, decided.answers, strict=True):
-                    if not waiting.future.done():
-                        waiting.future.set_result(answer)
-                if self.after_batch is not None and decided.accepted:
-                    self.after_batch(auction_id, decided)
-        finally:
-            lane.running = False
-            for waiting in lane.queue:  # only when this task itself was cancelled (shutdown)
-                if not waiting.future.done():
-                    waiting.future.set_exception(RuntimeError("the bid was not decided"))
-            lane.queue = []
+    async def _run(self, auction_id: int, items: list[tuple[BidRequest, datetime]]) -> list[BidAnswer | Exception]:
+        decided = await self.decide(auction_id, items)
+        if self.after_batch is not None and decided.accepted:
+            self.after_batch(auction_id, decided)
+        return list(decided.answers)
 
     async def decide(self, auction_id: int, requests: list[tuple[BidRequest, datetime]]) -> Decided:
         async with self.database.transaction() as db:

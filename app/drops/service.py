@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
+from app.core.lanes import Lanes
 from app.db import Database
 from app.drops.gate import Admission, Gate, GateAnswer, Settled
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult, key_is_valid
@@ -60,24 +61,17 @@ class Press:
     key: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Waiting:
     press: Press
     now: datetime
     admitted: bool  # the gate counted this press's unit and member: give them back unless granted
-    future: asyncio.Future[PressResult] = field(repr=False)
+    service: DropService  # the one that queued it (one per request); a batch runs with its first's
 
 
-@dataclass
-class _Lane:
-    """The presses for one product waiting for the next batch in this process."""
-
-    queue: list[_Waiting] = field(default_factory=list)
-    running: bool = False
-
-
-_lanes: weakref.WeakKeyDictionary[Database, dict[int, _Lane]] = weakref.WeakKeyDictionary()
-# Presses and batches under way: the loop keeps only weak references to its tasks.
+# The presses of one database queue per product, whichever DropService queued them.
+_lanes: weakref.WeakKeyDictionary[Database, Lanes[_Waiting, PressResult]] = weakref.WeakKeyDictionary()
+# Presses under way: the loop keeps only weak references to its tasks.
 _background: set[asyncio.Future[Any]] = set()
 
 
@@ -86,6 +80,10 @@ class DropService:
         self.database = database
         self.gate = gate
         self.hold = timedelta(seconds=hold_seconds)
+        lanes = _lanes.get(database)
+        if lanes is None:
+            lanes = _lanes[database] = Lanes(_decide_many, max_batch=MAX_BATCH, after=_settle)
+        self.lanes = lanes
 
     async def press(self, press: Press, now: datetime | None = None) -> PressResult:
         """Answer one press. Once admitted, a press runs to its end even if the client goes away
@@ -121,53 +119,7 @@ class DropService:
     async def _decide(self, press: Press, now: datetime, *, admitted: bool) -> PressResult:
         """Queue the press for its product's next batch and wait for the answer (the batch settles
         the gate)."""
-        lane = _lanes.setdefault(self.database, {}).setdefault(press.product_id, _Lane())
-        waiting = _Waiting(press, now, admitted, asyncio.get_running_loop().create_future())
-        lane.queue.append(waiting)
-        if not lane.running:
-            lane.running = True
-            task = asyncio.create_task(self._drain(lane))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-        return await waiting.future
-
-    async def _drain(self, lane: _Lane) -> None:
-        try:
-            while lane.queue:
-                batch, lane.queue = lane.queue[:MAX_BATCH], lane.queue[MAX_BATCH:]
-                await self._run(batch)
-        finally:
-            lane.running = False
-            for waiting in lane.queue:  # only when this task itself was cancelled (shutdown)
-                if not waiting.future.done():
-                    waiting.future.set_exception(RuntimeError("the press was not decided"))
-            lane.queue = []
-
-    async def _run(self, batch: list[_Waiting]) -> None:
-        outcomes: list[PressResult | Exception]
-        try:
-            outcomes = await self.decide_batch(batch)
-        except Exception as exc:  # the product does not exist, the database failed: every press hears it
-            outcomes = [exc] * len(batch)
-        for waiting, outcome in zip(batch, outcomes, strict=True):
-            if waiting.future.done():
-                continue
-            if isinstance(outcome, Exception):
-                waiting.future.set_exception(outcome)
-            else:
-                waiting.future.set_result(outcome)
-        settled = []
-        for waiting, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                answer, refused = "pending-failed", True
-            else:
-                answer, refused = outcome.to_gate(waiting.press.member_id), outcome.outcome is not Outcome.GRANTED
-            press = waiting.press
-            settled.append(Settled(press.product_id, press.member_id, press.key, answer, waiting.admitted and refused))
-        try:
-            await self.gate.settle_many(settled)
-        except Exception:
-            log.warning("drop gate unavailable while settling %d presses", len(settled), exc_info=True)
+        return await self.lanes.submit(press.product_id, _Waiting(press, now, admitted, self))
 
     # ------------------------------------------------------------------ the decision
 
@@ -330,6 +282,27 @@ class DropService:
         if isinstance(result, Exception):
             raise result
         return result
+
+
+async def _decide_many(product_id: int, batch: list[_Waiting]) -> list[PressResult | Exception]:
+    return await batch[0].service.decide_batch(batch)
+
+
+async def _settle(product_id: int, batch: list[_Waiting], outcomes: list[PressResult | Exception]) -> None:
+    """Tell the gate how each press ended; a unit and member it counted for a refused press go
+    back."""
+    settled = []
+    for waiting, outcome in zip(batch, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            answer, refused = "pending-failed", True
+        else:
+            answer, refused = outcome.to_gate(waiting.press.member_id), outcome.outcome is not Outcome.GRANTED
+        press = waiting.press
+        settled.append(Settled(press.product_id, press.member_id, press.key, answer, waiting.admitted and refused))
+    try:
+        await batch[0].service.gate.settle_many(settled)
+    except Exception:
+        log.warning("drop gate unavailable while settling %d presses", len(settled), exc_info=True)
 
 
 def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None:

@@ -1,0 +1,75 @@
+"""Work queued per key in this process and done in batches, in order of arrival.
+
+The first item for an idle key starts a task that takes up to ``max_batch`` queued items, hands
+them to ``run`` and answers each item's waiter, again and again until the key's queue is empty;
+items that arrive while a batch runs wait for the next one. A crowd of requests for one product
+or one auction thus costs a handful of short transactions instead of one each, all queued on the
+same row lock. ``run`` returns an answer per item, in order (a result, or an exception for that
+item alone); if it raises, every item of the batch hears the error. ``after`` runs once the batch's
+waiters have their answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Run = Callable[[Any, list[T]], Awaitable[list[R | Exception]]]
+After = Callable[[Any, list[T], list[R | Exception]], Awaitable[None]]
+
+
+@dataclass
+class _Lane(Generic[T, R]):
+    queue: list[tuple[T, asyncio.Future[R]]] = field(default_factory=list)
+    running: bool = False
+
+
+class Lanes(Generic[T, R]):
+    def __init__(self, run: Run[T, R], *, max_batch: int, after: After[T, R] | None = None) -> None:
+        self.run = run
+        self.after = after
+        self.max_batch = max_batch
+        self._lanes: dict[Hashable, _Lane[T, R]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+
+    async def submit(self, key: Hashable, item: T) -> R:
+        """Queue ``item`` for ``key``'s next batch and wait for its answer."""
+        lane = self._lanes.setdefault(key, _Lane())
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        lane.queue.append((item, future))
+        if not lane.running:
+            lane.running = True
+            task = asyncio.create_task(self._drain(key, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self, key: Hashable, lane: _Lane[T, R]) -> None:
+        try:
+            while lane.queue:
+                batch, lane.queue = lane.queue[: self.max_batch], lane.queue[self.max_batch :]
+                items = [item for item, _ in batch]
+                outcomes: list[R | Exception]
+                try:
+                    outcomes = await self.run(key, items)
+                except Exception as exc:  # the database failed, say: every item hears it
+                    outcomes = [exc] * len(batch)
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, Exception):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+                if self.after is not None:
+                    await self.after(key, items, outcomes)
+        finally:
+            lane.running = False
+            for _, future in lane.queue:  # only when this task itself was cancelled (shutdown)
+                if not future.done():
+                    future.set_exception(RuntimeError("this request was not decided"))
+            lane.queue = []
