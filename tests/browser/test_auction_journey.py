@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy import select, update
 
 from app.auctions.bidding import BidRequest, BidService
@@ -21,7 +21,7 @@ from app.auctions.rules import AuctionStatus
 from app.models.auctions import Auction, AuctionResult, ResultStatus
 from app.models.base import utcnow
 from app.models.orders import Order, OrderStatus
-from tests.factories import PASSWORD
+from tests.browser.conftest import signed_in_page
 from tests.integration.auction_helpers import bid, key, live_auction
 
 pytestmark = pytest.mark.browser
@@ -34,17 +34,6 @@ WAIT_MS = 10_000  # the longest a live update may take (a close waits for the en
 def settings(settings):
     # a short soft close, so the late bid's extension (and the close it schedules) come quickly
     return settings.with_changes(auction_extend_seconds=EXTEND_SECONDS)
-
-
-async def _signed_in(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(base_url=base)
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("#f-email", email)
-    await page.fill("#f-password", PASSWORD)
-    await page.click("main button[type=submit]")
-    await expect(page.locator('[data-nav="me"]')).to_be_visible()
-    return context, page
 
 
 async def _watching(page: Page, auction_id: int) -> None:
@@ -100,8 +89,8 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     seller = await members.get(auction.seller_id)
     assert (await bid(app, auction.id, cy.id, 10_000)).accepted
 
-    ctx_a, page_a = await _signed_in(browser, live_server, "ana@example.test")
-    ctx_b, page_b = await _signed_in(browser, live_server, "bo@example.test")
+    ctx_a, page_a = await signed_in_page(browser, live_server, "ana@example.test")
+    ctx_b, page_b = await signed_in_page(browser, live_server, "bo@example.test")
     await _watching(page_a, auction.id)
     await _watching(page_b, auction.id)
     for page in (page_a, page_b):
@@ -189,7 +178,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await expect(page_b.locator(".flash")).to_contain_text("Paid. Thank you!")
 
     # The seller sees unit 1 paid (the order's event reaches the auction through the worker)
-    ctx_s, page_s = await _signed_in(browser, live_server, seller.email)
+    ctx_s, page_s = await signed_in_page(browser, live_server, seller.email)
     await page_s.goto(f"/seller/auctions/{auction.id}")
     unit_1 = page_s.locator("#results tbody tr").filter(has_text="Bo")
     for _ in range(40):

@@ -5,27 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from app.drops.gate import get_gate
 from app.drops.reconcile import reconcile_product
 from app.drops.stock import open_stock
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
-from tests.factories import PASSWORD
+from tests.browser.conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
-
-
-async def _signed_in(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(base_url=base)
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("#f-email", email)
-    await page.fill("#f-password", PASSWORD)
-    await page.click("main button[type=submit]")
-    await expect(page.locator('[data-nav="me"]')).to_be_visible()
-    return context, page
 
 
 async def _watching(page: Page, product_id: int) -> None:
@@ -55,8 +44,8 @@ async def test_a_purchase_updates_another_shoppers_stock_live(
         await open_stock(db, await db.get(Product, product.id))
         await reconcile_product(db, get_gate(settings.redis_url, str(settings.var_dir)), product.id)
 
-    ctx_a, shopper_a = await _signed_in(browser, live_server, "ana@example.test")
-    ctx_b, shopper_b = await _signed_in(browser, live_server, "bo@example.test")
+    ctx_a, shopper_a = await signed_in_page(browser, live_server, "ana@example.test")
+    ctx_b, shopper_b = await signed_in_page(browser, live_server, "bo@example.test")
     await _watching(shopper_a, product.id)
     await _watching(shopper_b, product.id)
     navigations: list[str] = []
