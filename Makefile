@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop
+.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop bench-auction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ test: install-test chromium
 # database smore_bench and flushes Redis database 9. Takes a few minutes; never part of `make test`.
 bench-drop: install
 	$(BIN)/python -m bench.drop --write docs/BENCHMARKS.md $(BENCH_ARGS)
+
+# The auction benchmark (500 bidders on one auction; 2,000 SSE viewers): same needs and overrides as
+# bench-drop; it drops and recreates the database smore_bench_auction and flushes Redis database 8.
+bench-auction: install
+	$(BIN)/python -m bench.auction --write docs/BENCHMARKS.md $(BENCH_ARGS)
 
 lint:
 	$(BIN)/ruff format --check .

@@ -1,30 +1,22 @@
 """Auction benchmark: a crowd bids on one live auction, and thousands of viewers watch it over SSE.
 
-    .venv/bin/python -m bench.auction                        # print the Markdown section
-    .venv/bin/python -m bench.auction --write docs/BENCHMARKS.md
-    make bench-auction
+    .venv/bin/python -m bench.auction [--write docs/BENCHMARKS.md]      # or: make bench-auction
 
-Like ``bench/drop.py`` (whose helpers it uses): a fresh database (``smore_bench_auction``, migrated),
-a Redis database of its own (``/8``, flushed), N members signed in through the Redis session store,
-and two auctions opened by ``app.auctions.service.open_for_product`` (10 units, start ₩10,000, steps
-of ₩100, 600 minutes, so nothing extends). The server is ``uvicorn app.asgi:create_app --factory
---workers 2`` on PostgreSQL with ``REDIS_URL`` set, so the live state goes through Redis pub/sub to
-both workers. Two runs, each against a fresh server:
+Set up as ``bench/drop.py`` does (whose helpers it uses): a fresh database ``smore_bench_auction``,
+Redis database ``/8`` flushed, N members signed in through the Redis session store, and two
+auctions opened by ``app.auctions.service.open_for_product`` (10 units, start ₩10,000, steps of ₩100,
+600 minutes: nothing extends). Each run gets a fresh ``uvicorn app.asgi:create_app --factory
+--workers 2`` on PostgreSQL with ``REDIS_URL`` set (live state to both workers by Redis pub/sub).
 
-1. **Bids.** N bidders (keep-alive connection, session and CSRF cookie each, taken before the clock
-   starts) all start together and bid ``--bids`` times each as the page's htmx form does
-   (``POST /auctions/{id}/bids``, ``amount`` and a fresh ``key``). Each amount is the next value of
-   one shared counter (start price + increment × n), so a bid beats all bids sent before it.
-   Afterwards the database is checked: one ``bids`` row per accepted answer (the very amounts),
-   one standing bid per bidder matching their highest bid, ``bid_count`` = max sequence = rows.
-2. **Fan-out.** ``--viewers`` anonymous SSE connections to ``GET /auctions/{id}/events``; once every
-   one has its first ``state`` message, a few bidders bid one at a time at ``--rate`` bids/s for
-   ``--seconds``. For each accepted bid and each viewer: the time from sending the bid until that
-   viewer gets a ``state`` whose ``data-bids`` reaches the bid. The workers' RSS is read before
-   the viewers connect and with them connected.
+1. Bids: N bidders (keep-alive connection, session and CSRF cookie each) start together and bid
+   ``--bids`` times each as the htmx form does, each amount the next value of one shared counter.
+   Then the database is checked against the answers (``check``).
+2. Fan-out: ``--viewers`` anonymous SSE connections; once each holds its first ``state``, a few
+   bidders bid one at a time at ``--rate`` bids/s; for every (accepted bid, viewer), the time from
+   sending the bid to the viewer's first ``state`` whose ``data-bids`` includes it. The workers' RSS
+   is read before the viewers connect and with them connected.
 
-The load generator is this process (uvloop); its CPU use is reported. Server output goes to
-``var/bench-auction-server.log``.
+``--profile DIR`` samples the workers with py-spy; server output goes to ``var/bench-auction-server.log``.
 """
 
 from __future__ import annotations
@@ -40,6 +32,7 @@ import re
 import resource
 import secrets
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select, text
 
 from app.accounts.passwords import PasswordHasher
 from app.auctions.service import open_for_product
@@ -60,27 +53,17 @@ from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductStatus
 from app.models.members import Member, MemberRole
 from app.settings import PROJECT_ROOT, Settings
-from bench.drop import (
-    BIN,
-    CSRF_COOKIE,
-    Client,
-    CpuWatch,
-    Server,
-    cpu_model,
-    flush_redis,
-    percentile,
-    prepare_database,
-    versions,
-    wait_until_quiet,
-)
+from bench import drop
+from bench.drop import BIN, Client, Server, percentile
 
 MARK_START, MARK_END = "<!-- bench/auction.py: start -->", "<!-- bench/auction.py: end -->"
 UNITS, START_PRICE, INCREMENT, MINUTES = 10, 10_000, 100, 600
+ID_BASE = 800_001
 BIDS_ATTR = re.compile(rb'data-bids="(\d+)"')
 ERROR = re.compile(rb'id="e-amount">([^<]*)<')
 
 
-# ---------------------------------------------------------------- set-up
+# ---------------------------------------------------------------- set-up and checks
 
 
 async def seed(settings: Settings, members: int) -> tuple[list[int], list[tuple[int, str]]]:
@@ -94,6 +77,10 @@ async def seed(settings: Settings, members: int) -> tuple[list[int], list[tuple[
     database = Database(settings)
     auctions = []
     async with database.transaction() as db:
+        # Redis pub/sub channels ("auction:1", "member:1", …) ignore the Redis database number: ids far
+        # from any a test run uses keep this benchmark's live updates and a concurrent test's apart.
+        for table in ("members", "products", "auctions"):
+            await db.execute(text(f"ALTER SEQUENCE {table}_id_seq RESTART WITH {ID_BASE}"))
         seller = Member(
             email="seller@bench.test", display_name="Bench seller", password_hash=password_hash, role=MemberRole.SELLER
         )
@@ -141,58 +128,68 @@ async def seed(settings: Settings, members: int) -> tuple[list[int], list[tuple[
 
 
 async def check(settings: Settings, auction_id: int, accepted: set[int]) -> dict[str, int]:
-    """Every acknowledged bid is stored (the very amounts), one standing bid per bidder at their
-    highest bid, and the auction's count is the highest sequence."""
+    """Every acknowledged bid is stored (the very amounts) and nothing else; one standing bid per
+    bidder, at their highest bid and its sequence; the auction's count is the highest sequence."""
     database = Database(settings)
     async with database.transaction() as db:
         auction = await db.get(Auction, auction_id)
         assert auction is not None
-        amounts = set((await db.scalars(select(Bid.amount).where(Bid.auction_id == auction_id))).all())
-        rows, top_sequence = (
-            await db.execute(select(func.count(), func.max(Bid.sequence)).where(Bid.auction_id == auction_id))
-        ).one()
-        highest = (
-            select(Bid.member_id, func.max(Bid.amount).label("amount"))
-            .where(Bid.auction_id == auction_id)
-            .group_by(Bid.member_id)
-            .subquery()
-        )
-        standing = StandingBid.auction_id == auction_id
-        mismatched = await db.scalar(
-            select(func.count())
-            .select_from(StandingBid)
-            .outerjoin(highest, highest.c.member_id == StandingBid.member_id)
-            .where(standing, StandingBid.amount.is_distinct_from(highest.c.amount))
-        )
-        checks = {
-            "accepted": len(accepted),
-            "rows": int(rows),
-            "missing": len(accepted - amounts),
-            "unacknowledged": len(amounts - accepted),
-            "bid_count": auction.bid_count,
-            "max_sequence": int(top_sequence or 0),
-            "bidders": int(
-                await db.scalar(select(func.count(func.distinct(Bid.member_id))).where(Bid.auction_id == auction_id))
-                or 0
-            ),
-            "standing": int(await db.scalar(select(func.count()).select_from(StandingBid).where(standing)) or 0),
-            "standing_mismatched": int(mismatched or 0),
-            "extensions": auction.extensions,
-        }
+        bids, standing = [
+            (await db.execute(select(t.member_id, t.amount, t.sequence).where(t.auction_id == auction_id))).all()
+            for t in (Bid, StandingBid)
+        ]
     await database.dispose()
-    return checks
+    highest: dict[int, tuple[int, int]] = {}
+    for member_id, amount, sequence in bids:
+        highest[member_id] = max(highest.get(member_id, (0, 0)), (amount, sequence))
+    amounts = {amount for _, amount, _ in bids}
+    return {
+        "accepted": len(accepted),
+        "rows": len(bids),
+        "missing": len(accepted - amounts),
+        "unacknowledged": len(amounts - accepted),
+        "bid_count": auction.bid_count,
+        "max_sequence": max((s for _, _, s in bids), default=0),
+        "bidders": len(highest),
+        "standing": len(standing),
+        "standing_wrong": sum(highest.get(m) != (a, s) for m, a, s in standing),
+        "extensions": auction.extensions,
+    }
 
 
 def rss_kib(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total
+    lines = [line for pid in pids for line in Path(f"/proc/{pid}/status").read_text().splitlines()]
+    return sum(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
 
 
-# ---------------------------------------------------------------- load generator
+class Measure:
+    """CPU per process group (and of this load generator) over a run; py-spy on each worker if asked."""
+
+    def __init__(self, server: Server, profile: Path | None, run: str) -> None:
+        self.profilers = []
+        for pid in server.workers() if profile else []:
+            assert profile is not None
+            profile.mkdir(parents=True, exist_ok=True)
+            command = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--rate", "250"]
+            command += ["--nonblocking", "-o", str(profile / f"{run}-{pid}.txt")]
+            self.profilers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.watch = drop.CpuWatch(server)
+        self.watch.start()
+        self.client = time.process_time()
+        self.started = time.perf_counter()
+
+    def stop(self) -> tuple[float, dict[str, float]]:
+        seconds = time.perf_counter() - self.started
+        cpu, _ = self.watch.finish(seconds)
+        cpu["client"] = (time.process_time() - self.client) / seconds
+        cpu["other"] = max(0.0, cpu.pop("machine") - sum(cpu.values()))
+        for profiler in self.profilers:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
+        return seconds, cpu
+
+
+# ---------------------------------------------------------------- bids
 
 
 class Bidder(Client):
@@ -203,7 +200,7 @@ class Bidder(Client):
         status, _, cookies = await self.roundtrip(head.encode())
         for cookie in cookies:
             name, _, value = cookie.split(";", 1)[0].partition("=")
-            if name.strip() == CSRF_COOKIE:
+            if name.strip() == drop.CSRF_COOKIE:
                 self.csrf = value.strip()
         if status != 200 or not self.csrf:
             raise RuntimeError(f"GET {path} answered {status} without a CSRF cookie")
@@ -216,13 +213,18 @@ class Bidder(Client):
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}"
         ).encode()
 
-
-def classify(status: int, body: bytes) -> str:
-    if status == 200:
-        return "accepted"
-    if status == 422 and (match := ERROR.search(body)):
-        return "refused: " + re.sub(r"₩[\d,]+", "₩…", html.unescape(match.group(1).decode()))
-    return f"HTTP {status}"
+    async def place(self, auction_id: int, amount: int) -> str:
+        try:
+            async with asyncio.timeout(60):
+                status, body, _ = await self.roundtrip(self.bid(auction_id, amount))
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            self.close()
+            return type(exc).__name__
+        if status == 200:
+            return "accepted"
+        if status == 422 and (match := ERROR.search(body)):
+            return "refused: " + re.sub(r"₩[\d,]+", "₩…", html.unescape(match.group(1).decode()))
+        return f"HTTP {status}"
 
 
 async def bidders(server: Server, sessions: list[tuple[int, str]], auction_id: int) -> list[Bidder]:
@@ -247,23 +249,10 @@ class BidRun:
     cpu: dict[str, float] = field(default_factory=dict)
     checks: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def attempts(self) -> int:
-        return len(self.latencies)
 
-    @property
-    def errors(self) -> int:
-        return sum(n for k, n in self.outcomes.items() if not k.startswith(("accepted", "refused")))
-
-
-def finish_cpu(watch: CpuWatch, seconds: float, client_before: float) -> dict[str, float]:
-    cpu, _ = watch.finish(seconds)
-    cpu["client"] = (time.process_time() - client_before) / seconds
-    cpu["other"] = max(0.0, cpu.pop("machine") - sum(cpu.values()))
-    return cpu
-
-
-async def run_bids(server: Server, sessions: list[tuple[int, str]], auction_id: int, bids: int) -> BidRun:
+async def run_bids(
+    server: Server, sessions: list[tuple[int, str]], auction_id: int, args: argparse.Namespace
+) -> BidRun:
     clients = await bidders(server, sessions, auction_id)
     run = BidRun(bidders=len(clients))
     counter = itertools.count(1)
@@ -271,17 +260,10 @@ async def run_bids(server: Server, sessions: list[tuple[int, str]], auction_id: 
 
     async def bidder(client: Bidder) -> None:
         await go.wait()
-        for _ in range(bids):
+        for _ in range(args.bids):
             amount = START_PRICE + INCREMENT * next(counter)
-            request = client.bid(auction_id, amount)
             t0 = time.perf_counter()
-            try:
-                async with asyncio.timeout(60):
-                    status, body, _ = await client.roundtrip(request)
-                outcome = classify(status, body)
-            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
-                outcome = type(exc).__name__
-                client.close()
+            outcome = await client.place(auction_id, amount)
             run.latencies.append((time.perf_counter() - t0) * 1000)
             run.outcomes[outcome] += 1
             if outcome == "accepted":
@@ -289,17 +271,16 @@ async def run_bids(server: Server, sessions: list[tuple[int, str]], auction_id: 
 
     tasks = [asyncio.create_task(bidder(c)) for c in clients]
     await asyncio.sleep(0.5)
-    watch = CpuWatch(server)
-    watch.start()
-    client_before = time.process_time()
-    started = time.perf_counter()
+    measure = Measure(server, args.profile, "bids")
     go.set()
     await asyncio.gather(*tasks)
-    run.seconds = time.perf_counter() - started
-    run.cpu = finish_cpu(watch, run.seconds, client_before)
+    run.seconds, run.cpu = measure.stop()
     for client in clients:
         client.close()
     return run
+
+
+# ---------------------------------------------------------------- fan-out
 
 
 class Viewer(asyncio.Protocol):
@@ -313,29 +294,22 @@ class Viewer(asyncio.Protocol):
         self.first = asyncio.get_running_loop().create_future()
         self.tail = b""
         self.lost = False
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
         buffer = self.tail + data
         if not self.status and buffer.startswith(b"HTTP/1.1 "):
             self.status = int(buffer[9:12])
-            if self.status != 200 and not self.first.done():
+            if self.status != 200:
                 self.first.set_exception(RuntimeError(f"GET events answered {self.status}"))
         end = 0
         for match in BIDS_ATTR.finditer(buffer):
             count, end = int(match.group(1)), match.end()
             if self.count < 0:
-                self.count = count
                 self.first.set_result(now)
-            elif count > self.count:
-                for k in range(self.count + 1, count + 1):
-                    self.arrivals[k] = now
-                self.count = count
+            else:
+                self.arrivals.update((k, now) for k in range(self.count + 1, count + 1))
+            self.count = max(self.count, count)
         self.tail = buffer[max(end, len(buffer) - 64) :]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -354,9 +328,8 @@ class FanOut:
     answers: list[float] = field(default_factory=list)
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
     delays: list[float] = field(default_factory=list)
-    delivered: dict[int, int] = field(default_factory=dict)  # bid count → viewers it reached
+    reached: dict[int, int] = field(default_factory=dict)  # bid count → viewers it reached
     lost: int = 0
-    seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -365,63 +338,54 @@ class FanOut:
 
 
 async def run_fanout(
-    server: Server, sessions: list[tuple[int, str]], auction_id: int, viewers: int, rate: float, seconds: float
+    server: Server, sessions: list[tuple[int, str]], auction_id: int, args: argparse.Namespace
 ) -> FanOut:
     loop = asyncio.get_running_loop()
     clients = await bidders(server, sessions, auction_id)
-    result = FanOut(viewers=viewers)
+    result = FanOut(viewers=args.viewers)
     await asyncio.sleep(2)
     result.rss_before = rss_kib(server.workers())
     gate = asyncio.Semaphore(200)
     request = f"GET /auctions/{auction_id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
 
-    async def connect() -> Viewer:
+    async def connect() -> tuple[asyncio.BaseTransport, Viewer]:
         async with gate:
-            _, viewer = await loop.create_connection(Viewer, "127.0.0.1", server.port)
-            assert viewer.transport is not None
-            viewer.transport.write(request.encode())
+            transport, viewer = await loop.create_connection(Viewer, "127.0.0.1", server.port)
+            transport.write(request.encode())  # type: ignore[attr-defined]
             async with asyncio.timeout(60):
                 await viewer.first
-            return viewer
+            return transport, viewer
 
     t0 = time.perf_counter()
-    watchers = await asyncio.gather(*(connect() for _ in range(viewers)))
+    connections = await asyncio.gather(*(connect() for _ in range(args.viewers)))
     result.connect_seconds = time.perf_counter() - t0
+    viewers = [viewer for _, viewer in connections]
     await asyncio.sleep(3)
     result.rss_after = rss_kib(server.workers())
-    base = max(v.count for v in watchers)
 
-    watch = CpuWatch(server)
-    watch.start()
-    client_before = time.process_time()
-    started = time.perf_counter()
-    accepted = 0
-    for i in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+    base = max(v.count for v in viewers)
+    measure = Measure(server, args.profile, "fanout")
+    for i in range(int(args.rate * args.seconds)):
+        await asyncio.sleep(max(0.0, measure.started + i / args.rate - time.perf_counter()))
         client = clients[i % len(clients)]
         t_sent = time.perf_counter()
-        status, body, _ = await client.roundtrip(client.bid(auction_id, START_PRICE + INCREMENT * (base + i + 1)))
+        outcome = await client.place(auction_id, START_PRICE + INCREMENT * (base + i + 1))
         result.answers.append((time.perf_counter() - t_sent) * 1000)
-        outcome = classify(status, body)
         result.outcomes[outcome] += 1
         if outcome == "accepted":  # one at a time and no proxies: each accepted bid adds one
-            accepted += 1
-            result.sent[base + accepted] = t_sent
-    last = base + accepted
+            result.sent[base + len(result.sent) + 1] = t_sent
     for _ in range(100):  # up to 10 s for the last state to reach everyone
-        if all(v.count >= last for v in watchers):
+        if all(v.count >= base + len(result.sent) for v in viewers):
             break
         await asyncio.sleep(0.1)
-    result.seconds = time.perf_counter() - started
-    result.cpu = finish_cpu(watch, result.seconds, client_before)
+    _, result.cpu = measure.stop()
     for k, t_sent in result.sent.items():
-        arrivals = [v.arrivals[k] for v in watchers if k in v.arrivals]
-        result.delivered[k] = len(arrivals)
+        arrivals = [v.arrivals[k] for v in viewers if k in v.arrivals]
+        result.reached[k] = len(arrivals)
         result.delays.extend((t - t_sent) * 1000 for t in arrivals)
-    result.lost = sum(v.lost for v in watchers)
-    for viewer in watchers:
-        assert viewer.transport is not None
-        viewer.transport.close()
+    result.lost = sum(v.lost for v in viewers)
+    for transport, _ in connections:
+        transport.close()
     for client in clients:
         client.close()
     await asyncio.sleep(1)
@@ -439,76 +403,74 @@ def verdict(ok: bool) -> str:
     return "**met**" if ok else "**NOT met**"
 
 
-def report(bids: BidRun, fan: FanOut, args: argparse.Namespace, command: str, info: str) -> str:
-    accepted = bids.outcomes.get("accepted", 0)
+def report(bids: BidRun, fan: FanOut, args: argparse.Namespace, command: str, info: str, errors: int) -> str:
+    attempts, accepted = len(bids.latencies), bids.outcomes["accepted"]
     refused = sum(n for k, n in bids.outcomes.items() if k.startswith("refused"))
-    rate = accepted / bids.seconds
-    c = bids.checks
-    stored = (
-        c["rows"] == c["accepted"] and not c["missing"] and not c["unacknowledged"] and c["standing_mismatched"] == 0
-    )
-    stored &= c["bid_count"] == c["max_sequence"] == c["rows"] and c["standing"] == c["bidders"]
+    rate, c = accepted / bids.seconds, bids.checks
+    stored = c["rows"] == c["accepted"] == c["bid_count"] == c["max_sequence"] and c["standing"] == c["bidders"]
+    stored &= not (c["missing"] or c["unacknowledged"] or c["standing_wrong"])
     p99 = percentile(fan.delays, 99) if fan.delays else float("inf")
-    pairs = len(fan.sent) * fan.viewers
-    reached = sorted(fan.delivered.values()) or [0]
-    per_attempt = bids.cpu.get("server", 0) * bids.seconds / bids.attempts * 1000
+    per_attempt = bids.cpu["server"] * bids.seconds / attempts * 1000
     reasons = "; ".join(
         f"{k.removeprefix('refused: ')} {n:,}" for k, n in bids.outcomes.most_common() if k != "accepted"
     )
-    fan_bids = sum(fan.outcomes.values())
     return "\n".join(
         [
-            f"Machine: {cpu_model()}, {os.cpu_count()} cores (server, PostgreSQL, Redis and the load generator all "
-            f"share them); Python {platform.python_version()}; {info}; load average {os.getloadavg()[0]:.2f} at "
+            f"Machine: {drop.cpu_model()}, {os.cpu_count()} cores (server, PostgreSQL, Redis and the load generator "
+            f"all share them); Python {platform.python_version()}; {info}; load average {os.getloadavg()[0]:.2f} at "
             "the end.",
             f"Command: `{command}`",
             "",
-            f"Server: `uvicorn app.asgi:create_app --factory --workers 2` (uvloop, httptools, no access log) on "
-            "PostgreSQL, `REDIS_URL` set (sessions, and the live state fanned out to both workers by Redis pub/sub). "
-            f"Each auction: {UNITS} units, start ₩{START_PRICE:,}, steps of ₩{INCREMENT}, {MINUTES} minutes "
-            "(nothing extends). The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
+            "Server: `uvicorn app.asgi:create_app --factory --workers 2` (uvloop, httptools, no access log) on "
+            "PostgreSQL with `REDIS_URL` set (sessions; live state to both workers by Redis pub/sub). Each auction: "
+            f"{UNITS} units, start ₩{START_PRICE:,}, steps of ₩{INCREMENT}, {MINUTES} minutes (nothing extends). "
+            "Load generator: raw asyncio HTTP/1.1 on uvloop, one process.",
             "",
             f"**Bids.** {bids.bidders:,} signed-in bidders (one keep-alive connection, session and CSRF cookie each, "
             f"taken before the clock starts), all released at once, each bidding {args.bids} times in a row "
-            "(`POST /auctions/{id}/bids`, htmx headers, a fresh key), each amount the next value of one shared "
-            "counter (start + step × n).",
+            "(`POST /auctions/{id}/bids`, htmx headers, a fresh key); each amount is the next value of one shared "
+            "counter (start + step × n), so a bid is refused only when at least 10 bids sent after it were decided "
+            "before it.",
             "",
             "| attempts | attempts/s | accepted | accepted/s | refused | errors | p50 ms | p99 ms | max ms "
             "| server CPU ms per attempt | CPU cores used: server / PostgreSQL / Redis / client / other |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-            f"| {bids.attempts:,} | {bids.attempts / bids.seconds:,.0f} | {accepted:,} | **{rate:,.0f}** | "
-            f"{refused:,} | {bids.errors} | {statistics.median(bids.latencies):.0f} | "
+            f"| {attempts:,} | {attempts / bids.seconds:,.0f} | {accepted:,} | **{rate:,.0f}** | {refused:,} | "
+            f"{attempts - accepted - refused} | {statistics.median(bids.latencies):.0f} | "
             f"{percentile(bids.latencies, 99):.0f} | {max(bids.latencies):.0f} | {per_attempt:.2f} | "
             f"{cores(bids.cpu)} |",
             "",
-            f"Run time {bids.seconds:.1f} s. Not accepted: {reasons or 'none'}.",
-            f"Database afterwards: {c['rows']:,} `bids` rows for {c['accepted']:,} accepted answers (acknowledged "
-            f"amounts missing: {c['missing']}, stored but not acknowledged: {c['unacknowledged']}); `bid_count` "
-            f"{c['bid_count']:,}, max sequence {c['max_sequence']:,}; {c['standing']:,} standing bids for "
-            f"{c['bidders']:,} bidders, {c['standing_mismatched']} not at the bidder's highest bid; "
-            f"extensions {c['extensions']}.",
+            f"Run time {bids.seconds:.1f} s. Not accepted: {reasons or 'none'}. Database afterwards: {c['rows']:,} "
+            f"`bids` rows for {c['accepted']:,} accepted answers (acknowledged amounts missing {c['missing']}, stored "
+            f"but never acknowledged {c['unacknowledged']}); `bid_count` {c['bid_count']:,} = max sequence "
+            f"{c['max_sequence']:,}; {c['standing']:,} standing bids for {c['bidders']:,} bidders, "
+            f"{c['standing_wrong']} not at the bidder's highest bid; extensions {c['extensions']}.",
             "",
             f"**Fan-out.** {fan.viewers:,} anonymous SSE connections (`GET /auctions/{{id}}/events`), all holding "
-            f"their first `state` after {fan.connect_seconds:.1f} s; then {args.fanout_bidders} signed-in "
-            f"bidders bid one at a time at {args.rate:g} bids/s for {args.seconds:g} s. Delay: from sending a bid "
-            "to a viewer receiving a `state` whose `data-bids` includes it (the hub coalesces for 100 ms).",
+            f"their first `state` after {fan.connect_seconds:.1f} s; then {args.fanout_bidders} signed-in bidders "
+            f"bid one at a time at {args.rate:g} bids/s for {args.seconds:g} s. Delay: from sending a bid until a "
+            "viewer receives a `state` whose `data-bids` includes it (the hub coalesces for 100 ms).",
             "",
             "| viewers | bids sent | accepted | bid answer p50 ms | delay p50 ms | delay p99 ms | delay max ms "
             "| deliveries | fewest viewers reached by a bid | lost connections "
             "| CPU cores used: server / PostgreSQL / Redis / client / other |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-            f"| {fan.viewers:,} | {fan_bids} | {len(fan.sent)} | {statistics.median(fan.answers):.0f} | "
-            f"{percentile(fan.delays, 50):.0f} | **{p99:.0f}** | {max(fan.delays):.0f} | "
-            f"{len(fan.delays):,} of {pairs:,} | {reached[0]:,} | {fan.lost} | {cores(fan.cpu)} |",
+            f"| {fan.viewers:,} | {sum(fan.outcomes.values())} | {len(fan.sent)} | "
+            f"{statistics.median(fan.answers):.0f} | {percentile(fan.delays, 50):.0f} | **{p99:.0f}** | "
+            f"{max(fan.delays):.0f} | {len(fan.delays):,} of "
+            f"{len(fan.sent) * fan.viewers:,} | {min(fan.reached.values(), default=0):,} | {fan.lost} | "
+            f"{cores(fan.cpu)} |",
             "",
             f"Memory: the two workers' RSS {fan.rss_before / 1024:.0f} MiB before the viewers connected, "
-            f"{fan.rss_after / 1024:.0f} MiB with {fan.viewers:,} connected: **{fan.per_connection:.0f} KiB per "
+            f"{fan.rss_after / 1024:.0f} MiB with all {fan.viewers:,} connected: **{fan.per_connection:.0f} KiB per "
             "SSE connection**.",
             "",
             "Targets:",
             f"- accepted bids/s ≥ 1,000 with {bids.bidders:,} bidders: {rate:,.0f} — {verdict(rate >= 1000)}",
             f"- fan-out p99 ≤ 500 ms at {fan.viewers:,} viewers: {p99:.0f} ms — {verdict(p99 <= 500)}",
-            f"- every acknowledged bid stored, ranking consistent: {verdict(stored)}",
+            f"- every acknowledged bid stored, standing bids and count consistent: {verdict(stored)}",
+            "",
+            f"Server log (`var/bench-auction-server.log`): {errors} error lines.",
         ]
     )
 
@@ -539,6 +501,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", default="smore_bench_auction", help="dropped and created afresh")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8", help="this Redis database is flushed")
     parser.add_argument("--write", type=Path, help="replace the auction section of this Markdown file")
+    parser.add_argument("--profile", type=Path, help="py-spy each worker during both runs; stacks to this folder")
+    parser.add_argument("--only", choices=["bids", "fanout"], help="one of the two runs (debugging)")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.auction", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     import uvloop
@@ -546,11 +510,11 @@ def main(argv: list[str] | None = None) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # the servers inherit it
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < args.viewers + args.bidders + 1000:
-        sys.exit(f"open files limit {hard} is too low for {args.viewers:,} viewers")
+        sys.exit(f"the open files limit ({hard}) is too low for {args.viewers:,} viewers")
 
     with tempfile.TemporaryDirectory(prefix="smore-bench-auction-") as tmp:
-        database_url = asyncio.run(prepare_database(args.postgres, args.database))
-        asyncio.run(flush_redis(args.redis))
+        database_url = asyncio.run(drop.prepare_database(args.postgres, args.database))
+        asyncio.run(drop.flush_redis(args.redis))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "DATABASE_", "REDIS_"))}
         env |= {
             "DATABASE_URL": database_url,
@@ -561,37 +525,33 @@ def main(argv: list[str] | None = None) -> None:
         }
         subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)
         settings = Settings.from_env(env)
-        members = max(args.bidders, args.fanout_bidders)
-        (bid_auction, fan_auction), sessions = asyncio.run(seed(settings, members))
+        (bid_auction, fan_auction), sessions = asyncio.run(seed(settings, max(args.bidders, args.fanout_bidders)))
+        # As `make run` does: two workers creating an empty search index at once can trip over each other.
+        subprocess.run([str(BIN / "python"), "-m", "app.search.rebuild"], env=env, cwd=PROJECT_ROOT, check=True)
         print(f"seeded {len(sessions):,} signed-in members, auctions {bid_auction} and {fan_auction}", file=sys.stderr)
         log = PROJECT_ROOT / "var" / "bench-auction-server.log"
         log.parent.mkdir(exist_ok=True)
         log.write_text("")
-
-        quiet = wait_until_quiet()
-        with Server("app.asgi:create_app", env, log, args.workers) as server:
-            bids = uvloop.run(run_bids(server, sessions[: args.bidders], bid_auction, args.bids))
-        bids.checks = asyncio.run(check(settings, bid_auction, bids.accepted))
-        print(
-            f"bids: {bids.outcomes.get('accepted', 0) / bids.seconds:,.0f} accepted/s of "
-            f"{bids.attempts / bids.seconds:,.0f} attempts/s; machine busy before {quiet:.2f}; {bids.checks}",
-            file=sys.stderr,
-        )
-
-        quiet = wait_until_quiet()
-        with Server("app.asgi:create_app", env, log, args.workers) as server:
-            fan_sessions = sessions[: args.fanout_bidders]
-            fan = uvloop.run(run_fanout(server, fan_sessions, fan_auction, args.viewers, args.rate, args.seconds))
-        print(
-            f"fan-out: p50 {percentile(fan.delays, 50):.0f} ms, p99 {percentile(fan.delays, 99):.0f} ms, "
-            f"{fan.per_connection:.0f} KiB per connection; machine busy before {quiet:.2f}",
-            file=sys.stderr,
-        )
+        bids = fan = None
+        if args.only != "fanout":
+            quiet = drop.wait_until_quiet()
+            with Server("app.asgi:create_app", env, log, args.workers) as server:
+                bids = uvloop.run(run_bids(server, sessions[: args.bidders], bid_auction, args))
+            bids.checks = asyncio.run(check(settings, bid_auction, bids.accepted))
+            print(f"bids: {dict(bids.outcomes)}, CPU {cores(bids.cpu)}, busy before {quiet:.2f}", file=sys.stderr)
+        if args.only != "bids":
+            quiet = drop.wait_until_quiet()
+            with Server("app.asgi:create_app", env, log, args.workers) as server:
+                fan = uvloop.run(run_fanout(server, sessions[: args.fanout_bidders], fan_auction, args))
+            print(f"fan-out: p99 {percentile(fan.delays, 99):.0f} ms, busy before {quiet:.2f}", file=sys.stderr)
         errors = [line for line in log.read_text().splitlines() if "Error" in line or "Traceback" in line]
-        if errors:
-            print(f"{len(errors)} error lines in {log}, first 5:\n" + "\n".join(errors[:5]), file=sys.stderr)
-        info = asyncio.run(versions(database_url, args.redis))
-    body = report(bids, fan, args, command, info)
+        print(f"{len(errors)} error lines in {log}", *errors[:5], sep="\n", file=sys.stderr)
+        info = asyncio.run(drop.versions(database_url, args.redis))
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        info += f"; the app at commit `{git.stdout.strip()}`"
+    if bids is None or fan is None:
+        return
+    body = report(bids, fan, args, command, info, len(errors))
     print(body)
     if args.write:
         write_section(args.write, body)
