@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, str], Awaitable[None]]
 Reader = Callable[[AsyncSession, int], Awaitable[dict[str, Any] | None]]
+ManyReader = Callable[[AsyncSession, list[int]], Awaitable[dict[int, dict[str, Any]]]]
 
 COALESCE_SECONDS = 0.1
 
@@ -49,6 +50,7 @@ class LiveHub:
         channel: Callable[[int], str] = channel_for,
         event: str = "stock",
         extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        read_many: ManyReader | None = None,
     ) -> None:
         self._database = database
         self.publish = publish
@@ -57,8 +59,10 @@ class LiveHub:
         self.channel = channel
         self.event = event
         self.extra = extra
+        self.read_many = read_many
         self.loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[int] = set()
+        self._flush_due = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
 
@@ -77,36 +81,47 @@ class LiveHub:
         for product_id in product_ids:
             loop.call_soon_threadsafe(self._schedule, product_id)
 
-    def _schedule(self, product_id: int) -> None:
-        if product_id in self._pending:
-            return
-        self._pending.add(product_id)
-        assert self.loop is not None
-        self.loop.call_later(COALESCE_SECONDS, self._start, product_id)
+    def _schedule(self, subject_id: int) -> None:
+        self._pending.add(subject_id)
+        if not self._flush_due:  # one refresh per 100 ms for everything touched meanwhile
+            self._flush_due = True
+            assert self.loop is not None
+            self.loop.call_later(COALESCE_SECONDS, self._start)
 
-    def _start(self, product_id: int) -> None:
-        if self.closed:  # shutting down: the channels are gone
+    def _start(self) -> None:
+        self._flush_due = False
+        subjects, self._pending = self._pending, set()
+        if self.closed or not subjects:  # shutting down: the channels are gone
             return
-        task = asyncio.ensure_future(self._publish(product_id))
+        task = asyncio.ensure_future(self._publish(sorted(subjects)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _publish(self, subject_id: int) -> None:
-        self._pending.discard(subject_id)
+    async def _publish(self, subject_ids: list[int]) -> None:
+        """Read every touched subject in one short transaction, then publish each."""
         try:
-            message = await self.message(subject_id)
-            if message is not None:
-                await self.publish(self.channel(subject_id), message)
+            async with self.database().transaction() as db:
+                if self.read_many is not None:
+                    states = await self.read_many(db, subject_ids)
+                else:
+                    states = {i: s for i in subject_ids if (s := await self.read(db, i)) is not None}
         except Exception:
-            log.exception("could not publish the live state of %s", self.channel(subject_id))
+            log.exception("could not read the live state of %d subjects", len(subject_ids))
+            return
+        for subject_id, state in states.items():
+            try:
+                await self.publish(self.channel(subject_id), self._encode(state))
+            except Exception:
+                log.exception("could not publish the live state of %s", self.channel(subject_id))
+
+    def _encode(self, state: dict[str, Any]) -> str:
+        return encode(self.event, self.render(state), **(self.extra(state) if self.extra else {}))
 
     async def message(self, subject_id: int) -> str | None:
         """The subject's current state as the message its channel carries (None: no such subject)."""
         async with self.database().transaction() as db:
             state = await self.read(db, subject_id)
-        if state is None:
-            return None
-        return encode(self.event, self.render(state), **(self.extra(state) if self.extra else {}))
+        return None if state is None else self._encode(state)
 
     def database(self) -> Database:
         return self._database if isinstance(self._database, Database) else self._database()

@@ -8,7 +8,7 @@ from typing import Any
 from app.auctions.view import auction_state, live_extra
 from app.db import Database
 from app.live.hub import LiveHub, Publish
-from app.notifications.service import badge_state
+from app.notifications.service import badge_state, badge_states
 from app.notifications.service import channel_for as member_channel
 
 
@@ -36,6 +36,7 @@ def build_hubs(database: Database | Callable[[], Database], publish: Publish, en
             publish,
             render=lambda state: badge.render(state=state),
             read=badge_state,
+            read_many=badge_states,
             channel=member_channel,
             event="badge",
         ),

@@ -55,18 +55,15 @@ async def badge_state(db: AsyncSession, member_id: int) -> dict[str, Any]:
     return {"member_id": member_id, "unread": await unread_count(db, member_id)}
 
 
-async def inbox(db: AsyncSession, member_id: int, *, offset: int, limit: int) -> tuple[list[Notification], int]:
-    total = await db.scalar(select(func.count()).select_from(Notification).where(Notification.member_id == member_id))
-    rows = (
-        await db.execute(
-            select(Notification)
-            .where(Notification.member_id == member_id)
-            .order_by(Notification.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-    ).scalars()
-    return list(rows), int(total or 0)
+async def badge_states(db: AsyncSession, member_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The unread counts of many members in one grouped query."""
+    rows = await db.execute(
+        select(Notification.member_id, func.count())
+        .where(Notification.member_id.in_(member_ids), Notification.read_at.is_(None))
+        .group_by(Notification.member_id)
+    )
+    counts = {member_id: count for member_id, count in rows}
+    return {m: {"member_id": m, "unread": int(counts.get(m, 0))} for m in member_ids}
 
 
 async def mark_read(db: AsyncSession, member_id: int, notification_id: int | None = None) -> int:
