@@ -9,6 +9,8 @@ single writer (SQLite) orders the batches."""
 from __future__ import annotations
 
 import re
+from bisect import insort
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,14 +156,15 @@ async def decide_batch(
             )
         )
     ).scalars()
-    standing: dict[int, Bid] = {}
     maximums: dict[int, int] = {}
     existing: set[int] = set()
-    for s in loaded:
-        standing[s.member_id] = Bid(s.member_id, s.amount, s.sequence)
+    rows = list(loaded)
+    for s in rows:
         existing.add(s.member_id)
         if s.max_amount is not None:
             maximums[s.member_id] = s.max_amount
+    board = _Board((Bid(s.member_id, s.amount, s.sequence) for s in rows), units)
+    standing = board.standing
     changed: dict[int, tuple[int, int]] = {}  # member → (amount, sequence) to write
     new_rows: list[dict[str, Any]] = []
     outbid: dict[int, int] = {}  # member → the sequence of the bid that pushed them out
@@ -173,7 +176,7 @@ async def decide_batch(
     def place(member_id: int, amount: int, kind: BidKind, key: str | None, maximum: int | None, now: datetime) -> None:
         nonlocal sequence
         sequence += 1
-        standing[member_id] = Bid(member_id, amount, sequence)
+        board.set(Bid(member_id, amount, sequence))
         changed[member_id] = (amount, sequence)
         new_rows.append(
             {
@@ -196,7 +199,7 @@ async def decide_batch(
             answers.append(_replay(request, replays.get(request.key), seen_keys.get(request.key), ends_at))
             continue
         try:
-            amount, maximum = _amounts(request, standing, maximums, units, start_price, increment)
+            amount, maximum = _amounts(request, board, start_price, increment)
             if amount is not None:
                 check_bid(
                     amount=amount,
@@ -205,7 +208,7 @@ async def decide_batch(
                     status=status,
                     now=now,
                     ends_at=ends_at,
-                    bids=standing.values(),
+                    bids=board.around(request.member_id),
                     units=units,
                     start_price=start_price,
                     increment=increment,
@@ -217,7 +220,7 @@ async def decide_batch(
         except BidRefused as refused:
             answers.append(BidAnswer(False, refused.message, ends_at=ends_at))
             continue
-        before = {b.member_id for b in ranking(standing.values())[:units]}
+        before = board.winners()
         rows_before = len(new_rows)
         if maximum is not None:
             maximums[request.member_id] = maximum
@@ -231,11 +234,13 @@ async def decide_batch(
             )
         if request.key:
             seen_keys[request.key] = request.member_id
-        for member_id, raised in resolve_proxies(standing.values(), maximums, units, start_price, increment).items():
-            place(member_id, raised, BidKind.PROXY, None, maximums.get(member_id), now)
+        if maximums:
+            proxies = board.with_members(maximums)
+            for member_id, raised in resolve_proxies(proxies, maximums, units, start_price, increment).items():
+                place(member_id, raised, BidKind.PROXY, None, maximums.get(member_id), now)
         if len(new_rows) > rows_before:  # a bid was placed (not only a maximum raised)
             ends_at = extended_end(ends_at, now, extend)
-        after = {b.member_id for b in ranking(standing.values())[:units]}
+        after = board.winners()
         for member_id in before - after:
             outbid[member_id] = sequence
         for member_id in after:
@@ -252,7 +257,7 @@ async def decide_batch(
             BidAnswer(True, message, amount=mine.amount, maximum=maximums.get(request.member_id), ends_at=ends_at)
         )
 
-    answers = _where_they_stand(answers, requests, standing, maximums, units, start_price, increment, status)
+    answers = _where_they_stand(answers, requests, board, maximums, start_price, increment, status)
     if not accepted:
         return Decided(answers)
     if new_rows:
@@ -322,38 +327,65 @@ async def decide_batch(
 def _where_they_stand(
     answers: list[BidAnswer],
     requests: list[tuple[BidRequest, datetime]],
-    standing: dict[int, Bid],
+    board: _Board,
     maximums: dict[int, int],
-    units: int,
     start_price: int,
     increment: int,
     status: AuctionStatus,
 ) -> list[BidAnswer]:
-    top = ranking(standing.values())[:units]
+    top = board.top[: board.units]
     shared = {
         "winners": tuple((b.member_id, b.amount) for b in top),
-        "minimum": minimum_next_bid(top, units, start_price, increment),
+        "minimum": minimum_next_bid(top, board.units, start_price, increment),
         "status": status.value,
     }
     return [
         replace(
             answer,
             **shared,
-            standing=standing[r.member_id].amount if r.member_id in standing else None,
+            standing=board.standing[r.member_id].amount if r.member_id in board.standing else None,
             maximum=maximums.get(r.member_id),
         )
         for answer, (r, _) in zip(answers, requests, strict=True)
     ]
 
 
-def _amounts(
-    request: BidRequest,
-    standing: dict[int, Bid],
-    maximums: dict[int, int],
-    units: int,
-    start_price: int,
-    increment: int,
-) -> tuple[int | None, int | None]:
+class _Board:
+    """The standing bids a batch knows, with the top units + 1 kept in rank order. Bids only
+    rise, so a bid below the top units + 1 can only come back into it by bidding again: these are
+    all the bids that decide validity, the minimum and the winners."""
+
+    def __init__(self, bids: Iterable[Bid], units: int) -> None:
+        self.units = units
+        self.standing: dict[int, Bid] = {b.member_id: b for b in bids}
+        self.top: list[Bid] = ranking(self.standing.values())[: units + 1]
+
+    def set(self, bid: Bid) -> None:
+        old = self.standing.get(bid.member_id)
+        self.standing[bid.member_id] = bid
+        if old is not None and old in self.top:
+            self.top.remove(old)
+        insort(self.top, bid, key=_rank)
+        del self.top[self.units + 1 :]
+
+    def winners(self) -> set[int]:
+        return {b.member_id for b in self.top[: self.units]}
+
+    def around(self, member_id: int) -> list[Bid]:
+        """The top bids and the member's own."""
+        mine = self.standing.get(member_id)
+        return self.top if mine is None or mine in self.top else [*self.top, mine]
+
+    def with_members(self, member_ids: Iterable[int]) -> list[Bid]:
+        extra = [self.standing[m] for m in member_ids if m in self.standing]
+        return [*self.top, *(b for b in extra if b not in self.top)]
+
+
+def _rank(bid: Bid) -> tuple[int, int]:
+    return (-bid.amount, bid.sequence)
+
+
+def _amounts(request: BidRequest, board: _Board, start_price: int, increment: int) -> tuple[int | None, int | None]:
     """The amount to bid now and the proxy maximum, from what the member typed. With only a
     maximum, the bid is the least that wins a unit (nothing, when already winning)."""
     amount, maximum = request.amount, request.maximum
@@ -363,14 +395,13 @@ def _amounts(
         raise BidRefused("Your maximum must be at least your bid.")
     if amount is None:
         assert maximum is not None
-        mine = standing.get(request.member_id)
-        others = [b for b in standing.values() if b.member_id != request.member_id]
-        winning = mine is not None and mine in ranking(standing.values())[:units]
-        if winning:
+        mine = board.standing.get(request.member_id)
+        if mine is not None and request.member_id in board.winners():
             if maximum <= mine.amount:
                 raise BidRefused(f"Your bid stands at ₩{mine.amount:,}; a maximum must be higher.")
             return None, maximum
-        needed = minimum_next_bid(others, units, start_price, increment)
+        others = [b for b in board.top if b.member_id != request.member_id]
+        needed = minimum_next_bid(others, board.units, start_price, increment)
         if mine is not None and needed <= mine.amount:
             needed = mine.amount + increment
         if needed > maximum:
