@@ -3,6 +3,7 @@ member's bids, and the seller's auctions with their results."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import AsyncGenerator
@@ -15,7 +16,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +71,16 @@ async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | No
         "result": result,
         "result_labels": view.RESULT_LABELS,
     }
+
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+
+
+@functools.lru_cache(maxsize=64)
+def shared_state(raw: str | bytes) -> tuple[bytes, dict[str, Any]]:
+    """A hub message as the ready "state" event every viewer gets, and its fields (read only)."""
+    message = json.loads(raw)
+    return ServerSentEventMessage(event="state", data=message["html"]).encode(), message
 
 
 class AuctionController(Controller):
@@ -158,10 +169,11 @@ class AuctionController(Controller):
     @get("/{auction_id:int}/events", name="auction_events")
     async def events(
         self, request: HTMXRequest, auction_id: FromPath[int], channels: NamedDependency[ChannelsPlugin]
-    ) -> ServerSentEvent:
+    ) -> Stream:
         """Every viewer gets the shared state (top bids, minimum, end) and their own position; a
         (re)connecting client gets the current state first. The stream holds no database session
-        between messages."""
+        between messages. The shared event is decoded and encoded once per process and message
+        (not once per viewer), so the stream is a plain byte stream of ready events."""
         hub = request.app.state.hubs["auction"]
         member_id = session_member_id(request)
         if await hub.message(auction_id) is None:
@@ -171,7 +183,7 @@ class AuctionController(Controller):
         box_template = templates.get_template("auctions/_bid_box.html")
         database = request.app.state.database
 
-        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+        async def stream() -> AsyncGenerator[bytes, None]:
             async with channels.start_subscription([auction_channel(auction_id)]) as subscriber:
                 current = await hub.message(auction_id)
                 if current is None:
@@ -179,10 +191,10 @@ class AuctionController(Controller):
                 mine: int | None = None  # the member's own bid, read only while it is unknown
                 looked_at = 0.0  # ... and then at most once a second
 
-                async def messages(raw: str | bytes) -> list[ServerSentEventMessage]:
+                async def messages(raw: str | bytes) -> list[bytes]:
                     nonlocal mine, looked_at
-                    message = json.loads(raw)
-                    out = [ServerSentEventMessage(event="state", data=message["html"])]
+                    state, message = shared_state(raw)
+                    out = [state]
                     if member_id is None:
                         return out
                     winners = message["winners"]
@@ -192,7 +204,7 @@ class AuctionController(Controller):
                         async with database.transaction() as db:
                             context = await bidding_context(db, auction_id, member_id)
                         context |= {"key": "", "errors": {}, "form": {}, "answer": None}
-                        out.append(ServerSentEventMessage(event="closed", data=box_template.render(**context)))
+                        out.append(ServerSentEventMessage(event="closed", data=box_template.render(**context)).encode())
                         return out
                     amount = next((a for m, a in winners if m == member_id), None)
                     if amount is not None:
@@ -203,7 +215,9 @@ class AuctionController(Controller):
                             standing = await view.my_standing(db, auction_id, member_id)
                         mine = standing.amount if standing else None
                     where = view.position(member_id, winners, message["minimum"], message["status"], mine)
-                    out.append(ServerSentEventMessage(event="position", data=position_template.render(position=where)))
+                    out.append(
+                        ServerSentEventMessage(event="position", data=position_template.render(position=where)).encode()
+                    )
                     return out
 
                 for sse in await messages(current):
@@ -212,7 +226,7 @@ class AuctionController(Controller):
                     for sse in await messages(raw):
                         yield sse
 
-        return ServerSentEvent(stream())
+        return Stream(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
     @get("/{auction_id:int}/give-up", name="auction_give_up_confirm", guards=[requires_login])
     async def give_up_confirm(
