@@ -261,7 +261,7 @@ async def decide_batch(
     if not accepted:
         return Decided(answers)
     if new_rows:
-        await db.execute(insert(BidRow), new_rows)
+        await db.execute(insert(BidRow.__table__), new_rows)
     stamp = requests[-1][1]
     fresh = [
         {
@@ -276,7 +276,7 @@ async def decide_batch(
         if m not in existing
     ]
     if fresh:
-        await db.execute(insert(StandingBid), fresh)
+        await db.execute(insert(StandingBid.__table__), fresh)
     raised = [
         {"a_id": auction_id, "m_id": m, "b_amount": a, "b_max": maximums.get(m), "b_seq": s, "b_at": stamp}
         for m, (a, s) in changed.items()

@@ -27,6 +27,7 @@ from app.auctions import service, view
 from app.auctions.bidding import BidRequest, BidService
 from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
 from app.core.errors import DomainError
+from app.db import request_session
 from app.live.hub import touch_after_commit, touch_kind
 from app.live.hubs import auction_channel
 from app.models.auctions import Auction, Bid, ResultStatus
@@ -100,9 +101,9 @@ class AuctionController(Controller):
         return render(request, "auctions/detail.html", context)
 
     @post("/{auction_id:int}/bids", name="auction_bid", opt={"loads_member": False})
-    async def bid(
-        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
-    ) -> Template | Redirect:
+    async def bid(self, request: HTMXRequest, auction_id: FromPath[int]) -> Template | Redirect:
+        # No request session unless the answer needs one (a form error): a crowd of bids costs no
+        # database work here; the batch that decides them does it all.
         member_id = session_member_id(request)
         if member_id is None:
             raise NotAuthorizedException("Please sign in to bid.")
@@ -157,7 +158,7 @@ class AuctionController(Controller):
                 "position": where,
             }
         else:
-            context = await bidding_context(db, auction_id, member_id)
+            context = await bidding_context(request_session(request), auction_id, member_id)
         context |= {
             "key": new_key() if answer is not None and answer.accepted else form.get("key") or new_key(),
             "errors": errors,

@@ -28,7 +28,7 @@ async def notify_many(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     values = [{**row, "kind": NotificationKind(row["kind"]).value, "created_at": now} for row in rows]
-    await db.execute(insert(Notification).values(values).on_conflict_do_nothing())
+    await db.execute(insert(Notification.__table__).on_conflict_do_nothing(), values)
     touch_after_commit(db, "member", *{row["member_id"] for row in rows})
 
 
