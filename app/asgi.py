@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         }
     )
-    template_config = build_template_config()
+    template_config = build_template_config(auto_reload=settings.debug)
     session_config = RotatingSessionConfig(
         store="sessions",
         max_age=settings.session_max_age,

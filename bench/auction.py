@@ -538,7 +538,12 @@ def main(argv: list[str] | None = None) -> None:
             with Server("app.asgi:create_app", env, log, args.workers) as server:
                 bids = uvloop.run(run_bids(server, sessions[: args.bidders], bid_auction, args))
             bids.checks = asyncio.run(check(settings, bid_auction, bids.accepted))
-            print(f"bids: {dict(bids.outcomes)}, CPU {cores(bids.cpu)}, busy before {quiet:.2f}", file=sys.stderr)
+            rate = len(bids.accepted) / bids.seconds if bids.seconds else 0.0
+            print(
+                f"bids: {dict(bids.outcomes)} in {bids.seconds:.1f} s ({rate:,.0f} accepted/s), "
+                f"CPU {cores(bids.cpu)}, busy before {quiet:.2f}",
+                file=sys.stderr,
+            )
         if args.only != "bids":
             quiet = drop.wait_until_quiet()
             with Server("app.asgi:create_app", env, log, args.workers) as server:

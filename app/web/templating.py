@@ -48,8 +48,13 @@ def flash_messages(request: Any) -> list[dict[str, str]]:
     return session.pop("_messages", [])
 
 
-def build_template_config(template_dir: Path = TEMPLATE_DIR) -> TemplateConfig[JinjaTemplateEngine]:
+def build_template_config(
+    template_dir: Path = TEMPLATE_DIR, *, auto_reload: bool = False
+) -> TemplateConfig[JinjaTemplateEngine]:
+    """Templates are read once (``auto_reload``, with ``DEBUG``: re-read when their file changes,
+    at the cost of a file check on every render)."""
     env = Environment(
+        auto_reload=auto_reload,
         loader=FileSystemLoader(str(template_dir)),
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
