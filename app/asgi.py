@@ -43,7 +43,7 @@ from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedger
 from app.drops.reconcile import reconcile_all
 from app.gateway.sandbox import sandbox_gateway_router
 from app.health import healthz
-from app.live.hub import set_hubs
+from app.live.hub import channel_prefix, set_hubs
 from app.live.hubs import build_hubs
 from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
@@ -92,7 +92,9 @@ def _channels(settings: Settings) -> ChannelsPlugin:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
         from redis.asyncio import Redis
 
-        backend: Any = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+        backend: Any = RedisChannelsPubSubBackend(
+            redis=Redis.from_url(settings.redis_url), key_prefix=channel_prefix(settings.redis_url)
+        )
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, create_ws_route_handlers=False)

@@ -165,6 +165,14 @@ def touch_kind(kind: str, *subject_ids: int) -> None:
         hub.touch(*subject_ids)
 
 
+def channel_prefix(redis_url: str) -> str:
+    """Pub/sub channels are shared by every database of a Redis server: name ours after the
+    database the URL picks, so two deployments (or a test run) on one server never hear each other."""
+    from redis.asyncio.connection import parse_url
+
+    return f"SMORE_{parse_url(redis_url).get('db', 0)}"
+
+
 def worker_hub(redis_url: str, database: Callable[[], Database]) -> LiveHub:
     """The product hub of a separate worker process (see ``worker_hubs``)."""
     return worker_hubs(redis_url, database)["product"]
@@ -185,7 +193,9 @@ def worker_hubs(redis_url: str, database: Callable[[], Database]) -> dict[str, L
         loop_id = id(asyncio.get_running_loop())
         backend = backends.get(loop_id)
         if backend is None:
-            backend = backends[loop_id] = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+            backend = backends[loop_id] = RedisChannelsPubSubBackend(
+                redis=Redis.from_url(redis_url), key_prefix=channel_prefix(redis_url)
+            )
         await backend.publish(data.encode(), [channel])
 
     return build_hubs(database, publish, build_template_config().engine_instance.engine)

@@ -9,6 +9,7 @@ process.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +46,12 @@ class SearchIndex:
 
     def _open_or_create(self) -> Index:
         self.path.mkdir(parents=True, exist_ok=True)
+        # Web processes starting together on a fresh folder must not both create the index.
+        with open(self.path / ".open.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._open_or_create_locked()
+
+    def _open_or_create_locked(self) -> Index:
         if whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
             ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
             if set(ix.schema.names()) == set(self.schema.names()):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.live.hub import channel_for, worker_hub
+from app.live.hub import channel_for, channel_prefix, worker_hub
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 
@@ -56,7 +56,7 @@ async def test_a_worker_process_publishes_through_redis(app, members, products):
     product = await products.create(
         seller, status=ProductStatus.ON_SALE, fixed_quantity=4, total_quantity=4, sale_starts_at=utcnow() - timedelta(1)
     )
-    backend = RedisChannelsPubSubBackend(redis=Redis.from_url(REDIS))
+    backend = RedisChannelsPubSubBackend(redis=Redis.from_url(REDIS), key_prefix=channel_prefix(REDIS))
     await backend.on_startup()
     await backend.subscribe([channel_for(product.id)])
     await asyncio.sleep(0.2)
