@@ -33,8 +33,8 @@ from app.live.hubs import auction_channel
 from app.models.auctions import Auction, Bid, ResultStatus
 from app.models.catalog import Product
 from app.models.members import Member
-from app.web.forms import parse_positive_int, read_form
-from app.web.pagination import paginate
+from app.web.forms import read_form
+from app.web.pagination import paginate_request
 from app.web.templating import page as render
 
 
@@ -289,7 +289,7 @@ class MyBidsController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         stmt = select(Bid).where(Bid.member_id == member.id).order_by(Bid.id.desc())
-        bids = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        bids = await paginate_request(request, db, stmt, page)
         context = await view.bid_context(db, member.id, [b.auction_id for b in bids.items])
         return render(request, "auctions/my_bids.html", {"page": bids, "auctions": context})
 
@@ -308,7 +308,7 @@ class SellerAuctionController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         stmt = select(Auction).where(Auction.seller_id == member.id).order_by(Auction.id.desc())
-        auctions = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        auctions = await paginate_request(request, db, stmt, page)
         names = dict(
             (
                 await db.execute(

@@ -14,7 +14,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auctions.rules import AUCTION_STATUS, AuctionStatus
 from app.catalog.transitions import StaleTransition, transition
-from app.core.errors import DomainError
 from app.events.outbox import record_event
 from app.models.auctions import Auction, AuctionChange, AuctionResult, NotificationKind, ResultStatus, StandingBid
 from app.models.base import utcnow
@@ -26,13 +25,8 @@ from app.orders.service import move_order, new_order, open_order
 
 AUCTION_OPENED = "auction.opened"
 AUCTION_CLOSED = "auction.closed"
-AUCTION_SETTLED = "auction.settled"
 # Results that still wait on the member (the others are final).
 OPEN_RESULTS = (ResultStatus.OFFERED,)
-
-
-class StaleAuction(DomainError):
-    """The auction moved meanwhile."""
 
 
 async def move_auction(

@@ -21,8 +21,8 @@ from app.accounts.guards import provide_member, requires_login
 from app.models.auctions import Notification
 from app.models.members import Member
 from app.notifications.service import channel_for, mark_read
-from app.web.forms import parse_positive_int, read_form
-from app.web.pagination import paginate
+from app.web.forms import read_form
+from app.web.pagination import paginate_request
 from app.web.templating import page as render
 
 
@@ -40,7 +40,7 @@ class NotificationController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         stmt = select(Notification).where(Notification.member_id == member.id).order_by(Notification.id.desc())
-        notices = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        notices = await paginate_request(request, db, stmt, page)
         return render(request, "notifications/index.html", {"page": notices})
 
     @post("/{notification_id:int}/open", name="notification_open")

@@ -29,8 +29,8 @@ from app.payments.audit import ExchangeLog
 from app.payments.refunds import refund_view, refunds_of, request_refund
 from app.payments.rules import RefundRefused
 from app.payments.service import ConfirmOutcome, NotPayable, PaymentFlow, checkout_url, fail_checkout, start_payment
-from app.web.forms import parse_positive_int, read_form
-from app.web.pagination import paginate
+from app.web.forms import read_form
+from app.web.pagination import paginate_request
 from app.web.templating import page as render
 
 
@@ -70,7 +70,7 @@ class OrderController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         stmt = select(Order).where(Order.member_id == member.id).order_by(Order.id.desc())
-        orders = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        orders = await paginate_request(request, db, stmt, page)
         names = await _product_names(db, [o.product_id for o in orders.items])
         return render(request, "orders/index.html", {"page": orders, "names": names, "labels": LABELS})
 

@@ -24,7 +24,7 @@ from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
 from app.payments.settlement import balance
 from app.web.forms import parse_positive_int, read_form
-from app.web.pagination import paginate
+from app.web.pagination import paginate, paginate_request
 from app.web.templating import page as render
 
 
@@ -145,7 +145,7 @@ class SellerSettlementController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         stmt = select(SettlementEntry).where(SettlementEntry.seller_id == seller.id).order_by(SettlementEntry.id.desc())
-        listing = await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size)
+        listing = await paginate_request(request, db, stmt, page)
         context = {"page": listing, "balance": await balance(db, seller.id)}
         return render(request, "payments/seller_settlements.html", context)
 

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.web.forms import parse_positive_int
+
 T = TypeVar("T")
 
 
@@ -46,3 +48,10 @@ async def paginate(
     number = min(max(1, number), pages)
     rows = (await db.execute(stmt.limit(size).offset((number - 1) * size))).scalars().all()
     return Page(items=list(rows), number=number, size=size, total=total, params=params or {})
+
+
+async def paginate_request(
+    request: Any, db: AsyncSession, stmt: Select[Any], page: str | None, params: dict[str, str] | None = None
+) -> Page[Any]:
+    """One page of ``stmt`` for a list view: the ``?page=`` the request asked for, the app's page size."""
+    return await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size, params)
