@@ -38,7 +38,7 @@ from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
-from app.drops.gate import get_gate
+from app.drops.gate import gate_for
 from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
 from app.drops.reconcile import reconcile_all
 from app.gateway.sandbox import sandbox_gateway_router
@@ -168,8 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             hub.bind(asyncio.get_running_loop())
         set_hubs(hubs)
         try:  # the gate is an optimisation; a database that does not answer yet must not stop the start
-            async with database.transaction() as db:
-                await reconcile_all(db, get_gate(settings.redis_url, str(settings.var_dir)))
+            await reconcile_all(database, gate_for(settings))
         except Exception:
             log.warning("could not rebuild the drop gate at start-up; the periodic reconcile will", exc_info=True)
         if settings.background_jobs:

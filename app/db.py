@@ -7,15 +7,18 @@ POST-redirect-GET writes land) and rolls it back on anything else. Services only
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar.connection import ASGIConnection
 from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -25,6 +28,77 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 SESSION_STATE_KEY = "smore_db_session"
+# Effects a unit of work runs once after its commit succeeds (never after a rollback).
+AFTER_COMMIT = "smore_after_commit"
+T = TypeVar("T")
+
+
+def after_commit(db: AsyncSession, effect: Callable[[], Awaitable[None]]) -> None:
+    """Run ``effect`` once this session's transaction has committed (give a unit back to the gate,
+    say). An effect that fails is logged: what it does must be repairable by a periodic job."""
+    db.info.setdefault(AFTER_COMMIT, []).append(effect)
+
+
+async def commit(db: AsyncSession) -> None:
+    """Commit, then run the effects registered on the session."""
+    await db.commit()
+    effects = db.info.pop(AFTER_COMMIT, [])
+    for effect in effects:
+        try:
+            await effect()
+        except Exception:
+            log.warning("an after-commit effect failed", exc_info=True)
+
+
+async def rollback(db: AsyncSession) -> None:
+    db.info.pop(AFTER_COMMIT, None)
+    await db.rollback()
+
+
+def database_of(db: AsyncSession) -> Database | None:
+    """The ``Database`` whose session factory made this session."""
+    return db.info.get("database")
+
+
+def connection_shortage(exc: BaseException) -> bool:
+    """The database could not be reached or gave no connection in time (pool exhausted, "too many
+    clients", a server restarting or refusing): worth waiting and trying again, never a 500."""
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool's checkout timeout
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        name = type(orig).__name__ if orig is not None else ""
+        text_ = str(orig or exc).lower()
+        return name in _SHORTAGE_ERRORS or any(marker in text_ for marker in _SHORTAGE_TEXT)
+    return isinstance(exc, ConnectionError | OSError) and not isinstance(exc, sa_exc.SQLAlchemyError)
+
+
+_SHORTAGE_ERRORS = {
+    "TooManyConnectionsError",
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "InterfaceError",
+}
+_SHORTAGE_TEXT = ("too many clients", "connection refused", "the database system is", "connection was closed")
+
+
+async def waiting_for_connections(fn: Callable[[], Awaitable[T]], *, patience: float, what: str) -> T:
+    """``fn()``, tried again with backoff while the database has no connection to give, for at most
+    ``patience`` seconds; then the last error is raised."""
+    deadline = time.monotonic() + patience
+    delay = 0.05
+    while True:
+        try:
+            return await fn()
+        except Exception as exc:
+            if not connection_shortage(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s waits for a database connection (%s)", what, type(exc).__name__)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 class Database:
@@ -32,8 +106,14 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine: AsyncEngine = make_engine(settings.database_url, null_pool=settings.database_null_pool)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.engine: AsyncEngine = make_engine(
+            settings.database_url,
+            null_pool=settings.database_null_pool,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
 
     @property
     def backend(self) -> str:
@@ -45,10 +125,10 @@ class Database:
         async with self.sessionmaker() as session:
             try:
                 yield session
-                await session.commit()
             except BaseException:
-                await session.rollback()
+                await rollback(session)
                 raise
+            await commit(session)
 
     async def ping(self) -> bool:
         try:
@@ -63,9 +143,17 @@ class Database:
         await self.engine.dispose()
 
 
-def make_engine(url: str, *, null_pool: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, null_pool: bool = False, pool_size: int = 10, max_overflow: int = 5, pool_timeout: float = 10.0
+) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -81,8 +169,11 @@ def make_engine(url: str, *, null_pool: bool = False) -> AsyncEngine:
         return create_async_engine(url, poolclass=NullPool)
     # No pre-ping: it costs a round trip on every checkout. Connections are recycled before servers
     # or proxies drop idle ones, and a connection found dead invalidates the whole pool at once, so a
-    # database restart fails the requests already under way and no more.
-    return create_async_engine(url, pool_size=30, max_overflow=20, pool_recycle=1800)
+    # database restart fails the requests already under way and no more. The pool is the process's
+    # share of the server's connections (see the README): past it, a checkout waits ``pool_timeout``.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_recycle=1800
+    )
 
 
 def request_session(connection: ASGIConnection) -> AsyncSession:
@@ -107,7 +198,30 @@ def _wake_relay(scope: Scope) -> None:
         background.wake()
 
 
-_ERROR_BODY = b"<!doctype html><title>Error</title><h1>Something went wrong</h1><p>Nothing was saved.</p>"
+def _commit_failure_status(exc: Exception) -> int:
+    """What a client is told when its request's commit fails: busy (503, try again), a conflict with
+    a change made at the same moment (409), or our own fault (500). Nothing was saved in any case."""
+    if connection_shortage(exc):
+        return 503
+    if isinstance(exc, sa_exc.IntegrityError) or (
+        isinstance(exc, sa_exc.DBAPIError) and type(exc.orig).__name__ in _CONFLICT_ERRORS
+    ):
+        return 409
+    return 500
+
+
+_CONFLICT_ERRORS = {"SerializationError", "DeadlockDetectedError", "UniqueViolationError"}
+_PAGE_HEAD = b"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+_ERROR_BODY = _PAGE_HEAD + b"<title>Error</title><h1>Something went wrong</h1><p>Nothing was saved.</p></html>"
+_CONFLICT_BODY = (
+    _PAGE_HEAD + b"<title>Changed meanwhile</title><h1>Changed at the same moment</h1><p>Nothing was saved: "
+    b"something you were changing was changed at the same moment. Reload the page and try again.</p></html>"
+)
+_BUSY_BODY = (
+    _PAGE_HEAD
+    + b"<title>Busy</title><h1>Too busy to save that just now</h1><p>Nothing was saved. Please try again in a "
+    b"few seconds.</p></html>"
+)
 
 
 class TransactionMiddleware:
@@ -122,39 +236,38 @@ class TransactionMiddleware:
             return
         failed = False
 
-        async def finish(status: int) -> bool:
+        async def finish(status: int) -> int | None:
             session: AsyncSession | None = scope.get("state", {}).pop(SESSION_STATE_KEY, None)
             if session is None:
-                return True
+                return None
             try:
                 if 200 <= status < 400:
                     wrote_events = session.info.pop(WROTE_EVENTS, False)
-                    await session.commit()
+                    await commit(session)
                     if wrote_events:
                         _wake_relay(scope)
                 else:
-                    await session.rollback()
-                return True
-            except Exception:
+                    await rollback(session)
+                return None
+            except Exception as exc:
                 log.exception("commit failed")
-                await session.rollback()
-                return False
+                await rollback(session)
+                return _commit_failure_status(exc)
             finally:
                 await session.close()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal failed
             if message["type"] == "http.response.start":
-                if not await finish(message["status"]):
+                if (failure := await finish(message["status"])) is not None:
                     failed = True
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 500,
-                            "headers": [(b"content-type", b"text/html; charset=utf-8")],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": _ERROR_BODY, "more_body": False})
+                    # Nothing was saved; the request can simply be sent again.
+                    headers = [(b"content-type", b"text/html; charset=utf-8")]
+                    if failure == 503:
+                        headers.append((b"retry-after", b"5"))
+                    await send({"type": "http.response.start", "status": failure, "headers": headers})
+                    body = _BUSY_BODY if failure == 503 else _CONFLICT_BODY if failure == 409 else _ERROR_BODY
+                    await send({"type": "http.response.body", "body": body, "more_body": False})
                     return
             elif failed:
                 return
@@ -166,5 +279,5 @@ class TransactionMiddleware:
             # A handler that never started a response (client gone, crash) leaves nothing behind.
             leftover: AsyncSession | None = scope.get("state", {}).pop(SESSION_STATE_KEY, None)
             if leftover is not None:
-                await leftover.rollback()
+                await rollback(leftover)
                 await leftover.close()

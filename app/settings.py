@@ -80,6 +80,13 @@ class Settings:
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
+    # Each process's share of the database's connections: ``pool_size`` kept open, ``max_overflow``
+    # more at a peak; a checkout waits at most ``pool_timeout`` seconds, then the request gets a 503
+    # page (a Buy or bid batch waits longer, ``batch_connection_patience``). The README has the budget.
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 10.0
+    batch_connection_patience: float = 30.0
     # Payment gateway (TossPayments-style API). No URL: the sandbox gateway mounted in this app.
     payment_gateway_url: str | None = None
     payment_secret_key: str = "test_sk_smore_sandbox"
@@ -142,6 +149,10 @@ class Settings:
             debug=env.get("DEBUG", "").lower() in {"1", "true", "yes"},
             secure_cookies=env.get("SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
             in_process_worker=redis_url is None,
+            db_pool_size=int(env.get("DB_POOL_SIZE", "10")),
+            db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "5")),
+            db_pool_timeout=float(env.get("DB_POOL_TIMEOUT", "10")),
+            sweep_seconds=float(env.get("SWEEP_SECONDS", "30")),
             upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
             purchase_hold_seconds=int(env.get("PURCHASE_HOLD_SECONDS", "600")),
             auction_extend_seconds=int(env.get("AUCTION_EXTEND_SECONDS", "60")),

@@ -1,12 +1,12 @@
 """Drop jobs: expire an unpaid right at its deadline (a delayed message) and the sweep behind it;
-keep the gate in step after units come back."""
+rebuild the gate's copy of the stock (periodically, and when a sale changes state)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from app.drops.gate import get_gate
+from app.drops.gate import gate_for
 from app.drops.reconcile import reconcile_all, reconcile_product
 from app.drops.stock import due_rights, release_right
 from app.live import hub
@@ -18,20 +18,12 @@ from tasks.broker import actor
 log = logging.getLogger(__name__)
 
 
-def gate():  # type: ignore[no-untyped-def]
-    settings = runtime.settings()
-    return get_gate(settings.redis_url, str(settings.var_dir))
-
-
 async def expire(right_id: int) -> bool:
+    """The unit goes back to the stock (and, after the commit, to the gate's copy of it)."""
     async with runtime.database().transaction() as db:
         right = await release_right(db, right_id, RightStatus.EXPIRED, StockReason.EXPIRY)
     if right is None:
         return False
-    try:
-        await gate().give_back(right.product_id, right.member_id)
-    except Exception:
-        log.warning("gate unavailable after an expiry; the periodic reconcile will catch up", exc_info=True)
     hub.touch(right.product_id)
     return True
 
@@ -53,13 +45,11 @@ async def sweep_expired_rights() -> None:
 
 @actor(queue_name="drops", max_retries=0)
 async def reconcile_gate() -> None:
-    async with runtime.database().transaction() as db:
-        await reconcile_all(db, gate())
+    await reconcile_all(runtime.database(), gate_for(runtime.settings()))
 
 
 async def refresh_gate(product_id: int) -> None:
-    async with runtime.database().transaction() as db:
-        await reconcile_product(db, gate(), product_id)
+    await reconcile_product(runtime.database(), gate_for(runtime.settings()), product_id)
 
 
 def schedule_expiry(right_id: int, expires_at: datetime) -> None:

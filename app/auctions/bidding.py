@@ -30,7 +30,7 @@ from app.auctions.rules import (
 )
 from app.core.errors import DomainError
 from app.core.lanes import Lanes
-from app.db import Database
+from app.db import Database, waiting_for_connections
 from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
 from app.models.base import utcnow
@@ -92,7 +92,12 @@ class BidService:
         return await self.lanes.submit(request.auction_id, (request, now or utcnow()))
 
     async def _run(self, auction_id: int, items: list[tuple[BidRequest, datetime]]) -> list[BidAnswer | Exception]:
-        decided = await self.decide(auction_id, items)
+        # No connection to be had (a crowd, a database restarting): the batch waits for one.
+        decided = await waiting_for_connections(
+            lambda: self.decide(auction_id, items),
+            patience=self.database.settings.batch_connection_patience,
+            what="a bid batch",
+        )
         if self.after_batch is not None and decided.accepted:
             self.after_batch(auction_id, decided)
         return list(decided.answers)

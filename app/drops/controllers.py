@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError
-from app.drops.gate import get_gate
+from app.drops.gate import gate_for
 from app.drops.rules import Outcome, PressResult
 from app.drops.service import DropService, KeyConflict, Press
 from app.drops.stock import release_right
@@ -52,8 +52,7 @@ def new_key() -> str:
 
 def drop_service(request: HTMXRequest) -> DropService:
     settings = request.app.state.settings
-    gate = get_gate(settings.redis_url, str(settings.var_dir))
-    return DropService(request.app.state.database, gate, settings.purchase_hold_seconds)
+    return DropService(request.app.state.database, gate_for(settings), settings.purchase_hold_seconds)
 
 
 class DropController(Controller):
@@ -126,12 +125,17 @@ class HeldRight:
 
     id: int | None
     expires_at: datetime
+    status: RightStatus = RightStatus.HELD
 
 
 def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:
-    if right is not None:
-        return "It is yours! Pay within 10 minutes to keep it."
-    return message
+    if right is None:
+        return message
+    return {
+        RightStatus.PAID: "This unit is yours and paid.",
+        RightStatus.EXPIRED: "This purchase right expired: it was not paid in time.",
+        RightStatus.CANCELLED: "This purchase right was given up or its payment failed.",
+    }.get(right.status, "It is yours! Pay before the deadline to keep it.")
 
 
 class MyPurchasesController(Controller):
@@ -173,10 +177,7 @@ class MyPurchasesController(Controller):
         released = await release_right(db, right_id, RightStatus.CANCELLED, StockReason.CANCEL, actor_id=member.id)
         if released is None:
             flash(request, f"This right is already {right.status.value}.", "error")
-        else:
-            await db.commit()
-            settings = request.app.state.settings
-            await get_gate(settings.redis_url, str(settings.var_dir)).give_back(right.product_id, member.id)
+        else:  # the edge commits; the gate's copy of the stock follows after the commit
             hub.touch(right.product_id)
             flash(request, "Cancelled. The unit went back on sale.", "success")
         return Redirect("/me/purchases", status_code=303)

@@ -1,57 +1,98 @@
-"""The gate in front of the database: admits a press (units left, member limit, idempotency key)
-without touching the database, so the crowd that arrives after the units are gone is answered
-from memory. It is advisory: the database makes the final decision, and a press the database
-refuses gives its unit back to the gate. With ``REDIS_URL`` one atomic Lua script serves every web
-process; without it an in-process gate does the same for the single embedded process. When the
-gate has no state for a product (Redis restarted, keys lost) it says UNKNOWN and the press goes to
-the database: slower, never wrong. ``load`` rebuilds a product's state from the database."""
+"""The gate beside the database: it remembers the answer given to each Buy key, so a replay is
+answered from memory, and it keeps a copy of each selling product's stock (units left, what each
+member holds) for the parts that read it often. With ``REDIS_URL`` it lives in Redis (atomic Lua
+scripts, one hash tag per product), shared by every web and worker process; without it an
+in-process gate does the same for the single embedded process.
+
+It is never the source of truth. Every press with a key the gate does not know is decided by the
+database, which also keeps every answer (rights, and ``press_refusals``), so losing the gate loses
+nothing but speed.
+
+Its copy of the stock cannot drift: every change of a product's ``taken_quantity`` raises the
+product's ``stock_version`` in the same statement, and the gate is told the change with its version
+after the commit (``apply``). A rebuild from the database (``load``) carries the version it read.
+The gate applies a change only if it is newer than its last rebuild (a rebuild that read the
+database after that change already counts it), and a rebuild only if it is at least as new as every
+change it has seen (an older read would erase them); a refused rebuild is read again. Changes and
+rebuilds can therefore arrive in any order, from any process, and the copy still ends equal to the
+database."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 KEY_TTL_SECONDS = 24 * 3600
 
 
-class Admission(StrEnum):
-    ADMITTED = "admitted"
-    SOLD_OUT = "sold_out"
-    LIMIT = "limit"
-    UNKNOWN = "unknown"
-    REPLAY = "replay"
-
-
 @dataclass(frozen=True)
-class GateAnswer:
-    admission: Admission
-    stored: str = ""
-
-
-@dataclass(frozen=True)
-class Settled:
-    """The database's answer to one press, for the gate to remember (and its unit to give back)."""
+class StockChange:
+    """One committed change of a product's stock, with the version the change gave it."""
 
     product_id: int
-    member_id: int
+    version: int
+    left: int  # change to the units left
+    holdings: Mapping[int, int] = field(default_factory=dict)  # member id → change to what they hold
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer given to a key, as the gate remembers it (``PressResult.to_gate``)."""
+
+    product_id: int
     key: str
     answer: str
-    give_back: bool
+
+
+@dataclass(frozen=True)
+class GateState:
+    left: int
+    limit: int
+    holdings: dict[int, int]
+    version: int  # the newest change or rebuild it has seen
+    base: int  # the version its last rebuild read
+
+
+@dataclass(frozen=True)
+class Loaded:
+    applied: bool
+    before: GateState | None  # what the gate held before a rebuild it applied
 
 
 class Gate(Protocol):
     backend: str
 
-    async def admit(self, product_id: int, member_id: int, key: str) -> GateAnswer: ...
-    async def settle_many(self, settled: Sequence[Settled]) -> None: ...
-    async def give_back(self, product_id: int, member_id: int) -> None: ...
-    async def load(self, product_id: int, left: int, limit: int, holdings: Mapping[int, int]) -> None: ...
+    async def lookup(self, product_id: int, key: str) -> str | None: ...
+    async def settle(self, answers: Sequence[Answer], change: StockChange | None) -> None: ...
+    async def apply(self, change: StockChange) -> bool: ...
+    async def load(
+        self,
+        product_id: int,
+        *,
+        left: int,
+        limit: int,
+        holdings: Mapping[int, int],
+        version: int,
+        keys: Mapping[str, str] | None = None,
+    ) -> Loaded: ...
     async def forget(self, product_id: int) -> None: ...
+    async def state(self, product_id: int) -> GateState | None: ...
     async def close(self) -> None: ...
+
+
+@dataclass
+class _Stock:
+    left: int
+    limit: int
+    base: int
+    version: int
+    holdings: dict[int, int]
+
+    def frozen(self) -> GateState:
+        return GateState(self.left, self.limit, dict(self.holdings), self.version, self.base)
 
 
 class MemoryGate:
@@ -62,93 +103,98 @@ class MemoryGate:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.left: dict[int, int] = {}
-        self.limit: dict[int, int] = {}
-        self.holdings: dict[tuple[int, int], int] = {}
-        self.answers: dict[str, str] = {}
+        self.stock: dict[int, _Stock] = {}
+        self.answers: dict[tuple[int, str], str] = {}
 
-    async def admit(self, product_id: int, member_id: int, key: str) -> GateAnswer:
+    async def lookup(self, product_id: int, key: str) -> str | None:
         with self._lock:
-            return self._admit(product_id, member_id, key)
+            return self.answers.get((product_id, key))
 
-    def _admit(self, product_id: int, member_id: int, key: str) -> GateAnswer:
-        if (stored := self.answers.get(key)) is not None:
-            return GateAnswer(Admission.REPLAY, stored)
-        left = self.left.get(product_id)
-        if left is None:
-            return GateAnswer(Admission.UNKNOWN)
-        if left <= 0:
-            self.answers[key] = Admission.SOLD_OUT.value
-            return GateAnswer(Admission.SOLD_OUT)
-        if self.holdings.get((product_id, member_id), 0) >= self.limit.get(product_id, 1):
-            self.answers[key] = Admission.LIMIT.value
-            return GateAnswer(Admission.LIMIT)
-        self.left[product_id] = left - 1
-        self.holdings[(product_id, member_id)] = self.holdings.get((product_id, member_id), 0) + 1
-        self.answers[key] = "pending"
-        return GateAnswer(Admission.ADMITTED)
-
-    async def settle_many(self, settled: Sequence[Settled]) -> None:
+    async def settle(self, answers: Sequence[Answer], change: StockChange | None) -> None:
         with self._lock:
-            for one in settled:
-                self.answers[one.key] = one.answer
-                if one.give_back:
-                    self._give_back(one.product_id, one.member_id)
+            for one in answers:
+                self.answers[(one.product_id, one.key)] = one.answer
+            if change is not None:
+                self._apply(change)
 
-    async def give_back(self, product_id: int, member_id: int) -> None:
+    async def apply(self, change: StockChange) -> bool:
         with self._lock:
-            self._give_back(product_id, member_id)
+            return self._apply(change)
 
-    def _give_back(self, product_id: int, member_id: int) -> None:
-        if product_id in self.left:
-            self.left[product_id] += 1
-        held = self.holdings.get((product_id, member_id), 0)
-        if held > 0:
-            self.holdings[(product_id, member_id)] = held - 1
+    def _apply(self, change: StockChange) -> bool:
+        stock = self.stock.get(change.product_id)
+        if stock is None:
+            return False
+        stock.version = max(stock.version, change.version)
+        if change.version <= stock.base:  # the last rebuild read it already
+            return False
+        stock.left += change.left
+        for member_id, delta in change.holdings.items():
+            held = stock.holdings.get(member_id, 0) + delta
+            if held:
+                stock.holdings[member_id] = held
+            else:
+                stock.holdings.pop(member_id, None)
+        return True
 
-    async def load(self, product_id: int, left: int, limit: int, holdings: Mapping[int, int]) -> None:
+    async def load(
+        self,
+        product_id: int,
+        *,
+        left: int,
+        limit: int,
+        holdings: Mapping[int, int],
+        version: int,
+        keys: Mapping[str, str] | None = None,
+    ) -> Loaded:
         with self._lock:
-            self.left[product_id] = left
-            self.limit[product_id] = limit
-            for key in [k for k in self.holdings if k[0] == product_id]:
-                del self.holdings[key]
-            for member_id, count in holdings.items():
-                self.holdings[(product_id, member_id)] = count
+            old = self.stock.get(product_id)
+            if old is not None and version < old.version:
+                return Loaded(False, old.frozen())
+            self.stock[product_id] = _Stock(left, limit, version, version, {m: n for m, n in holdings.items() if n})
+            for key, answer in (keys or {}).items():
+                self.answers[(product_id, key)] = answer
+            return Loaded(True, old.frozen() if old is not None else None)
 
     async def forget(self, product_id: int) -> None:
         with self._lock:
-            self.left.pop(product_id, None)
+            self.stock.pop(product_id, None)
+            for key in [k for k in self.answers if k[0] == product_id]:
+                del self.answers[key]
+
+    async def state(self, product_id: int) -> GateState | None:
+        with self._lock:
+            stock = self.stock.get(product_id)
+            return stock.frozen() if stock is not None else None
 
     async def close(self) -> None:
         return None
 
 
-_ADMIT = """
-local stored = redis.call('GET', KEYS[4])
-if stored then return {'replay', stored} end
-local left = redis.call('GET', KEYS[1])
-if not left then return {'unknown', ''} end
-if tonumber(left) <= 0 then
-  redis.call('SET', KEYS[4], 'sold_out', 'EX', ARGV[1])
-  return {'sold_out', ''}
+# KEYS: stock hash, holdings hash. ARGV: version, change of units left, then member id / change pairs.
+_APPLY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local v = tonumber(ARGV[1])
+local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+if v > ver then redis.call('HSET', KEYS[1], 'ver', v) end
+if v <= tonumber(redis.call('HGET', KEYS[1], 'base') or '0') then return 0 end
+redis.call('HINCRBY', KEYS[1], 'left', ARGV[2])
+for i = 3, #ARGV, 2 do
+  if redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) == 0 then redis.call('HDEL', KEYS[2], ARGV[i]) end
 end
-local limit = tonumber(redis.call('GET', KEYS[2]) or '1')
-local mine = tonumber(redis.call('GET', KEYS[3]) or '0')
-if mine >= limit then
-  redis.call('SET', KEYS[4], 'limit', 'EX', ARGV[1])
-  return {'limit', ''}
-end
-redis.call('DECR', KEYS[1])
-redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[4], 'pending', 'EX', ARGV[1])
-return {'admitted', ''}
+return 1
 """
 
-_GIVE_BACK = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCR', KEYS[1]) end
-local mine = tonumber(redis.call('GET', KEYS[2]) or '0')
-if mine > 0 then redis.call('DECR', KEYS[2]) end
-return 1
+# KEYS: stock hash, holdings hash. ARGV: version, units left, limit, then member id / count pairs.
+# Returns {applied, left before, limit before, version before, base before}.
+_LOAD = """
+local v = tonumber(ARGV[1])
+local old = redis.call('HMGET', KEYS[1], 'left', 'limit', 'ver', 'base')
+if old[3] and v < tonumber(old[3]) then return {0, old[1], old[2], old[3], old[4]} end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'left', ARGV[2], 'limit', ARGV[3], 'base', v, 'ver', v)
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return {1, old[1], old[2], old[3], old[4]}
 """
 
 
@@ -159,53 +205,96 @@ class RedisGate:
         from redis.asyncio import BlockingConnectionPool, Redis
 
         # A crowd presses at once: wait for a free connection (a busy gate is still the fastest
-        # answer) rather than fail the press over to the database, which is what the plain pool
-        # does past its limit. A Redis that does not answer fails fast on the socket timeouts.
+        # answer) rather than fail over to the database, which is what the plain pool does past
+        # its limit. A Redis that does not answer fails fast on the socket timeouts.
         pool = BlockingConnectionPool.from_url(
             url, max_connections=max_connections, timeout=10, socket_timeout=2, socket_connect_timeout=2
         )
         self.redis = Redis.from_pool(pool)
         self.prefix = prefix
-        self._admit = self.redis.register_script(_ADMIT)
-        self._give_back = self.redis.register_script(_GIVE_BACK)
+        self._apply = self.redis.register_script(_APPLY)
+        self._load = self.redis.register_script(_LOAD)
 
-    def _keys(self, product_id: int, member_id: int, key: str) -> list[str]:
-        p = f"{self.prefix}:{{{product_id}}}"
-        return [f"{p}:left", f"{p}:limit", f"{p}:m:{member_id}", f"{self.prefix}:key:{key}"]
+    def _product(self, product_id: int) -> str:
+        return f"{self.prefix}:{{{product_id}}}"
 
-    async def admit(self, product_id: int, member_id: int, key: str) -> GateAnswer:
-        kind, stored = await self._admit(keys=self._keys(product_id, member_id, key), args=[KEY_TTL_SECONDS])
-        return GateAnswer(Admission(kind.decode()), stored.decode())
+    def _stock_keys(self, product_id: int) -> list[str]:
+        p = self._product(product_id)
+        return [f"{p}:s", f"{p}:m"]
 
-    async def settle_many(self, settled: Sequence[Settled]) -> None:
-        """A whole batch of answers in one round trip (a pipeline, not a transaction: each answer
-        and each give-back is atomic on its own, which is all the gate needs)."""
+    def _answer_key(self, product_id: int, key: str) -> str:
+        return f"{self._product(product_id)}:k:{key}"
+
+    async def lookup(self, product_id: int, key: str) -> str | None:
+        stored = await self.redis.get(self._answer_key(product_id, key))
+        return stored.decode() if stored is not None else None
+
+    @staticmethod
+    def _change_args(change: StockChange) -> list[int]:
+        args = [change.version, change.left]
+        for member_id, delta in change.holdings.items():
+            args += [member_id, delta]
+        return args
+
+    async def settle(self, answers: Sequence[Answer], change: StockChange | None) -> None:
+        """A batch's answers and its change of stock in one round trip (a pipeline, not a
+        transaction: each answer and the change are atomic on their own, which is all it needs)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for one in settled:
-                keys = self._keys(one.product_id, one.member_id, one.key)
-                pipe.set(keys[3], one.answer, ex=KEY_TTL_SECONDS)
-                if one.give_back:
-                    await self._give_back(keys=keys[0:1] + keys[2:3], client=pipe)
+            for one in answers:
+                pipe.set(self._answer_key(one.product_id, one.key), one.answer, ex=KEY_TTL_SECONDS)
+            if change is not None:
+                await self._apply(keys=self._stock_keys(change.product_id), args=self._change_args(change), client=pipe)
             await pipe.execute()
 
-    async def give_back(self, product_id: int, member_id: int) -> None:
-        keys = self._keys(product_id, member_id, "-")
-        await self._give_back(keys=keys[0:1] + keys[2:3])
+    async def apply(self, change: StockChange) -> bool:
+        return bool(await self._apply(keys=self._stock_keys(change.product_id), args=self._change_args(change)))
 
-    async def load(self, product_id: int, left: int, limit: int, holdings: Mapping[int, int]) -> None:
-        p = f"{self.prefix}:{{{product_id}}}"
-        old = [k async for k in self.redis.scan_iter(match=f"{p}:m:*", count=500)]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if old:
-                pipe.delete(*old)
-            pipe.set(f"{p}:left", left)
-            pipe.set(f"{p}:limit", limit)
-            for member_id, count in holdings.items():
-                pipe.set(f"{p}:m:{member_id}", count)
-            await pipe.execute()
+    async def load(
+        self,
+        product_id: int,
+        *,
+        left: int,
+        limit: int,
+        holdings: Mapping[int, int],
+        version: int,
+        keys: Mapping[str, str] | None = None,
+    ) -> Loaded:
+        args: list[Any] = [version, left, limit]
+        for member_id, count in holdings.items():
+            if count:
+                args += [member_id, count]
+        applied, *old = await self._load(keys=self._stock_keys(product_id), args=args)
+        before = None
+        if old[0] is not None:
+            before = GateState(int(old[0]), int(old[1] or 1), {}, int(old[2] or 0), int(old[3] or 0))
+        if applied and keys:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, answer in keys.items():
+                    pipe.set(self._answer_key(product_id, key), answer, ex=KEY_TTL_SECONDS)
+                await pipe.execute()
+        return Loaded(bool(applied), before)
 
     async def forget(self, product_id: int) -> None:
-        await self.redis.delete(f"{self.prefix}:{{{product_id}}}:left")
+        p = self._product(product_id)
+        answers = [k async for k in self.redis.scan_iter(match=f"{p}:k:*", count=1000)]
+        await self.redis.delete(*self._stock_keys(product_id), *answers)
+
+    async def state(self, product_id: int) -> GateState | None:
+        stock_key, holdings_key = self._stock_keys(product_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(stock_key)
+            pipe.hgetall(holdings_key)
+            stock, holdings = await pipe.execute()
+        if not stock:
+            return None
+        value = {k.decode(): int(v) for k, v in stock.items()}
+        return GateState(
+            value["left"],
+            value["limit"],
+            {int(m): int(n) for m, n in holdings.items()},
+            value["ver"],
+            value["base"],
+        )
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -225,3 +314,8 @@ def get_gate(redis_url: str | None, scope: str) -> Gate:
     if gate is None:
         gate = _redis_gates[key] = RedisGate(redis_url)
     return gate
+
+
+def gate_for(settings: Any) -> Gate:
+    """The gate of the app or worker these settings describe."""
+    return get_gate(settings.redis_url, str(settings.var_dir))

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import lifecycle
 from app.catalog.transitions import StaleTransition, transition
+from app.db import after_commit, database_of
+from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
 from app.events.outbox import record_event
 from app.models.base import utcnow
@@ -20,6 +22,20 @@ from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, St
 
 # Stock may move only while the fixed-price sale is running (or paused by moderation).
 STOCK_OPEN = (ProductStatus.ON_SALE, ProductStatus.CONVERSION_PENDING, ProductStatus.HIDDEN)
+
+
+def tell_gate(db: AsyncSession, change: StockChange) -> None:
+    """Once this transaction has committed, the gate's copy of the stock takes the change (a gate
+    that does not answer is caught up by the periodic rebuild)."""
+    database = database_of(db)
+    if database is None:
+        return
+    settings = database.settings
+    after_commit(db, lambda: _apply(settings, change))
+
+
+async def _apply(settings: object, change: StockChange) -> None:
+    await gate_for(settings).apply(change)
 
 
 async def write_ledger(
@@ -106,13 +122,14 @@ async def return_unit(
         await db.execute(
             update(Product)
             .where(Product.id == right.product_id, Product.taken_quantity > 0, Product.status.in_(STOCK_OPEN))
-            .values(taken_quantity=Product.taken_quantity - 1)
-            .returning(Product.status, Product.hidden_from)
+            .values(taken_quantity=Product.taken_quantity - 1, stock_version=Product.stock_version + 1)
+            .returning(Product.status, Product.hidden_from, Product.stock_version)
             .execution_options(synchronize_session=False)
         )
     ).first()
     if row is None:
         return False
+    tell_gate(db, StockChange(right.product_id, row.stock_version, +1, {right.member_id: -1}))
     await write_ledger(
         db,
         right.product_id,

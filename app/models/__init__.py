@@ -13,7 +13,7 @@ from app.models.auctions import (
 )
 from app.models.base import Base, utcnow
 from app.models.catalog import Category, Product, ProductDailyStats, ProductImage, ProductStatus, ProductStatusChange
-from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
+from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from app.models.members import (
     ApplicationStatus,
@@ -62,6 +62,7 @@ __all__ = [
     "PaymentChange",
     "PaymentStatus",
     "Policy",
+    "PressRefusal",
     "Product",
     "ProductDailyStats",
     "ProductImage",

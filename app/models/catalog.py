@@ -68,6 +68,9 @@ class Product(TimestampMixin, Base):
     fixed_quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     # Fixed-price units held or sold (purchase rights); the drop engine changes it atomically.
     taken_quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Raised by one with every change of ``taken_quantity``, in the same statement: the gate applies
+    # a change or a rebuild only if it is newer than what it already reflects.
+    stock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     purchase_limit: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     sale_starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     auction_start_price: Mapped[int | None] = mapped_column(BigInteger)

@@ -70,3 +70,16 @@ class StockEntry(TimestampMixin, Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     # e.g. "purchase:right:42": a redelivered event can never write the same row twice
     unique_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+
+
+class PressRefusal(TimestampMixin, Base):
+    """The answer a refused Buy press got, kept with its idempotency key so that a replay of the key
+    gets the same answer whatever happened to the gate (a granted key is its purchase right)."""
+
+    __tablename__ = "press_refusals"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(24), nullable=False)
+    __table_args__ = (Index("ix_press_refusals_created_at", "created_at"),)

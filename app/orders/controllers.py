@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
 from app.core.errors import DomainError
-from app.drops.gate import get_gate
 from app.live import hub
 from app.models.catalog import Product
 from app.models.members import Member
@@ -42,14 +41,9 @@ def gateway_client(request: HTMXRequest, exchanges: ExchangeLog) -> Any:
 
 
 async def after_outcome(request: HTMXRequest, outcome: ConfirmOutcome) -> Redirect:
-    """Tell the member, give a returned unit back to the gate, and go to the order."""
+    """Tell the member, refresh the product's live page if a unit came back, and go to the order."""
     if outcome.right_released is not None:
-        product_id, member_id = outcome.right_released
-        settings = request.app.state.settings
-        try:
-            await get_gate(settings.redis_url, str(settings.var_dir)).give_back(product_id, member_id)
-        except Exception:  # the periodic reconcile catches the gate up
-            pass
+        product_id, _ = outcome.right_released
         hub.touch(product_id)
     kind = {"paid": "success", "pending": "info"}.get(outcome.state, "error")
     flash(request, outcome.message, kind)
@@ -159,7 +153,6 @@ class OrderController(Controller):
             flash(request, message, "error")
             return Redirect(f"/orders/{order.id}", status_code=303)
         outcome = await fail_checkout(db, order, gateway_order, code, message)
-        await db.commit()
         return await after_outcome(request, outcome)
 
     @get("/{order_id:int}/refund", name="order_refund_form")

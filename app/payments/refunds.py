@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.transitions import StaleTransition, transition
 from app.core.errors import DomainError
-from app.drops.stock import STOCK_OPEN, write_ledger
+from app.drops.gate import StockChange
+from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
 from app.events.outbox import record_event
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
@@ -257,11 +258,13 @@ async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
                 Product.status.in_(STOCK_OPEN),
                 Product.taken_quantity >= refund.quantity,
             )
-            .values(taken_quantity=Product.taken_quantity - refund.quantity)
-            .returning(Product.status)
+            .values(taken_quantity=Product.taken_quantity - refund.quantity, stock_version=Product.stock_version + 1)
+            .returning(Product.stock_version)
             .execution_options(synchronize_session=False)
         )
     ).scalar_one_or_none()
+    if returned is not None:
+        tell_gate(db, StockChange(order.product_id, returned, +refund.quantity))
     if returned is None:
         audit(
             db,

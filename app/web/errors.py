@@ -10,8 +10,10 @@ from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 from app.core.errors import DomainError, NotFound
+from app.db import connection_shortage
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,10 @@ _TITLES = {
     422: "Check your input",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Busy right now",
 }
+# Seconds a client is asked to wait before trying again when the database has no connection for it.
+RETRY_AFTER_SECONDS = 5
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -68,6 +73,20 @@ def server_error_page(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def database_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """No database connection within the pool's timeout (a crowd, a restart): 503 with
+    ``Retry-After``, never a 500. Nothing was saved: the request's transaction rolls back."""
+    if not connection_shortage(exc):
+        return server_error_page(request, exc)
+    log.warning("no database connection for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    detail = "The shop is very busy. Nothing was saved: please try again in a few seconds."
+    if _wants_json(request):
+        return Response(content={"status_code": 503, "detail": detail}, status_code=503, headers=headers)
+    context = {"status": 503, "title": _TITLES[503], "detail": detail}
+    return Template(template_name="errors/error.html", context=context, status_code=503, headers=headers)
+
+
 def domain_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
     """A service's ``NotFound`` (unknown id, another member's or seller's record) is a 404 page."""
     return http_error_page(request, NotFoundException(exc.message))
@@ -82,6 +101,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     NotFound: domain_not_found,
     DomainError: domain_refused,
     NotAuthorizedException: login_redirect,
+    sa_exc.TimeoutError: database_busy,
+    sa_exc.DBAPIError: database_busy,
     HTTPException: http_error_page,
     HTTP_500_INTERNAL_SERVER_ERROR: server_error_page,
     Exception: server_error_page,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from app.drops.gate import get_gate
+from app.drops.gate import gate_for
 from app.drops.reconcile import reconcile_product
 from app.drops.stock import open_stock
 from app.models.base import utcnow
@@ -42,7 +42,7 @@ async def test_a_purchase_updates_another_shoppers_stock_live(
     settings = app.state.settings
     async with app.state.database.transaction() as db:
         await open_stock(db, await db.get(Product, product.id))
-        await reconcile_product(db, get_gate(settings.redis_url, str(settings.var_dir)), product.id)
+    await reconcile_product(app.state.database, gate_for(settings), product.id)
 
     ctx_a, shopper_a = await signed_in_page(browser, live_server, "ana@example.test")
     ctx_b, shopper_b = await signed_in_page(browser, live_server, "bo@example.test")

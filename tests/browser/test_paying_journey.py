@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Browser, expect
 
-from app.drops.gate import get_gate
+from app.drops.gate import gate_for
 from app.drops.reconcile import reconcile_product
 from app.drops.stock import open_stock
 from app.models.base import utcnow
@@ -34,7 +34,7 @@ async def test_buy_pay_refund_in_part_then_in_full(live_server: str, browser: Br
     settings = app.state.settings
     async with app.state.database.transaction() as db:
         await open_stock(db, await db.get(Product, product.id))
-        await reconcile_product(db, get_gate(settings.redis_url, str(settings.var_dir)), product.id)
+    await reconcile_product(app.state.database, gate_for(settings), product.id)
 
     context = await browser.new_context(base_url=live_server)
     page = await context.new_page()

@@ -215,7 +215,7 @@ async def test_the_gate_failing_mid_sale_leaves_the_database_to_decide(app, memb
     async def down(*args, **kwargs):
         raise ConnectionError("Connection refused (Redis went away)")
 
-    for name in ("admit", "settle_many", "give_back", "load", "forget"):
+    for name in ("lookup", "settle", "apply", "load", "forget"):
         monkeypatch.setattr(drop.gate, name, down)
     after = await asyncio.gather(*(drop.press(Press(product.id, m, keys[m])) for m in ids))
     assert len({r.right_id for r in granted(before + after)}) == 10

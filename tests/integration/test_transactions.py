@@ -74,9 +74,9 @@ async def conflict_at_commit(db: NamedDependency[AsyncSession], slug: FromPath[s
     return Redirect("/", status_code=303)
 
 
-async def test_a_failing_commit_turns_the_redirect_into_a_500(client, app):
+async def test_a_conflict_at_commit_turns_the_redirect_into_a_409(client, app):
     app.register(conflict_at_commit)
     r = await post_form(client, "/_t/late-conflict/twice")
-    assert r.status_code == 500
+    assert r.status_code == 409
     assert "Nothing was saved" in r.text
     assert "twice" not in await _slugs(app)
