@@ -60,6 +60,7 @@ from tasks.auctions import sweep_auctions
 from tasks.broker import configure_broker
 from tasks.catalog import sweep_scheduled_sales
 from tasks.drops import reconcile_gate, sweep_expired_rights
+from tasks.events import prune_handled_events
 from tasks.payments import sweep_payments
 from tasks.popularity import recompute_popularity
 from tasks.runtime import init_runtime
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reconcile_gate.send,
             sweep_payments.send,
             sweep_auctions.send,
+            prune_handled_events.send,
         ],
     )
     state["background"] = background

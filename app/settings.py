@@ -75,6 +75,11 @@ class Settings:
     auction_pay_seconds: int = 24 * 3600
     # Failures of one event handler before it is parked for an admin (None: dispatch.PARK_AFTER).
     event_park_after: int | None = None
+    # An event sent to the queue but not handled this long after is sent again (the broker may have
+    # lost it); the wait doubles with each further send.
+    event_resend_seconds: float = 30.0
+    # Handled events, their inbox rows and failures are deleted this long after they were handled.
+    event_retention_hours: float = 168.0
     # Run the relay and the periodic sweeps inside the web process.
     background_jobs: bool = True
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
@@ -158,6 +163,8 @@ class Settings:
             auction_extend_seconds=int(env.get("AUCTION_EXTEND_SECONDS", "60")),
             auction_pay_seconds=int(env.get("AUCTION_PAY_SECONDS", str(24 * 3600))),
             event_park_after=int(env["EVENT_PARK_AFTER"]) if env.get("EVENT_PARK_AFTER") else None,
+            event_resend_seconds=float(env.get("EVENT_RESEND_SECONDS", "30")),
+            event_retention_hours=float(env.get("EVENT_RETENTION_HOURS", "168")),
             search_dir=Path(env["SEARCH_DIR"]).resolve() if env.get("SEARCH_DIR") else None,
             payment_gateway_url=gateway_url,
             payment_secret_key=env.get("PAYMENT_SECRET_KEY") or "test_sk_smore_sandbox",

@@ -9,6 +9,8 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, NotFound
+from app.events.outbox import WROTE_EVENTS
+from app.models.base import utcnow
 from app.models.events import EventFailure, OutboxEvent
 from app.web.pagination import Page, paginate
 
@@ -44,8 +46,9 @@ class EventFailureService:
         return FailureListing(result, {event.id: event for event in events})
 
     async def retry(self, event_id: str, handler: str) -> OutboxEvent:
-        """Un-park one handler of an event (attempts back to 0); the caller enqueues the event after
-        the commit. Refuses a row that is not parked (any more); unknown rows are ``NotFound``."""
+        """Un-park one handler of an event (attempts back to 0) and make the event due again: the
+        relay sends it once this commits (and again if that message is lost). Refuses a row that is
+        not parked (any more); unknown rows are ``NotFound``."""
         stmt = (
             update(EventFailure)
             .where(
@@ -62,4 +65,9 @@ class EventFailureService:
             raise NotFound("This failed event does not exist.")
         if not changed:
             raise DomainError(f"{handler} on event {event_id} is not parked; nothing was changed.")
+        event.handled_at = None
+        event.resend_at = utcnow()
+        event.publish_attempts = 0
+        await self.db.flush()
+        self.db.info[WROTE_EVENTS] = True  # wakes the relay after the commit
         return event

@@ -1,10 +1,9 @@
 """``/admin/events``: event handlers that keep failing (parked, or still retried) and a Retry
-button that un-parks one and sends its event to the queue again."""
+button that un-parks one so the relay sends its event to the queue again."""
 
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
@@ -17,7 +16,6 @@ from app.admin.event_service import TABS, EventFailureService
 from app.core.errors import DomainError, NotFound
 from app.web.forms import parse_positive_int, read_form
 from app.web.templating import page as render
-from tasks.events import enqueue_event
 
 
 async def provide_event_failures(db: NamedDependency[AsyncSession]) -> EventFailureService:
@@ -61,6 +59,6 @@ class AdminEventController(Controller):
             flash(request, exc.message, "error")
             return Redirect(back, status_code=303)
         flash(request, f"{handler} will run again for event {event_id} ({event.topic}).", "success")
-        # Enqueued once the response has gone, i.e. after the un-parking committed: a delivery that
-        # ran first would still find the handler parked and skip it.
-        return Redirect(back, status_code=303, background=BackgroundTask(enqueue_event, event.id, event.topic))
+        # The relay sends the event once the un-parking has committed (a delivery that ran before
+        # would still find the handler parked and skip it).
+        return Redirect(back, status_code=303)

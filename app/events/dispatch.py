@@ -5,14 +5,18 @@ A handler that raises gets an ``event_failures`` row (attempts, last error), wri
 short transaction. Until it is parked, ``dispatch`` raises so the queue retries with backoff; after
 ``PARK_AFTER`` failures the row is parked: later deliveries skip that handler and ``dispatch`` no
 longer raises for it, until an administrator retries it (``/admin/events``). A success deletes the
-row together with the handler's writes. One handler's failure never stops the others."""
+row together with the handler's writes. One handler's failure never stops the others.
+
+Once every handler of the event has run or is parked, the event is marked handled
+(``handled_at``), in the transaction of the last handler that ran or right after: the relay stops
+sending it again, a later delivery costs one read, and pruning may delete it."""
 
 from __future__ import annotations
 
 import logging
 import traceback
 
-from sqlalchemy import ColumnElement, case, delete, select
+from sqlalchemy import ColumnElement, Update, case, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -34,29 +38,53 @@ TRACEBACK_FRAMES = 8
 async def dispatch(database: Database, event_id: str) -> list[str]:
     """Returns the names of the handlers that ran now (not those that had run before or are parked).
     Raises the first error of a handler that failed and is not parked yet."""
-    async with database.transaction() as db:
-        event = await db.get(OutboxEvent, event_id)
-        if event is None:
-            log.warning("event %s not found", event_id)
-            return []
-        topic = event.topic
+    async with database.sessionmaker() as db:
+        found = (
+            await db.execute(select(OutboxEvent.topic, OutboxEvent.handled_at).where(OutboxEvent.id == event_id))
+        ).one_or_none()
+    if found is None:
+        log.warning("event %s not found", event_id)
+        return []
+    topic, handled_at = found
+    if handled_at is not None:  # a resend or a duplicate of an event already handled
+        return []
     park_after = database.settings.event_park_after or PARK_AFTER
     ran: list[str] = []
     errors: list[BaseException] = []
-    for handler in handlers_for(topic):
+    marked = False
+    handlers = handlers_for(topic)
+    for index, handler in enumerate(handlers):
+        finish = index == len(handlers) - 1 and not errors
         try:
-            if await _run_once(database, event_id, handler):
+            if await _run_once(database, event_id, handler, finish=finish):
                 ran.append(handler.name)
+                marked = finish
         except Exception as exc:
             if not await record_failure(database, event_id, handler.name, exc, park_after):
                 errors.append(exc)
     if errors:
         raise errors[0]
+    if not marked:  # the last handler had run before, is parked, failed into parking, or there is none
+        async with database.transaction() as db:
+            await db.execute(mark_handled(event_id))
     return ran
 
 
-async def _run_once(database: Database, event_id: str, handler: Registered) -> bool:
-    """Run ``handler`` unless it ran before or is parked; True when it ran now."""
+def mark_handled(event_id: str) -> Update:
+    """Every handler of the event has run or is parked: the relay stops sending it. Not while a
+    failure is waiting for its retry (an administrator un-parked it after this delivery began)."""
+    waiting = exists().where(EventFailure.event_id == event_id, EventFailure.parked_at.is_(None))
+    return (
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None), ~waiting)
+        .values(handled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _run_once(database: Database, event_id: str, handler: Registered, *, finish: bool = False) -> bool:
+    """Run ``handler`` unless it ran before or is parked; True when it ran now. With ``finish``, the
+    event is marked handled in the same transaction as the handler's writes."""
     async with database.sessionmaker() as db:
         key = (InboxEntry.event_id == event_id, InboxEntry.handler == handler.name)
         if await db.scalar(select(InboxEntry.event_id).where(*key)):
@@ -74,6 +102,8 @@ async def _run_once(database: Database, event_id: str, handler: Registered) -> b
             await handler.fn(db, event)
             if parked_at is not None:  # it had failed before: the success clears the record
                 await db.execute(delete(EventFailure).where(*failure))
+            if finish:
+                await db.execute(mark_handled(event_id))
             await db.commit()
         except IntegrityError:
             await db.rollback()

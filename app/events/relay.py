@@ -1,13 +1,21 @@
-"""Move committed outbox rows onto the queue. Several relays may run (one per web process): on
-PostgreSQL each takes its batch with ``FOR UPDATE SKIP LOCKED``; a row sent twice is harmless
-because handlers run once per event id."""
+"""Move committed outbox rows onto the queue, and send again the ones not handled in time.
+
+Several relays may run (one per web process): on PostgreSQL each takes its batch with ``FOR UPDATE
+SKIP LOCKED``; a row sent twice is harmless because handlers run once per event id.
+
+A broker may lose a message (a Redis restart or flush). An event sent but not handled
+(``handled_at``, set by the dispatcher) is sent again at ``resend_at``: ``EVENT_RESEND_SECONDS``
+after the first send, then twice as long after each further send, up to ``RESEND_MAX_SECONDS``, so a
+handler that keeps failing is not flooded. An event whose handlers all ran or are parked is
+handled and never sent again."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app.db import Database
 from app.models.base import utcnow
@@ -16,28 +24,51 @@ from app.models.events import OutboxEvent
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# The longest wait between two sends of an event not handled (unless EVENT_RESEND_SECONDS is longer).
+RESEND_MAX_SECONDS = 3600.0
 
 
-async def relay_once(database: Database, send: Callable[[str, str], None]) -> int:
-    """Publish one batch of unpublished events; returns how many were sent."""
+def resend_delay(base_seconds: float, attempts: int) -> timedelta:
+    """How long after its ``attempts``-th send an event not handled is sent again."""
+    doubled = base_seconds * 2.0 ** min(max(attempts - 1, 0), 32)
+    return timedelta(seconds=min(doubled, max(base_seconds, RESEND_MAX_SECONDS)))
+
+
+async def relay_once(database: Database, send: Callable[[str, str], None], now: datetime | None = None) -> int:
+    """Publish one batch: new events first, then those due for a resend; returns how many were sent."""
+    now = now or utcnow()
+    base = database.settings.event_resend_seconds
+    fresh = (
+        select(OutboxEvent)
+        .where(OutboxEvent.published_at.is_(None), OutboxEvent.handled_at.is_(None))
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)
+    )
+    due = (
+        select(OutboxEvent)
+        .where(OutboxEvent.handled_at.is_(None), OutboxEvent.resend_at <= now)
+        .order_by(OutboxEvent.resend_at, OutboxEvent.id)
+    )
     async with database.transaction() as db:
-        stmt = (
-            select(OutboxEvent)
-            .where(OutboxEvent.published_at.is_(None))
-            .order_by(OutboxEvent.created_at, OutboxEvent.id)
-            .limit(BATCH)
-        )
-        if database.backend == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        events = list((await db.execute(stmt)).scalars())
         sent = 0
-        for event in events:
-            event.publish_attempts += 1
-            try:
-                send(event.id, event.topic)
-            except Exception:
-                log.exception("could not enqueue event %s; it stays in the outbox", event.id)
+        for stmt in (fresh, due):
+            events = list((await db.execute(_locked(database, stmt.limit(BATCH - sent)))).scalars())
+            for event in events:
+                try:
+                    send(event.id, event.topic)
+                except Exception:
+                    log.exception("could not enqueue event %s; it stays in the outbox", event.id)
+                    return sent
+                if event.published_at is None:
+                    event.published_at = now
+                else:
+                    log.info("event %s not handled after %d sends; sent again", event.id, event.publish_attempts)
+                event.publish_attempts += 1
+                event.resend_at = now + resend_delay(base, event.publish_attempts)
+                sent += 1
+            if sent >= BATCH:
                 break
-            event.published_at = utcnow()
-            sent += 1
     return sent
+
+
+def _locked(database: Database, stmt: Select[tuple[OutboxEvent]]) -> Select[tuple[OutboxEvent]]:
+    return stmt.with_for_update(skip_locked=True) if database.backend == "postgresql" else stmt

@@ -6,14 +6,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, PrimaryKeyConstraint, String, Text
+from sqlalchemy import JSON, Index, Integer, PrimaryKeyConstraint, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin, UTCDateTime
 
 
 class OutboxEvent(TimestampMixin, Base):
+    """``published_at``: first sent to the queue; ``resend_at``: when the relay sends it again if it
+    is still not handled (backoff by ``publish_attempts``); ``handled_at``: every handler has run or
+    is parked, so it is never sent again and is pruned after the retention (unless one is parked)."""
+
     __tablename__ = "outbox_events"
+    __table_args__ = (
+        # Only events not handled yet are in it: the relay's resend query stays cheap however many
+        # handled rows the table holds.
+        Index(
+            "ix_outbox_events_resend_at",
+            "resend_at",
+            postgresql_where=text("handled_at IS NULL"),
+            sqlite_where=text("handled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     topic: Mapped[str] = mapped_column(String(80), nullable=False)
@@ -22,6 +36,8 @@ class OutboxEvent(TimestampMixin, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     publish_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    resend_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class InboxEntry(TimestampMixin, Base):
