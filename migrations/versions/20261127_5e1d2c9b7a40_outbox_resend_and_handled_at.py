@@ -1,7 +1,7 @@
 """outbox events: resend_at and handled_at, for resending lost messages and pruning
 
 Revision ID: 5e1d2c9b7a40
-Revises: 88d03025acdd
+Revises: a7c3e9d41b20
 Create Date: 2026-11-27 09:00:00.000000
 
 Events relayed before this revision are taken as handled when they were published, unless a
@@ -18,7 +18,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision: str = "5e1d2c9b7a40"
-down_revision: str | Sequence[str] | None = "88d03025acdd"
+down_revision: str | Sequence[str] | None = "a7c3e9d41b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
