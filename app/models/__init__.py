@@ -34,6 +34,7 @@ from app.models.payments import (
     RefundStatus,
     SettlementEntry,
 )
+from app.models.search import SearchPending
 
 __all__ = [
     "ApplicationStatus",
@@ -73,6 +74,7 @@ __all__ = [
     "RefundStatus",
     "ResultStatus",
     "RightStatus",
+    "SearchPending",
     "SellerApplication",
     "SettlementEntry",
     "StandingBid",
