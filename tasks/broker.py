@@ -76,6 +76,7 @@ class BrokerHandle:
 
 def configure_broker(settings: Settings) -> BrokerHandle:
     import tasks.actors  # noqa: F401  (declares every actor)
+    from tasks.search import SearchIndexing
 
     broker: dramatiq.Broker
     if settings.redis_url:
@@ -88,6 +89,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
         broker.emit_after("process_boot")
         backend = "stub"
     broker.add_middleware(AsyncIO())
+    broker.add_middleware(SearchIndexing(settings))  # the search indexer runs with the worker
     dramatiq.set_broker(broker)
     for a in _ACTORS:
         a.broker = broker

@@ -34,6 +34,7 @@ from app.models.payments import (
     RefundStatus,
     SettlementEntry,
 )
+from app.models.search import SearchPending
 
 __all__ = [
     "ApplicationStatus",
@@ -74,6 +75,7 @@ __all__ = [
     "RefundStatus",
     "ResultStatus",
     "RightStatus",
+    "SearchPending",
     "SellerApplication",
     "SettlementEntry",
     "StandingBid",

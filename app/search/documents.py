@@ -3,7 +3,7 @@ products are removed from the index (``None`` here means "delete")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,18 +89,29 @@ async def load_sellers(db: AsyncSession, ids: set[int]) -> dict[int, str]:
 
 async def product_document(db: AsyncSession, product_id: int) -> dict[str, Any] | None:
     """Reload the product as it is now; ``None`` when it is gone or not public."""
-    product = (
-        await db.execute(
-            select(Product)
-            .where(Product.id == product_id)
-            .options(raiseload(Product.images))
-            .execution_options(populate_existing=True)
+    return (await product_documents(db, [product_id]))[product_id]
+
+
+async def product_documents(db: AsyncSession, product_ids: Collection[int]) -> dict[int, dict[str, Any] | None]:
+    """Each product's document as it is now (``None``: gone or not public), in three queries."""
+    if not product_ids:
+        return {}
+    stmt = (
+        select(Product)
+        .where(Product.id.in_(product_ids))
+        .options(raiseload(Product.images))
+        .execution_options(populate_existing=True)
+    )
+    products = {p.id: p for p in (await db.execute(stmt)).scalars() if p.status in PUBLIC_STATUSES}
+    categories = await load_categories(db) if products else {}
+    sellers = await load_sellers(db, {p.seller_id for p in products.values()})
+    docs: dict[int, dict[str, Any] | None] = {}
+    for product_id in product_ids:
+        product = products.get(product_id)
+        docs[product_id] = (
+            None if product is None else to_document(product, categories, sellers.get(product.seller_id, ""))
         )
-    ).scalar_one_or_none()
-    if product is None or product.status not in PUBLIC_STATUSES:
-        return None
-    sellers = await load_sellers(db, {product.seller_id})
-    return to_document(product, await load_categories(db), sellers.get(product.seller_id, ""))
+    return docs
 
 
 async def all_documents(db: AsyncSession, batch: int = 1000) -> AsyncIterator[dict[str, Any]]:

@@ -1,41 +1,131 @@
-"""Keep the index in step with the catalog: every product event reloads the product and writes its
-document, or removes it when the product is gone or no longer public.
+"""Keep the index in step with the catalog without holding up the queue.
 
-The index writer is taken *before* the product is read, so two handlers for the same product (two
-worker threads or processes) cannot write an older state over a newer one: whoever writes last
-read last. Whoosh is synchronous, so its calls run in a thread and never block the event loop.
+Every product event runs the ``search.index`` handler, which only *marks* the product in
+``search_pending``: one upsert in the handler's own transaction (fast, durable, idempotent), so a
+burst of product events never fills the worker's threads with handlers waiting for the single
+index writer. The search indexer (``indexer_thread``, one per worker process) drains the marks
+with ``index_pending``, a batch at a time under one writer:
+
+- the writer is taken *before* the marks and the products are read, so two indexers (two worker
+  processes, or a rebuild) cannot write an older state over a newer one: whoever writes last read
+  last;
+- each product gets its document, or loses it when it is gone or no longer public;
+- after the index commit each mark is deleted at the version it was read with: a product marked
+  again meanwhile stays marked and is indexed again in the next batch;
+- a writer still busy after a short wait raises ``LockError`` and the marks stay for a later try.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from sqlalchemy import delete, event, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from whoosh.writing import IndexWriter
 
 from app.catalog.transitions import PRODUCT_CHANGED, STATUS_CHANGED
+from app.db import Database
 from app.events.handlers import on
+from app.models.base import utcnow
 from app.models.events import OutboxEvent
-from app.search.documents import product_document
-from app.search.index import SearchIndex, get_index
+from app.models.search import SearchPending
+from app.search.documents import product_documents
+from app.search.index import SearchIndex
+
+BATCH = 300  # products per index writer
+WRITER_WAIT = 1.0  # seconds to wait for a busy writer before leaving the batch for later
+
+_MARKED = "smore_search_marked"
+_WAKERS: set[Callable[[], None]] = set()
 
 
-async def reindex_product(db: AsyncSession, index: SearchIndex, product_id: int) -> bool:
-    """Returns True when the product is now in the index, False when it was removed."""
-    writer = await asyncio.to_thread(index.open_writer)
-    try:
-        doc = await product_document(db, product_id)
-        await asyncio.to_thread(index.apply, writer, product_id, doc)
-    except BaseException:
-        await asyncio.to_thread(index.finish_writer, writer, commit=False)
-        raise
-    await asyncio.to_thread(index.finish_writer, writer, commit=True)
-    return doc is not None
+async def mark_for_indexing(db: AsyncSession, *product_ids: int) -> None:
+    """Record that these products need their search document rewritten (after this commit)."""
+    if not product_ids:
+        return
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    stmt = insert(SearchPending).values(
+        [{"product_id": pid, "changed_at": now, "version": 1} for pid in sorted(set(product_ids))]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SearchPending.product_id],
+        set_={"changed_at": stmt.excluded.changed_at, "version": SearchPending.version + 1},
+    )
+    await db.execute(stmt)
+    db.info[_MARKED] = True
 
 
 @on(STATUS_CHANGED, PRODUCT_CHANGED, name="search.index")
 async def index_product(db: AsyncSession, event: OutboxEvent) -> None:
-    from tasks import runtime
+    if event.aggregate_type == "product":
+        await mark_for_indexing(db, event.aggregate_id)
 
-    if event.aggregate_type != "product":
-        return
-    await reindex_product(db, get_index(runtime.settings().search_path), event.aggregate_id)
+
+async def index_pending(
+    database: Database, index: SearchIndex, *, limit: int = BATCH, wait: float = WRITER_WAIT
+) -> int:
+    """Index one batch of marked products, oldest marks first; returns how many (0: none marked).
+    Raises ``LockError`` when the writer is still busy after ``wait`` seconds."""
+    async with database.transaction() as db:
+        if await db.scalar(select(SearchPending.product_id).limit(1)) is None:
+            return 0  # nothing to do: the writer is not taken
+    writer = await asyncio.to_thread(index.open_writer, wait)
+    try:
+        async with database.transaction() as db:
+            stmt = (
+                select(SearchPending.product_id, SearchPending.version)
+                .order_by(SearchPending.changed_at, SearchPending.product_id)
+                .limit(limit)
+            )
+            marks: dict[int, int] = {pid: version for pid, version in (await db.execute(stmt)).all()}
+            docs = await product_documents(db, list(marks))
+        await asyncio.to_thread(_apply_all, index, writer, docs)
+    except BaseException:
+        await asyncio.to_thread(index.finish_writer, writer, commit=False)
+        raise
+    await asyncio.to_thread(index.finish_writer, writer, commit=bool(marks))
+    if marks:
+        async with database.transaction() as db:
+            await db.execute(
+                delete(SearchPending).where(
+                    tuple_(SearchPending.product_id, SearchPending.version).in_(list(marks.items()))
+                )
+            )
+    return len(marks)
+
+
+def _apply_all(index: SearchIndex, writer: IndexWriter, docs: Mapping[int, dict[str, Any] | None]) -> None:
+    for product_id, doc in docs.items():
+        index.apply(writer, product_id, doc)
+
+
+# -- waking the indexers of this process after a commit that marked products ----------------------
+
+
+def add_waker(wake: Callable[[], None]) -> None:
+    """Call ``wake`` (from any thread) after each commit in this process that marked products."""
+    _WAKERS.add(wake)
+
+
+def remove_waker(wake: Callable[[], None]) -> None:
+    _WAKERS.discard(wake)
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_MARKED, False):
+        for wake in list(_WAKERS):
+            wake()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_MARKED, None)
+
+
+event.listen(Session, "after_commit", _after_commit)
+event.listen(Session, "after_rollback", _after_rollback)

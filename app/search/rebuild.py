@@ -1,8 +1,9 @@
 """Rebuild the search index from the database from scratch: ``python -m app.search.rebuild``.
 
 The new documents replace the old ones in a single commit, so searches keep answering from the
-old index until the new one is complete. The writer is taken before the database is read: product
-events that arrive meanwhile wait for it and are applied on top of the rebuilt index.
+old index until the new one is complete. The writer is taken before the database is read: products
+marked meanwhile (``search_pending``) wait for it and the indexer applies them on top of the rebuilt
+index.
 """
 
 from __future__ import annotations
