@@ -1,7 +1,7 @@
 """search_pending: products waiting for the search indexer
 
 Revision ID: f2151d0ad35e
-Revises: 88d03025acdd
+Revises: 5e1d2c9b7a40
 Create Date: 2026-12-01 19:46:34.585733
 
 """
@@ -15,7 +15,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision: str = "f2151d0ad35e"
-down_revision: str | Sequence[str] | None = "88d03025acdd"
+down_revision: str | Sequence[str] | None = "5e1d2c9b7a40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
