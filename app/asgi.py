@@ -36,6 +36,7 @@ from app.auctions.controllers import (
 )
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
+from app.catalog.popularity import ViewCounter
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import get_gate
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         renew_on_access=True,
     )
 
+    state["views"] = ViewCounter()  # product page views of this process, until the next flush
     background = BackgroundJobs(
         settings,
         database,
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sweep_payments.send,
             sweep_auctions.send,
         ],
+        views=state["views"],
     )
     state["background"] = background
     channels = _channels(settings)
