@@ -36,6 +36,7 @@ from app.auctions.controllers import (
 )
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
+from app.catalog.popularity import ViewCounter
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import gate_for
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         renew_on_access=True,
     )
 
+    state["views"] = ViewCounter()  # product page views of this process, until the next flush
     background = BackgroundJobs(
         settings,
         database,
@@ -155,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sweep_auctions.send,
             prune_handled_events.send,
         ],
+        views=state["views"],
     )
     state["background"] = background
     channels = _channels(settings)

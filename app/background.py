@@ -1,6 +1,7 @@
 """Background loops of a web process: the outbox relay (woken after each commit that wrote
-events, and polling as a fallback) and the periodic safety sweeps. With Redis, a short lock makes
-one process per interval send the sweeps, however many web processes run."""
+events, and polling as a fallback), the periodic safety sweeps, and the flush of the product
+page views counted in memory (every ``view_flush_seconds``, and once more at stop). With Redis, a
+short lock makes one process per interval send the sweeps, however many web processes run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from app.catalog.popularity import ViewCounter
 from app.db import Database
 from app.events.relay import relay_once
 from app.settings import Settings
@@ -18,10 +20,18 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundJobs:
-    def __init__(self, settings: Settings, database: Database, sweeps: list[Callable[[], Any]]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        sweeps: list[Callable[[], Any]],
+        views: ViewCounter | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.sweeps = sweeps
+        self.views = views
+        self._flushing: asyncio.Task[int] | None = None
         self.wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
@@ -34,6 +44,8 @@ class BackgroundJobs:
             asyncio.create_task(self._relay_loop(), name="outbox-relay"),
             asyncio.create_task(self._sweep_loop(), name="sweeps"),
         ]
+        if self.views is not None:
+            self._tasks.append(asyncio.create_task(self._view_loop(), name="view-flush"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -42,6 +54,10 @@ class BackgroundJobs:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._flushing is not None:  # a flush the cancel left running: let it finish first
+            await self._flushing
+            self._flushing = None
+        await self.flush_views()  # the views counted since the last flush
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -79,3 +95,22 @@ class BackgroundJobs:
             except Exception:
                 log.exception("periodic sweep failed")
             await asyncio.sleep(self.settings.sweep_seconds)
+
+    async def flush_views(self) -> int:
+        """Write the views counted in memory (one statement); returns how many were written.
+        A failure keeps them for the next flush."""
+        if self.views is None:
+            return 0
+        try:
+            return await self.views.flush(self.database)
+        except Exception:
+            log.exception("could not write the counted views; they wait for the next flush")
+            return 0
+
+    async def _view_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.view_flush_seconds)
+            # shielded: stopping cancels the loop, never a flush half-way through its commit
+            self._flushing = asyncio.ensure_future(self.flush_views())
+            await asyncio.shield(self._flushing)
+            self._flushing = None

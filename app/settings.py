@@ -67,6 +67,8 @@ class Settings:
     outbox_poll_seconds: float = 1.0
     # Safety sweeps (scheduled sales that should have opened, popularity) run this often.
     sweep_seconds: float = 30.0
+    # Product page views are counted in memory and written to the daily counters this often.
+    view_flush_seconds: float = 5.0
     # How long a purchase right waits for its payment.
     purchase_hold_seconds: int = 600
     # Soft close: a bid this close to an auction's end pushes the end back by as much.
@@ -173,4 +175,5 @@ class Settings:
             sandbox_gateway=gateway_url is None,
             sandbox_hang_seconds=float(env.get("SANDBOX_HANG_SECONDS", "15")),
             payment_stale_seconds=float(env.get("PAYMENT_STALE_SECONDS", "120")),
+            view_flush_seconds=float(env.get("VIEW_FLUSH_SECONDS", "5")),
         )

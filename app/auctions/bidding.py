@@ -9,6 +9,7 @@ single writer (SQLite) orders the batches."""
 from __future__ import annotations
 
 import re
+import uuid
 from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -35,10 +36,14 @@ from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
 from app.models.base import utcnow
 from app.models.catalog import Product
+from app.models.events import OutboxEvent
 from app.models.members import Member, MemberStatus
 from app.notifications.service import notify_many
 
 MAX_BATCH = 500
+# One event per committed batch that accepted bids (payload: the product and how many), for the
+# popular-now counters.
+BIDS_PLACED = "auction.bids_placed"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -301,7 +306,7 @@ async def decide_batch(
             raised,
         )
     extended = ends_at != original_end
-    await db.execute(
+    move = (
         update(Auction)
         .where(Auction.id == auction_id)
         .values(
@@ -311,6 +316,13 @@ async def decide_batch(
         )
         .execution_options(synchronize_session=False)
     )
+    event = _bids_placed(auction_id, product_id, accepted)
+    if db.get_bind().dialect.name == "postgresql":
+        # no extra round trip: the outbox row rides on the auction's UPDATE as a data-modifying CTE
+        await db.execute(move.add_cte(event.cte("bids_placed_event")))
+    else:
+        await db.execute(move)
+        await db.execute(event)
     if outbid:
         name = await db.scalar(select(Product.name).where(Product.id == product_id))
         await notify_many(
@@ -327,6 +339,19 @@ async def decide_batch(
             ],
         )
     return Decided(answers, ends_at=ends_at, extended=extended, accepted=accepted)
+
+
+def _bids_placed(auction_id: int, product_id: int, accepted: int) -> Any:
+    """The batch's outbox row as a Core INSERT (the batch writes with Core, not the unit of work)."""
+    return insert(OutboxEvent.__table__).values(
+        id=uuid.uuid4().hex,
+        topic=BIDS_PLACED,
+        aggregate_type="auction",
+        aggregate_id=auction_id,
+        payload={"product_id": product_id, "bids": accepted},
+        publish_attempts=0,
+        created_at=utcnow(),
+    )
 
 
 def _where_they_stand(

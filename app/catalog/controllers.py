@@ -17,7 +17,6 @@ from app.accounts.guards import provide_member, requires_admin
 from app.accounts.identity import current_member
 from app.catalog import public, rules
 from app.catalog.markup import render_description
-from app.catalog.popularity import record_view
 from app.catalog.service import CategoryService
 from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
@@ -69,7 +68,7 @@ class ProductController(Controller):
         images = view.product.images
         shown = min(parse_positive_int(image), len(images)) if images else 0
         if view.counts_as_view and image is None:  # browsing the gallery is not another visit
-            await record_view(db, view.product.id)
+            request.app.state.views.add(view.product.id)  # in memory; written by the periodic flush
         context = {
             "v": view,
             "p": view.product,

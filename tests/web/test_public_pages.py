@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.catalog.popularity import recompute_popularity, record_view
+from app.catalog.popularity import add_views, recompute_popularity
 from app.models.base import utcnow
 from app.models.catalog import ProductDailyStats, ProductImage, ProductStatus
 from app.models.members import MemberRole
@@ -23,6 +23,8 @@ def card_ids(html: str, section: str) -> list[int]:
 
 
 async def views(app, product_id: int) -> int:
+    """The product's counted views, once this process's counter is written."""
+    await app.state.background.flush_views()
     async with app.state.database.transaction() as db:
         stmt = select(ProductDailyStats.views).where(ProductDailyStats.product_id == product_id)
         return sum((await db.execute(stmt)).scalars())
@@ -30,9 +32,11 @@ async def views(app, product_id: int) -> int:
 
 async def make_popular(app, *pairs) -> None:
     async with app.state.database.transaction() as db:
+        counts: dict = {}
         for product, n in pairs:
-            for _ in range(n):
-                await record_view(db, product.id)
+            key = (product.id, utcnow().date())
+            counts[key] = counts.get(key, 0) + n
+        await add_views(db, counts)
         await recompute_popularity(db)
 
 
