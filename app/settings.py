@@ -77,6 +77,10 @@ class Settings:
     event_park_after: int | None = None
     # Run the relay and the periodic sweeps inside the web process.
     background_jobs: bool = True
+    # On SIGTERM a worker gives the handlers it is running this long to finish; a handler still
+    # running then is interrupted (its transaction rolls back) and its message retried. Keep it
+    # below the worker's --worker-shutdown-timeout (Procfile) minus about 2 s.
+    worker_stop_grace_seconds: float = 3.0
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
@@ -155,4 +159,5 @@ class Settings:
             sandbox_gateway=gateway_url is None,
             sandbox_hang_seconds=float(env.get("SANDBOX_HANG_SECONDS", "15")),
             payment_stale_seconds=float(env.get("PAYMENT_STALE_SECONDS", "120")),
+            worker_stop_grace_seconds=float(env.get("WORKER_STOP_GRACE_SECONDS", "3")),
         )
