@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 settings.login_failures_per_email,
                 settings.login_failures_per_address,
                 settings.login_failure_window_seconds,
+                settings.login_attempt_seconds,
             ),
         }
     )

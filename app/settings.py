@@ -52,6 +52,9 @@ class Settings:
     login_failures_per_email: int = 5
     login_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
+    # A login attempt holds its slots this long at most unless it ends (a process that dies
+    # mid-attempt frees them then); only a refused password counts for the window above.
+    login_attempt_seconds: int = 30
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -159,5 +162,6 @@ class Settings:
             sandbox_gateway=gateway_url is None,
             sandbox_hang_seconds=float(env.get("SANDBOX_HANG_SECONDS", "15")),
             payment_stale_seconds=float(env.get("PAYMENT_STALE_SECONDS", "120")),
+            login_attempt_seconds=int(env.get("LOGIN_ATTEMPT_SECONDS", "30")),
             worker_stop_grace_seconds=float(env.get("WORKER_STOP_GRACE_SECONDS", "3")),
         )
