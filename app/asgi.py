@@ -201,8 +201,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # the loop on it.
         await asyncio.to_thread(broker.stop)
         if unsent := broker.unfinished_event_ids():  # an in-memory broker's queue ends here
-            async with database.transaction() as db:
-                log.info("%d event deliveries back to the outbox", await return_to_outbox(db, unsent))
+            try:
+                async with database.transaction() as db:
+                    log.info("%d event deliveries back to the outbox", await return_to_outbox(db, unsent))
+            except Exception:
+                log.exception("could not put %d unfinished event deliveries back in the outbox", len(unsent))
         await database.dispose()
 
     return Litestar(
