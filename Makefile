@@ -34,13 +34,14 @@ seed: migrate
 # database restored or reseeded elsewhere is never out of step with it).
 run: seed
 	$(BIN)/python -m app.search.rebuild
-	$(BIN)/uvicorn app.asgi:create_app --factory --host 127.0.0.1 --port $(PORT)
+	$(BIN)/uvicorn app.asgi:create_app --factory --host 127.0.0.1 --port $(PORT) --timeout-graceful-shutdown 3
 
 reindex: migrate
 	$(BIN)/python -m app.search.rebuild
 
+# Both stop within 10 s of SIGTERM (the flags bound what the code does not end by itself).
 worker: install
-	$(BIN)/dramatiq tasks.worker --processes 1 --threads 4
+	$(BIN)/dramatiq tasks.worker --processes 1 --threads 4 --worker-shutdown-timeout 5000
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads its own).
 chromium:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar, Request
@@ -42,10 +43,12 @@ from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import gate_for
 from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
 from app.drops.reconcile import reconcile_all
+from app.events.outbox import return_to_outbox
 from app.gateway.sandbox import sandbox_gateway_router
 from app.health import healthz
-from app.live.hub import channel_prefix, set_hubs
+from app.live.hub import channel_prefix, close_hubs, set_hubs
 from app.live.hubs import build_hubs
+from app.live.streams import LiveStreams
 from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import home
@@ -64,7 +67,7 @@ from tasks.drops import reconcile_gate, sweep_expired_rights
 from tasks.events import prune_handled_events
 from tasks.payments import sweep_payments
 from tasks.popularity import recompute_popularity
-from tasks.runtime import init_runtime
+from tasks.runtime import dispose_database, init_runtime
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 settings.login_failures_per_email,
                 settings.login_failures_per_address,
                 settings.login_failure_window_seconds,
+                settings.login_attempt_seconds,
             ),
         }
     )
@@ -167,8 +171,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state["live"] = hubs["product"]
     state["bids"] = BidService(database, settings.auction_extend_seconds, after_batch=after_batch)
     state["hubs"] = hubs
+    state["streams"] = streams = LiveStreams(channels)
+    broker.on_stop(dispose_database)  # the in-process worker's engine, on its own loop
+    restore_signals: list[Callable[[], None]] = []
 
     async def on_startup() -> None:
+        # SSE streams end on SIGTERM: the server waits for open connections before the shutdown
+        restore_signals.append(streams.stop_on_signals(asyncio.get_running_loop()))
         for hub in hubs.values():
             hub.bind(asyncio.get_running_loop())
         set_hubs(hubs)
@@ -185,17 +194,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             broker.start_worker()
 
     async def on_shutdown() -> None:
+        # Every step is bounded (the whole stop takes under 10 s, see docs/ARCHITECTURE.md).
+        streams.stop()
+        for restore in restore_signals:
+            restore()
         set_hubs(None)
-        for hub in hubs.values():
-            await hub.close()
-        await background.stop()
-        # The in-process worker finishes the messages it holds; its handlers may wait for a write
-        # this loop still has to finish (SQLite has one writer), so never block the loop on it,
-        # and never wait on it for ever.
-        try:
-            await asyncio.wait_for(asyncio.to_thread(broker.stop), timeout=30)
-        except TimeoutError:
-            log.warning("the in-process worker did not stop within 30 s")
+        await asyncio.gather(close_hubs(hubs.values()), background.stop())
+        # The in-process worker finishes the messages it holds within its grace; its handlers may
+        # wait for a write this loop still has to finish (SQLite has one writer), so never block
+        # the loop on it.
+        await asyncio.to_thread(broker.stop)
+        if unsent := broker.unfinished_event_ids():  # an in-memory broker's queue ends here
+            try:
+                async with database.transaction() as db:
+                    log.info("%d event deliveries back to the outbox", await return_to_outbox(db, unsent))
+            except Exception:
+                log.exception("could not put %d unfinished event deliveries back in the outbox", len(unsent))
         await database.dispose()
 
     return Litestar(

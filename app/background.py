@@ -18,6 +18,9 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# On stop, the relay has this long to finish the batch it is sending.
+STOP_SECONDS = 1.0
+
 
 class BackgroundJobs:
     def __init__(
@@ -35,6 +38,7 @@ class BackgroundJobs:
         self.wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
+        self._stopping = False
 
     def start(self) -> None:
         from tasks.events import enqueue_event
@@ -48,6 +52,13 @@ class BackgroundJobs:
             self._tasks.append(asyncio.create_task(self._view_loop(), name="view-flush"))
 
     async def stop(self) -> None:
+        """Stop in bounded time: the relay finishes the batch it is sending (its rows are marked
+        sent in that batch's transaction) for up to ``STOP_SECONDS``; the sweeps stop at once."""
+        self._stopping = True
+        self.wakeup.set()
+        relay = [t for t in self._tasks if t.get_name() == "outbox-relay" and not t.done()]
+        if relay:
+            await asyncio.wait(relay, timeout=STOP_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -65,12 +76,14 @@ class BackgroundJobs:
         self.wakeup.set()
 
     async def _relay_loop(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), timeout=self.settings.outbox_poll_seconds)
             self.wakeup.clear()
+            if self._stopping:
+                return
             try:
-                while await relay_once(self.database, self._send) > 0:
+                while await relay_once(self.database, self._send) > 0 and not self._stopping:
                     pass
             except Exception:
                 log.exception("outbox relay failed; retrying")

@@ -52,6 +52,9 @@ class Settings:
     login_failures_per_email: int = 5
     login_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
+    # A login attempt holds its slots this long at most unless it ends (a process that dies
+    # mid-attempt frees them then); only a refused password counts for the window above.
+    login_attempt_seconds: int = 30
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -84,6 +87,10 @@ class Settings:
     event_retention_hours: float = 168.0
     # Run the relay and the periodic sweeps inside the web process.
     background_jobs: bool = True
+    # On SIGTERM a worker gives the handlers it is running this long to finish; a handler still
+    # running then is interrupted (its transaction rolls back) and its message retried. Keep it
+    # below the worker's --worker-shutdown-timeout (Procfile) minus about 2 s.
+    worker_stop_grace_seconds: float = 3.0
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
@@ -176,4 +183,6 @@ class Settings:
             sandbox_hang_seconds=float(env.get("SANDBOX_HANG_SECONDS", "15")),
             payment_stale_seconds=float(env.get("PAYMENT_STALE_SECONDS", "120")),
             view_flush_seconds=float(env.get("VIEW_FLUSH_SECONDS", "5")),
+            login_attempt_seconds=int(env.get("LOGIN_ATTEMPT_SECONDS", "30")),
+            worker_stop_grace_seconds=float(env.get("WORKER_STOP_GRACE_SECONDS", "3")),
         )

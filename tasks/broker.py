@@ -15,9 +15,9 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO
 
 from app.settings import Settings
+from tasks.shutdown import INTERRUPT_SECONDS, EventLoop, StopHook, StopInTime, Unfinished
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,23 @@ def actor(**options: Any) -> Any:
 class BrokerHandle:
     broker: dramatiq.Broker
     backend: str
+    loop: EventLoop
+    stop_in_time: StopInTime
+    unfinished: Unfinished | None = None  # StubBroker only: its messages end with the process
     worker: dramatiq.Worker | None = None
     state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def grace(self) -> float:
+        return self.stop_in_time.grace
+
+    def on_stop(self, *hooks: StopHook) -> None:
+        """Run ``hooks`` on the actors' event loop when a worker stops, before the loop does."""
+        self.loop.on_stop.extend(hooks)
+
+    def unfinished_event_ids(self) -> list[str]:
+        """Events whose delivery the in-memory broker still holds (not handled, or being retried)."""
+        return [m.args[0] for m in self.unfinished.messages()] if self.unfinished else []
 
     def ping(self) -> bool:
         if self.backend == "stub":
@@ -61,15 +76,20 @@ class BrokerHandle:
             self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)
             self.worker.start()
 
-    def stop(self, drain_seconds: float = 10.0) -> None:
-        """Stop the in-process worker once the messages it has taken are done (bounded wait).
-        Dramatiq's AsyncIO middleware stops its event loop first thing on shutdown, which would
-        abandon a handler mid-transaction with its locks held."""
+    def stop(self) -> None:
+        """Stop the in-process worker within its grace (plus the time an interrupted handler has to
+        roll back): the messages it holds, queued ones too (a StubBroker's queue ends with the
+        process), may finish until then; a handler still running is interrupted (``StopInTime``)."""
         if self.worker is not None:
-            deadline = time.monotonic() + drain_seconds
+            grace = self.grace
+            deadline = time.monotonic() + grace
             while self.worker.work_queue.unfinished_tasks and time.monotonic() < deadline:
                 time.sleep(0.05)
-            self.worker.stop(timeout=int(drain_seconds * 1000))
+            self.stop_in_time.grace = max(0.0, deadline - time.monotonic())
+            try:
+                self.worker.stop(timeout=int((self.stop_in_time.grace + INTERRUPT_SECONDS) * 1000))
+            finally:
+                self.stop_in_time.grace = grace
             self.worker = None
         self.broker.close()
 
@@ -79,6 +99,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     from tasks.search import SearchIndexing
 
     broker: dramatiq.Broker
+    unfinished = None
     if settings.redis_url:
         from dramatiq.brokers.redis import RedisBroker
 
@@ -88,10 +109,16 @@ def configure_broker(settings: Settings) -> BrokerHandle:
         broker = StubBroker()
         broker.emit_after("process_boot")
         backend = "stub"
-    broker.add_middleware(AsyncIO())
+        unfinished = Unfinished("handle_event")
+        broker.add_middleware(unfinished)
+    # The loop before StopInTime: after-hooks run in reverse, so the prefetched messages are back
+    # in their queue before the stop hooks run and the loop stops.
+    loop, stop_in_time = EventLoop(), StopInTime(settings.worker_stop_grace_seconds)
+    broker.add_middleware(loop)
+    broker.add_middleware(stop_in_time)
     broker.add_middleware(SearchIndexing(settings))  # the search indexer runs with the worker
     dramatiq.set_broker(broker)
     for a in _ACTORS:
         a.broker = broker
         broker.declare_actor(a)
-    return BrokerHandle(broker=broker, backend=backend)
+    return BrokerHandle(broker=broker, backend=backend, loop=loop, stop_in_time=stop_in_time, unfinished=unfinished)

@@ -33,6 +33,13 @@ def database() -> Database:
     return db
 
 
+async def dispose_database() -> None:
+    """Close the connections of the running loop's engine (a worker's stop hook)."""
+    db = _databases.pop(id(asyncio.get_running_loop()), None)
+    if db is not None:
+        await db.dispose()
+
+
 _gateway_transport: list[Any] = [None]
 
 

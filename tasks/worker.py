@@ -1,14 +1,21 @@
 """Worker entry point: ``dramatiq tasks.worker`` (see the Procfile)."""
 
-from app.live.hub import set_hubs, worker_hubs
+from app.live.hub import RedisPublisher, close_hubs, set_hubs, worker_hubs
 from app.settings import Settings
 from tasks import runtime
 from tasks.broker import configure_broker
 from tasks.runtime import init_runtime
+from tasks.shutdown import absorb_repeated_sigterm
 
 settings = Settings.from_env()
 handle = configure_broker(settings)
 init_runtime(settings)
 if settings.redis_url:
-    set_hubs(worker_hubs(settings.redis_url, runtime.database))
+    publisher = RedisPublisher(settings.redis_url)
+    hubs = worker_hubs(settings.redis_url, runtime.database, publisher)
+    set_hubs(hubs)
+    # on stop, on the actors' loop: publish what the hubs hold, then close their client
+    handle.on_stop(lambda: close_hubs(hubs.values()), publisher.aclose)
+handle.on_stop(runtime.dispose_database)
+absorb_repeated_sigterm()
 broker = handle.broker

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
-from app.accounts.service import AccountService, LoginRefused
-from app.accounts.throttle import LoginThrottle
+from app.accounts.service import AccountService, LoginRefused, WrongPassword
+from app.accounts.throttle import LoginThrottle, Throttled
 from app.core.errors import FormInvalid
 from app.models.members import Member
 from app.web.forms import read_form
@@ -90,15 +90,16 @@ class AuthController(Controller):
             "errors": {},
             "next": form.get("next", ""),
         }
-        if not await throttle.acquire(email, address):
+        try:
+            # only a wrong password counts; a server error gives the attempt back
+            async with throttle.attempt(email, address, failure=WrongPassword):
+                member = await accounts.authenticate(email, form.get("password", ""))
+        except Throttled:
             context["message"] = "Too many failed sign-in attempts. Please wait 15 minutes and try again."
             return page(request, "accounts/login.html", context, status_code=429)
-        try:
-            member = await accounts.authenticate(email, form.get("password", ""))
         except LoginRefused as exc:
             context["message"] = exc.message
             return page(request, "accounts/login.html", context, status_code=400)
-        await throttle.succeeded(email, address)
         sign_in(request, member)
         flash(request, f"Signed in as {member.display_name}.", "success")
         return Redirect(rules.safe_next_url(form.get("next")), status_code=303)

@@ -18,6 +18,10 @@ class LoginRefused(DomainError):
     pass
 
 
+class WrongPassword(LoginRefused):
+    """No member with this email and password (the one refusal the login throttle counts)."""
+
+
 class AccountService:
     def __init__(self, db: AsyncSession, hasher: PasswordHasher) -> None:
         self.db = db
@@ -63,7 +67,7 @@ class AccountService:
         member = await self.by_email(email) if email else None
         ok = await self.hasher.verify(password, member.password_hash if member else None)
         if member is None or not ok:
-            raise LoginRefused("Wrong email or password.")
+            raise WrongPassword("Wrong email or password.")
         if member.status is MemberStatus.WITHDRAWN:
             raise LoginRefused("This account was withdrawn and can no longer sign in.")
         if member.status is MemberStatus.SUSPENDED:

@@ -10,7 +10,6 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -30,6 +29,7 @@ from app.core.errors import DomainError
 from app.db import request_session
 from app.live.hub import touch_after_commit, touch_kind
 from app.live.hubs import auction_channel
+from app.live.streams import LiveStreams
 from app.models.auctions import Auction, Bid, ResultStatus
 from app.models.catalog import Product
 from app.models.members import Member
@@ -168,9 +168,7 @@ class AuctionController(Controller):
         return Template(template_name="auctions/_bid_box.html", context=context, status_code=status_code)
 
     @get("/{auction_id:int}/events", name="auction_events")
-    async def events(
-        self, request: HTMXRequest, auction_id: FromPath[int], channels: NamedDependency[ChannelsPlugin]
-    ) -> Stream:
+    async def events(self, request: HTMXRequest, auction_id: FromPath[int]) -> Stream:
         """Every viewer gets the shared state (top bids, minimum, end) and their own position; a
         (re)connecting client gets the current state first. The stream holds no database session
         between messages. The shared event is decoded and encoded once per process and message
@@ -183,9 +181,10 @@ class AuctionController(Controller):
         position_template = templates.get_template("auctions/_position.html")
         box_template = templates.get_template("auctions/_bid_box.html")
         database = request.app.state.database
+        streams: LiveStreams = request.app.state.streams
 
         async def stream() -> AsyncGenerator[bytes, None]:
-            async with channels.start_subscription([auction_channel(auction_id)]) as subscriber:
+            async with streams.subscription(auction_channel(auction_id)) as subscriber:
                 current = await hub.message(auction_id)
                 if current is None:
                     return

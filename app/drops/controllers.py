@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
@@ -30,6 +29,7 @@ from app.drops.service import DropService, KeyConflict, Press
 from app.drops.stock import release_right
 from app.live import hub
 from app.live.hub import channel_for
+from app.live.streams import LiveStreams
 from app.models.base import utcnow
 from app.models.catalog import Product
 from app.models.drops import PurchaseRight, RightStatus, StockReason
@@ -99,15 +99,14 @@ class DropController(Controller):
         return Template(template_name="drops/_buy_box.html", context={"product_id": product_id, "key": new_key()})
 
     @get("/{product_id:int}/events", name="product_events")
-    async def events(
-        self, request: HTMXRequest, product_id: FromPath[int], channels: NamedDependency[ChannelsPlugin]
-    ) -> ServerSentEvent:
+    async def events(self, request: HTMXRequest, product_id: FromPath[int]) -> ServerSentEvent:
         live = request.app.state.live
+        streams: LiveStreams = request.app.state.streams
         if await live.current(product_id) is None:
             raise NotFoundException("This product does not exist.")
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-            async with channels.start_subscription([channel_for(product_id)]) as subscriber:
+            async with streams.subscription(channel_for(product_id)) as subscriber:
                 current = await live.current(product_id)  # a reconnecting client gets the state first
                 if current is None:
                     return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.events import OutboxEvent
@@ -34,3 +35,13 @@ def add_event(db: AsyncSession, topic: str, aggregate_type: str, aggregate_id: i
     db.add(event)
     db.info[WROTE_EVENTS] = True
     return event
+
+
+async def return_to_outbox(db: AsyncSession, event_ids: list[str]) -> int:
+    """Mark events unsent again, so the relay sends them once more (their handlers run once per
+    event id, so a handler that had run skips). For deliveries an in-memory broker still held when
+    its process stopped."""
+    if not event_ids:
+        return 0
+    result = await db.execute(update(OutboxEvent).where(OutboxEvent.id.in_(event_ids)).values(published_at=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

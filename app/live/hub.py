@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,8 @@ Reader = Callable[[AsyncSession, int], Awaitable[dict[str, Any] | None]]
 ManyReader = Callable[[AsyncSession, list[int]], Awaitable[dict[int, dict[str, Any]]]]
 
 COALESCE_SECONDS = 0.1
+# A stopping process waits this long for the last live updates to go out.
+CLOSE_SECONDS = 1.0
 
 
 def channel_for(product_id: int) -> str:
@@ -132,8 +134,15 @@ class LiveHub:
         return None if state is None else self.render(state)
 
     async def close(self) -> None:
+        """Publish what was touched and not sent yet, then take no more; bounded, because a
+        stopping process must not wait on a slow database."""
+        if self.loop is not None and asyncio.get_running_loop() is self.loop:
+            self._start()
         self.closed = True
-        await self.drain()
+        try:
+            await asyncio.wait_for(self.drain(), CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("live updates of %s not published within %.1f s of the stop", self.event, CLOSE_SECONDS)
 
     async def drain(self) -> None:
         while self._tasks:
@@ -173,32 +182,51 @@ def channel_prefix(redis_url: str) -> str:
     return f"SMORE_{parse_url(redis_url).get('db', 0)}"
 
 
+class RedisPublisher:
+    """Publishes through the same Redis channels backend the web processes subscribe with (one
+    client per event loop: a separate worker process has no channels plugin)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self._backends: dict[int, tuple[Any, Any]] = {}  # loop id → (channels backend, its Redis client)
+
+    async def __call__(self, channel: str, data: str) -> None:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        loop_id = id(asyncio.get_running_loop())
+        if loop_id not in self._backends:
+            redis = Redis.from_url(self.redis_url)
+            backend = RedisChannelsPubSubBackend(redis=redis, key_prefix=channel_prefix(self.redis_url))
+            self._backends[loop_id] = (backend, redis)
+        await self._backends[loop_id][0].publish(data.encode(), [channel])
+
+    async def aclose(self) -> None:
+        """Close the running loop's client."""
+        _, redis = self._backends.pop(id(asyncio.get_running_loop()), (None, None))
+        if redis is not None:
+            await redis.aclose()
+
+
 def worker_hub(redis_url: str, database: Callable[[], Database]) -> LiveHub:
     """The product hub of a separate worker process (see ``worker_hubs``)."""
     return worker_hubs(redis_url, database)["product"]
 
 
-def worker_hubs(redis_url: str, database: Callable[[], Database]) -> dict[str, LiveHub]:
-    """The hubs of a separate worker process: they publish through the same Redis channels backend
-    the web processes subscribe with (one client per event loop)."""
-    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
-    from redis.asyncio import Redis
-
+def worker_hubs(
+    redis_url: str, database: Callable[[], Database], publisher: RedisPublisher | None = None
+) -> dict[str, LiveHub]:
+    """The hubs of a separate worker process, publishing through ``publisher``."""
     from app.live.hubs import build_hubs
     from app.web.templating import build_template_config
 
-    backends: dict[int, RedisChannelsPubSubBackend] = {}
-
-    async def publish(channel: str, data: str) -> None:
-        loop_id = id(asyncio.get_running_loop())
-        backend = backends.get(loop_id)
-        if backend is None:
-            backend = backends[loop_id] = RedisChannelsPubSubBackend(
-                redis=Redis.from_url(redis_url), key_prefix=channel_prefix(redis_url)
-            )
-        await backend.publish(data.encode(), [channel])
-
+    publish = publisher or RedisPublisher(redis_url)
     return build_hubs(database, publish, build_template_config().engine_instance.engine)
+
+
+async def close_hubs(hubs: Iterable[LiveHub]) -> None:
+    """Close every hub at once (each publishes what it holds, within ``CLOSE_SECONDS``)."""
+    await asyncio.gather(*(hub.close() for hub in hubs))
 
 
 _AFTER_COMMIT = "smore.live_after_commit"

@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncGenerator
 
 from litestar import Controller, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
+from app.live.streams import LiveStreams
 from app.models.auctions import Notification
 from app.models.members import Member
 from app.notifications.service import channel_for, mark_read
@@ -67,15 +67,14 @@ class NotificationController(Controller):
         return Redirect("/me/notifications", status_code=303)
 
     @get("/events", name="notification_events")
-    async def events(
-        self, request: HTMXRequest, member: NamedDependency[Member], channels: NamedDependency[ChannelsPlugin]
-    ) -> ServerSentEvent:
+    async def events(self, request: HTMXRequest, member: NamedDependency[Member]) -> ServerSentEvent:
         """The unread count, now and whenever it changes."""
         hub = request.app.state.hubs["member"]
+        streams: LiveStreams = request.app.state.streams
         member_id = member.id
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-            async with channels.start_subscription([channel_for(member_id)]) as subscriber:
+            async with streams.subscription(channel_for(member_id)) as subscriber:
                 current = await hub.message(member_id)
                 if current is not None:
                     yield ServerSentEventMessage(event="badge", data=json.loads(current)["html"])

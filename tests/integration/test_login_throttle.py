@@ -47,3 +47,31 @@ async def test_success_forgets_the_email_and_returns_the_address_slot(throttle):
     for _ in range(5):
         assert await throttle.acquire("me@example.test", "10.1.1.1")
     assert not await throttle.acquire("me@example.test", "10.1.1.1")
+
+
+async def test_only_a_refused_password_counts(throttle):
+    """Attempts that end otherwise (a server error, an account that may not sign in) give both
+    slots back; refused passwords keep theirs for the window."""
+    for i in range(30):
+        assert await throttle.acquire(f"user{i}@example.test", "10.2.2.2", f"a{i}")
+        await throttle.abandoned(f"user{i}@example.test", "10.2.2.2", f"a{i}")
+    for i in range(20):
+        assert await throttle.acquire(f"guess{i}@example.test", "10.2.2.2", f"g{i}")
+        await throttle.failed(f"guess{i}@example.test", "10.2.2.2", f"g{i}")
+    assert not await throttle.acquire("late@example.test", "10.2.2.2")
+
+
+@pytest.mark.slow
+async def test_an_attempt_whose_process_died_stops_counting_after_its_short_life(throttle):
+    short = LoginThrottle(throttle.counter, per_email=5, per_address=3, window_seconds=60, attempt_seconds=1)
+    assert await short.acquire("a@example.test", "10.3.3.3", "failed")
+    await short.failed("a@example.test", "10.3.3.3", "failed")
+    # two attempts that never end: their process was killed between the slot and the password check
+    assert await short.acquire("b@example.test", "10.3.3.3", "lost-1")
+    assert await short.acquire("c@example.test", "10.3.3.3", "lost-2")
+    assert not await short.acquire("d@example.test", "10.3.3.3")
+    await asyncio.sleep(1.3)
+    # the lost attempts no longer count, the refused password still does (1 + 2 = the limit)
+    assert await short.acquire("d@example.test", "10.3.3.3", "d")
+    assert await short.acquire("e@example.test", "10.3.3.3", "e")
+    assert not await short.acquire("f@example.test", "10.3.3.3")
