@@ -19,6 +19,7 @@ from sqlalchemy import Column, ColumnElement, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
+from app.models.drops import PressRefusal
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,9 @@ async def prune_batch(db: AsyncSession, cutoff: datetime, batch: int = BATCH) ->
 
 
 async def prune_events(database: Database, now: datetime, retention: timedelta, batch: int = BATCH) -> Pruned:
-    """Delete every event handled more than ``retention`` before ``now``, one batch per transaction."""
+    """Delete every event handled more than ``retention`` before ``now``, one batch per transaction;
+    then the kept answers of refused Buy presses older than the retention (their keys are long gone
+    from every page)."""
     cutoff = now - retention
     pruned = Pruned()
     while True:
@@ -85,4 +88,28 @@ async def prune_events(database: Database, now: datetime, retention: timedelta, 
         for table, count in step.rows.items():
             pruned.add(table, count)
         if step.rows.get(OutboxEvent.__tablename__, 0) < batch:
+            break
+    while True:
+        async with database.transaction() as db:
+            count = await prune_refusals(db, cutoff, batch)
+        pruned.add(PressRefusal.__tablename__, count)
+        if count < batch:
             return pruned
+
+
+async def prune_refusals(db: AsyncSession, cutoff: datetime, batch: int = BATCH) -> int:
+    """Delete up to ``batch`` refusals made before ``cutoff``; flushes, never commits."""
+    keys = list(
+        (
+            await db.execute(
+                select(PressRefusal.key)
+                .where(PressRefusal.created_at < cutoff)
+                .order_by(PressRefusal.created_at)
+                .limit(batch)
+            )
+        ).scalars()
+    )
+    if not keys:
+        return 0
+    result: Any = await db.execute(delete(PressRefusal).where(PressRefusal.key.in_(keys)))
+    return int(result.rowcount)

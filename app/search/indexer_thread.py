@@ -86,7 +86,8 @@ class SearchIndexer:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._started.set()
-        database = Database(self.settings)
+        # Its own small pool: one batch at a time needs one connection (the README's budget).
+        database = Database(self.settings.with_changes(db_pool_size=2, db_max_overflow=0))
         failures = busy = 0
         pause, wakeable = 0.0, True  # the first round at once: marks left from before the start
         try:

@@ -99,7 +99,7 @@ async def test_old_handled_events_go_with_their_rows_and_everything_else_stays(a
         assert before[old_failing] == (True, ["tests.pruning.ok"], [("tests.pruning.failing", False)])
 
         pruned = await prune_events(retrying, cutoff + WEEK, WEEK)
-        assert pruned.rows == {"outbox_events": 1, "inbox": 2, "event_failures": 0}
+        assert pruned.rows == {"outbox_events": 1, "inbox": 2, "event_failures": 0, "press_refusals": 0}
         assert await rows(retrying, old) == (False, [], [])
         for event_id, kept in before.items():
             assert await rows(retrying, event_id) == kept
@@ -107,7 +107,7 @@ async def test_old_handled_events_go_with_their_rows_and_everything_else_stays(a
 
         # a week after everything: the recent event goes too; the parked one waits for an admin
         pruned = await prune_events(retrying, utcnow() + WEEK, WEEK)
-        assert pruned.rows == {"outbox_events": 1, "inbox": 2, "event_failures": 0}
+        assert pruned.rows == {"outbox_events": 1, "inbox": 2, "event_failures": 0, "press_refusals": 0}
         assert await rows(retrying, recent) == (False, [], [])
         assert await rows(retrying, old_parked) == before[old_parked]
         assert await rows(retrying, old_failing) == before[old_failing]
@@ -123,7 +123,7 @@ async def test_failure_rows_of_pruned_events_go_with_them(app, topics):
     async with database.transaction() as db:  # a failure recorded by a delivery that lost the race
         db.add(EventFailure(event_id=event_id, handler="tests.pruning.ok", attempts=1, last_failed_at=utcnow()))
     pruned = await prune_events(database, utcnow() + WEEK, WEEK)
-    assert pruned.rows == {"outbox_events": 1, "inbox": 2, "event_failures": 1}
+    assert pruned.rows == {"outbox_events": 1, "inbox": 2, "event_failures": 1, "press_refusals": 0}
     assert await rows(database, event_id) == (False, [], [])
 
 
@@ -153,7 +153,7 @@ async def test_pruning_deletes_more_events_than_one_batch_in_several_batches(app
         first = await prune_batch(db, now - WEEK, batch=50)
     assert first.rows == {"outbox_events": 50, "inbox": 100, "event_failures": 0}
     pruned = await prune_events(database, now, WEEK, batch=50)
-    assert pruned.rows == {"outbox_events": 80, "inbox": 160, "event_failures": 0}
+    assert pruned.rows == {"outbox_events": 80, "inbox": 160, "event_failures": 0, "press_refusals": 0}
     async with database.transaction() as db:
         left = (await db.execute(select(OutboxEvent.id))).scalars().all()
         inbox = (await db.execute(select(func.count()).select_from(InboxEntry))).scalar_one()
@@ -183,3 +183,31 @@ async def test_the_web_process_sweeps_prune_handled_events(client, app, topics):
         await asyncio.sleep(0.05)
     assert await rows(database, handled) == (False, [], [])
     assert (await rows(database, failing))[0]  # still being retried: kept
+
+
+async def test_kept_refusals_older_than_the_retention_are_pruned(app, members, products):
+    from sqlalchemy import update
+
+    from app.drops.rules import Outcome
+    from app.drops.service import Press
+    from app.models.drops import PressRefusal
+    from tests.integration.test_drops import key, on_sale, service
+
+    product = await on_sale(app, members, products, fixed=1)
+    drop = service(app)
+    assert (await drop.press(Press(product.id, (await members.create()).id, key()))).outcome is Outcome.GRANTED
+    late = [await members.create() for _ in range(3)]
+    for member in late:
+        assert (await drop.press(Press(product.id, member.id, key()))).outcome is Outcome.SOLD_OUT
+    async with app.state.database.transaction() as db:
+        old = list((await db.execute(select(PressRefusal.key).order_by(PressRefusal.key).limit(2))).scalars())
+        await db.execute(
+            update(PressRefusal)
+            .where(PressRefusal.key.in_(old))
+            .values(created_at=utcnow() - WEEK - timedelta(hours=1))
+        )
+    pruned = await prune_events(app.state.database, utcnow(), WEEK, batch=1)
+    assert pruned.rows["press_refusals"] == 2
+    async with app.state.database.transaction() as db:
+        left = set((await db.execute(select(PressRefusal.key))).scalars())
+    assert len(left) == 1 and not left & set(old)
