@@ -6,13 +6,19 @@
 
 It creates a fresh database (``smore_bench``, migrated with ``alembic upgrade head``), flushes a Redis
 database of its own (``/9``), seeds N members with one cheap argon2 hash and a signed-in session each
-(written straight into the Redis session store the app reads), and two products on sale with a
-1,000-unit fixed quantity and a limit of 1. Then the same load runs against three servers, each
+(written straight into the Redis session store the app reads), and three products on sale with a
+1,000-unit fixed quantity and a limit of 1. Then the same load runs four times, each against a fresh
 ``uvicorn … --factory --workers 2``:
 
-- ``app.asgi:create_app``: the shop (gate in Redis, then one short transaction with a conditional UPDATE);
-- ``bench.drop_naive:create_app``: the shop with the naive Buy path (no gate, ``SELECT … FOR UPDATE``);
-- ``bench.drop_ceiling:create_app``: a bare Litestar endpoint rendering a small fragment.
+- ``app.asgi:create_app``: the shop (presses decided in batches, one short transaction each);
+- ``bench.drop_naive:create_app``: the shop with the naive Buy path (``SELECT … FOR UPDATE`` per press);
+- ``bench.drop_ceiling:create_app``: a bare Litestar endpoint rendering a small fragment;
+- ``app.asgi:create_app`` again, with ``--viewers`` (2,000) signed-in shoppers refreshing the product
+  page every 0.5–1.5 s during the whole drop (HTTP 5xx and database connections at the peak are the
+  point of this run).
+
+Each run reports HTTP 5xx answers and the most database connections open (and running a statement)
+at once, polled from ``pg_stat_activity``.
 
 The load: N clients, each with its own keep-alive connection, session cookie and CSRF cookie (taken
 once, by one GET, before the clock starts), all start together and press Buy ``--presses`` times
@@ -30,8 +36,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import platform
+import random
 import re
 import secrets
 import shlex
@@ -75,9 +83,10 @@ class Target:
 
 
 TARGETS = [
-    Target("Smore (gate + conditional UPDATE)", "app.asgi:create_app", "shop"),
+    Target("Smore (batched decisions, answers kept by key)", "app.asgi:create_app", "shop"),
     Target("Naive (no gate, `SELECT … FOR UPDATE`)", "bench.drop_naive:create_app", "naive"),
     Target("Framework ceiling (bare Litestar fragment)", "bench.drop_ceiling:create_app", ""),
+    Target("Smore with product-page viewers refreshing", "app.asgi:create_app", "viewed"),
 ]
 
 
@@ -93,6 +102,14 @@ class Result:
     per_worker: list[float] = field(default_factory=list)
     timeline: list[tuple[float, str]] = field(default_factory=list)
     checks: dict[str, int] = field(default_factory=dict)
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)  # presses and views
+    views: list[float] = field(default_factory=list)  # page latencies, ms
+    view_failures: collections.Counter[str] = field(default_factory=collections.Counter)
+    connections: dict[str, int] = field(default_factory=dict)  # database connections at the peak
+
+    @property
+    def fivexx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
 
     @property
     def rate(self) -> float:
@@ -145,7 +162,7 @@ async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, 
         ]
         member_ids = list((await db.scalars(insert(Member).returning(Member.id), rows)).all())
         products: dict[str, int] = {}
-        for kind in ("shop", "naive"):
+        for kind in ("shop", "naive", "viewed"):
             product = Product(
                 seller_id=seller.id,
                 category_id=category.id,
@@ -379,6 +396,9 @@ class Client:
         if status != 200:
             raise RuntimeError(f"GET buy-box answered {status}")
 
+    def view(self, product_id: int) -> bytes:
+        return f"GET /products/{product_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {self._cookies()}\r\n\r\n".encode()
+
     def press(self, product_id: int) -> bytes:
         body = f"key={uuid.uuid4().hex}&_csrf_token={self.csrf}"
         return (
@@ -442,6 +462,29 @@ def profile(pid: int, directory: Path, target: Target) -> subprocess.Popen[bytes
     return subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+async def watch_connections(pg_url: str, database: str, stop: asyncio.Event) -> dict[str, int]:
+    """The most connections to the benchmark's database seen at once (polled every 100 ms), and the
+    most of them running a statement or waiting for a lock at once."""
+    conn = await asyncpg.connect(pg_url)
+    peak = {"open": 0, "busy": 0, "waiting": 0}
+    query = """SELECT count(*), count(*) FILTER (WHERE state <> 'idle'),
+                      count(*) FILTER (WHERE wait_event_type = 'Lock')
+               FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"""
+    try:
+        while not stop.is_set():
+            total, busy, waiting = await conn.fetchrow(query, database)
+            peak = {
+                "open": max(peak["open"], total),
+                "busy": max(peak["busy"], busy),
+                "waiting": max(peak["waiting"], waiting),
+            }
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.1)
+    finally:
+        await conn.close()
+    return peak
+
+
 async def drive(
     target: Target,
     server: Server,
@@ -449,8 +492,12 @@ async def drive(
     product_id: int,
     presses: int,
     profile_dir: Path | None = None,
+    viewers: int = 0,
+    pg: tuple[str, str] | None = None,
 ) -> Result:
     clients = [Client(server.port, session_id) for _, session_id in sessions]
+    # viewers: the same signed-in shoppers with the product page open in a second tab, refreshing it
+    watchers = [Client(server.port, session_id) for _, session_id in sessions[:viewers]]
     gate = asyncio.Semaphore(200)
 
     async def warm(client: Client) -> None:
@@ -458,9 +505,14 @@ async def drive(
             await client.connect()
             await client.take_csrf_cookie(product_id)
 
-    await asyncio.gather(*(warm(c) for c in clients))
+    async def connect(client: Client) -> None:
+        async with gate:
+            await client.connect()
+
+    await asyncio.gather(*(warm(c) for c in clients), *(connect(w) for w in watchers))
     result = Result(target)
     go = asyncio.Event()
+    finished = asyncio.Event()
     started = 0.0
 
     async def shopper(client: Client) -> None:
@@ -472,6 +524,7 @@ async def drive(
                 async with asyncio.timeout(60):
                     status, body, _ = await client.roundtrip(request)
                 outcome = classify(status, body)
+                result.statuses[status] += 1
             except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 outcome = type(exc).__name__
                 client.close()
@@ -482,9 +535,29 @@ async def drive(
             if outcome == "granted":
                 result.sold_out_after = t1 - started
 
+    rng = random.Random(5)
+
+    async def viewer(client: Client) -> None:
+        await go.wait()
+        await asyncio.sleep(rng.random())  # refreshes spread over the first second
+        while not finished.is_set():
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(60):
+                    status, _, _ = await client.roundtrip(client.view(product_id))
+                result.statuses[status] += 1
+                result.views.append((time.perf_counter() - t0) * 1000)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                result.view_failures[type(exc).__name__] += 1
+                client.close()
+            await asyncio.sleep(0.5 + rng.random())  # a person reading, then refreshing
+
     tasks = [asyncio.create_task(shopper(c)) for c in clients]
+    looking = [asyncio.create_task(viewer(w)) for w in watchers]
     await asyncio.sleep(0.5)
     profilers = [profile(pid, profile_dir, target) for pid in server.workers()] if profile_dir else []
+    stop_watching = asyncio.Event()
+    counting = asyncio.create_task(watch_connections(*pg, stop_watching)) if pg else None
     watch = CpuWatch(server)
     watch.start()
     client_before = time.process_time()
@@ -492,14 +565,19 @@ async def drive(
     go.set()
     await asyncio.gather(*tasks)
     result.seconds = time.perf_counter() - started
-    result.cpu, result.per_worker = watch.finish(result.seconds)
+    finished.set()
+    await asyncio.gather(*looking)
+    result.cpu, result.per_worker = watch.finish(time.perf_counter() - started)
+    stop_watching.set()
+    if counting is not None:
+        result.connections = await counting
     for profiler in profilers:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
     result.cpu["client"] = (time.process_time() - client_before) / result.seconds
     result.cpu["other"] = max(0.0, result.cpu.pop("machine") - sum(result.cpu.values()))
     result.attempts = len(result.latencies)
-    for client in clients:
+    for client in clients + watchers:
         client.close()
     return result
 
@@ -533,21 +611,37 @@ def row(r: Result) -> str:
     oversold = "—" if r.oversold is None else str(r.oversold)
     cpu = " / ".join(f"{r.cpu.get(k, 0):.2f}" for k in ("server", "postgres", "redis", "client", "other"))
     per_attempt = r.cpu.get("server", 0) * r.seconds / r.attempts * 1000
+    connections = f"{r.connections['open']} / {r.connections['busy']}" if r.connections else "—"
     return (
         f"| {r.target.label} | {r.attempts:,} | **{r.rate:,.0f}** | {statistics.median(r.latencies):.0f} | "
         f"**{percentile(r.latencies, 99):.0f}** | {max(r.latencies):.0f} | {granted} | {oversold} | {r.errors} | "
-        f"{per_attempt:.2f} | {cpu} |"
+        f"{r.fivexx} | {connections} | {per_attempt:.2f} | {cpu} |"
+    )
+
+
+def viewed_line(r: Result, args: argparse.Namespace) -> str:
+    pages = len(r.views)
+    fails = ", ".join(f"{k} {v}" for k, v in r.view_failures.items()) or "none"
+    return (
+        f"Viewers: {args.viewers:,} signed-in shoppers with the product page open in a second tab, each refreshing "
+        f"it (`GET /products/{{id}}`) every 0.5–1.5 s after its answer, through the whole drop: {pages:,} pages "
+        f"({pages / r.seconds:,.0f}/s), p50 {statistics.median(r.views):.0f} ms, p99 "
+        f"{percentile(r.views, 99):.0f} ms; HTTP statuses (presses and pages) "
+        f"{dict(sorted(r.statuses.items()))}; failed connections: {fails}. **HTTP 5xx: {r.fivexx}**; database "
+        f"connections at the peak: {r.connections.get('open', 0)} open, {r.connections.get('busy', 0)} running a "
+        f"statement, {r.connections.get('waiting', 0)} waiting for a lock (budget: 2 processes × (10 + 5))."
     )
 
 
 def report(results: list[Result], args: argparse.Namespace, command: str, versions: str) -> str:
-    shop, naive, ceiling = results
+    shop, naive, ceiling, viewed = results
     p99 = percentile(shop.latencies, 99)
     met = {
         "ceiling": shop.rate >= 0.5 * ceiling.rate,
         "naive": shop.rate >= 4 * naive.rate,
         "p99": p99 <= 250,
         "oversold": shop.oversold == 0 and shop.checks["over_limit"] == 0,
+        "viewed": viewed.fivexx == 0 and viewed.oversold == 0 and not viewed.view_failures,
     }
 
     def verdict(ok: bool) -> str:
@@ -580,8 +674,9 @@ def report(results: list[Result], args: argparse.Namespace, command: str, versio
             "The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
             "",
             "| path | attempts | attempts/s | p50 ms | p99 ms | max ms | rights granted | oversold | errors "
+            "| HTTP 5xx | DB connections at peak: open / running "
             "| server CPU ms per attempt | CPU cores used: server / PostgreSQL / Redis / client / other |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
             *(row(r) for r in results),
             "",
             f"Targets (with {args.clients:,} concurrent clients and a {args.units:,}-unit drop):",
@@ -591,6 +686,10 @@ def report(results: list[Result], args: argparse.Namespace, command: str, versio
             f"{shop.rate:,.0f} attempts/s wait {args.clients / shop.rate:.1f} s per attempt on average, Little's law; "
             f"the ceiling's own p99 is {percentile(ceiling.latencies, 99):.0f} ms)",
             f"- oversold 0: {shop.oversold} — {verdict(met['oversold'])}",
+            f"- 0 HTTP 5xx with {args.viewers:,} product-page viewers refreshing during the drop: {viewed.fivexx} — "
+            f"{verdict(met['viewed'])}",
+            "",
+            viewed_line(viewed, args),
             "",
             f"Answers: {outcomes}.",
             f"Database afterwards: {checks}. Last unit granted after: {sold}.",
@@ -637,6 +736,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--presses", type=int, default=5, help="Buy presses per client")
     parser.add_argument("--units", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--viewers", type=int, default=2_000, help="product-page viewers in the last run")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server URL, no db name")
     parser.add_argument("--database", default="smore_bench", help="dropped and created afresh")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="this Redis database is flushed")
@@ -676,7 +776,9 @@ def main(argv: list[str] | None = None) -> None:
             product_id = products.get(target.product, products["shop"])
             quiet = wait_until_quiet()
             with Server(target.factory, env, log, args.workers) as server:
-                run = drive(target, server, sessions, product_id, args.presses, args.profile)
+                viewers = args.viewers if target.product == "viewed" else 0
+                pg = (args.postgres.rstrip("/") + "/postgres", args.database)
+                run = drive(target, server, sessions, product_id, args.presses, args.profile, viewers, pg)
                 result = uvloop.run(run) if uvloop else asyncio.run(run)
             if target.product:
                 result.checks = asyncio.run(check(settings, product_id))

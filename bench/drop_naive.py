@@ -19,7 +19,7 @@ from app.asgi import create_app as create_shop
 from app.catalog.transitions import transition
 from app.core.errors import NotFound
 from app.drops import controllers
-from app.drops.gate import Admission, GateAnswer, get_gate
+from app.drops.gate import get_gate
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
 from app.drops.service import _NOT_SELLING, DropService, Press
 from app.models.catalog import Product, ProductStatus
@@ -30,10 +30,10 @@ from app.models.members import Member, MemberStatus
 class NaiveDropService(DropService):
     """No gate; one row lock per press, held while the press is checked and written."""
 
-    async def _admit(self, press: Press) -> GateAnswer:
-        return GateAnswer(Admission.UNKNOWN)
+    async def _lookup(self, press: Press) -> str | None:
+        return None
 
-    async def _decide(self, press: Press, now: datetime, *, admitted: bool) -> PressResult:
+    async def _decide(self, press: Press, now: datetime) -> PressResult:
         async with self.database.transaction() as db:
             product = (
                 await db.execute(select(Product).where(Product.id == press.product_id).with_for_update())
