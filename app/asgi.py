@@ -13,6 +13,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -57,6 +58,7 @@ from app.search.controllers import SearchController, close_search_index, open_se
 from app.sellers.controllers import SellerController
 from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
+from app.web.admission import AdmissionMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
@@ -249,7 +251,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
         ],
         dependencies={"db": Provide(provide_db_session)},
-        middleware=[session_config.middleware, TransactionMiddleware],
+        middleware=[
+            DefineMiddleware(
+                AdmissionMiddleware, limit=settings.max_concurrent_requests, patience=settings.request_queue_seconds
+            ),
+            session_config.middleware,
+            TransactionMiddleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

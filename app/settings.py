@@ -101,6 +101,10 @@ class Settings:
     db_max_overflow: int = 5
     db_pool_timeout: float = 10.0
     batch_connection_patience: float = 30.0
+    # Requests at work at once per web process (0: no limit); the rest wait their turn, at most
+    # ``request_queue_seconds``, then get a 503 page (``app/web/admission.py``).
+    max_concurrent_requests: int = 32
+    request_queue_seconds: float = 30.0
     # Payment gateway (TossPayments-style API). No URL: the sandbox gateway mounted in this app.
     payment_gateway_url: str | None = None
     payment_secret_key: str = "test_sk_smore_sandbox"
@@ -166,6 +170,8 @@ class Settings:
             db_pool_size=int(env.get("DB_POOL_SIZE", "10")),
             db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "5")),
             db_pool_timeout=float(env.get("DB_POOL_TIMEOUT", "10")),
+            max_concurrent_requests=int(env.get("MAX_CONCURRENT_REQUESTS", "32")),
+            request_queue_seconds=float(env.get("REQUEST_QUEUE_SECONDS", "30")),
             sweep_seconds=float(env.get("SWEEP_SECONDS", "30")),
             upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
             purchase_hold_seconds=int(env.get("PURCHASE_HOLD_SECONDS", "600")),

@@ -82,13 +82,14 @@ class DropController(Controller):
             message = MESSAGES.get(result.outcome, "")
             if result.outcome is Outcome.GRANTED:
                 hub.touch(product_id)
-                if result.expires_at is not None:
+                if result.expires_at is not None and not result.replayed:
                     right = HeldRight(result.right_id, result.expires_at)
-                else:  # a replay the gate remembered
+                else:  # a replay: the right as it stands now (held, paid, expired, given up)
                     async with request.app.state.database.transaction() as db:
                         right = await db.get(PurchaseRight, result.right_id)
         if not (request.htmx and not request.htmx.boosted):
-            flash(request, _flash_text(result, message, right), "success" if right else "error")
+            kept = right is not None and right.status in (RightStatus.HELD, RightStatus.PAID)
+            flash(request, _flash_text(result, message, right), "success" if kept else "error")
             return Redirect("/me/purchases" if right else f"/products/{product_id}", status_code=303)
         context = {"result": result, "message": message, "right": right, "product_id": product_id}
         context.update(key=new_key(), now=utcnow())

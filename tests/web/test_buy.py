@@ -250,3 +250,23 @@ async def test_a_member_suspended_meanwhile_cannot_press_and_is_signed_out(clien
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
     assert await rights_of(app, member.id) == []
     assert (await client.get("/me")).status_code == 303  # the session was signed out
+
+
+async def test_a_replay_after_the_right_expired_says_so_even_when_the_gate_forgot_the_key(
+    client, app, members, products
+):
+    from tests.integration.test_press_answers import expire_now, lose_the_gate
+
+    product = await on_sale(app, members, products, fixed=2)
+    await signed_in(client, members)
+    mine = key()
+    first = await buy(client, product.id, mine)
+    right_id = re.search(r'data-right="(\d+)"', first.text).group(1)
+    assert "Yours!" in first.text
+    await expire_now(app, int(right_id))
+    for forget in (False, True):  # answered from the gate, then by the database alone
+        if forget:
+            await lose_the_gate(service(app), product.id)
+        again = await buy(client, product.id, mine)
+        assert again.status_code == 200 and f'data-right="{right_id}"' in again.text
+        assert "expired" in again.text and "Yours!" not in again.text

@@ -1,0 +1,67 @@
+"""A bounded number of requests at work per web process; the rest wait their turn at the door.
+
+A crowd on a two-core machine asks for more pages than the processes can make. Started all at
+once, every request would hold a pooled database connection while the event loop, busy with
+everyone else, gets round to it: connections are held for seconds, the pool runs dry and requests
+fail after ``DB_POOL_TIMEOUT``. Admitted at most ``limit`` at a time (first come, first served),
+each request runs without waiting on the others and gives its connection back at once; the same
+pages come out at the same rate, and none fails. A request that waits longer than ``patience``
+seconds at the door gets a 503 page with ``Retry-After`` (nothing was done). Endless streams
+(server-sent events), static files, the health check, Buy presses and bids never wait."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+_BODY = (
+    b"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+    b"<title>Busy</title><h1>The shop is very busy</h1><p>Nothing was done. Please try again in a few "
+    b"seconds.</p></html>"
+)
+
+
+def waits_at_the_door(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    if path.endswith("/events") or path.startswith(("/static/", "/uploads/")) or path == "/healthz":
+        return False
+    # Buy presses and bids queue in their own batches (one connection per product or auction), so
+    # they never wait behind page views: in a drop, they are what must be fast.
+    return not (scope.get("method") == "POST" and path.endswith(("/buy", "/bids")))
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, limit: int, patience: float) -> None:
+        self.app = app
+        self.limit = limit
+        self.patience = patience
+        self._slots: dict[int, asyncio.Semaphore] = {}  # per event loop (tests serve one app from several)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.limit <= 0 or not waits_at_the_door(scope):
+            await self.app(scope, receive, send)
+            return
+        slots = self._slots.get(id(asyncio.get_running_loop()))
+        if slots is None:
+            slots = self._slots[id(asyncio.get_running_loop())] = asyncio.Semaphore(self.limit)
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=self.patience)
+        except TimeoutError:
+            log.warning("%s %s waited %.0f s at the door: 503", scope.get("method"), scope.get("path"), self.patience)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"retry-after", b"5")],
+                }
+            )
+            await send({"type": "http.response.body", "body": _BODY, "more_body": False})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()

@@ -1,0 +1,69 @@
+"""The door of a web process: at most ``limit`` requests at work, the rest wait their turn (first
+come, first served) and get a 503 page with ``Retry-After`` after ``patience`` seconds; streams,
+static files, the health check, Buy presses and bids never wait."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.web.admission import AdmissionMiddleware
+
+
+def app_that_takes(seconds: float, log: list[str]):
+    async def app(scope, receive, send):
+        log.append(f"start {scope['path']}")
+        await asyncio.sleep(seconds)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        log.append(f"end {scope['path']}")
+
+    return app
+
+
+async def call(app, path: str, method: str = "GET") -> tuple[int, dict[bytes, bytes]]:
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app({"type": "http", "path": path, "method": method, "headers": []}, receive, send)
+    start = sent[0]
+    return start["status"], dict(start["headers"])
+
+
+async def test_requests_past_the_limit_wait_their_turn_in_order():
+    log: list[str] = []
+    door = AdmissionMiddleware(app_that_takes(0.05, log), limit=2, patience=5)
+    results = await asyncio.gather(*(call(door, f"/p{i}") for i in range(6)))
+    assert [status for status, _ in results] == [200] * 6
+    starts = [entry for entry in log if entry.startswith("start")]
+    assert starts == [f"start /p{i}" for i in range(6)]  # first come, first served
+    running = 0
+    for entry in log:  # never more than two at work
+        running += 1 if entry.startswith("start") else -1
+        assert running <= 2
+
+
+async def test_a_request_that_waits_too_long_gets_a_503_with_retry_after():
+    door = AdmissionMiddleware(app_that_takes(0.5, []), limit=1, patience=0.1)
+    (first, _), (second, headers) = await asyncio.gather(call(door, "/slow"), call(door, "/late"))
+    assert (first, second) == (200, 503)
+    assert headers[b"retry-after"] == b"5" and headers[b"content-type"].startswith(b"text/html")
+
+
+async def test_streams_static_files_presses_and_bids_never_wait():
+    log: list[str] = []
+    door = AdmissionMiddleware(app_that_takes(0.3, log), limit=1, patience=0.05)
+    calls = [
+        call(door, "/products/1"),  # takes the only slot
+        call(door, "/products/1/events"),
+        call(door, "/static/css/site.css"),
+        call(door, "/healthz"),
+        call(door, "/products/1/buy", "POST"),
+        call(door, "/auctions/1/bids", "POST"),
+    ]
+    results = await asyncio.gather(*calls)
+    assert [status for status, _ in results] == [200] * 6
