@@ -258,7 +258,7 @@ async def test_a_replay_after_the_right_expired_says_so_even_when_the_gate_forgo
     from tests.integration.test_press_answers import expire_now, lose_the_gate
 
     product = await on_sale(app, members, products, fixed=2)
-    await signed_in(client, members)
+    member = await signed_in(client, members)
     mine = key()
     first = await buy(client, product.id, mine)
     right_id = re.search(r'data-right="(\d+)"', first.text).group(1)
@@ -267,6 +267,7 @@ async def test_a_replay_after_the_right_expired_says_so_even_when_the_gate_forgo
     for forget in (False, True):  # answered from the gate, then by the database alone
         if forget:
             await lose_the_gate(service(app), product.id)
+            await login(client, member.email)  # a Redis flush also takes the sessions
         again = await buy(client, product.id, mine)
         assert again.status_code == 200 and f'data-right="{right_id}"' in again.text
         assert "expired" in again.text and "Yours!" not in again.text
