@@ -21,7 +21,7 @@ from app.core.errors import NotFound
 from app.drops import controllers
 from app.drops.gate import get_gate
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
-from app.drops.service import _NOT_SELLING, DropService, Press
+from app.drops.service import _NOT_SELLING, DropService, Press, _replay_or_conflict, add_grant_rows
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member, MemberStatus
@@ -40,8 +40,14 @@ class NaiveDropService(DropService):
             ).scalar_one_or_none()
             if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
                 raise NotFound("This product does not exist.")
-            if (existing := await self._by_key(db, press.key)) is not None:
-                return self._replay(existing, press)
+            existing = (
+                await db.execute(select(PurchaseRight).where(PurchaseRight.idempotency_key == press.key))
+            ).scalar_one_or_none()
+            if existing is not None:
+                replay = _replay_or_conflict(existing, press)
+                if isinstance(replay, Exception):
+                    raise replay
+                return replay
             if product.status is not ProductStatus.ON_SALE:
                 return PressResult(_NOT_SELLING.get(product.status, Outcome.NOT_ON_SALE))
             if product.taken_quantity >= product.fixed_quantity:
@@ -70,7 +76,8 @@ class NaiveDropService(DropService):
             )
             db.add(right)
             await db.flush()
-            await self.record_grant(db, press, right)
+            add_grant_rows(db, press, right)
+            await db.flush()
             if product.taken_quantity >= product.fixed_quantity:
                 await transition(
                     db, product, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
@@ -135,7 +135,12 @@ def _flash_text(result: PressResult | None, message: str, right: PurchaseRight |
         RightStatus.PAID: "This unit is yours and paid.",
         RightStatus.EXPIRED: "This purchase right expired: it was not paid in time.",
         RightStatus.CANCELLED: "This purchase right was given up or its payment failed.",
-    }.get(right.status, "It is yours! Pay before the deadline to keep it.")
+    }.get(right.status, f"It is yours! Pay within {_minutes_left(right.expires_at)} to keep it.")
+
+
+def _minutes_left(deadline: datetime) -> str:
+    minutes = max(1, math.ceil((deadline - utcnow()).total_seconds() / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 class MyPurchasesController(Controller):
@@ -181,7 +186,3 @@ class MyPurchasesController(Controller):
             hub.touch(right.product_id)
             flash(request, "Cancelled. The unit went back on sale.", "success")
         return Redirect("/me/purchases", status_code=303)
-
-
-def buy_context(product_id: int) -> dict[str, Any]:
-    return {"product_id": product_id, "key": new_key()}

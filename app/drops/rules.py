@@ -75,9 +75,3 @@ class PressResult:
 
 def key_is_valid(key: str | None) -> bool:
     return bool(key) and bool(_KEY_RE.match(key or ""))
-
-
-def hold_deadline_seconds(expires_in: float) -> str:
-    """``9:59`` from a number of seconds (never negative)."""
-    seconds = max(0, int(expires_in))
-    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -300,25 +300,6 @@ class DropService:
             results.append(item)
         return results
 
-    @staticmethod
-    async def record_grant(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
-        """What a granted right writes besides itself (for a caller deciding one press at a time)."""
-        add_grant_rows(db, press, right)
-        await db.flush()
-
-    @staticmethod
-    async def _by_key(db: AsyncSession, key: str) -> PurchaseRight | None:
-        return (
-            await db.execute(select(PurchaseRight).where(PurchaseRight.idempotency_key == key))
-        ).scalar_one_or_none()
-
-    @staticmethod
-    def _replay(right: PurchaseRight, press: Press) -> PressResult:
-        result = _replay_or_conflict(right, press)
-        if isinstance(result, Exception):
-            raise result
-        return result
-
 
 async def _decide_many(product_id: int, batch: list[_Waiting]) -> list[PressResult | Exception]:
     return await batch[0].service.decide_batch(batch)

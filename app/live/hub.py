@@ -152,13 +152,6 @@ class LiveHub:
 _hubs: dict[str, LiveHub] = {}
 
 
-def set_hub(hub: LiveHub | None, kind: str = "product") -> None:
-    if hub is None:
-        _hubs.pop(kind, None)
-    else:
-        _hubs[kind] = hub
-
-
 def set_hubs(hubs: dict[str, LiveHub] | None) -> None:
     _hubs.clear()
     _hubs.update(hubs or {})

@@ -6,8 +6,6 @@ from typing import Any
 
 from litestar import Request
 
-MAX_FIELD_CHARS = 10_000
-
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted fields as stripped strings (the CSRF token removed). Oversized values are

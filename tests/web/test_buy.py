@@ -117,6 +117,15 @@ async def test_a_plain_form_press_redirects_to_my_purchases(client, app, members
     assert f'id="right-{right.id}"' in page
 
 
+async def test_the_flash_names_the_hold_the_shop_is_set_to(client, app, members, products):
+    app.state.settings = app.state.settings.with_changes(purchase_hold_seconds=300)
+    product = await on_sale(app, members, products, fixed=5)
+    await signed_in(client, members)
+    await buy(client, product.id, key(), htmx=False)
+    page = (await client.get("/me/purchases")).text
+    assert "It is yours! Pay within 5 minutes to keep it." in page
+
+
 async def test_a_press_without_a_key_is_refused_clearly(client, app, members, products):
     product = await on_sale(app, members, products, fixed=5)
     member = await signed_in(client, members)
