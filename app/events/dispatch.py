@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database
+from app.db import Database, commit, rollback
 from app.events.handlers import Registered, handlers_for
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
@@ -104,14 +104,14 @@ async def _run_once(database: Database, event_id: str, handler: Registered, *, f
                 await db.execute(delete(EventFailure).where(*failure))
             if finish:
                 await db.execute(mark_handled(event_id))
-            await db.commit()
+            await commit(db)  # and then the effects the handler registered (the gate's copy, say)
         except IntegrityError:
-            await db.rollback()
+            await rollback(db)
             if await db.scalar(select(InboxEntry.event_id).where(*key)):
                 return False  # a concurrent delivery of the same event won the inbox row
             raise
         except BaseException:
-            await db.rollback()
+            await rollback(db)
             raise
     return True
 

@@ -140,3 +140,34 @@ async def test_expiries_racing_rebuilds_leave_the_gate_equal_to_the_database_100
 
 def _far_future() -> datetime:
     return utcnow() + timedelta(days=1)
+
+
+async def test_a_unit_an_event_handler_gives_back_reaches_the_gate_after_its_commit(app, members, products):
+    """After-commit effects run for event handlers too (their own unit of work), and only after
+    the handler's commit: a handler that fails gives nothing back."""
+    from app.events.dispatch import dispatch
+    from app.events.handlers import on
+    from app.events.outbox import record_event
+
+    product = await on_sale(app, members, products, fixed=2)
+    drop = service(app)
+    granted = [await drop.press(Press(product.id, (await members.create()).id, key())) for _ in range(2)]
+    topic = f"test.gate.release.{key()[:8]}"
+    attempts: list[int] = []
+
+    @on(topic, name=f"tests.gate.release.{topic}")
+    async def release(db, event) -> None:
+        await release_right(db, event.aggregate_id, RightStatus.CANCELLED, StockReason.CANCEL)
+        attempts.append(event.aggregate_id)
+        if len(attempts) == 1:
+            raise RuntimeError("the handler fails after releasing: nothing of it may stay")
+
+    async with app.state.database.transaction() as db:
+        event = await record_event(db, topic, "purchase_right", granted[0].right_id)
+    assert (await drop.gate.state(product.id)).left == 0
+    with pytest.raises(RuntimeError):
+        await dispatch(app.state.database, event.id)
+    assert (await drop.gate.state(product.id)).left == 0, "a rolled-back release told the gate"
+    await dispatch(app.state.database, event.id)
+    assert (await drop.gate.state(product.id)).left == 1
+    assert _left(await drop.gate.state(product.id)) == await _database_stock(app, product.id)
