@@ -1,6 +1,6 @@
 """The door of a web process: at most ``limit`` requests at work, the rest wait their turn (first
 come, first served) and get a 503 page with ``Retry-After`` after ``patience`` seconds; streams,
-static files, the health check, Buy presses and bids never wait."""
+static files, the health check, the embedded sandbox gateway, Buy presses and bids never wait."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ async def test_streams_static_files_presses_and_bids_never_wait():
         call(door, "/healthz"),
         call(door, "/products/1/buy", "POST"),
         call(door, "/auctions/1/bids", "POST"),
+        call(door, "/sandbox-gateway/v1/payments/confirm", "POST"),
     ]
     results = await asyncio.gather(*calls)
-    assert [status for status, _ in results] == [200] * 6
+    assert [status for status, _ in results] == [200] * 7
