@@ -1,0 +1,42 @@
+"""Every topic an outbox event may carry, in one place: publishers and subscribers name a member of
+``Topic``, never a string. A status move publishes ``status_topic(prefix, status)``, which refuses a
+status that has no topic here, so a new status cannot publish an event nobody has named."""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+
+
+class Topic(StrEnum):
+    # catalog
+    PRODUCT_STATUS_CHANGED = "product.status_changed"  # payload: from_status, to_status
+    PRODUCT_CHANGED = "product.changed"  # details changed (search, live pages)
+    # drops: a right granted by a press, then one move out of held
+    RIGHT_GRANTED = "drop.right_granted"
+    RIGHT_PAID = "drop.right_paid"
+    RIGHT_EXPIRED = "drop.right_expired"
+    RIGHT_CANCELLED = "drop.right_cancelled"
+    # orders: created, then one event per status it moves to
+    ORDER_CREATED = "order.created"
+    ORDER_AWAITING_PAYMENT = "order.awaiting_payment"
+    ORDER_PAID = "order.paid"
+    ORDER_COMPLETED = "order.completed"
+    ORDER_CANCELLED = "order.cancelled"
+    ORDER_FAILED = "order.failed"
+    ORDER_PARTIALLY_REFUNDED = "order.partially_refunded"
+    ORDER_REFUNDED = "order.refunded"
+    # auctions
+    AUCTION_OPENED = "auction.opened"
+    AUCTION_LIVE = "auction.live"
+    AUCTION_CLOSED = "auction.closed"
+    AUCTION_SETTLED = "auction.settled"
+    BIDS_PLACED = "auction.bids_placed"  # one per batch of bids that changed an auction
+    # payments
+    PAYMENT_DONE = "payment.done"
+    REFUND_RESERVED = "refund.reserved"
+    REFUND_DONE = "refund.done"
+
+
+def status_topic(prefix: str, status: Enum) -> Topic:
+    """The topic a move to ``status`` publishes, e.g. ``order.paid``; ValueError if none is named."""
+    return Topic(f"{prefix}.{status.value}")
