@@ -40,3 +40,16 @@ class Topic(StrEnum):
 def status_topic(prefix: str, status: Enum) -> Topic:
     """The topic a move to ``status`` publishes, e.g. ``order.paid``; ValueError if none is named."""
     return Topic(f"{prefix}.{status.value}")
+
+
+_PUBLISHED: set[Topic] = set()
+
+
+def publishes(*topics: Topic) -> None:
+    """Declare, beside the code that writes them, the topics a module publishes (a status move's
+    topics are declared when its aggregate is registered with the status core)."""
+    _PUBLISHED.update(topics)
+
+
+def published() -> frozenset[Topic]:
+    return frozenset(_PUBLISHED)
