@@ -55,8 +55,8 @@ from app.models.members import Member, MemberRole
 from app.settings import PROJECT_ROOT, Settings
 from bench import drop
 from bench.drop import BIN, Client, Server, percentile
+from bench.report import write_section
 
-MARK_START, MARK_END = "<!-- bench/auction.py: start -->", "<!-- bench/auction.py: end -->"
 UNITS, START_PRICE, INCREMENT, MINUTES = 10, 10_000, 100, 600
 ID_BASE = 800_001
 BIDS_ATTR = re.compile(rb'data-bids="(\d+)"')
@@ -475,16 +475,6 @@ def report(bids: BidRun, fan: FanOut, args: argparse.Namespace, command: str, in
     )
 
 
-def write_section(path: Path, body: str) -> None:
-    section = f"{MARK_START}\n## Auction (`bench/auction.py`)\n\n{body}\n{MARK_END}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        text = text[: text.index(MARK_START)] + section + text[text.index(MARK_END) + len(MARK_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -559,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
     body = report(bids, fan, args, command, info, len(errors))
     print(body)
     if args.write:
-        write_section(args.write, body)
+        write_section(args.write, "auction.py", "Auction", body)
         print(f"\nwritten to {args.write}")
 
 

@@ -68,8 +68,8 @@ from app.models.catalog import Category, Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member, MemberRole
 from app.settings import PROJECT_ROOT, Settings
+from bench.report import write_section
 
-MARK_START, MARK_END = "<!-- bench/drop.py: start -->", "<!-- bench/drop.py: end -->"
 BIN = Path(sys.executable).parent
 SESSION_COOKIE = "session"  # RotatingSessionConfig's default key
 CSRF_COOKIE = "csrftoken"
@@ -697,16 +697,6 @@ def report(results: list[Result], args: argparse.Namespace, command: str, versio
     )
 
 
-def write_section(path: Path, body: str) -> None:
-    section = f"{MARK_START}\n## Drop (`bench/drop.py`)\n\n{body}\n{MARK_END}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        text = text[: text.index(MARK_START)] + section + text[text.index(MARK_END) + len(MARK_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -800,7 +790,7 @@ def main(argv: list[str] | None = None) -> None:
     body = report(results, args, command, info)
     print(body)
     if args.write:
-        write_section(args.write, body)
+        write_section(args.write, "drop.py", "Drop", body)
         print(f"\nwritten to {args.write}")
 
 

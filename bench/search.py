@@ -29,6 +29,7 @@ from app.search.documents import CategoryInfo, to_document
 from app.search.index import SearchIndex
 from app.search.query import parse_params
 from app.search.service import search
+from bench.report import write_section
 
 KO_PARTS = [
     "한정판",
@@ -51,7 +52,6 @@ TOP = ["Figures", "Music", "Shoes", "Art prints", "Toys", "Books", "Fashion", "H
 SUB = ["Anime", "Classic", "Rare", "New", "Vintage"]
 SELLERS = ["Hanbit Figures", "Seoul Vinyl", "스니커즈 하우스", "Busan Prints", "굿즈샵", "Retro Toys"]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-MARK_START, MARK_END = "<!-- bench/search.py: start -->", "<!-- bench/search.py: end -->"
 
 
 def categories() -> dict[int, CategoryInfo]:
@@ -214,17 +214,6 @@ def report(
     )
 
 
-def write_section(path: Path, body: str) -> None:
-    section = f"{MARK_START}\n## Search (`bench/search.py`)\n\n{body}\n{MARK_END}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        text = text[: text.index(MARK_START)] + section + text[text.index(MARK_END) + len(MARK_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=20_000)
@@ -243,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     body = report(args.products, index_seconds, size_mb, timings, writes, command)
     print(body)
     if args.write:
-        write_section(args.write, body)
+        write_section(args.write, "search.py", "Search", body)
         print(f"\nwritten to {args.write}")
 
 
