@@ -12,7 +12,21 @@ from app.models.payments import Payment, Refund, SettlementEntry
 from app.payments.rules import fee_for
 
 
-async def _add(db: AsyncSession, entry: SettlementEntry) -> bool:
+async def _add(
+    db: AsyncSession, order: Order, payment: Payment, gross: int, key: str, refund_id: int | None = None
+) -> bool:
+    """One entry of ``gross`` less its fee; False when an entry with this key exists (a redelivery)."""
+    fee = fee_for(gross, payment.fee_basis_points)  # on a refund (gross < 0) the fee is given back
+    entry = SettlementEntry(
+        seller_id=order.seller_id,
+        order_id=order.id,
+        payment_id=payment.id,
+        refund_id=refund_id,
+        gross=gross,
+        fee=fee,
+        net=gross - fee,
+        unique_key=key,
+    )
     try:
         async with db.begin_nested():
             db.add(entry)
@@ -28,19 +42,7 @@ async def settle_payment(db: AsyncSession, payment_id: int) -> bool:
         return False
     order = await db.get(Order, payment.order_id)
     assert order is not None
-    fee = fee_for(payment.amount, payment.fee_basis_points)
-    return await _add(
-        db,
-        SettlementEntry(
-            seller_id=order.seller_id,
-            order_id=order.id,
-            payment_id=payment.id,
-            gross=payment.amount,
-            fee=fee,
-            net=payment.amount - fee,
-            unique_key=f"sale:payment:{payment.id}",
-        ),
-    )
+    return await _add(db, order, payment, payment.amount, f"sale:payment:{payment.id}")
 
 
 async def settle_refund(db: AsyncSession, refund_id: int) -> bool:
@@ -50,20 +52,7 @@ async def settle_refund(db: AsyncSession, refund_id: int) -> bool:
     payment = await db.get(Payment, refund.payment_id)
     order = await db.get(Order, refund.order_id)
     assert payment is not None and order is not None
-    fee = fee_for(-refund.amount, payment.fee_basis_points)  # the fee on the refunded part is given back
-    return await _add(
-        db,
-        SettlementEntry(
-            seller_id=order.seller_id,
-            order_id=order.id,
-            payment_id=payment.id,
-            refund_id=refund.id,
-            gross=-refund.amount,
-            fee=fee,
-            net=-refund.amount - fee,
-            unique_key=f"refund:refund:{refund.id}",
-        ),
-    )
+    return await _add(db, order, payment, -refund.amount, f"refund:refund:{refund.id}", refund_id=refund.id)
 
 
 async def balance(db: AsyncSession, seller_id: int) -> int:
