@@ -11,20 +11,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from app.drops.rules import (
-    Answered,
-    Conflicted,
-    DropDecision,
-    DropSnapshot,
-    Granted,
-    KnownRefusal,
-    KnownRight,
-    Outcome,
-    Press,
-    PressResult,
-    SameAs,
-    decide,
-)
+from app.drops import rules
+from app.drops.rules import Answered, Conflicted, Granted, Outcome, Press, PressResult, SameAs, decide
 from app.models.catalog import ProductStatus
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -33,7 +21,7 @@ PRODUCT = 7
 FAST = settings(max_examples=150, deadline=None, derandomize=True)
 
 
-def product(fixed: int = 5, taken: int = 0, limit: int = 1, **kw) -> DropSnapshot:
+def product(fixed: int = 5, taken: int = 0, limit: int = 1, **kw) -> rules.DropSnapshot:
     base = {
         "product_id": PRODUCT,
         "status": ProductStatus.ON_SALE,
@@ -44,7 +32,7 @@ def product(fixed: int = 5, taken: int = 0, limit: int = 1, **kw) -> DropSnapsho
         "hold": HOLD,
         "active": frozenset(range(1, 50)),
     }
-    return DropSnapshot(**(base | kw))
+    return rules.DropSnapshot(**(base | kw))
 
 
 def key(n: int) -> str:
@@ -59,7 +47,7 @@ class Store:
     """What the database keeps between batches: rights (with ids in the order written), kept
     refusals and the taken units; and each press's answer as the service gives it."""
 
-    def __init__(self, snapshot: DropSnapshot) -> None:
+    def __init__(self, snapshot: rules.DropSnapshot) -> None:
         self.snapshot = snapshot
         self.ids = itertools.count(1)
 
@@ -69,9 +57,11 @@ class Store:
         results = resolve(decision, ids)
         s = self.snapshot
         rights = dict(s.rights) | {
-            g.key: KnownRight(ids[g.key], g.member_id, PRODUCT, g.expires_at) for g in decision.grants
+            g.key: rules.KnownRight(ids[g.key], g.member_id, PRODUCT, g.expires_at) for g in decision.grants
         }
-        refusals = dict(s.refusals) | {r.key: KnownRefusal(r.member_id, PRODUCT, r.outcome) for r in decision.refusals}
+        refusals = dict(s.refusals) | {
+            r.key: rules.KnownRefusal(r.member_id, PRODUCT, r.outcome) for r in decision.refusals
+        }
         holding = Counter(s.holding) + Counter(g.member_id for g in decision.grants)
         taken = decision.taken_quantity if decision.grants else s.taken_quantity
         status = ProductStatus.CONVERSION_PENDING if decision.sold_out else s.status
@@ -81,7 +71,7 @@ class Store:
         return results
 
 
-def resolve(decision: DropDecision, ids: dict[str, int]) -> list[PressResult | str]:
+def resolve(decision: rules.DropDecision, ids: dict[str, int]) -> list[PressResult | str]:
     """Each press's answer, as the service turns the decision into results (a conflict as "conflict")."""
     results: list[PressResult | str] = []
     for answer in decision.answers:
@@ -139,8 +129,11 @@ def test_a_member_at_the_limit_is_refused():
 
 def test_known_keys_answer_as_before_and_belong_to_their_member():
     snapshot = product(
-        rights={key(1): KnownRight(41, 1, PRODUCT, NOW + HOLD)},
-        refusals={key(2): KnownRefusal(2, PRODUCT, Outcome.SOLD_OUT), key(3): KnownRefusal(3, 99, Outcome.LIMIT)},
+        rights={key(1): rules.KnownRight(41, 1, PRODUCT, NOW + HOLD)},
+        refusals={
+            key(2): rules.KnownRefusal(2, PRODUCT, Outcome.SOLD_OUT),
+            key(3): rules.KnownRefusal(3, 99, Outcome.LIMIT),
+        },
     )
     decision = decide(snapshot, presses((1, 1), (2, 2), (5, 1), (3, 3), (4, 4), (4, 4), (6, 4)))
     assert decision.answers == (
