@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auctions.service import open_for_product
 from app.catalog.images import Upload, process_image, store
 from app.catalog.transitions import STATUS_CHANGED, product_changed
-from app.drops.service import RIGHT_GRANTED
 from app.drops.stock import write_ledger
 from app.events.outbox import record_event
+from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
 from app.models.drops import PurchaseRight, RightStatus, StockReason
@@ -213,7 +213,7 @@ async def _demo_stock(db: AsyncSession, product: Product, shopper: Member | None
                 db, product.id, -1, StockReason.PURCHASE, f"purchase:right:{right.id}", reference=f"right:{right.id}"
             )
             if n == 0:
-                await record_event(db, RIGHT_GRANTED, "purchase_right", right.id, product_id=product.id)
+                await record_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, product_id=product.id)
     elif product.taken_quantity:
         await write_ledger(
             db,

@@ -10,66 +10,44 @@ from __future__ import annotations
 
 import re
 import uuid
-from bisect import insort
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Insert, Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.rules import (
+    AuctionSnapshot,
     AuctionStatus,
-    Bid,
-    BidRefused,
-    check_bid,
-    extended_end,
-    minimum_next_bid,
-    ranking,
-    resolve_proxies,
+    BidAnswer,
+    BidDecision,
+    BidRequest,
+    KeyedBid,
+    NewBid,
+    Standing,
+    StandingWrite,
+    decide,
 )
 from app.core.errors import DomainError
 from app.core.lanes import Lanes
 from app.db import Database, waiting_for_connections
+from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
-from app.models.base import utcnow
+from app.models.base import Base, utcnow
 from app.models.catalog import Product
 from app.models.events import OutboxEvent
 from app.models.members import Member, MemberStatus
 from app.notifications.service import notify_many
 
+__all__ = ["BidAnswer", "BidRequest", "BidService", "Decided", "decide_batch"]
+
 MAX_BATCH = 500
 # One event per committed batch that accepted bids (payload: the product and how many), for the
 # popular-now counters.
-BIDS_PLACED = "auction.bids_placed"
+publishes(Topic.BIDS_PLACED)
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-
-
-@dataclass(frozen=True)
-class BidRequest:
-    auction_id: int
-    member_id: int
-    amount: int | None
-    maximum: int | None = None
-    key: str | None = None
-
-
-@dataclass(frozen=True)
-class BidAnswer:
-    accepted: bool
-    message: str
-    amount: int | None = None
-    maximum: int | None = None
-    replay: bool = False
-    ends_at: datetime | None = None
-    # Where things stand once the bid's batch is decided, for the bidder's answer.
-    winners: tuple[tuple[int, int], ...] = ()
-    minimum: int | None = None
-    status: str | None = None
-    standing: int | None = None  # the member's standing bid
-    signed_out: bool = False  # the member is no longer active: their session must end
 
 
 @dataclass
@@ -115,6 +93,25 @@ class BidService:
 async def decide_batch(
     db: AsyncSession, auction_id: int, requests: list[tuple[BidRequest, datetime]], extend: timedelta
 ) -> Decided:
+    """Load the auction's snapshot (locking its row), decide the batch with the pure rules, write."""
+    loaded = await load_snapshot(db, auction_id, requests, extend)
+    if loaded is None:
+        return Decided([BidAnswer(False, "This auction does not exist.") for _ in requests])
+    snapshot, product_id = loaded
+    decision = decide(snapshot, requests)
+    if not decision.accepted:
+        return Decided(list(decision.answers))
+    await write_decision(db, auction_id, product_id, decision)
+    return Decided(
+        list(decision.answers), ends_at=decision.ends_at, extended=decision.extended, accepted=decision.accepted
+    )
+
+
+async def load_snapshot(
+    db: AsyncSession, auction_id: int, requests: list[tuple[BidRequest, datetime]], extend: timedelta
+) -> tuple[AuctionSnapshot, int] | None:
+    """The auction (its row locked) and what its batch of bids is decided on, with its product's
+    id; None when there is no such auction."""
     # Lock the auction row with a write that changes nothing (PostgreSQL: the row lock every batch
     # and the close take; SQLite: the single write lock).
     row = (
@@ -136,22 +133,21 @@ async def decide_batch(
         )
     ).first()
     if row is None:
-        return Decided([BidAnswer(False, "This auction does not exist.") for _ in requests])
+        return None
     status, ends_at, units, start_price, increment, seller_id, sequence, product_id = row
-    status = AuctionStatus(status)
     members = {r.member_id for r, _ in requests}
     # The bid handler does not load the member (a crowd of bids costs no query each): check here
     # that every bidder is still active.
-    active = set(
+    active = frozenset(
         (
             await db.execute(select(Member.id).where(Member.id.in_(members), Member.status == MemberStatus.ACTIVE))
         ).scalars()
     )
     keys = [r.key for r, _ in requests if r.key]
-    replays: dict[str, BidRow] = {}
+    keyed: dict[str, KeyedBid] = {}
     if keys:
         found = await db.execute(select(BidRow).where(BidRow.auction_id == auction_id, BidRow.key.in_(keys)))
-        replays = {b.key: b for b in found.scalars() if b.key}
+        keyed = {b.key: KeyedBid(b.member_id, b.amount) for b in found.scalars() if b.key}
     top = select(StandingBid.id).where(StandingBid.auction_id == auction_id)
     top = top.order_by(StandingBid.amount.desc(), StandingBid.sequence).limit(units + 1)
     loaded = (
@@ -166,134 +162,38 @@ async def decide_batch(
             )
         )
     ).scalars()
-    maximums: dict[int, int] = {}
-    existing: set[int] = set()
-    rows = list(loaded)
-    for s in rows:
-        existing.add(s.member_id)
-        if s.max_amount is not None:
-            maximums[s.member_id] = s.max_amount
-    board = _Board((Bid(s.member_id, s.amount, s.sequence) for s in rows), units)
-    standing = board.standing
-    changed: dict[int, tuple[int, int]] = {}  # member → (amount, sequence) to write
-    new_rows: list[dict[str, Any]] = []
-    outbid: dict[int, int] = {}  # member → the sequence of the bid that pushed them out
-    answers: list[BidAnswer] = []
-    seen_keys: dict[str, int] = {}
-    original_end = ends_at
-    accepted = 0
+    snapshot = AuctionSnapshot(
+        status=AuctionStatus(status),
+        ends_at=ends_at,
+        units=units,
+        start_price=start_price,
+        increment=increment,
+        seller_id=seller_id,
+        sequence=sequence,
+        extend=extend,
+        standings=tuple(Standing(s.member_id, s.amount, s.sequence, s.max_amount) for s in loaded),
+        active=active,
+        keyed=keyed,
+    )
+    return snapshot, product_id
 
-    def place(member_id: int, amount: int, kind: BidKind, key: str | None, maximum: int | None, now: datetime) -> None:
-        nonlocal sequence
-        sequence += 1
-        board.set(Bid(member_id, amount, sequence))
-        changed[member_id] = (amount, sequence)
-        new_rows.append(
-            {
-                "auction_id": auction_id,
-                "member_id": member_id,
-                "amount": amount,
-                "max_amount": maximum,
-                "kind": kind.value,
-                "sequence": sequence,
-                "key": key,
-                "created_at": now,
-            }
-        )
 
-    for request, now in requests:
-        if request.member_id not in active:
-            answers.append(BidAnswer(False, "Please sign in to bid.", signed_out=True))
-            continue
-        if request.key and (request.key in replays or request.key in seen_keys):
-            answers.append(_replay(request, replays.get(request.key), seen_keys.get(request.key), ends_at))
-            continue
-        try:
-            amount, maximum = _amounts(request, board, start_price, increment)
-            if amount is not None:
-                check_bid(
-                    amount=amount,
-                    member_id=request.member_id,
-                    seller_id=seller_id,
-                    status=status,
-                    now=now,
-                    ends_at=ends_at,
-                    bids=board.around(request.member_id),
-                    units=units,
-                    start_price=start_price,
-                    increment=increment,
-                )
-            elif request.member_id == seller_id:
-                raise BidRefused("You cannot bid on your own product.")
-            elif status is not AuctionStatus.LIVE or now >= ends_at:
-                raise BidRefused("This auction is not taking bids.")
-        except BidRefused as refused:
-            answers.append(BidAnswer(False, refused.message, ends_at=ends_at))
-            continue
-        before = board.winners()
-        rows_before = len(new_rows)
-        if maximum is not None:
-            maximums[request.member_id] = maximum
-        elif request.member_id in maximums and amount is not None and amount > maximums[request.member_id]:
-            del maximums[request.member_id]  # a manual bid above the old maximum replaces it
-        if amount is not None:
-            place(request.member_id, amount, BidKind.MANUAL, request.key, maximum, now)
-        else:
-            changed.setdefault(
-                request.member_id, (standing[request.member_id].amount, standing[request.member_id].sequence)
-            )
-        if request.key:
-            seen_keys[request.key] = request.member_id
-        if maximums:
-            proxies = board.with_members(maximums)
-            for member_id, raised in resolve_proxies(proxies, maximums, units, start_price, increment).items():
-                place(member_id, raised, BidKind.PROXY, None, maximums.get(member_id), now)
-        if len(new_rows) > rows_before:  # a bid was placed (not only a maximum raised)
-            ends_at = extended_end(ends_at, now, extend)
-        after = board.winners()
-        for member_id in before - after:
-            outbid[member_id] = sequence
-        for member_id in after:
-            outbid.pop(member_id, None)
-        accepted += 1
-        mine = standing[request.member_id]
-        if amount is None:
-            message = f"Your maximum is now ₩{maximum:,}; your bid stays at ₩{mine.amount:,}."
-        elif mine.amount > amount:
-            message = f"Your bid of ₩{amount:,} is in; proxy bidding raised it to ₩{mine.amount:,}."
-        else:
-            message = f"Your bid of ₩{amount:,} is in."
-        answers.append(
-            BidAnswer(True, message, amount=mine.amount, maximum=maximums.get(request.member_id), ends_at=ends_at)
-        )
-
-    answers = _where_they_stand(answers, requests, board, maximums, start_price, increment, status)
-    if not accepted:
-        return Decided(answers)
-    if new_rows:
-        await db.execute(insert(BidRow.__table__), new_rows)
-    stamp = requests[-1][1]
-    fresh = [
-        {
-            "auction_id": auction_id,
-            "member_id": m,
-            "amount": a,
-            "max_amount": maximums.get(m),
-            "sequence": s,
-            "updated_at": stamp,
-        }
-        for m, (a, s) in changed.items()
-        if m not in existing
-    ]
+async def write_decision(db: AsyncSession, auction_id: int, product_id: int, decision: BidDecision) -> None:
+    """The batch's writes: its bids, the standing bids it changed, the auction's sequence and end
+    with the batch's outbox event, and the outbid notices."""
+    if decision.bids:
+        await db.execute(insert(_table(BidRow)), [_bid_row(auction_id, b) for b in decision.bids])
+    fresh = [_standing_row(auction_id, s) for s in decision.standings if not s.exists]
     if fresh:
-        await db.execute(insert(StandingBid.__table__), fresh)
+        await db.execute(insert(_table(StandingBid)), fresh)
     raised = [
-        {"a_id": auction_id, "m_id": m, "b_amount": a, "b_max": maximums.get(m), "b_seq": s, "b_at": stamp}
-        for m, (a, s) in changed.items()
-        if m in existing
+        {"a_id": auction_id, "m_id": s.member_id, "b_amount": s.amount, "b_max": s.maximum, "b_seq": s.sequence}
+        | {"b_at": s.at}
+        for s in decision.standings
+        if s.exists
     ]
     if raised:
-        table = StandingBid.__table__
+        table = _table(StandingBid)
         await db.execute(
             update(table)
             .where(table.c.auction_id == bindparam("a_id"), table.c.member_id == bindparam("m_id"))
@@ -305,146 +205,84 @@ async def decide_batch(
             ),
             raised,
         )
-    extended = ends_at != original_end
     move = (
         update(Auction)
         .where(Auction.id == auction_id)
         .values(
-            bid_count=sequence,
-            ends_at=ends_at,
-            **({"extensions": Auction.extensions + 1} if extended else {}),
+            bid_count=decision.sequence,
+            ends_at=decision.ends_at,
+            **({"extensions": Auction.extensions + 1} if decision.extended else {}),
         )
         .execution_options(synchronize_session=False)
     )
-    event = _bids_placed(auction_id, product_id, accepted)
+    event = _bids_placed(auction_id, product_id, decision.accepted)
     if db.get_bind().dialect.name == "postgresql":
         # no extra round trip: the outbox row rides on the auction's UPDATE as a data-modifying CTE
         await db.execute(move.add_cte(event.cte("bids_placed_event")))
     else:
         await db.execute(move)
         await db.execute(event)
-    if outbid:
-        name = await db.scalar(select(Product.name).where(Product.id == product_id))
-        await notify_many(
-            db,
-            [
-                {
-                    "member_id": member_id,
-                    "kind": NotificationKind.OUTBID,
-                    "text": f"You were outbid on {name}. Bid again to win it.",
-                    "link": f"/auctions/{auction_id}",
-                    "dedupe_key": f"outbid:{auction_id}:{by}",
-                }
-                for member_id, by in outbid.items()
-            ],
-        )
-    return Decided(answers, ends_at=ends_at, extended=extended, accepted=accepted)
+    if decision.outbid:
+        await _notify_outbid(db, auction_id, product_id, decision.outbid)
 
 
-def _bids_placed(auction_id: int, product_id: int, accepted: int) -> Any:
+async def _notify_outbid(
+    db: AsyncSession, auction_id: int, product_id: int, outbid: tuple[tuple[int, int], ...]
+) -> None:
+    name = await db.scalar(select(Product.name).where(Product.id == product_id))
+    await notify_many(
+        db,
+        [
+            {
+                "member_id": member_id,
+                "kind": NotificationKind.OUTBID,
+                "text": f"You were outbid on {name}. Bid again to win it.",
+                "link": f"/auctions/{auction_id}",
+                "dedupe_key": f"outbid:{auction_id}:{by}",
+            }
+            for member_id, by in outbid
+        ],
+    )
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table, for the batch's Core statements (it writes with Core, not the unit of work)."""
+    return cast(Table, model.__table__)
+
+
+def _bid_row(auction_id: int, bid: NewBid) -> dict[str, Any]:
+    kind = BidKind.PROXY if bid.proxy else BidKind.MANUAL
+    return {
+        "auction_id": auction_id,
+        "member_id": bid.member_id,
+        "amount": bid.amount,
+        "max_amount": bid.maximum,
+        "kind": kind.value,
+        "sequence": bid.sequence,
+        "key": bid.key,
+        "created_at": bid.at,
+    }
+
+
+def _standing_row(auction_id: int, standing: StandingWrite) -> dict[str, Any]:
+    return {
+        "auction_id": auction_id,
+        "member_id": standing.member_id,
+        "amount": standing.amount,
+        "max_amount": standing.maximum,
+        "sequence": standing.sequence,
+        "updated_at": standing.at,
+    }
+
+
+def _bids_placed(auction_id: int, product_id: int, accepted: int) -> Insert:
     """The batch's outbox row as a Core INSERT (the batch writes with Core, not the unit of work)."""
-    return insert(OutboxEvent.__table__).values(
+    return insert(_table(OutboxEvent)).values(
         id=uuid.uuid4().hex,
-        topic=BIDS_PLACED,
+        topic=Topic.BIDS_PLACED.value,
         aggregate_type="auction",
         aggregate_id=auction_id,
         payload={"product_id": product_id, "bids": accepted},
         publish_attempts=0,
         created_at=utcnow(),
-    )
-
-
-def _where_they_stand(
-    answers: list[BidAnswer],
-    requests: list[tuple[BidRequest, datetime]],
-    board: _Board,
-    maximums: dict[int, int],
-    start_price: int,
-    increment: int,
-    status: AuctionStatus,
-) -> list[BidAnswer]:
-    top = board.top[: board.units]
-    shared = {
-        "winners": tuple((b.member_id, b.amount) for b in top),
-        "minimum": minimum_next_bid(top, board.units, start_price, increment),
-        "status": status.value,
-    }
-    return [
-        replace(
-            answer,
-            **shared,
-            standing=board.standing[r.member_id].amount if r.member_id in board.standing else None,
-            maximum=maximums.get(r.member_id),
-        )
-        for answer, (r, _) in zip(answers, requests, strict=True)
-    ]
-
-
-class _Board:
-    """The standing bids a batch knows, with the top units + 1 kept in rank order. Bids only
-    rise, so a bid below the top units + 1 can only come back into it by bidding again: these are
-    all the bids that decide validity, the minimum and the winners."""
-
-    def __init__(self, bids: Iterable[Bid], units: int) -> None:
-        self.units = units
-        self.standing: dict[int, Bid] = {b.member_id: b for b in bids}
-        self.top: list[Bid] = ranking(self.standing.values())[: units + 1]
-
-    def set(self, bid: Bid) -> None:
-        old = self.standing.get(bid.member_id)
-        self.standing[bid.member_id] = bid
-        if old is not None and old in self.top:
-            self.top.remove(old)
-        insort(self.top, bid, key=_rank)
-        del self.top[self.units + 1 :]
-
-    def winners(self) -> set[int]:
-        return {b.member_id for b in self.top[: self.units]}
-
-    def around(self, member_id: int) -> list[Bid]:
-        """The top bids and the member's own."""
-        mine = self.standing.get(member_id)
-        return self.top if mine is None or mine in self.top else [*self.top, mine]
-
-    def with_members(self, member_ids: Iterable[int]) -> list[Bid]:
-        extra = [self.standing[m] for m in member_ids if m in self.standing]
-        return [*self.top, *(b for b in extra if b not in self.top)]
-
-
-def _rank(bid: Bid) -> tuple[int, int]:
-    return (-bid.amount, bid.sequence)
-
-
-def _amounts(request: BidRequest, board: _Board, start_price: int, increment: int) -> tuple[int | None, int | None]:
-    """The amount to bid now and the proxy maximum, from what the member typed. With only a
-    maximum, the bid is the least that wins a unit (nothing, when already winning)."""
-    amount, maximum = request.amount, request.maximum
-    if amount is None and maximum is None:
-        raise BidRefused("Enter a bid, or a maximum for proxy bidding.")
-    if amount is not None and maximum is not None and maximum < amount:
-        raise BidRefused("Your maximum must be at least your bid.")
-    if amount is None:
-        assert maximum is not None
-        mine = board.standing.get(request.member_id)
-        if mine is not None and request.member_id in board.winners():
-            if maximum <= mine.amount:
-                raise BidRefused(f"Your bid stands at ₩{mine.amount:,}; a maximum must be higher.")
-            return None, maximum
-        others = [b for b in board.top if b.member_id != request.member_id]
-        needed = minimum_next_bid(others, board.units, start_price, increment)
-        if mine is not None and needed <= mine.amount:
-            needed = mine.amount + increment
-        if needed > maximum:
-            raise BidRefused(f"Bid at least ₩{needed:,}; your maximum is below that.")
-        amount = needed
-    return amount, maximum
-
-
-def _replay(request: BidRequest, stored: BidRow | None, owner: int | None, ends_at: datetime) -> BidAnswer:
-    member = stored.member_id if stored is not None else owner
-    if member != request.member_id:
-        return BidAnswer(False, "This bid form belongs to another member's page. Reload the page.", ends_at=ends_at)
-    amount = stored.amount if stored is not None else request.amount
-    return BidAnswer(
-        True, f"Your bid of ₩{amount:,} is in (sent twice, counted once).", amount=amount, replay=True, ends_at=ends_at
     )

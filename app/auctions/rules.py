@@ -1,14 +1,22 @@
 """Pure auction rules: the auction state table, bid amounts from a form, the ranking of a
 multi-unit auction (N units: the N highest bids win, each at its own amount; equal amounts go to
-the earlier bid), the minimum next bid, bid validity, proxy bidding and the soft close. No I/O."""
+the earlier bid), the minimum next bid, bid validity, proxy bidding, the soft close, and the
+decision of a batch of bids over a snapshot of the auction (``decide``). No I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+# The ranking (ranking.py) and proxy bidding (proxies.py) are re-exported here, with the other rules.
+from app.auctions.proxies import resolve_proxies as resolve_proxies
+from app.auctions.ranking import Bid as Bid
+from app.auctions.ranking import Board
+from app.auctions.ranking import minimum_next_bid as minimum_next_bid
+from app.auctions.ranking import ranking as ranking
+from app.auctions.ranking import winners as winners
 from app.core.states import StateMachine
 
 
@@ -35,13 +43,6 @@ class BidRefused(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Bid:
-    member_id: int
-    amount: int
-    sequence: int  # the order bids were stored in (the database id): earlier wins a tie
-
-
 def parse_amount(raw: str) -> int:
     """Whole won from a form: digits, optional thousands separators and a leading ₩."""
     text = raw.strip().removeprefix("₩").replace(",", "").strip()
@@ -50,28 +51,6 @@ def parse_amount(raw: str) -> int:
     if len(text) > 12 or int(text) > MAX_BID:
         raise BidRefused(f"Bids above ₩{MAX_BID:,} are not accepted.")
     return int(text)
-
-
-def ranking(bids: Iterable[Bid]) -> list[Bid]:
-    """Highest first; equal amounts in the order they were placed. One bid per member (the latest
-    stored bid of a member replaces the earlier ones before ranking)."""
-    latest: dict[int, Bid] = {}
-    for bid in sorted(bids, key=lambda b: b.sequence):
-        latest[bid.member_id] = bid
-    return sorted(latest.values(), key=lambda b: (-b.amount, b.sequence))
-
-
-def winners(bids: Iterable[Bid], units: int) -> list[Bid]:
-    return ranking(bids)[:units]
-
-
-def minimum_next_bid(bids: Iterable[Bid], units: int, start_price: int, increment: int) -> int:
-    """The start price while fewer than ``units`` bids stand, else the lowest winning bid plus the
-    increment (a new bid must beat it to take a unit)."""
-    standing = winners(bids, units)
-    if len(standing) < units:
-        return start_price
-    return standing[-1].amount + increment
 
 
 def check_bid(
@@ -104,81 +83,291 @@ def check_bid(
         raise BidRefused(f"Bid at least ₩{needed:,}.")
 
 
-def resolve_proxies(
-    bids: Iterable[Bid], maximums: Mapping[int, int], units: int, start_price: int, increment: int
-) -> dict[int, int]:
-    """Proxy bidding: each member with a maximum who is not among the winners bids the least that
-    puts them there (the minimum next bid against the others), never above their maximum, in turns
-    until nobody can. Two proxies fighting over the same place settle at once instead of one
-    increment at a time (the same end state, in a handful of steps whatever the amounts): the
-    higher maximum ends one increment above the other's last bid. Returns each raised member's new
-    amount, in the order of their last raise (members already winning, or who cannot afford the
-    minimum, are left out)."""
-    if increment <= 0:
-        raise ValueError("the bid increment must be positive")
-    current = {b.member_id: b for b in ranking(bids)}
-    sequence = max((b.sequence for b in current.values()), default=0)
-    raised: dict[int, int] = {}
-
-    def raise_to(member_id: int, amount: int) -> None:
-        nonlocal sequence
-        sequence += 1
-        current[member_id] = Bid(member_id, amount, sequence)
-        raised.pop(member_id, None)
-        raised[member_id] = amount
-
-    changed = True
-    while changed:
-        changed = False
-        for member_id in sorted(maximums, key=lambda m: current[m].sequence if m in current else 0):
-            others = ranking(b for b in current.values() if b.member_id != member_id)
-            standing = others[:units]
-            if member_id in current and (len(standing) < units or _beats(current[member_id], standing[-1])):
-                continue  # already among the winners
-            needed = start_price if len(standing) < units else standing[-1].amount + increment
-            ceiling = maximums[member_id]
-            if needed > ceiling or (member_id in current and current[member_id].amount >= needed):
-                continue
-            changed = True
-            rival = standing[-1] if len(standing) == units else None
-            if rival is None or rival.member_id not in maximums:
-                raise_to(member_id, needed)
-                continue
-            # A war with the proxy it displaces, while nobody else is in the way: bids alternate
-            # needed, needed + increment, ... (even steps this member, odd steps the rival) until
-            # one side cannot afford its next step or the amounts pass the next winner up.
-            steps = _war_steps(needed, increment, ceiling, maximums[rival.member_id], standing, units)
-            last_mine = steps - 1 if (steps - 1) % 2 == 0 else steps - 2
-            last_rival = steps - 1 if (steps - 1) % 2 == 1 else steps - 2
-            for step in sorted(s for s in (last_mine, last_rival) if s >= 0):
-                raise_to(member_id if step % 2 == 0 else rival.member_id, needed + step * increment)
-    return raised
-
-
-def _beats(bid: Bid, other: Bid) -> bool:
-    return (bid.amount, -bid.sequence) > (other.amount, -other.sequence)
-
-
-def _war_steps(needed: int, increment: int, mine: int, rivals: int, standing: list[Bid], units: int) -> int:
-    """How many alternating raises a two-proxy war makes (at least the first, which is affordable)."""
-
-    def first_odd_above(limit: int) -> int:
-        return limit + 1 if limit % 2 == 0 else limit + 2
-
-    def first_even_above(limit: int) -> int:
-        return limit + 2 if limit % 2 == 0 else limit + 1
-
-    fails = [
-        first_even_above((mine - needed) // increment),
-        first_odd_above((rivals - needed) // increment) if rivals >= needed else 1,
-    ]
-    if units > 1:  # the next winner up: beyond it, the war is no longer between these two
-        fails.append(max(1, (standing[-2].amount - needed) // increment + 1))
-    return min(fails)
-
-
 def extended_end(ends_at: datetime, bid_at: datetime, extend: timedelta) -> datetime:
     """Soft close: a bid in the last ``extend`` before the end pushes the end back by ``extend``."""
     if bid_at < ends_at and ends_at - bid_at <= extend:
         return ends_at + extend
     return ends_at
+
+
+# ---------------------------------------------------------------- a batch of bids
+
+
+@dataclass(frozen=True)
+class BidRequest:
+    auction_id: int
+    member_id: int
+    amount: int | None
+    maximum: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class BidAnswer:
+    accepted: bool
+    message: str
+    amount: int | None = None
+    maximum: int | None = None
+    replay: bool = False
+    ends_at: datetime | None = None
+    # Where things stand once the bid's batch is decided, for the bidder's answer.
+    winners: tuple[tuple[int, int], ...] = ()
+    minimum: int | None = None
+    status: str | None = None
+    standing: int | None = None  # the member's standing bid
+    signed_out: bool = False  # the member is no longer active: their session must end
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member's standing bid, as the batch found it."""
+
+    member_id: int
+    amount: int
+    sequence: int
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyedBid:
+    """A stored bid that carries one of the batch's form keys."""
+
+    member_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class AuctionSnapshot:
+    """What a batch of bids is decided on: the auction, its standing bids that can matter (the
+    top units + 1, the batch's members, the live proxies) and what it knows of the bidders."""
+
+    status: AuctionStatus
+    ends_at: datetime
+    units: int
+    start_price: int
+    increment: int
+    seller_id: int
+    sequence: int  # the sequence of the auction's last bid
+    extend: timedelta  # the soft close
+    standings: tuple[Standing, ...] = ()
+    active: frozenset[int] = frozenset()  # the batch's bidders who are still active members
+    keyed: Mapping[str, KeyedBid] | None = None  # stored bids by form key
+
+
+@dataclass(frozen=True)
+class NewBid:
+    member_id: int
+    amount: int
+    maximum: int | None
+    proxy: bool  # placed by proxy bidding (else by the member)
+    sequence: int
+    key: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StandingWrite:
+    """A member's standing bid after the batch: inserted, or updated when ``exists``."""
+
+    member_id: int
+    amount: int
+    maximum: int | None
+    sequence: int
+    exists: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BidDecision:
+    """One answer per request, in order, and the writes that make the batch happen (nothing to
+    write when no bid was accepted)."""
+
+    answers: tuple[BidAnswer, ...]
+    accepted: int
+    sequence: int
+    ends_at: datetime
+    extended: bool = False
+    bids: tuple[NewBid, ...] = ()
+    standings: tuple[StandingWrite, ...] = ()
+    outbid: tuple[tuple[int, int], ...] = ()  # (member, the sequence of the bid that pushed them out)
+
+
+def decide(snapshot: AuctionSnapshot, requests: Sequence[tuple[BidRequest, datetime]]) -> BidDecision:
+    """Decide every bid of a batch in order of arrival, each at its own time: a signed-out member
+    is refused, a form key already used gets its first answer, then validity, the bid, proxy
+    bidding and the soft close, each bid seeing the ones before it."""
+    batch = _Batch(snapshot)
+    answers = [batch.take(request, now) for request, now in requests]
+    return batch.decision(answers, requests)
+
+
+class _Batch:
+    def __init__(self, snapshot: AuctionSnapshot) -> None:
+        self.s = snapshot
+        self.board = Board((Bid(b.member_id, b.amount, b.sequence) for b in snapshot.standings), snapshot.units)
+        self.maximums = {b.member_id: b.maximum for b in snapshot.standings if b.maximum is not None}
+        self.existing = {b.member_id for b in snapshot.standings}
+        self.keyed: Mapping[str, KeyedBid] = snapshot.keyed or {}
+        self.sequence = snapshot.sequence
+        self.ends_at = snapshot.ends_at
+        self.changed: dict[int, tuple[int, int]] = {}  # member → (amount, sequence) to write
+        self.bids: list[NewBid] = []
+        self.outbid: dict[int, int] = {}
+        self.seen_keys: dict[str, int] = {}
+        self.accepted = 0
+
+    def take(self, request: BidRequest, now: datetime) -> BidAnswer:
+        if request.member_id not in self.s.active:
+            return BidAnswer(False, "Please sign in to bid.", signed_out=True)
+        if request.key and (request.key in self.keyed or request.key in self.seen_keys):
+            return _replay(request, self.keyed.get(request.key), self.seen_keys.get(request.key), self.ends_at)
+        try:
+            amount, maximum = self._valid(request, now)
+        except BidRefused as refused:
+            return BidAnswer(False, refused.message, ends_at=self.ends_at)
+        return self._accept(request, amount, maximum, now)
+
+    def _valid(self, request: BidRequest, now: datetime) -> tuple[int | None, int | None]:
+        s = self.s
+        amount, maximum = _amounts(request, self.board, s.start_price, s.increment)
+        if amount is not None:
+            check_bid(
+                amount=amount,
+                member_id=request.member_id,
+                seller_id=s.seller_id,
+                status=s.status,
+                now=now,
+                ends_at=self.ends_at,
+                bids=self.board.around(request.member_id),
+                units=s.units,
+                start_price=s.start_price,
+                increment=s.increment,
+            )
+        elif request.member_id == s.seller_id:
+            raise BidRefused("You cannot bid on your own product.")
+        elif s.status is not AuctionStatus.LIVE or now >= self.ends_at:
+            raise BidRefused("This auction is not taking bids.")
+        return amount, maximum
+
+    def _accept(self, request: BidRequest, amount: int | None, maximum: int | None, now: datetime) -> BidAnswer:
+        s, member, maximums = self.s, request.member_id, self.maximums
+        before = self.board.winners()
+        bids_before = len(self.bids)
+        if maximum is not None:
+            maximums[member] = maximum
+        elif member in maximums and amount is not None and amount > maximums[member]:
+            del maximums[member]  # a manual bid above the old maximum replaces it
+        if amount is not None:
+            self._place(member, amount, False, request.key, maximum, now)
+        else:
+            mine = self.board.standing[member]
+            self.changed.setdefault(member, (mine.amount, mine.sequence))
+        if request.key:
+            self.seen_keys[request.key] = member
+        if maximums:
+            proxies = self.board.with_members(maximums)
+            for member_id, raised in resolve_proxies(proxies, maximums, s.units, s.start_price, s.increment).items():
+                self._place(member_id, raised, True, None, maximums.get(member_id), now)
+        if len(self.bids) > bids_before:  # a bid was placed (not only a maximum raised)
+            self.ends_at = extended_end(self.ends_at, now, s.extend)
+        after = self.board.winners()
+        for member_id in before - after:
+            self.outbid[member_id] = self.sequence
+        for member_id in after:
+            self.outbid.pop(member_id, None)
+        self.accepted += 1
+        mine = self.board.standing[member]
+        if amount is None:
+            message = f"Your maximum is now ₩{maximum:,}; your bid stays at ₩{mine.amount:,}."
+        elif mine.amount > amount:
+            message = f"Your bid of ₩{amount:,} is in; proxy bidding raised it to ₩{mine.amount:,}."
+        else:
+            message = f"Your bid of ₩{amount:,} is in."
+        return BidAnswer(True, message, amount=mine.amount, maximum=maximums.get(member), ends_at=self.ends_at)
+
+    def _place(self, member: int, amount: int, proxy: bool, key: str | None, maximum: int | None, at: datetime) -> None:
+        self.sequence += 1
+        self.board.put(Bid(member, amount, self.sequence))
+        self.changed[member] = (amount, self.sequence)
+        self.bids.append(NewBid(member, amount, maximum, proxy, self.sequence, key, at))
+
+    def decision(self, answers: list[BidAnswer], requests: Sequence[tuple[BidRequest, datetime]]) -> BidDecision:
+        s = self.s
+        answers = _where_they_stand(answers, requests, self.board, self.maximums, s.start_price, s.increment, s.status)
+        if not self.accepted:
+            return BidDecision(tuple(answers), accepted=0, sequence=s.sequence, ends_at=s.ends_at)
+        stamp = requests[-1][1]  # every standing bid the batch changed carries the batch's time
+        standings = tuple(
+            StandingWrite(m, amount, self.maximums.get(m), seq, m in self.existing, stamp)
+            for m, (amount, seq) in self.changed.items()
+        )
+        return BidDecision(
+            tuple(answers),
+            self.accepted,
+            self.sequence,
+            self.ends_at,
+            extended=self.ends_at != s.ends_at,
+            bids=tuple(self.bids),
+            standings=standings,
+            outbid=tuple(self.outbid.items()),
+        )
+
+
+def _where_they_stand(
+    answers: list[BidAnswer],
+    requests: Sequence[tuple[BidRequest, datetime]],
+    board: Board,
+    maximums: Mapping[int, int],
+    start_price: int,
+    increment: int,
+    status: AuctionStatus,
+) -> list[BidAnswer]:
+    top = board.top[: board.units]
+    ranked = tuple((b.member_id, b.amount) for b in top)
+    minimum = minimum_next_bid(top, board.units, start_price, increment)
+    return [
+        replace(
+            answer,
+            winners=ranked,
+            minimum=minimum,
+            status=status.value,
+            standing=board.standing[r.member_id].amount if r.member_id in board.standing else None,
+            maximum=maximums.get(r.member_id),
+        )
+        for answer, (r, _) in zip(answers, requests, strict=True)
+    ]
+
+
+def _amounts(request: BidRequest, board: Board, start_price: int, increment: int) -> tuple[int | None, int | None]:
+    """The amount to bid now and the proxy maximum, from what the member typed. With only a
+    maximum, the bid is the least that wins a unit (nothing, when already winning)."""
+    amount, maximum = request.amount, request.maximum
+    if amount is None and maximum is None:
+        raise BidRefused("Enter a bid, or a maximum for proxy bidding.")
+    if amount is not None and maximum is not None and maximum < amount:
+        raise BidRefused("Your maximum must be at least your bid.")
+    if amount is None:
+        assert maximum is not None
+        mine = board.standing.get(request.member_id)
+        if mine is not None and request.member_id in board.winners():
+            if maximum <= mine.amount:
+                raise BidRefused(f"Your bid stands at ₩{mine.amount:,}; a maximum must be higher.")
+            return None, maximum
+        others = [b for b in board.top if b.member_id != request.member_id]
+        needed = minimum_next_bid(others, board.units, start_price, increment)
+        if mine is not None and needed <= mine.amount:
+            needed = mine.amount + increment
+        if needed > maximum:
+            raise BidRefused(f"Bid at least ₩{needed:,}; your maximum is below that.")
+        amount = needed
+    return amount, maximum
+
+
+def _replay(request: BidRequest, stored: KeyedBid | None, owner: int | None, ends_at: datetime) -> BidAnswer:
+    member = stored.member_id if stored is not None else owner
+    if member != request.member_id:
+        return BidAnswer(False, "This bid form belongs to another member's page. Reload the page.", ends_at=ends_at)
+    amount = stored.amount if stored is not None else request.amount
+    return BidAnswer(
+        True, f"Your bid of ₩{amount:,} is in (sent twice, counted once).", amount=amount, replay=True, ends_at=ends_at
+    )

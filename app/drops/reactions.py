@@ -6,14 +6,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.transitions import STATUS_CHANGED
-from app.drops.service import RIGHT_GRANTED
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.live import hub
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.events import OutboxEvent
 
 
-@on(RIGHT_GRANTED, name="drops.schedule_expiry")
+@on(Topic.RIGHT_GRANTED, name="drops.schedule_expiry")
 async def schedule_expiry_at_deadline(db: AsyncSession, event: OutboxEvent) -> None:
     right = await db.get(PurchaseRight, event.aggregate_id)
     if right is None or right.status is not RightStatus.HELD:

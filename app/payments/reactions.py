@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.drops.service import RIGHT_GRANTED
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentStatus
@@ -17,7 +17,7 @@ from app.payments.service import PAYMENT_DONE, move_payment
 from app.payments.settlement import settle_payment, settle_refund
 
 
-@on(RIGHT_GRANTED, name="orders.create_from_right")
+@on(Topic.RIGHT_GRANTED, name="orders.create_from_right")
 async def create_order(db: AsyncSession, event: OutboxEvent) -> None:
     await order_for_right(db, event.aggregate_id)
 

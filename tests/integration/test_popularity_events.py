@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from app.auctions.bidding import BIDS_PLACED, BidRequest
+from app.auctions.bidding import BidRequest
 from app.catalog.popularity import ViewCounter
+from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import OutboxEvent
@@ -19,7 +20,7 @@ from tests.web.test_popularity_counts import WRITE, statements
 
 async def bid_events(app) -> list[OutboxEvent]:
     async with app.state.database.transaction() as db:
-        stmt = select(OutboxEvent).where(OutboxEvent.topic == BIDS_PLACED).order_by(OutboxEvent.created_at)
+        stmt = select(OutboxEvent).where(OutboxEvent.topic == Topic.BIDS_PLACED).order_by(OutboxEvent.created_at)
         return list((await db.execute(stmt)).scalars())
 
 

@@ -15,10 +15,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event, func, select
 
 from app.asgi import create_app
-from app.auctions.bidding import BIDS_PLACED
 from app.catalog.popularity import recompute_popularity
-from app.drops.service import RIGHT_GRANTED
 from app.events.dispatch import dispatch
+from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import InboxEntry, OutboxEvent
@@ -129,7 +128,7 @@ async def test_a_granted_purchase_counts_once_and_feeds_the_ranking(client, app,
         await login(own, (await members.get(product.seller_id)).email)
         assert (await own.get(f"/products/{product.id}")).status_code == 200  # the seller's own look: not a view
 
-    ids = await handled_by(app, RIGHT_GRANTED, "catalog.count_purchase", expected=2)
+    ids = await handled_by(app, Topic.RIGHT_GRANTED, "catalog.count_purchase", expected=2)
     await app.state.background.flush_views()
     assert await today_counts(app, product.id) == (2, 2, 0)
     for event_id in ids:  # a redelivery counts nothing
@@ -154,7 +153,7 @@ async def test_accepted_bids_count_once_and_feed_the_ranking(client, app, member
     assert "Your bid of ₩13,000 is in." in r.text and "up to ₩20,000" in r.text
 
     # each bid was its own batch here (one answered before the next was sent): one event each
-    ids = await handled_by(app, BIDS_PLACED, "catalog.count_bids", expected=3)
+    ids = await handled_by(app, Topic.BIDS_PLACED, "catalog.count_bids", expected=3)
     async with app.state.database.transaction() as db:
         payloads = [(await db.get(OutboxEvent, i)).payload for i in ids]
     assert payloads == [{"product_id": auction.product_id, "bids": 1}] * 3
