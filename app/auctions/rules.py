@@ -368,6 +368,9 @@ def _replay(request: BidRequest, stored: KeyedBid | None, owner: int | None, end
     if member != request.member_id:
         return BidAnswer(False, "This bid form belongs to another member's page. Reload the page.", ends_at=ends_at)
     amount = stored.amount if stored is not None else request.amount
+    if amount is None:  # a maximum only, sent twice in one batch
+        message = f"Your maximum of ₩{request.maximum or 0:,} is in (sent twice, counted once)."
+        return BidAnswer(True, message, maximum=request.maximum, replay=True, ends_at=ends_at)
     return BidAnswer(
         True, f"Your bid of ₩{amount:,} is in (sent twice, counted once).", amount=amount, replay=True, ends_at=ends_at
     )

@@ -162,6 +162,17 @@ def test_raising_only_the_maximum_of_a_winning_bid_places_no_bid():
     assert (standing.amount, standing.maximum, standing.exists, standing.sequence) == (12_000, 30_000, True, 1)
 
 
+def test_a_maximum_only_form_sent_twice_in_one_batch_is_counted_once():
+    snapshot = auction(standings=(Standing(1, 12_000, 1),))
+    decision = run(snapshot, bid(1, maximum=30_000, key="k" * 20), bid(1, maximum=30_000, key="k" * 20))
+    first, again = decision.answers
+    assert first.accepted and again.accepted and again.replay
+    assert again.message == "Your maximum of ₩30,000 is in (sent twice, counted once)."
+    assert decision.bids == ()
+    (standing,) = decision.standings
+    assert (standing.amount, standing.maximum) == (12_000, 30_000)
+
+
 # ---------------------------------------------------------------- properties
 
 grid = st.integers(min_value=0, max_value=80).map(lambda k: START + k * INC)
