@@ -32,6 +32,7 @@ from app.auctions.rules import (
 from app.core.errors import DomainError
 from app.core.lanes import Lanes
 from app.db import Database, waiting_for_connections
+from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
 from app.models.base import utcnow
@@ -43,7 +44,8 @@ from app.notifications.service import notify_many
 MAX_BATCH = 500
 # One event per committed batch that accepted bids (payload: the product and how many), for the
 # popular-now counters.
-BIDS_PLACED = "auction.bids_placed"
+BIDS_PLACED = Topic.BIDS_PLACED
+publishes(BIDS_PLACED)
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 

@@ -37,6 +37,7 @@ from app.drops.gate import Answer, Gate, StockChange
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult, key_is_valid
 from app.drops.stock import ledger_entry
 from app.events.outbox import add_event
+from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
@@ -44,7 +45,8 @@ from app.models.members import Member, MemberStatus
 
 log = logging.getLogger(__name__)
 
-RIGHT_GRANTED = "drop.right_granted"
+RIGHT_GRANTED = Topic.RIGHT_GRANTED
+publishes(RIGHT_GRANTED)
 _NOT_SELLING = {
     ProductStatus.SCHEDULED: Outcome.NOT_ON_SALE,
     ProductStatus.CONVERSION_PENDING: Outcome.SOLD_OUT,

@@ -14,7 +14,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event, func, select
 
-from app.asgi import create_app
 from app.auctions.bidding import BIDS_PLACED
 from app.catalog.popularity import recompute_popularity
 from app.drops.service import RIGHT_GRANTED
@@ -22,6 +21,7 @@ from app.events.dispatch import dispatch
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import InboxEntry, OutboxEvent
+from tasks.web import create_app
 from tests.factories import login, second_browser
 from tests.integration.auction_helpers import live_auction
 from tests.integration.test_drops import on_sale
