@@ -1,10 +1,15 @@
-"""``create_app(settings)``: the only place that wires the parts together."""
+"""``create_app(settings, jobs)``: the only place that wires the parts of the web app together.
+
+The queue is not among them: the app defines how it defers work (``app.core.scheduling``) and is
+given an implementation (``jobs``) by whoever builds the process (``tasks.web.create_app`` for
+Dramatiq), so nothing here imports ``tasks``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request
@@ -20,6 +25,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.registry import StoreRegistry
 
+import app.events.subscribers  # noqa: F401  (registers every event handler, for the start-up check)
 from app.accounts.controllers import AuthController, MeController, goodbye
 from app.accounts.identity import current_member
 from app.accounts.passwords import PasswordHasher
@@ -39,11 +45,13 @@ from app.auctions.controllers import (
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
 from app.catalog.popularity import ViewCounter
+from app.core.scheduling import Jobs
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import gate_for
 from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
 from app.drops.reconcile import reconcile_all
+from app.events.handlers import check_subscriptions
 from app.events.outbox import return_to_outbox
 from app.gateway.sandbox import sandbox_gateway_router
 from app.health import healthz
@@ -62,14 +70,6 @@ from app.web.admission import AdmissionMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
-from tasks.auctions import sweep_auctions
-from tasks.broker import configure_broker
-from tasks.catalog import sweep_scheduled_sales
-from tasks.drops import reconcile_gate, sweep_expired_rights
-from tasks.events import prune_handled_events
-from tasks.payments import sweep_payments
-from tasks.popularity import recompute_popularity
-from tasks.runtime import dispose_database, init_runtime
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +118,12 @@ async def _publish(channels: ChannelsPlugin, channel: str, data: str) -> None:
     channels.publish(data, channels=[channel])
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
-    database = Database(settings)
-    broker = configure_broker(settings)
-    init_runtime(settings)
-    stores = _stores(settings)
-    settings.uploads_path.mkdir(parents=True, exist_ok=True)
-    state = State(
+def _state(settings: Settings, database: Database, jobs: Jobs) -> State:
+    return State(
         {
             "settings": settings,
             "database": database,
-            "broker": broker,
+            "broker": jobs.queue,
             "hasher": PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost),
             "login_throttle": LoginThrottle(
                 RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter(),
@@ -139,9 +132,114 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 settings.login_failure_window_seconds,
                 settings.login_attempt_seconds,
             ),
+            "views": ViewCounter(),  # product page views of this process, until the next flush
         }
     )
-    template_config = build_template_config(auto_reload=settings.debug)
+
+
+def _live(state: State, channels: ChannelsPlugin, template_config: Any) -> None:
+    """The live hubs and the SSE streams of this process."""
+    database: Database = state["database"]
+    hubs = build_hubs(
+        database, lambda channel, data: _publish(channels, channel, data), template_config.engine_instance.engine
+    )
+    state["live"] = hubs["product"]
+    state["hubs"] = hubs
+    state["streams"] = LiveStreams(channels)
+
+
+class _Lifecycle:
+    """What the web process does at start-up and at shutdown."""
+
+    def __init__(self, state: State, stores: StoreRegistry) -> None:
+        self.state = state
+        self.stores = stores
+        self.restore_signals: list[Callable[[], None]] = []
+
+    async def startup(self) -> None:
+        check_subscriptions()  # a handler waiting for a topic nobody publishes stops the start here
+        state, settings = self.state, self.state["settings"]
+        # SSE streams end on SIGTERM: the server waits for open connections before the shutdown
+        self.restore_signals.append(state["streams"].stop_on_signals(asyncio.get_running_loop()))
+        for hub in state["hubs"].values():
+            hub.bind(asyncio.get_running_loop())
+        set_hubs(state["hubs"])
+        try:  # the gate is an optimisation; a database that does not answer yet must not stop the start
+            await reconcile_all(state["database"], gate_for(settings))
+        except Exception:
+            log.warning("could not rebuild the drop gate at start-up; the periodic reconcile will", exc_info=True)
+        if settings.background_jobs:
+            state["background"].start()
+        sessions = self.stores.get("sessions")
+        if isinstance(sessions, FileStore):
+            await sessions.delete_expired()
+        if settings.in_process_worker:
+            state["broker"].start_worker()
+
+    async def shutdown(self) -> None:
+        # Every step is bounded (the whole stop takes under 10 s, see docs/ARCHITECTURE.md).
+        state = self.state
+        state["streams"].stop()
+        for restore in self.restore_signals:
+            restore()
+        set_hubs(None)
+        await asyncio.gather(close_hubs(state["hubs"].values()), state["background"].stop())
+        # The in-process worker finishes the messages it holds within its grace; its handlers may
+        # wait for a write this loop still has to finish (SQLite has one writer), so never block
+        # the loop on it.
+        await asyncio.to_thread(state["broker"].stop)
+        await self._return_unfinished()
+        await state["database"].dispose()
+
+    async def _return_unfinished(self) -> None:
+        """An in-memory broker's queue ends here: its unfinished event deliveries go back to the outbox."""
+        if unsent := self.state["broker"].unfinished_event_ids():
+            try:
+                async with self.state["database"].transaction() as db:
+                    log.info("%d event deliveries back to the outbox", await return_to_outbox(db, unsent))
+            except Exception:
+                log.exception("could not put %d unfinished event deliveries back in the outbox", len(unsent))
+
+
+def _route_handlers(settings: Settings) -> list[Any]:
+    return [
+        home,
+        healthz,
+        goodbye,
+        DropController,
+        ProductAuctionController,
+        AuctionController,
+        MyBidsController,
+        SellerAuctionController,
+        NotificationController,
+        MyPurchasesController,
+        PurchasePayController,
+        OrderController,
+        AdminPaymentController,
+        AdminPolicyController,
+        SellerSettlementController,
+        AdminStockLedgerController,
+        SellerStockLedgerController,
+        AuthController,
+        MeController,
+        SellerController,
+        SellerProductController,
+        AdminController,
+        AdminMemberController,
+        AdminCategoryController,
+        AdminProductController,
+        AdminEventController,
+        CategoryController,
+        SearchController,
+        ProductController,
+        create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
+        create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
+        # The sandbox payment gateway (embedded default); production talks to the real gateway.
+        *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
+    ]
+
+
+def _middleware(settings: Settings) -> list[Any]:
     session_config = RotatingSessionConfig(
         store="sessions",
         max_age=settings.session_max_age,
@@ -149,132 +247,53 @@ def create_app(settings: Settings | None = None) -> Litestar:
         samesite="lax",
         renew_on_access=True,
     )
-
-    state["views"] = ViewCounter()  # product page views of this process, until the next flush
-    background = BackgroundJobs(
-        settings,
-        database,
-        sweeps=[
-            sweep_scheduled_sales.send,
-            recompute_popularity.send,
-            sweep_expired_rights.send,
-            reconcile_gate.send,
-            sweep_payments.send,
-            sweep_auctions.send,
-            prune_handled_events.send,
-        ],
-        views=state["views"],
-    )
-    state["background"] = background
-    channels = _channels(settings)
-    hubs = build_hubs(
-        database, lambda channel, data: _publish(channels, channel, data), template_config.engine_instance.engine
-    )
-    state["live"] = hubs["product"]
-    state["bids"] = BidService(database, settings.auction_extend_seconds, after_batch=after_batch)
-    state["hubs"] = hubs
-    state["streams"] = streams = LiveStreams(channels)
-    broker.on_stop(dispose_database)  # the in-process worker's engine, on its own loop
-    restore_signals: list[Callable[[], None]] = []
-
-    async def on_startup() -> None:
-        # SSE streams end on SIGTERM: the server waits for open connections before the shutdown
-        restore_signals.append(streams.stop_on_signals(asyncio.get_running_loop()))
-        for hub in hubs.values():
-            hub.bind(asyncio.get_running_loop())
-        set_hubs(hubs)
-        try:  # the gate is an optimisation; a database that does not answer yet must not stop the start
-            await reconcile_all(database, gate_for(settings))
-        except Exception:
-            log.warning("could not rebuild the drop gate at start-up; the periodic reconcile will", exc_info=True)
-        if settings.background_jobs:
-            background.start()
-        sessions = stores.get("sessions")
-        if isinstance(sessions, FileStore):
-            await sessions.delete_expired()
-        if settings.in_process_worker:
-            broker.start_worker()
-
-    async def on_shutdown() -> None:
-        # Every step is bounded (the whole stop takes under 10 s, see docs/ARCHITECTURE.md).
-        streams.stop()
-        for restore in restore_signals:
-            restore()
-        set_hubs(None)
-        await asyncio.gather(close_hubs(hubs.values()), background.stop())
-        # The in-process worker finishes the messages it holds within its grace; its handlers may
-        # wait for a write this loop still has to finish (SQLite has one writer), so never block
-        # the loop on it.
-        await asyncio.to_thread(broker.stop)
-        if unsent := broker.unfinished_event_ids():  # an in-memory broker's queue ends here
-            try:
-                async with database.transaction() as db:
-                    log.info("%d event deliveries back to the outbox", await return_to_outbox(db, unsent))
-            except Exception:
-                log.exception("could not put %d unfinished event deliveries back in the outbox", len(unsent))
-        await database.dispose()
-
-    return Litestar(
-        route_handlers=[
-            home,
-            healthz,
-            goodbye,
-            DropController,
-            ProductAuctionController,
-            AuctionController,
-            MyBidsController,
-            SellerAuctionController,
-            NotificationController,
-            MyPurchasesController,
-            PurchasePayController,
-            OrderController,
-            AdminPaymentController,
-            AdminPolicyController,
-            SellerSettlementController,
-            AdminStockLedgerController,
-            SellerStockLedgerController,
-            AuthController,
-            MeController,
-            SellerController,
-            SellerProductController,
-            AdminController,
-            AdminMemberController,
-            AdminCategoryController,
-            AdminProductController,
-            AdminEventController,
-            CategoryController,
-            SearchController,
-            ProductController,
-            create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
-            create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
-            # The sandbox payment gateway (embedded default); production talks to the real gateway.
-            *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
-        ],
-        dependencies={"db": Provide(provide_db_session)},
-        middleware=[
-            DefineMiddleware(
-                AdmissionMiddleware, limit=settings.max_concurrent_requests, patience=settings.request_queue_seconds
-            ),
-            session_config.middleware,
-            TransactionMiddleware,
-        ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="csrftoken",
-            header_name="x-csrftoken",
-            cookie_secure=settings.secure_cookies,
-            exclude=["/healthz", "^/sandbox-gateway/"],
+    return [
+        DefineMiddleware(
+            AdmissionMiddleware, limit=settings.max_concurrent_requests, patience=settings.request_queue_seconds
         ),
+        session_config.middleware,
+        TransactionMiddleware,
+    ]
+
+
+def _csrf(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="csrftoken",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        exclude=["/healthz", "^/sandbox-gateway/"],
+    )
+
+
+def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
+    """The web app for ``settings`` (from the environment when None), deferring work through
+    ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    database = Database(settings, scheduler=jobs.scheduler)
+    stores = _stores(settings)
+    settings.uploads_path.mkdir(parents=True, exist_ok=True)
+    state = _state(settings, database, jobs)
+    template_config = build_template_config(auto_reload=settings.debug)
+    state["background"] = BackgroundJobs(settings, database, sweeps=jobs.sweeps, views=state["views"])
+    channels = _channels(settings)
+    _live(state, channels, template_config)
+    after_bids = partial(after_batch, scheduler=jobs.scheduler)
+    state["bids"] = BidService(database, settings.auction_extend_seconds, after_batch=after_bids)
+    lifecycle = _Lifecycle(state, stores)
+    return Litestar(
+        route_handlers=_route_handlers(settings),
+        dependencies={"db": Provide(provide_db_session)},
+        middleware=_middleware(settings),
+        csrf_config=_csrf(settings),
         template_config=template_config,
-        plugins=[
-            HTMXPlugin(),
-            channels,
-        ],
+        plugins=[HTMXPlugin(), channels],
         stores=stores,
         state=state,
         before_request=_load_member,
         exception_handlers=EXCEPTION_HANDLERS,
-        on_startup=[open_search_index, on_startup],
-        on_shutdown=[on_shutdown, close_search_index],
+        on_startup=[open_search_index, lifecycle.startup],
+        on_shutdown=[lifecycle.shutdown, close_search_index],
         debug=settings.debug,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.catalog.popularity import ViewCounter
@@ -27,7 +27,7 @@ class BackgroundJobs:
         self,
         settings: Settings,
         database: Database,
-        sweeps: list[Callable[[], Any]],
+        sweeps: Sequence[Callable[[], object]],
         views: ViewCounter | None = None,
     ) -> None:
         self.settings = settings
@@ -41,9 +41,10 @@ class BackgroundJobs:
         self._stopping = False
 
     def start(self) -> None:
-        from tasks.events import enqueue_event
-
-        self._send = enqueue_event
+        scheduler = self.database.scheduler
+        if scheduler is None:
+            raise RuntimeError("the relay needs a Database built with a scheduler to send events through")
+        self._send = scheduler.enqueue_event
         self._tasks = [
             asyncio.create_task(self._relay_loop(), name="outbox-relay"),
             asyncio.create_task(self._sweep_loop(), name="sweeps"),

@@ -12,9 +12,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import event, text
@@ -24,6 +25,9 @@ from sqlalchemy.pool import NullPool
 
 from app.events.outbox import WROTE_EVENTS
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.core.scheduling import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,9 @@ T = TypeVar("T")
 
 def after_commit(db: AsyncSession, effect: Callable[[], Awaitable[None]]) -> None:
     """Run ``effect`` once this session's transaction has committed (give a unit back to the gate,
-    say). An effect that fails is logged: what it does must be repairable by a periodic job."""
+    touch a live page, schedule a job), in the order registered; a rollback drops it. The unit of
+    work commits through ``commit`` (the request edge, ``Database.transaction()``, the event
+    dispatcher). An effect that fails is logged: what it does must be repairable by a periodic job."""
     db.info.setdefault(AFTER_COMMIT, []).append(effect)
 
 
@@ -102,10 +108,13 @@ async def waiting_for_connections(fn: Callable[[], Awaitable[T]], *, patience: f
 
 
 class Database:
-    """Owns the engine and the session factory of one app (or worker) instance."""
+    """Owns the engine and the session factory of one app (or worker) instance, and the scheduler
+    its units of work ask for deferred work through (``app.core.scheduling``; None where nothing
+    is deferred: seeding, the search indexer, a script)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, scheduler: Scheduler | None = None) -> None:
         self.settings = settings
+        self.scheduler = scheduler
         self.engine: AsyncEngine = make_engine(
             settings.database_url,
             null_pool=settings.database_null_pool,
@@ -176,7 +185,7 @@ def make_engine(
     )
 
 
-def request_session(connection: ASGIConnection) -> AsyncSession:
+def request_session(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
     """The request's session, created on first use and finished by ``TransactionMiddleware``."""
     state = connection.scope.setdefault("state", {})
     session = state.get(SESSION_STATE_KEY)
@@ -231,7 +240,7 @@ class TransactionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         failed = False

@@ -5,7 +5,7 @@
 Set up as ``bench/drop.py`` does (whose helpers it uses): a fresh database ``smore_bench_auction``,
 Redis database ``/8`` flushed, N members signed in through the Redis session store, and two
 auctions opened by ``app.auctions.service.open_for_product`` (10 units, start ₩10,000, steps of ₩100,
-600 minutes: nothing extends). Each run gets a fresh ``uvicorn app.asgi:create_app --factory
+600 minutes: nothing extends). Each run gets a fresh ``uvicorn tasks.web:create_app --factory
 --workers 2`` on PostgreSQL with ``REDIS_URL`` set (live state to both workers by Redis pub/sub).
 
 1. Bids: N bidders (keep-alive connection, session and CSRF cookie each) start together and bid
@@ -421,7 +421,7 @@ def report(bids: BidRun, fan: FanOut, args: argparse.Namespace, command: str, in
             "the end.",
             f"Command: `{command}`",
             "",
-            "Server: `uvicorn app.asgi:create_app --factory --workers 2` (uvloop, httptools, no access log) on "
+            "Server: `uvicorn tasks.web:create_app --factory --workers 2` (uvloop, httptools, no access log) on "
             "PostgreSQL with `REDIS_URL` set (sessions; live state to both workers by Redis pub/sub). Each auction: "
             f"{UNITS} units, start ₩{START_PRICE:,}, steps of ₩{INCREMENT}, {MINUTES} minutes (nothing extends). "
             "Load generator: raw asyncio HTTP/1.1 on uvloop, one process.",
@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
         bids = fan = None
         if args.only != "fanout":
             quiet = drop.wait_until_quiet()
-            with Server("app.asgi:create_app", env, log, args.workers) as server:
+            with Server("tasks.web:create_app", env, log, args.workers) as server:
                 bids = uvloop.run(run_bids(server, sessions[: args.bidders], bid_auction, args))
             bids.checks = asyncio.run(check(settings, bid_auction, bids.accepted))
             rate = len(bids.accepted) / bids.seconds if bids.seconds else 0.0
@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         if args.only != "bids":
             quiet = drop.wait_until_quiet()
-            with Server("app.asgi:create_app", env, log, args.workers) as server:
+            with Server("tasks.web:create_app", env, log, args.workers) as server:
                 fan = uvloop.run(run_fanout(server, sessions[: args.fanout_bidders], fan_auction, args))
             print(f"fan-out: p99 {percentile(fan.delays, 99):.0f} ms, busy before {quiet:.2f}", file=sys.stderr)
         errors = [line for line in log.read_text().splitlines() if "Error" in line or "Traceback" in line]

@@ -10,10 +10,10 @@ database of its own (``/9``), seeds N members with one cheap argon2 hash and a s
 1,000-unit fixed quantity and a limit of 1. Then the same load runs four times, each against a fresh
 ``uvicorn … --factory --workers 2``:
 
-- ``app.asgi:create_app``: the shop (presses decided in batches, one short transaction each);
+- ``tasks.web:create_app``: the shop (presses decided in batches, one short transaction each);
 - ``bench.drop_naive:create_app``: the shop with the naive Buy path (``SELECT … FOR UPDATE`` per press);
 - ``bench.drop_ceiling:create_app``: a bare Litestar endpoint rendering a small fragment;
-- ``app.asgi:create_app`` again, with ``--viewers`` (2,000) signed-in shoppers refreshing the product
+- ``tasks.web:create_app`` again, with ``--viewers`` (2,000) signed-in shoppers refreshing the product
   page every 0.5–1.5 s during the whole drop (HTTP 5xx and database connections at the peak are the
   point of this run).
 
@@ -83,10 +83,10 @@ class Target:
 
 
 TARGETS = [
-    Target("Smore (batched decisions, answers kept by key)", "app.asgi:create_app", "shop"),
+    Target("Smore (batched decisions, answers kept by key)", "tasks.web:create_app", "shop"),
     Target("Naive (no gate, `SELECT … FOR UPDATE`)", "bench.drop_naive:create_app", "naive"),
     Target("Framework ceiling (bare Litestar fragment)", "bench.drop_ceiling:create_app", ""),
-    Target("Smore with product-page viewers refreshing", "app.asgi:create_app", "viewed"),
+    Target("Smore with product-page viewers refreshing", "tasks.web:create_app", "viewed"),
 ]
 
 

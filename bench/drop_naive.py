@@ -15,7 +15,6 @@ from litestar import Litestar
 from litestar.plugins.htmx import HTMXRequest
 from sqlalchemy import func, select
 
-from app.asgi import create_app as create_shop
 from app.catalog.transitions import transition
 from app.core.errors import NotFound
 from app.drops import controllers
@@ -25,6 +24,7 @@ from app.drops.service import _NOT_SELLING, DropService, Press, _replay_or_confl
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member, MemberStatus
+from tasks.web import create_app as create_shop
 
 
 class NaiveDropService(DropService):

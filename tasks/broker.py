@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -28,11 +29,16 @@ dramatiq.set_broker(_placeholder)
 _ACTORS: list[dramatiq.Actor[Any, Any]] = []
 
 
-def actor(**options: Any) -> Any:
-    """``@actor(...)``: a Dramatiq actor that follows the broker chosen at start-up."""
+P = ParamSpec("P")
+R = TypeVar("R")
 
-    def decorate(fn: Any) -> dramatiq.Actor[Any, Any]:
-        a: dramatiq.Actor[Any, Any] = dramatiq.actor(fn, broker=_placeholder, **options)
+
+def actor(**options: Any) -> Callable[[Callable[P, Awaitable[R]]], dramatiq.Actor[P, R]]:
+    """``@actor(...)``: a Dramatiq actor (of a coroutine function) that follows the broker chosen
+    at start-up; typed, so the actor keeps its function's parameters."""
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> dramatiq.Actor[P, R]:
+        a = dramatiq.actor(broker=_placeholder, **options)(fn)
         _ACTORS.append(a)
         return a
 
@@ -103,7 +109,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     if settings.redis_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=settings.redis_url, namespace="smore")
+        broker = RedisBroker(url=settings.redis_url, namespace="smore")  # type: ignore[no-untyped-call]  # unannotated in dramatiq
         backend = "redis"
     else:
         broker = StubBroker()

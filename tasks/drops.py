@@ -7,9 +7,9 @@ import logging
 from datetime import datetime
 
 from app.drops.gate import gate_for
-from app.drops.reconcile import reconcile_all, reconcile_product
+from app.drops.reconcile import reconcile_all
 from app.drops.stock import due_rights, release_right
-from app.live import hub
+from app.live.hub import touch_after_commit
 from app.models.base import utcnow
 from app.models.drops import RightStatus, StockReason
 from tasks import runtime
@@ -22,10 +22,9 @@ async def expire(right_id: int) -> bool:
     """The unit goes back to the stock (and, after the commit, to the gate's copy of it)."""
     async with runtime.database().transaction() as db:
         right = await release_right(db, right_id, RightStatus.EXPIRED, StockReason.EXPIRY)
-    if right is None:
-        return False
-    hub.touch(right.product_id)
-    return True
+        if right is not None:  # its viewers see the unit back once it is committed
+            touch_after_commit(db, "product", right.product_id)
+    return right is not None
 
 
 @actor(queue_name="drops", max_retries=10, min_backoff=500)
@@ -46,10 +45,6 @@ async def sweep_expired_rights() -> None:
 @actor(queue_name="drops", max_retries=0)
 async def reconcile_gate() -> None:
     await reconcile_all(runtime.database(), gate_for(runtime.settings()))
-
-
-async def refresh_gate(product_id: int) -> None:
-    await reconcile_product(runtime.database(), gate_for(runtime.settings()), product_id)
 
 
 def schedule_expiry(right_id: int, expires_at: datetime) -> None:

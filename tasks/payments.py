@@ -29,7 +29,7 @@ def gateway(exchanges: ExchangeLog) -> Any:
 
 async def refund_now(refund_id: int) -> str:
     """One attempt: "done", "failed", "settled" (nothing to do) — or raises to be retried."""
-    from app.gateway.client import GatewayError, GatewayTimeout, GatewayUnavailable
+    from app.gateway.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 
     database = runtime.database()
     async with database.transaction() as db:
@@ -68,7 +68,7 @@ async def perform_refund(refund_id: int) -> None:
 
 async def recover(payment_id: int) -> str:
     """Finish a payment left ``in_progress``: ask the gateway by order id and record what it says."""
-    from app.gateway.client import GatewayError
+    from app.gateway.errors import GatewayError
 
     database = runtime.database()
     async with database.transaction() as db:

@@ -1,21 +1,25 @@
-"""What actors share inside one process: settings, and a database engine for the event loop
-that Dramatiq's AsyncIO middleware runs them on (async drivers bind connections to one loop,
-so the web app's engine is never reused here)."""
+"""What actors share inside one process: settings, the scheduler, and a database engine for the
+event loop that Dramatiq's AsyncIO middleware runs them on (async drivers bind connections to one
+loop, so the web app's engine is never reused here)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from app.core.scheduling import Scheduler
 from app.db import Database
 from app.settings import Settings
 
 _settings: list[Settings] = []
+_scheduler: list[Scheduler] = []
 _databases: dict[int, Database] = {}
 
 
-def init_runtime(settings: Settings) -> None:
+def init_runtime(settings: Settings, scheduler: Scheduler) -> None:
+    """Called by whoever builds the process (``tasks.web``, ``tasks.worker``)."""
     _settings[:] = [settings]
+    _scheduler[:] = [scheduler]
     _databases.clear()
 
 
@@ -26,10 +30,11 @@ def settings() -> Settings:
 
 
 def database() -> Database:
+    """The running loop's ``Database``; its units of work defer work through the process's scheduler."""
     loop_id = id(asyncio.get_running_loop())
     db = _databases.get(loop_id)
     if db is None:
-        db = _databases[loop_id] = Database(settings())
+        db = _databases[loop_id] = Database(settings(), scheduler=_scheduler[0])
     return db
 
 

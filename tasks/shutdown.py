@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import dramatiq
+from dramatiq import MessageProxy
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import AsyncIO, Middleware
 from dramatiq.middleware.shutdown import Shutdown
@@ -48,16 +49,16 @@ StopHook = Callable[[], Awaitable[None]]
 class StopInTime(Middleware):
     def __init__(self, grace: float) -> None:
         self.grace = grace
-        self._running: dict[int, dramatiq.Message[Any]] = {}  # worker thread id → its message
+        self._running: dict[int, MessageProxy] = {}  # worker thread id → its message
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         with self._lock:
             self._running[threading.get_ident()] = message
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], *, result: Any = None, exception: Any = None
+        self, broker: dramatiq.Broker, message: MessageProxy, *, result: Any = None, exception: Any = None
     ) -> None:
         with self._lock:
             self._running.pop(threading.get_ident(), None)
@@ -78,7 +79,7 @@ class StopInTime(Middleware):
                     message.message_id,
                     self.grace,
                 )
-                raise_thread_exception(thread_id, Shutdown)
+                raise_thread_exception(thread_id, Shutdown)  # type: ignore[no-untyped-call]  # unannotated in dramatiq
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if self._timer is not None:
@@ -116,7 +117,7 @@ class EventLoop(AsyncIO):
             except Exception:
                 log.warning("the worker's stop hooks did not finish within %.1f s", ON_STOP_SECONDS, exc_info=True)
                 future.cancel()
-        super().after_worker_shutdown(broker, worker)
+        super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]  # unannotated in dramatiq
 
     async def _run_on_stop(self) -> None:
         for hook in self.on_stop:
@@ -139,17 +140,17 @@ class Unfinished(Middleware):
             with self._lock:
                 self._messages[message.message_id] = message
 
-    def _done(self, message: dramatiq.Message[Any]) -> None:
+    def _done(self, message: dramatiq.Message[Any] | MessageProxy) -> None:
         with self._lock:
             self._messages.pop(message.message_id, None)
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], *, result: Any = None, exception: Any = None
+        self, broker: dramatiq.Broker, message: MessageProxy, *, result: Any = None, exception: Any = None
     ) -> None:
         if exception is None:
             self._done(message)
 
-    def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._done(message)  # given up (dead-lettered): no longer waiting
 
     after_skip_message = after_nack

@@ -1,15 +1,20 @@
-"""Worker entry point: ``dramatiq tasks.worker`` (see the Procfile)."""
+"""Worker entry point: ``dramatiq tasks.worker`` (see the Procfile). The worker's composition
+root: the broker, the Dramatiq scheduler its units of work defer work through, the live hubs it
+publishes to (Redis), and the check that every event handler's topic is published."""
 
+from app.events.handlers import check_subscriptions
 from app.live.hub import RedisPublisher, close_hubs, set_hubs, worker_hubs
 from app.settings import Settings
 from tasks import runtime
 from tasks.broker import configure_broker
 from tasks.runtime import init_runtime
+from tasks.scheduler import DramatiqScheduler
 from tasks.shutdown import absorb_repeated_sigterm
 
 settings = Settings.from_env()
-handle = configure_broker(settings)
-init_runtime(settings)
+handle = configure_broker(settings)  # imports every actor and every event handler
+check_subscriptions()
+init_runtime(settings, DramatiqScheduler())
 if settings.redis_url:
     publisher = RedisPublisher(settings.redis_url)
     hubs = worker_hubs(settings.redis_url, runtime.database, publisher)

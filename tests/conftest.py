@@ -22,9 +22,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
-from app.asgi import create_app
 from app.models import Base
 from app.settings import PROJECT_ROOT, Settings, normalise_database_url
+from tasks.web import create_app
 from tests.factories import MemberFactory, ProductFactory
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")

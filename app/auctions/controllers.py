@@ -26,6 +26,7 @@ from app.auctions import service, view
 from app.auctions.bidding import BidRequest, BidService
 from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
 from app.core.errors import DomainError
+from app.core.scheduling import Scheduler
 from app.db import request_session
 from app.live.hub import touch_after_commit, touch_kind
 from app.live.hubs import auction_channel
@@ -352,10 +353,9 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-def after_batch(auction_id: int, decided: Any) -> None:
-    """After a batch of bids commits: every viewer hears, and a pushed-back end moves the close."""
+def after_batch(auction_id: int, decided: Any, scheduler: Scheduler | None = None) -> None:
+    """After a batch of bids commits: every viewer hears, and a pushed-back end moves the close
+    (without a scheduler, the close message of the old end finds the end moved and comes back)."""
     touch_kind("auction", auction_id)
-    if decided.extended and decided.ends_at is not None:
-        from tasks.auctions import schedule_close
-
-        schedule_close(auction_id, decided.ends_at)
+    if decided.extended and decided.ends_at is not None and scheduler is not None:
+        scheduler.close_auction(auction_id, decided.ends_at)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions import service
-from app.catalog.transitions import STATUS_CHANGED
+from app.core import scheduling
+from app.db import database_of
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.live.hub import touch_after_commit
 from app.models.auctions import Auction, ResultStatus
 from app.models.catalog import ProductStatus
@@ -17,40 +19,36 @@ from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderSource
 
 
-@on(STATUS_CHANGED, name="auctions.open_on_conversion")
+@on(Topic.PRODUCT_STATUS_CHANGED, name="auctions.open_on_conversion")
 async def open_auction(db: AsyncSession, event: OutboxEvent) -> None:
     if event.payload.get("to_status") == ProductStatus.AUCTION_LIVE.value:
         await service.open_for_product(db, event.aggregate_id)
 
 
-@on(service.AUCTION_OPENED, name="auctions.schedule_close")
+@on(Topic.AUCTION_OPENED, name="auctions.schedule_close")
 async def schedule_closing(db: AsyncSession, event: OutboxEvent) -> None:
     auction = await db.get(Auction, event.aggregate_id)
     if auction is None:
         return
-    from tasks.auctions import schedule_close
-
-    schedule_close(auction.id, auction.ends_at)
+    scheduling.close_auction_at(db, auction.id, auction.ends_at)
     touch_after_commit(db, "auction", auction.id)
     touch_after_commit(db, "product", auction.product_id)
 
 
-@on("order.awaiting_payment", name="auctions.schedule_offer_deadline")
+@on(Topic.ORDER_AWAITING_PAYMENT, name="auctions.schedule_offer_deadline")
 async def schedule_offer_deadline(db: AsyncSession, event: OutboxEvent) -> None:
     order = await db.get(Order, event.aggregate_id)
     if order is None or order.source is not OrderSource.AUCTION:
         return
-    from tasks.auctions import schedule_offer_expiry
-
-    schedule_offer_expiry(order.id, order.pay_by)
+    scheduling.expire_offer_at(db, order.id, order.pay_by)
 
 
-@on("order.paid", name="auctions.record_paid")
+@on(Topic.ORDER_PAID, name="auctions.record_paid")
 async def record_paid(db: AsyncSession, event: OutboxEvent) -> None:
     await service.record_paid(db, event.aggregate_id)
 
 
-@on("order.cancelled", "order.failed", name="auctions.pass_on_unpaid")
+@on(Topic.ORDER_CANCELLED, Topic.ORDER_FAILED, name="auctions.pass_on_unpaid")
 async def pass_on(db: AsyncSession, event: OutboxEvent) -> None:
     """An auction order that ended unpaid some other way (its payment failed, or it was cancelled
     while paying): its unit goes to the next bidder. Giving up and the deadline release the offer
@@ -58,10 +56,10 @@ async def pass_on(db: AsyncSession, event: OutboxEvent) -> None:
     result = await service.result_of_order(db, event.aggregate_id)
     if result is None or result.status is not ResultStatus.OFFERED:
         return
-    from tasks import runtime
-
-    reason = "the payment failed" if event.topic.endswith("failed") else "the order was cancelled"
+    database = database_of(db)
+    assert database is not None, "a handler's session comes from a Database"
+    reason = "the payment failed" if event.topic == Topic.ORDER_FAILED else "the order was cancelled"
     if await service.release_offer(
-        db, result.id, ResultStatus.PASSED_OVER, reason=reason, pay_seconds=runtime.settings().auction_pay_seconds
+        db, result.id, ResultStatus.PASSED_OVER, reason=reason, pay_seconds=database.settings.auction_pay_seconds
     ):
         touch_after_commit(db, "auction", result.auction_id)

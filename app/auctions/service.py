@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auctions.rules import AUCTION_STATUS, AuctionStatus
 from app.catalog.transitions import StaleTransition, transition
 from app.events.outbox import record_event
+from app.events.topics import Topic, publishes, status_topic
 from app.models.auctions import Auction, AuctionChange, AuctionResult, NotificationKind, ResultStatus, StandingBid
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
@@ -23,10 +24,14 @@ from app.notifications.service import notify
 from app.orders.rules import PAYABLE
 from app.orders.service import move_order, new_order, open_order
 
-AUCTION_OPENED = "auction.opened"
-AUCTION_CLOSED = "auction.closed"
+AUCTION_OPENED = Topic.AUCTION_OPENED
+AUCTION_CLOSED = Topic.AUCTION_CLOSED
+publishes(AUCTION_OPENED, AUCTION_CLOSED)
 # Results that still wait on the member (the others are final).
 OPEN_RESULTS = (ResultStatus.OFFERED,)
+
+
+publishes(*(status_topic("auction", s) for s in AuctionStatus if s is not AuctionStatus.SCHEDULED))  # move_auction
 
 
 async def move_auction(
@@ -48,7 +53,7 @@ async def move_auction(
     for key, value in values.items():
         set_committed_value(auction, key, value)
     db.add(AuctionChange(auction_id=auction.id, from_status=current, to_status=target, reason=reason[:200]))
-    await record_event(db, f"auction.{target.value}", "auction", auction.id, from_status=current.value)
+    await record_event(db, status_topic("auction", target), "auction", auction.id, from_status=current.value)
     return True
 
 

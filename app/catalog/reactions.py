@@ -8,14 +8,14 @@ from datetime import UTC
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.popularity import record_bid, record_purchase
-from app.catalog.transitions import STATUS_CHANGED
+from app.core import scheduling
 from app.events.handlers import on
 from app.events.topics import Topic
 from app.models.catalog import Product, ProductStatus
 from app.models.events import OutboxEvent
 
 
-@on(STATUS_CHANGED, name="catalog.schedule_opening")
+@on(Topic.PRODUCT_STATUS_CHANGED, name="catalog.schedule_opening")
 async def schedule_opening_at_start(db: AsyncSession, event: OutboxEvent) -> None:
     """A product became scheduled: a delayed message opens its sale at the start time."""
     if event.payload.get("to_status") != ProductStatus.SCHEDULED.value:
@@ -23,9 +23,7 @@ async def schedule_opening_at_start(db: AsyncSession, event: OutboxEvent) -> Non
     product = await db.get(Product, event.aggregate_id)
     if product is None or product.status is not ProductStatus.SCHEDULED:
         return
-    from tasks.catalog import schedule_opening
-
-    schedule_opening(product.id, product.sale_starts_at)
+    scheduling.open_sale_at(db, product.id, product.sale_starts_at)
 
 
 @on(Topic.RIGHT_GRANTED, name="catalog.count_purchase")

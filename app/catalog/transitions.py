@@ -13,12 +13,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.catalog import lifecycle
 from app.core.errors import DomainError
 from app.events.outbox import record_event
+from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.members import Member
 
-STATUS_CHANGED = "product.status_changed"
-PRODUCT_CHANGED = "product.changed"
+STATUS_CHANGED = Topic.PRODUCT_STATUS_CHANGED
+PRODUCT_CHANGED = Topic.PRODUCT_CHANGED
+publishes(STATUS_CHANGED, PRODUCT_CHANGED)
 
 
 class StaleTransition(DomainError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.transitions import STATUS_CHANGED
+from app.core import scheduling
 from app.events.handlers import on
 from app.events.topics import Topic
-from app.live import hub
+from app.live.hub import touch_after_commit
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.events import OutboxEvent
 
@@ -18,14 +18,10 @@ async def schedule_expiry_at_deadline(db: AsyncSession, event: OutboxEvent) -> N
     right = await db.get(PurchaseRight, event.aggregate_id)
     if right is None or right.status is not RightStatus.HELD:
         return
-    from tasks.drops import schedule_expiry
-
-    schedule_expiry(right.id, right.expires_at)
+    scheduling.expire_right_at(db, right.id, right.expires_at)
 
 
-@on(STATUS_CHANGED, name="drops.follow_product_state")
+@on(Topic.PRODUCT_STATUS_CHANGED, name="drops.follow_product_state")
 async def follow_product_state(db: AsyncSession, event: OutboxEvent) -> None:
-    from tasks.drops import refresh_gate
-
-    await refresh_gate(event.aggregate_id)
-    hub.touch(event.aggregate_id)
+    scheduling.refresh_gate(db, event.aggregate_id)
+    touch_after_commit(db, "product", event.aggregate_id)

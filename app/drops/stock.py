@@ -16,6 +16,7 @@ from app.db import after_commit, database_of
 from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
 from app.events.outbox import record_event
+from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
@@ -90,6 +91,9 @@ async def open_stock(db: AsyncSession, product: Product) -> None:
     )
 
 
+publishes(Topic.RIGHT_PAID, Topic.RIGHT_EXPIRED, Topic.RIGHT_CANCELLED)  # move_right: drop.right_{target}
+
+
 async def move_right(
     db: AsyncSession, right_id: int, target: RightStatus, *, reason: str, now: datetime | None = None
 ) -> PurchaseRight | None:
@@ -110,7 +114,7 @@ async def move_right(
     db.add(PurchaseRightChange(right_id=right_id, from_status=RightStatus.HELD, to_status=target, reason=reason))
     right = await db.get(PurchaseRight, right_id, populate_existing=True)
     assert right is not None
-    await record_event(db, f"drop.right_{target.value}", "purchase_right", right_id, product_id=right.product_id)
+    await record_event(db, Topic(f"drop.right_{target.value}"), "purchase_right", right_id, product_id=right.product_id)
     return right
 
 

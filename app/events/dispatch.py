@@ -130,7 +130,7 @@ async def record_failure(database: Database, event_id: str, handler: str, exc: B
         last_failed_at=now,
         parked_at=now if park_after <= 1 else None,
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[EventFailure.event_id, EventFailure.handler],
         set_={
             "attempts": EventFailure.attempts + 1,
@@ -141,7 +141,7 @@ async def record_failure(database: Database, event_id: str, handler: str, exc: B
         where=EventFailure.parked_at.is_(None),
     ).returning(EventFailure.attempts, EventFailure.parked_at)
     async with database.transaction() as db:
-        row = (await db.execute(stmt)).one_or_none()
+        row = (await db.execute(upsert)).one_or_none()
     if row is None:  # parked by a concurrent delivery meanwhile
         return True
     attempts, parked_at = row

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, delete, exists, select
+from sqlalchemy import Column, ColumnElement, Table, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -25,8 +25,15 @@ from app.models.events import EventFailure, InboxEntry, OutboxEvent
 log = logging.getLogger(__name__)
 
 BATCH = 5000
+
+
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 # The event id column of every table whose rows belong to one outbox event.
-EVENT_ROWS: tuple[Column[str], ...] = (InboxEntry.__table__.c.event_id, EventFailure.__table__.c.event_id)
+EVENT_ROWS: tuple[Column[str], ...] = (_table(InboxEntry).c.event_id, _table(EventFailure).c.event_id)
 
 
 @dataclass
@@ -63,7 +70,7 @@ async def prune_batch(db: AsyncSession, cutoff: datetime, batch: int = BATCH) ->
         return pruned
     # By primary key (a list of ids, not a subquery, keeps PostgreSQL on the index), the condition
     # checked again: only events deleted here lose their rows.
-    events = OutboxEvent.__table__
+    events = _table(OutboxEvent)
     stmt = delete(events).where(events.c.id.in_(ids), prunable(cutoff)).returning(events.c.id)
     deleted = list((await db.execute(stmt)).scalars())
     pruned.add(events.name, len(deleted))

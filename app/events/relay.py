@@ -70,5 +70,5 @@ async def relay_once(database: Database, send: Callable[[str, str], None], now: 
     return sent
 
 
-def _locked(database: Database, stmt: Select[tuple[OutboxEvent]]) -> Select[tuple[OutboxEvent]]:
+def _locked(database: Database, stmt: Select[OutboxEvent]) -> Select[OutboxEvent]:
     return stmt.with_for_update(skip_locked=True) if database.backend == "postgresql" else stmt

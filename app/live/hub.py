@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database
+from app.db import Database, after_commit
 from app.drops.view import stock_state
 
 log = logging.getLogger(__name__)
@@ -222,30 +222,13 @@ async def close_hubs(hubs: Iterable[LiveHub]) -> None:
     await asyncio.gather(*(hub.close() for hub in hubs))
 
 
-_AFTER_COMMIT = "smore.live_after_commit"
+def touch_after_commit(db: AsyncSession, kind: str, *subject_ids: int) -> None:
+    """Touch the ``kind`` hub once the unit of work of session ``db`` commits (nothing if it rolls
+    back): an after-commit effect of the unit of work (``app.db.after_commit``)."""
+    if not subject_ids:
+        return
 
+    async def touch_subjects() -> None:
+        touch_kind(kind, *subject_ids)
 
-def touch_after_commit(db: Any, kind: str, *subject_ids: int) -> None:
-    """Touch once the transaction of session ``db`` commits (nothing if it rolls back)."""
-    db.info.setdefault(_AFTER_COMMIT, set()).update((kind, subject_id) for subject_id in subject_ids)
-
-
-def _after_commit(session: Any) -> None:
-    pending = session.info.pop(_AFTER_COMMIT, None)
-    for kind, subject_id in pending or ():
-        touch_kind(kind, subject_id)
-
-
-def _after_rollback(session: Any) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
-
-
-def _listen() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_rollback", _after_rollback)
-
-
-_listen()
+    after_commit(db, touch_subjects)

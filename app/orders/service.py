@@ -12,17 +12,22 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import DomainError, NotFound
 from app.events.outbox import record_event
+from app.events.topics import Topic, publishes, status_topic
 from app.models.base import utcnow
 from app.models.catalog import Product
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.orders import Order, OrderChange, OrderSource, OrderStatus
 from app.orders.rules import ORDER_STATUS
 
-ORDER_CREATED = "order.created"
+ORDER_CREATED = Topic.ORDER_CREATED
+publishes(ORDER_CREATED)
 
 
 class StaleOrder(DomainError):
     """The order moved meanwhile (another request or a worker got there first)."""
+
+
+publishes(*(status_topic("order", s) for s in OrderStatus if s is not OrderStatus.CREATED))  # move_order
 
 
 async def move_order(db: AsyncSession, order: Order, target: OrderStatus, *, reason: str) -> OrderChange:
@@ -44,7 +49,7 @@ async def move_order(db: AsyncSession, order: Order, target: OrderStatus, *, rea
         set_committed_value(order, key, value)
     change = OrderChange(order_id=order.id, from_status=current, to_status=target, reason=reason)
     db.add(change)
-    await record_event(db, f"order.{target.value}", "order", order.id, from_status=current.value)
+    await record_event(db, status_topic("order", target), "order", order.id, from_status=current.value)
     return change
 
 

@@ -1,56 +1,27 @@
-"""How orders and payments react to events (each handler runs once per event id)."""
+"""How payments react to events (each handler runs once per event id): a done payment or refund
+gets its settlement entry; a reserved refund is sent to the gateway after its commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import scheduling
 from app.events.handlers import on
 from app.events.topics import Topic
 from app.models.events import OutboxEvent
-from app.models.orders import Order, OrderStatus
-from app.models.payments import Payment, PaymentStatus
-from app.orders.rules import PAYABLE
-from app.orders.service import move_order, order_for_right
-from app.payments.refunds import REFUND_DONE, REFUND_RESERVED
-from app.payments.service import PAYMENT_DONE, move_payment
 from app.payments.settlement import settle_payment, settle_refund
 
 
-@on(Topic.RIGHT_GRANTED, name="orders.create_from_right")
-async def create_order(db: AsyncSession, event: OutboxEvent) -> None:
-    await order_for_right(db, event.aggregate_id)
-
-
-@on("drop.right_expired", "drop.right_cancelled", name="orders.follow_right")
-async def cancel_unpaid_order(db: AsyncSession, event: OutboxEvent) -> None:
-    """The right's unit went back (deadline passed, or given up): its order is cancelled and any
-    checkout not yet confirmed is called off. A payment being confirmed right now finishes on
-    its own and is refunded in full if the gateway charged."""
-    order = (await db.execute(select(Order).where(Order.right_id == event.aggregate_id))).scalar_one_or_none()
-    if order is None or order.status not in PAYABLE:
-        return
-    reason = "not paid by the deadline" if event.topic.endswith("expired") else "given up by the member"
-    await move_order(db, order, OrderStatus.CANCELLED, reason=reason)
-    ready = (
-        await db.execute(select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.READY))
-    ).scalars()
-    for payment in list(ready):
-        await move_payment(db, payment, PaymentStatus.CANCELLED, reason=f"order {reason}")
-
-
-@on(PAYMENT_DONE, name="settlement.payment")
+@on(Topic.PAYMENT_DONE, name="settlement.payment")
 async def settle_done_payment(db: AsyncSession, event: OutboxEvent) -> None:
     await settle_payment(db, event.aggregate_id)
 
 
-@on(REFUND_DONE, name="settlement.refund")
+@on(Topic.REFUND_DONE, name="settlement.refund")
 async def settle_done_refund(db: AsyncSession, event: OutboxEvent) -> None:
     await settle_refund(db, event.aggregate_id)
 
 
-@on(REFUND_RESERVED, name="payments.send_refund")
+@on(Topic.REFUND_RESERVED, name="payments.send_refund")
 async def send_refund(db: AsyncSession, event: OutboxEvent) -> None:
-    from tasks.payments import perform_refund
-
-    perform_refund.send(event.aggregate_id)
+    scheduling.send_refund(db, event.aggregate_id)

@@ -19,6 +19,7 @@ from app.core.errors import DomainError
 from app.drops.gate import StockChange
 from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
 from app.events.outbox import record_event
+from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import StockReason
@@ -30,8 +31,9 @@ from app.payments.audit import audit
 from app.payments.rules import REFUNDABLE, RefundQuote, RefundRefused, quote_refund, refund_rate
 from app.payments.service import move_payment
 
-REFUND_RESERVED = "refund.reserved"
-REFUND_DONE = "refund.done"
+REFUND_RESERVED = Topic.REFUND_RESERVED
+REFUND_DONE = Topic.REFUND_DONE
+publishes(REFUND_RESERVED, REFUND_DONE)
 
 
 @dataclass(frozen=True)

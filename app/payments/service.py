@@ -23,6 +23,7 @@ from app.core.errors import DomainError, NotFound
 from app.db import Database
 from app.drops.stock import pay_right, release_right
 from app.events.outbox import record_event
+from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.orders import Order, OrderStatus
@@ -35,7 +36,8 @@ from app.payments.rules import PAYMENT_STATUS
 
 log = logging.getLogger(__name__)
 
-PAYMENT_DONE = "payment.done"
+PAYMENT_DONE = Topic.PAYMENT_DONE
+publishes(PAYMENT_DONE)
 
 
 class NotPayable(DomainError):

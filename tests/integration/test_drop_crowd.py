@@ -1,6 +1,6 @@
 """A real drop crowd with faults, against real server processes (PostgreSQL + Redis only).
 
-The Procfile's processes — ``uvicorn app.asgi:create_app --factory --workers 2`` and one
+The Procfile's processes — ``uvicorn tasks.web:create_app --factory --workers 2`` and one
 ``dramatiq tasks.worker`` — serve 120 signed-in shoppers on a 40-unit drop (limit 1 each) with a
 20 s payment hold. Every shopper browses the product page and presses Buy three times (a third of
 the presses replay the shopper's previous key); viewers keep refreshing the page meanwhile. One
@@ -97,7 +97,7 @@ def running_shop(settings, log: Path):
         "EVENT_RESEND_SECONDS": "3",
     }
     out = log.open("ab")
-    web_command = [sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory", "--workers", "2"]
+    web_command = [sys.executable, "-m", "uvicorn", "tasks.web:create_app", "--factory", "--workers", "2"]
     web_command += ["--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "3", "--no-access-log"]
     worker_command = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1", "--threads", "8"]
     worker_command += ["--worker-shutdown-timeout", "5000"]

@@ -16,7 +16,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from app.asgi import create_app
 from app.db import Database
 from app.drops.rules import Outcome
 from app.drops.service import Press
@@ -27,6 +26,7 @@ from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
 from app.models.members import Member, MemberRole, MemberStatus
 from tasks import runtime
 from tasks.drops import expire, sweep_expired_rights
+from tasks.web import create_app
 from tests.conftest import _clean
 from tests.factories import PASSWORD, MemberFactory, ProductFactory, login, post_form, second_browser
 from tests.integration.test_drops import key, on_sale, service

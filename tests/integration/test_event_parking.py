@@ -15,7 +15,7 @@ from app.db import Database
 from app.events import dispatch as dispatch_module
 from app.events import handlers as registry
 from app.events.dispatch import dispatch
-from app.events.handlers import on
+from app.events.handlers import on_private
 from app.events.outbox import record_event
 from app.models.events import EventFailure, InboxEntry
 
@@ -45,7 +45,7 @@ def topic() -> Iterator[str]:
 
 
 def register(topic: str, name: str, fn: Flaky) -> Flaky:
-    on(topic, name=name)(fn)
+    on_private(topic, name=name)(fn)
     return fn
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.db import Database
 from app.events import handlers as registry
 from app.events.dispatch import dispatch
-from app.events.handlers import on
+from app.events.handlers import on_private
 from app.events.outbox import record_event
 from app.events.pruning import prune_batch, prune_events
 from app.models.base import utcnow
@@ -43,9 +43,9 @@ def topics() -> Iterator[dict[str, str]]:
     async def failing(db, event) -> None:
         raise RuntimeError("still failing")
 
-    on(names["ok"], names["mixed"], name="tests.pruning.ok")(ok)
-    on(names["ok"], name="tests.pruning.also_ok")(ok)
-    on(names["failing"], names["mixed"], name="tests.pruning.failing")(failing)
+    on_private(names["ok"], names["mixed"], name="tests.pruning.ok")(ok)
+    on_private(names["ok"], name="tests.pruning.also_ok")(ok)
+    on_private(names["failing"], names["mixed"], name="tests.pruning.failing")(failing)
     yield names
     for name in names.values():
         registry._HANDLERS.pop(name, None)

@@ -21,7 +21,7 @@ from app.admin.event_service import EventFailureService
 from app.db import Database
 from app.events import handlers as registry
 from app.events.dispatch import dispatch, mark_handled
-from app.events.handlers import on
+from app.events.handlers import on_private
 from app.events.outbox import record_event
 from app.events.relay import RESEND_MAX_SECONDS, relay_once, resend_delay
 from app.models.base import utcnow
@@ -132,7 +132,7 @@ def test_the_wait_doubles_per_send_up_to_a_ceiling():
 async def test_an_unhandled_event_is_sent_again_with_backoff_and_never_once_handled(app, topic, settings):
     database = Database(settings.with_changes(event_resend_seconds=10))
     try:
-        calls = on(topic, name="tests.resend.calls")(Calls())
+        calls = on_private(topic, name="tests.resend.calls")(Calls())
         async with database.transaction() as db:
             event_id = (await record_event(db, topic, "test", 1)).id
         sent: list[str] = []
@@ -162,8 +162,8 @@ async def test_an_unhandled_event_is_sent_again_with_backoff_and_never_once_hand
 async def test_a_parked_event_is_not_sent_again_until_an_admin_retries_it(app, topic, settings):
     database = Database(settings.with_changes(event_resend_seconds=10, event_park_after=2))
     try:
-        on(topic, name="tests.resend.steady")(Calls())
-        failing = on(topic, name="tests.resend.failing")(Calls(fails=True))
+        on_private(topic, name="tests.resend.steady")(Calls())
+        failing = on_private(topic, name="tests.resend.failing")(Calls(fails=True))
         async with database.transaction() as db:
             event_id = (await record_event(db, topic, "test", 1)).id
         sent: list[str] = []
@@ -204,7 +204,7 @@ async def test_a_parked_event_is_not_sent_again_until_an_admin_retries_it(app, t
 async def test_an_event_whose_message_the_broker_lost_is_handled_once_after_the_resend_time(client, app, topic):
     async with asyncio.timeout(60):
         database = app.state.database
-        calls = on(topic, name="tests.resend.calls")(Calls())
+        calls = on_private(topic, name="tests.resend.calls")(Calls())
         deliveries = Deliveries(topic)
         app.state.broker.broker.add_middleware(deliveries)
         async with database.transaction() as db:
@@ -240,7 +240,7 @@ async def test_an_event_whose_message_the_broker_lost_is_handled_once_after_the_
 async def test_the_web_process_relay_resends_messages_acked_without_running(client, app, topic):
     async with asyncio.timeout(60):
         database = app.state.database
-        calls = on(topic, name="tests.resend.calls")(Calls())
+        calls = on_private(topic, name="tests.resend.calls")(Calls())
         deliveries = Deliveries(topic, drop=2)  # the first send and the first resend are lost
         app.state.broker.broker.add_middleware(deliveries)
         app.state.broker.start_worker()  # the worker `make worker` runs (already running on the stub)

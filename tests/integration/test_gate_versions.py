@@ -146,7 +146,7 @@ async def test_a_unit_an_event_handler_gives_back_reaches_the_gate_after_its_com
     """After-commit effects run for event handlers too (their own unit of work), and only after
     the handler's commit: a handler that fails gives nothing back."""
     from app.events.dispatch import dispatch
-    from app.events.handlers import on
+    from app.events.handlers import on_private
     from app.events.outbox import record_event
 
     product = await on_sale(app, members, products, fixed=2)
@@ -155,7 +155,7 @@ async def test_a_unit_an_event_handler_gives_back_reaches_the_gate_after_its_com
     topic = f"test.gate.release.{key()[:8]}"
     attempts: list[int] = []
 
-    @on(topic, name=f"tests.gate.release.{topic}")
+    @on_private(topic, name=f"tests.gate.release.{topic}")
     async def release(db, event) -> None:
         await release_right(db, event.aggregate_id, RightStatus.CANCELLED, StockReason.CANCEL)
         attempts.append(event.aggregate_id)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.catalog.transitions import StaleTransition, open_due_sale, transition
 from app.events.dispatch import dispatch
-from app.events.handlers import on
+from app.events.handlers import on_private
 from app.events.outbox import record_event
 from app.events.relay import relay_once
 from app.models.base import utcnow
@@ -20,7 +20,7 @@ from app.models.events import InboxEntry, OutboxEvent
 CALLS: list[str] = []
 
 
-@on("test.ping", name="tests.ping_recorder")
+@on_private("test.ping", name="tests.ping_recorder")
 async def ping_recorder(db, event) -> None:
     CALLS.append(event.id)
 
@@ -56,7 +56,7 @@ async def test_a_failing_handler_leaves_no_inbox_row_so_the_retry_runs_it(app):
     database = app.state.database
     attempts: list[int] = []
 
-    @on("test.flaky", name="tests.flaky")
+    @on_private("test.flaky", name="tests.flaky")
     async def flaky(db, event) -> None:
         attempts.append(1)
         if len(attempts) == 1:

@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 
 from app.events import handlers as registry
-from app.events.handlers import on
+from app.events.handlers import on_private
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from tests.factories import login, post_form
@@ -29,7 +29,7 @@ def topic() -> Iterator[str]:
     async def recorder(db, event) -> None:
         return None  # its inbox row shows that it ran
 
-    on(name, name=HANDLER)(recorder)
+    on_private(name, name=HANDLER)(recorder)
     yield name
     registry._HANDLERS.pop(name, None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from app.asgi import create_app
+from tasks.web import create_app
 
 
 async def test_healthz_names_backends_and_answers(client, settings):

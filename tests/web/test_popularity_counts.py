@@ -14,13 +14,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event, func, select
 
-from app.asgi import create_app
 from app.catalog.popularity import recompute_popularity
 from app.events.dispatch import dispatch
 from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import InboxEntry, OutboxEvent
+from tasks.web import create_app
 from tests.factories import login, second_browser
 from tests.integration.auction_helpers import live_auction
 from tests.integration.test_drops import on_sale

@@ -1,0 +1,12 @@
+"""Imports every module that records events, so the topics they declare (``publishes``) are known
+to the start-up check before any of their code runs. A module that starts recording a topic is
+listed here; a topic recorded by a module missing here fails the check loudly, never silently."""
+
+import app.auctions.bidding
+import app.auctions.service
+import app.catalog.transitions
+import app.drops.service
+import app.drops.stock
+import app.orders.service
+import app.payments.refunds
+import app.payments.service  # noqa: F401
