@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app.events.outbox import WROTE_EVENTS
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 SESSION_STATE_KEY = "smore_db_session"
 # Effects a unit of work runs once after its commit succeeds (never after a rollback).
 AFTER_COMMIT = "smore_after_commit"
+# What to undo outside the database if the unit of work rolls back instead.
+AFTER_ROLLBACK = "smore_after_rollback"
 T = TypeVar("T")
 
 
@@ -45,9 +48,17 @@ def after_commit(db: AsyncSession, effect: Callable[[], Awaitable[None]]) -> Non
     db.info.setdefault(AFTER_COMMIT, []).append(effect)
 
 
+def after_rollback(db: AsyncSession, undo: Callable[[], None]) -> None:
+    """Run ``undo`` if this session's transaction rolls back instead of committing (remove a file
+    written for a row that will not exist, say); a commit drops it."""
+    db.info.setdefault(AFTER_ROLLBACK, []).append(undo)
+
+
 async def commit(db: AsyncSession) -> None:
-    """Commit, then run the effects registered on the session."""
+    """Commit, then run the effects registered on the session. If the commit fails, the caller's
+    ``rollback`` runs the undos."""
     await db.commit()
+    db.info.pop(AFTER_ROLLBACK, None)  # committed: nothing to undo
     effects = db.info.pop(AFTER_COMMIT, [])
     for effect in effects:
         try:
@@ -58,7 +69,21 @@ async def commit(db: AsyncSession) -> None:
 
 async def rollback(db: AsyncSession) -> None:
     db.info.pop(AFTER_COMMIT, None)
-    await db.rollback()
+    await db.rollback()  # the undos run on the session's rollback event (below)
+
+
+def _rolled_back(session: Session) -> None:
+    """However the transaction was rolled back (this module's ``rollback``, a bare
+    ``session.rollback()``, a failed commit), its effects are dropped and its undos run."""
+    session.info.pop(AFTER_COMMIT, None)
+    for undo in session.info.pop(AFTER_ROLLBACK, []):
+        try:
+            undo()
+        except Exception:
+            log.warning("an undo after rollback failed", exc_info=True)
+
+
+event.listen(Session, "after_rollback", _rolled_back)
 
 
 def database_of(db: AsyncSession) -> Database | None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
-from sqlalchemy import event
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import after_commit, after_rollback
 
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 20_000
@@ -115,7 +116,7 @@ def process_image(upload: Upload, max_bytes: int) -> ProcessedImage:
         raise
     except Image.DecompressionBombError:
         raise ImageRejected(too_large) from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         other = _other_format(upload.data)
         raise ImageRejected(f"{name} is a {other} file; upload JPEG, PNG or WebP." if other else not_allowed) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, TypeError, KeyError, IndexError):
@@ -212,35 +213,18 @@ def remove_files(paths: Iterable[Path]) -> None:
 
 # -- tying files to the database transaction ----------------------------------------------------
 
-_NEW = "smore_new_upload_files"
-_DOOMED = "smore_doomed_upload_files"
-_HOOKED = "smore_upload_hooks"
-
-
-def _hook(db: AsyncSession) -> dict[str, Any]:
-    info = db.sync_session.info
-    if not info.get(_HOOKED):
-        info[_HOOKED] = True
-        info[_NEW], info[_DOOMED] = [], []
-
-        @event.listens_for(db.sync_session, "after_commit")
-        def _committed(session: Any) -> None:
-            remove_files(session.info.get(_DOOMED, []))
-            session.info[_NEW], session.info[_DOOMED] = [], []
-
-        @event.listens_for(db.sync_session, "after_rollback")
-        def _rolled_back(session: Any) -> None:
-            remove_files(session.info.get(_NEW, []))
-            session.info[_NEW], session.info[_DOOMED] = [], []
-
-    return info
-
 
 def track_new_files(db: AsyncSession, paths: Iterable[Path]) -> None:
     """Remove these files if the transaction rolls back."""
-    _hook(db)[_NEW].extend(paths)
+    written = list(paths)
+    after_rollback(db, lambda: remove_files(written))
 
 
 def delete_after_commit(db: AsyncSession, paths: Iterable[Path]) -> None:
     """Remove these files once the transaction commits (never before: a rollback keeps the rows)."""
-    _hook(db)[_DOOMED].extend(paths)
+    doomed = list(paths)
+
+    async def remove() -> None:
+        remove_files(doomed)
+
+    after_commit(db, remove)

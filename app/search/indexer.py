@@ -21,14 +21,13 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, event, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from whoosh.writing import IndexWriter
 
-from app.db import Database
+from app.db import Database, after_commit
 from app.events.handlers import on
 from app.events.topics import Topic
 from app.models.base import utcnow
@@ -40,7 +39,6 @@ from app.search.index import SearchIndex
 BATCH = 300  # products per index writer
 WRITER_WAIT = 1.0  # seconds to wait for a busy writer before leaving the batch for later
 
-_MARKED = "smore_search_marked"
 _WAKERS: set[Callable[[], None]] = set()
 
 
@@ -58,7 +56,7 @@ async def mark_for_indexing(db: AsyncSession, *product_ids: int) -> None:
         set_={"changed_at": stmt.excluded.changed_at, "version": SearchPending.version + 1},
     )
     await db.execute(stmt)
-    db.info[_MARKED] = True
+    after_commit(db, _wake_all)
 
 
 @on(Topic.PRODUCT_STATUS_CHANGED, Topic.PRODUCT_CHANGED, name="search.index")
@@ -117,15 +115,6 @@ def remove_waker(wake: Callable[[], None]) -> None:
     _WAKERS.discard(wake)
 
 
-def _after_commit(session: Session) -> None:
-    if session.info.pop(_MARKED, False):
-        for wake in list(_WAKERS):
-            wake()
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_MARKED, None)
-
-
-event.listen(Session, "after_commit", _after_commit)
-event.listen(Session, "after_rollback", _after_rollback)
+async def _wake_all() -> None:
+    for wake in list(_WAKERS):
+        wake()
