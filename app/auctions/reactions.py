@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions import service
-from app.catalog.transitions import STATUS_CHANGED
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.live.hub import touch_after_commit
 from app.models.auctions import Auction, ResultStatus
 from app.models.catalog import ProductStatus
@@ -17,13 +17,13 @@ from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderSource
 
 
-@on(STATUS_CHANGED, name="auctions.open_on_conversion")
+@on(Topic.PRODUCT_STATUS_CHANGED, name="auctions.open_on_conversion")
 async def open_auction(db: AsyncSession, event: OutboxEvent) -> None:
     if event.payload.get("to_status") == ProductStatus.AUCTION_LIVE.value:
         await service.open_for_product(db, event.aggregate_id)
 
 
-@on(service.AUCTION_OPENED, name="auctions.schedule_close")
+@on(Topic.AUCTION_OPENED, name="auctions.schedule_close")
 async def schedule_closing(db: AsyncSession, event: OutboxEvent) -> None:
     auction = await db.get(Auction, event.aggregate_id)
     if auction is None:

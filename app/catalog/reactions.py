@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.bidding import BIDS_PLACED
 from app.catalog.popularity import record_bid, record_purchase
-from app.catalog.transitions import STATUS_CHANGED
 from app.drops.service import RIGHT_GRANTED
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.models.catalog import Product, ProductStatus
 from app.models.events import OutboxEvent
 
 
-@on(STATUS_CHANGED, name="catalog.schedule_opening")
+@on(Topic.PRODUCT_STATUS_CHANGED, name="catalog.schedule_opening")
 async def schedule_opening_at_start(db: AsyncSession, event: OutboxEvent) -> None:
     """A product became scheduled: a delayed message opens its sale at the start time."""
     if event.payload.get("to_status") != ProductStatus.SCHEDULED.value:

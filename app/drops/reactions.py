@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.transitions import STATUS_CHANGED
 from app.drops.service import RIGHT_GRANTED
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.live import hub
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.events import OutboxEvent
@@ -23,7 +23,7 @@ async def schedule_expiry_at_deadline(db: AsyncSession, event: OutboxEvent) -> N
     schedule_expiry(right.id, right.expires_at)
 
 
-@on(STATUS_CHANGED, name="drops.follow_product_state")
+@on(Topic.PRODUCT_STATUS_CHANGED, name="drops.follow_product_state")
 async def follow_product_state(db: AsyncSession, event: OutboxEvent) -> None:
     from tasks.drops import refresh_gate
 

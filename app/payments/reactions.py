@@ -5,15 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.status import move, try_move
 from app.drops.service import RIGHT_GRANTED
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentStatus
 from app.orders.rules import PAYABLE
-from app.orders.service import move_order, order_for_right
-from app.payments.refunds import REFUND_DONE, REFUND_RESERVED
-from app.payments.service import PAYMENT_DONE, move_payment
+from app.orders.service import order_for_right
 from app.payments.settlement import settle_payment, settle_refund
 
 
@@ -31,25 +31,25 @@ async def cancel_unpaid_order(db: AsyncSession, event: OutboxEvent) -> None:
     if order is None or order.status not in PAYABLE:
         return
     reason = "not paid by the deadline" if event.topic.endswith("expired") else "given up by the member"
-    await move_order(db, order, OrderStatus.CANCELLED, reason=reason)
+    await move(db, order, OrderStatus.CANCELLED, reason=reason)
     ready = (
         await db.execute(select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.READY))
     ).scalars()
     for payment in list(ready):
-        await move_payment(db, payment, PaymentStatus.CANCELLED, reason=f"order {reason}")
+        await try_move(db, payment, PaymentStatus.CANCELLED, reason=f"order {reason}")
 
 
-@on(PAYMENT_DONE, name="settlement.payment")
+@on(Topic.PAYMENT_DONE, name="settlement.payment")
 async def settle_done_payment(db: AsyncSession, event: OutboxEvent) -> None:
     await settle_payment(db, event.aggregate_id)
 
 
-@on(REFUND_DONE, name="settlement.refund")
+@on(Topic.REFUND_DONE, name="settlement.refund")
 async def settle_done_refund(db: AsyncSession, event: OutboxEvent) -> None:
     await settle_refund(db, event.aggregate_id)
 
 
-@on(REFUND_RESERVED, name="payments.send_refund")
+@on(Topic.REFUND_RESERVED, name="payments.send_refund")
 async def send_refund(db: AsyncSession, event: OutboxEvent) -> None:
     from tasks.payments import perform_refund
 

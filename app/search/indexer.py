@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from whoosh.writing import IndexWriter
 
-from app.catalog.transitions import PRODUCT_CHANGED, STATUS_CHANGED
 from app.db import Database
 from app.events.handlers import on
+from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.events import OutboxEvent
 from app.models.search import SearchPending
@@ -61,7 +61,7 @@ async def mark_for_indexing(db: AsyncSession, *product_ids: int) -> None:
     db.info[_MARKED] = True
 
 
-@on(STATUS_CHANGED, PRODUCT_CHANGED, name="search.index")
+@on(Topic.PRODUCT_STATUS_CHANGED, Topic.PRODUCT_CHANGED, name="search.index")
 async def index_product(db: AsyncSession, event: OutboxEvent) -> None:
     if event.aggregate_type == "product":
         await mark_for_indexing(db, event.aggregate_id)
