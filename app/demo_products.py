@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.service import open_for_product
 from app.catalog.images import Upload, process_image, store
-from app.catalog.transitions import STATUS_CHANGED, product_changed
+from app.catalog.transitions import product_changed
 from app.drops.stock import write_ledger
 from app.events.outbox import record_event
 from app.events.topics import Topic
@@ -266,7 +266,9 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member, sh
         await _demo_stock(db, product, shopper, now)
         if product.status is S.AUCTION_LIVE:
             await open_for_product(db, product.id, now)
-        await record_event(db, STATUS_CHANGED, "product", product.id, from_status=None, to_status=demo.status.value)
+        await record_event(
+            db, Topic.PRODUCT_STATUS_CHANGED, "product", product.id, from_status=None, to_status=demo.status.value
+        )
         await product_changed(db, product)
         added += 1
     return added

@@ -10,8 +10,28 @@ from app.accounts import rules
 from app.accounts.passwords import PasswordHasher
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
-from app.models.base import utcnow
+from app.core.status import Aggregate, Move, created, generic_history, move, prefixed, register
 from app.models.members import Member, MemberRole, MemberStatus
+
+
+def _member_values(step: Move[MemberStatus]) -> dict[str, object]:
+    """Suspension and withdrawal keep their reason (shown at sign-in); withdrawal its time."""
+    values: dict[str, object] = {"status_reason": step.reason if step.target is not MemberStatus.ACTIVE else None}
+    if step.target is MemberStatus.WITHDRAWN:
+        values["withdrawn_at"] = step.now
+    return values
+
+
+MEMBER = register(
+    Aggregate(
+        name="member",
+        model=Member,
+        machine=rules.MEMBER_STATUS,
+        history=generic_history("member"),
+        topic=prefixed("member"),
+        values=_member_values,
+    )
+)
 
 
 class LoginRefused(DomainError):
@@ -61,6 +81,7 @@ class AccountService:
                 await self.db.flush()
         except IntegrityError:  # a concurrent sign-up took the email between check and insert
             raise FormInvalid({"email": "An account with this email already exists. Sign in instead?"}) from None
+        created(self.db, member, reason="signed up", actor=member)
         return member
 
     async def authenticate(self, email: str, password: str) -> Member:
@@ -105,20 +126,16 @@ class AccountService:
         if errors:
             raise FormInvalid(errors)
         await set_member_status(self.db, member, MemberStatus.WITHDRAWN, actor=member, reason="withdrawn by member")
-        member.withdrawn_at = utcnow()
-        await self.db.flush()
 
 
 async def set_member_status(
     db: AsyncSession, member: Member, target: MemberStatus, *, actor: Member, reason: str
 ) -> None:
-    """The only place a member's status changes: checked against the table, audited."""
-    rules.MEMBER_STATUS.check(member.status, target)
+    """A member's status moves through the status core, with its line in the moderation audit log."""
     action = {
         MemberStatus.SUSPENDED: "member.suspend",
         MemberStatus.ACTIVE: "member.unsuspend",
         MemberStatus.WITHDRAWN: "member.withdraw",
     }[target]
-    member.status = target
-    member.status_reason = reason if target is not MemberStatus.ACTIVE else None
+    await move(db, member, target, actor=actor, reason=reason)
     await record_audit(db, actor=actor, action=action, target=member, reason=reason)

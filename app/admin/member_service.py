@@ -1,6 +1,6 @@
 """Member moderation use cases for administrators: search, suspend, unsuspend.
 
-Every status change goes through ``set_member_status`` (transition table + audit row); this service
+Every status change goes through ``set_member_status`` (the status core + an audit row); this service
 only adds who may be moderated and turns refusals into messages. It flushes, never commits.
 """
 

@@ -1,7 +1,7 @@
 """Product moderation for administrators: find products, hide and unhide them with a reason.
 
-Status changes go through ``app.catalog.transitions.transition`` (table check, conditional update,
-history row, outbox event); this service adds the reason rule, the audit row, and turns refusals
+Status changes go through the status core (``app.catalog.transitions.transition``: table check,
+conditional update, history row, outbox event); this service adds the reason rule, the audit row, and turns refusals
 into messages. It flushes, never commits.
 """
 
@@ -18,9 +18,10 @@ from app.audit import audit_trail, record_audit
 from app.catalog import rules
 from app.catalog.lifecycle import LABELS
 from app.catalog.service import CategoryService
-from app.catalog.transitions import StaleTransition, history, transition
+from app.catalog.transitions import history, transition
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.core.states import IllegalTransition
+from app.core.status import StaleStatus
 from app.models.catalog import Category, Product, ProductStatus, ProductStatusChange
 from app.models.members import AuditEntry, Member
 from app.web.pagination import Page, paginate
@@ -144,5 +145,5 @@ class ProductModerationService:
         except IllegalTransition:
             label = LABELS[product.status].lower()
             raise DomainError(f"“{product.name}” is {label}; it cannot be changed that way.") from None
-        except StaleTransition as exc:
+        except StaleStatus as exc:
             raise DomainError(exc.message) from None

@@ -5,56 +5,61 @@ paid or unsold. Services flush, never commit."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
+from app.auctions.result_rules import RESULT_STATUS
 from app.auctions.rules import AUCTION_STATUS, AuctionStatus
-from app.catalog.transitions import StaleTransition, transition
+from app.core.status import Aggregate, Move, clip, created, generic_history, move, prefixed, register, try_move
 from app.events.outbox import record_event
-from app.events.topics import Topic, publishes, status_topic
+from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, AuctionChange, AuctionResult, NotificationKind, ResultStatus, StandingBid
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.orders import Order, OrderSource, OrderStatus
 from app.notifications.service import notify
 from app.orders.rules import PAYABLE
-from app.orders.service import move_order, new_order, open_order
+from app.orders.service import new_order, open_order
 
-AUCTION_OPENED = Topic.AUCTION_OPENED
-AUCTION_CLOSED = Topic.AUCTION_CLOSED
-publishes(AUCTION_OPENED, AUCTION_CLOSED)
+publishes(Topic.AUCTION_OPENED)  # a new auction, open for bids; its moves publish auction.{status}
 # Results that still wait on the member (the others are final).
 OPEN_RESULTS = (ResultStatus.OFFERED,)
 
 
-publishes(*(status_topic("auction", s) for s in AuctionStatus if s is not AuctionStatus.SCHEDULED))  # move_auction
+def _auction_values(step: Move[AuctionStatus]) -> dict[str, object]:
+    if step.target is AuctionStatus.CLOSED:
+        return {"closed_at": step.now}
+    if step.target is AuctionStatus.SETTLED:
+        return {"settled_at": step.now}
+    return {}
 
 
-async def move_auction(
-    db: AsyncSession, auction: Auction, target: AuctionStatus, *, reason: str, **values: object
-) -> bool:
-    """The only way an auction's status changes: checked against the table, a conditional update
-    (False when another process moved it first), a history row and an event."""
-    current = auction.status
-    AUCTION_STATUS.check(current, target)
-    result = await db.execute(
-        update(Auction)
-        .where(Auction.id == auction.id, Auction.status == current)
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
+AUCTION = register(
+    Aggregate(
+        name="auction",
+        model=Auction,
+        machine=AUCTION_STATUS,
+        history=lambda m: AuctionChange(
+            auction_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
+        ),
+        topic=prefixed("auction"),
+        values=_auction_values,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    set_committed_value(auction, "status", target)
-    for key, value in values.items():
-        set_committed_value(auction, key, value)
-    db.add(AuctionChange(auction_id=auction.id, from_status=current, to_status=target, reason=reason[:200]))
-    await record_event(db, status_topic("auction", target), "auction", auction.id, from_status=current.value)
-    return True
+)
+RESULT = register(
+    Aggregate(
+        name="auction_result",
+        model=AuctionResult,
+        machine=RESULT_STATUS,
+        history=generic_history("auction_result"),
+        topic=prefixed("auction_result"),
+        payload=lambda m: {"auction_id": m.entity.auction_id, "order_id": m.entity.order_id},
+    )
+)
 
 
 async def auction_of_product(db: AsyncSession, product_id: int) -> Auction | None:
@@ -88,9 +93,9 @@ async def open_for_product(db: AsyncSession, product_id: int, now: datetime | No
             await db.flush()
     except IntegrityError:
         return await auction_of_product(db, product_id)
-    db.add(AuctionChange(auction_id=auction.id, from_status=None, to_status=AuctionStatus.SCHEDULED, reason="created"))
-    await move_auction(db, auction, AuctionStatus.LIVE, reason="bidding opens")
-    await record_event(db, AUCTION_OPENED, "auction", auction.id, product_id=product.id)
+    created(db, auction, reason="created")
+    await move(db, auction, AuctionStatus.LIVE, reason="bidding opens")
+    await record_event(db, Topic.AUCTION_OPENED, "auction", auction.id, product_id=product.id)
     return auction
 
 
@@ -105,40 +110,32 @@ async def close(db: AsyncSession, auction_id: int, *, pay_seconds: int, now: dat
     auction = await db.get(Auction, auction_id, populate_existing=True)
     if auction is None or auction.status is not AuctionStatus.LIVE or auction.ends_at > now:
         return False
-    moved = await db.execute(
-        update(Auction)
-        .where(Auction.id == auction_id, Auction.status == AuctionStatus.LIVE, Auction.ends_at <= now)
-        .values(status=AuctionStatus.CLOSED, closed_at=now)
-        .returning(Auction.units)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.first() is None:
+    if not await try_move(
+        db, auction, AuctionStatus.CLOSED, reason="the end time came", where=[Auction.ends_at <= now], now=now
+    ):
         return False
-    set_committed_value(auction, "status", AuctionStatus.CLOSED)
-    set_committed_value(auction, "closed_at", now)
-    db.add(
-        AuctionChange(
-            auction_id=auction.id,
-            from_status=AuctionStatus.LIVE,
-            to_status=AuctionStatus.CLOSED,
-            reason="the end time came",
-        )
-    )
-    await record_event(db, AUCTION_CLOSED, "auction", auction.id, from_status=AuctionStatus.LIVE.value)
     product = await db.get(Product, auction.product_id, populate_existing=True)
     if product is not None and product.status is ProductStatus.AUCTION_LIVE:
-        try:
-            await transition(db, product, ProductStatus.ENDED, reason="the auction closed")
-        except StaleTransition:
-            pass
+        await try_move(db, product, ProductStatus.ENDED, reason="the auction closed")
     winners = (await db.execute(_ranked(auction.id).limit(auction.units))).scalars().all()
     for rank, standing in enumerate(winners, start=1):
         await _offer(db, auction, unit=rank, rank=rank, standing=standing, pay_seconds=pay_seconds, now=now, first=True)
-    for unit in range(len(winners) + 1, auction.units + 1):
-        db.add(AuctionResult(auction_id=auction.id, unit=unit, status=ResultStatus.UNSOLD, updated_at=now))
-    await db.flush()
+    await _unsold(db, auction, range(len(winners) + 1, auction.units + 1), now)
     await settle_if_done(db, auction)
     return True
+
+
+async def _unsold(db: AsyncSession, auction: Auction, units: Iterable[int], now: datetime) -> None:
+    """Units no bidder is left to take: recorded unsold (a result's first and last status)."""
+    results = [
+        AuctionResult(auction_id=auction.id, unit=unit, status=ResultStatus.UNSOLD, updated_at=now) for unit in units
+    ]
+    if not results:
+        return
+    db.add_all(results)
+    await db.flush()
+    for result in results:
+        created(db, result, reason="no bidder left")
 
 
 def _ranked(auction_id: int):  # type: ignore[no-untyped-def]
@@ -184,6 +181,7 @@ async def _offer(
     )
     db.add(result)
     await db.flush()
+    created(db, result, reason="offered at the close" if first else "passed on")
     name = await db.scalar(select(Product.name).where(Product.id == auction.product_id))
     if first:
         text = f"You won {name} at ₩{standing.amount:,}. Pay by the deadline to keep it."
@@ -213,19 +211,14 @@ async def release_offer(
     the result is marked, the order cancelled if still payable, and the unit offered to the next
     bidder in rank order, or recorded unsold when no bidder is left. Once per result."""
     now = now or utcnow()
-    moved = await db.execute(
-        update(AuctionResult)
-        .where(AuctionResult.id == result_id, AuctionResult.status == ResultStatus.OFFERED)
-        .values(status=target, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        return False
     result = await db.get(AuctionResult, result_id, populate_existing=True)
-    assert result is not None
+    if result is None or result.status is not ResultStatus.OFFERED:
+        return False
+    if not await try_move(db, result, target, reason=reason, now=now):
+        return False
     order = await db.get(Order, result.order_id, populate_existing=True) if result.order_id else None
     if order is not None and order.status in PAYABLE:
-        await move_order(db, order, OrderStatus.CANCELLED, reason=reason)
+        await move(db, order, OrderStatus.CANCELLED, reason=reason)
     auction = await db.get(Auction, result.auction_id, populate_existing=True)
     assert auction is not None
     await offer_next(db, auction, unit=result.unit, pay_seconds=pay_seconds, now=now)
@@ -241,8 +234,7 @@ async def offer_next(db: AsyncSession, auction: Auction, *, unit: int, pay_secon
         await db.execute(_ranked(auction.id).where(StandingBid.member_id.not_in(offered)).limit(1))
     ).scalar_one_or_none()
     if following is None:
-        db.add(AuctionResult(auction_id=auction.id, unit=unit, status=ResultStatus.UNSOLD, updated_at=now))
-        await db.flush()
+        await _unsold(db, auction, [unit], now)
         return
     above = await db.scalar(
         select(func.count())
@@ -278,9 +270,7 @@ async def settle_if_done(db: AsyncSession, auction: Auction) -> bool:
     )
     if waiting:
         return False
-    return await move_auction(
-        db, auction, AuctionStatus.SETTLED, reason="every unit is paid or unsold", settled_at=utcnow()
-    )
+    return await try_move(db, auction, AuctionStatus.SETTLED, reason="every unit is paid or unsold")
 
 
 async def result_of_order(db: AsyncSession, order_id: int) -> AuctionResult | None:
@@ -289,15 +279,9 @@ async def result_of_order(db: AsyncSession, order_id: int) -> AuctionResult | No
 
 async def record_paid(db: AsyncSession, order_id: int) -> bool:
     result = await result_of_order(db, order_id)
-    if result is None:
+    if result is None or result.status is not ResultStatus.OFFERED:
         return False
-    moved = await db.execute(
-        update(AuctionResult)
-        .where(AuctionResult.id == result.id, AuctionResult.status == ResultStatus.OFFERED)
-        .values(status=ResultStatus.PAID, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if not await try_move(db, result, ResultStatus.PAID, reason=f"order {order_id} paid"):
         return False
     auction = await db.get(Auction, result.auction_id, populate_existing=True)
     assert auction is not None

@@ -1,5 +1,5 @@
 """A seller's own listings: create a draft, edit it while nothing is sold, publish, cancel.
-Flushes, never commits; statuses change only through ``transition()``."""
+Flushes, never commits; statuses change only through the status core (``transition()``)."""
 
 from __future__ import annotations
 

@@ -1,30 +1,58 @@
-"""The only code that changes a product's status: checks the table, moves the row with a
-conditional update (so two workers cannot both make the same move), writes a history row and an
-outbox event."""
+"""The product's status moves: its description for the status core (the lifecycle table, the
+history row, ``product.status_changed`` with from and to, what hiding writes), and the moves the
+catalog makes itself (a scheduled sale opening)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import lifecycle
-from app.core.errors import DomainError
+from app.core.status import Aggregate, Move, clip, move, one_topic, register, try_move
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.members import Member
 
-STATUS_CHANGED = Topic.PRODUCT_STATUS_CHANGED
-PRODUCT_CHANGED = Topic.PRODUCT_CHANGED
-publishes(STATUS_CHANGED, PRODUCT_CHANGED)
+publishes(Topic.PRODUCT_CHANGED)
 
 
-class StaleTransition(DomainError):
-    """Someone else moved the product first."""
+def _guard(step: Move[ProductStatus]) -> None:
+    assert step.source is not None
+    lifecycle.check_move(step.source, step.target, step.entity.hidden_from)
+
+
+def _values(step: Move[ProductStatus]) -> Mapping[str, object]:
+    """Hiding remembers where unhiding returns to, and why; unhiding forgets it."""
+    if step.target is ProductStatus.HIDDEN:
+        return {"hidden_from": step.source, "hidden_reason": step.reason}
+    if step.source is ProductStatus.HIDDEN:
+        return {"hidden_from": None}
+    return {}
+
+
+PRODUCT = register(
+    Aggregate(
+        name="product",
+        model=Product,
+        machine=lifecycle.PRODUCT_STATUS,
+        history=lambda m: ProductStatusChange(
+            product_id=m.entity.id,
+            from_status=m.source,
+            to_status=m.target,
+            actor_id=m.actor_id,
+            reason=clip(m.reason, 500),
+        ),
+        topic=one_topic(Topic.PRODUCT_STATUS_CHANGED),
+        values=_values,
+        guard=_guard,
+    )
+)
 
 
 async def transition(
@@ -35,32 +63,8 @@ async def transition(
     actor: Member | None = None,
     reason: str | None = None,
 ) -> ProductStatusChange:
-    current = product.status
-    lifecycle.check_move(current, target, product.hidden_from)
-    values: dict[str, object] = {"status": target, "updated_at": utcnow()}
-    if target is ProductStatus.HIDDEN:
-        values |= {"hidden_from": current, "hidden_reason": reason}
-    elif current is ProductStatus.HIDDEN:
-        values |= {"hidden_from": None}
-    result = await db.execute(
-        update(Product)
-        .where(Product.id == product.id, Product.status == current)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StaleTransition("This product changed meanwhile; reload the page and try again.")
-    for key, value in values.items():
-        set_committed(product, key, value)
-    change = ProductStatusChange(
-        product_id=product.id,
-        from_status=current,
-        to_status=target,
-        actor_id=actor.id if actor else None,
-        reason=reason,
-    )
-    db.add(change)
-    await record_event(db, STATUS_CHANGED, "product", product.id, from_status=current.value, to_status=target.value)
+    """A product's move through the status core (``StaleStatus`` when it moved meanwhile)."""
+    change: ProductStatusChange = await move(db, product, target, actor=actor, reason=reason)
     return change
 
 
@@ -71,7 +75,7 @@ def set_committed(product: Product, key: str, value: object) -> None:
 
 async def product_changed(db: AsyncSession, product: Product) -> None:
     """Tell the other parts (search, live pages) that a product's details changed."""
-    await record_event(db, PRODUCT_CHANGED, "product", product.id)
+    await record_event(db, Topic.PRODUCT_CHANGED, "product", product.id)
 
 
 async def open_due_sale(db: AsyncSession, product_id: int, now: datetime | None = None) -> bool:
@@ -82,9 +86,7 @@ async def open_due_sale(db: AsyncSession, product_id: int, now: datetime | None 
     if product is None or not lifecycle.should_open(product.status, product.sale_starts_at, now):
         return False
     target = lifecycle.opening_status(product.fixed_quantity)
-    try:
-        await transition(db, product, target, reason="sale start time reached")
-    except StaleTransition:
+    if not await try_move(db, product, target, reason="sale start time reached"):
         return False
     if target is ProductStatus.AUCTION_LIVE:
         return True

@@ -11,18 +11,32 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import lifecycle
-from app.catalog.transitions import StaleTransition, transition
+from app.core.status import Aggregate, clip, register, try_move
 from app.db import after_commit, database_of
 from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
-from app.events.outbox import record_event
-from app.events.topics import Topic, publishes
+from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 
 # Stock may move only while the fixed-price sale is running (or paused by moderation).
 STOCK_OPEN = (ProductStatus.ON_SALE, ProductStatus.CONVERSION_PENDING, ProductStatus.HIDDEN)
+
+
+RIGHT = register(
+    Aggregate(
+        name="purchase_right",
+        model=PurchaseRight,
+        machine=RIGHT_STATUS,
+        history=lambda m: PurchaseRightChange(
+            right_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
+        ),
+        topic=lambda status: Topic(f"drop.right_{status.value}"),
+        values=lambda m: {"decided_at": m.now},
+        payload=lambda m: {"product_id": m.entity.product_id},
+    )
+)
 
 
 def tell_gate(db: AsyncSession, change: StockChange) -> None:
@@ -91,30 +105,18 @@ async def open_stock(db: AsyncSession, product: Product) -> None:
     )
 
 
-publishes(Topic.RIGHT_PAID, Topic.RIGHT_EXPIRED, Topic.RIGHT_CANCELLED)  # move_right: drop.right_{target}
-
-
-async def move_right(
+async def _move_held(
     db: AsyncSession, right_id: int, target: RightStatus, *, reason: str, now: datetime | None = None
 ) -> PurchaseRight | None:
-    """HELD → target with a conditional update; None when the right is not held any more."""
+    """A held right moves to ``target`` (an expiry only once its deadline has passed); None when
+    it is not held any more."""
     now = now or utcnow()
-    RIGHT_STATUS.check(RightStatus.HELD, target)
-    conditions = [PurchaseRight.id == right_id, PurchaseRight.status == RightStatus.HELD]
-    if target is RightStatus.EXPIRED:
-        conditions.append(PurchaseRight.expires_at <= now)
-    result = await db.execute(
-        update(PurchaseRight)
-        .where(*conditions)
-        .values(status=target, decided_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    db.add(PurchaseRightChange(right_id=right_id, from_status=RightStatus.HELD, to_status=target, reason=reason))
     right = await db.get(PurchaseRight, right_id, populate_existing=True)
-    assert right is not None
-    await record_event(db, Topic(f"drop.right_{target.value}"), "purchase_right", right_id, product_id=right.product_id)
+    if right is None or right.status is not RightStatus.HELD:
+        return None
+    due = [PurchaseRight.expires_at <= now] if target is RightStatus.EXPIRED else []
+    if not await try_move(db, right, target, reason=reason, where=due, now=now):
+        return None
     return right
 
 
@@ -146,10 +148,7 @@ async def return_unit(
     product = await db.get(Product, right.product_id, populate_existing=True)
     assert product is not None
     if product.status is ProductStatus.CONVERSION_PENDING:
-        try:
-            await transition(db, product, ProductStatus.ON_SALE, reason="a unit came back")
-        except StaleTransition:
-            pass
+        await try_move(db, product, ProductStatus.ON_SALE, reason="a unit came back")
     elif product.status is ProductStatus.HIDDEN and product.hidden_from is ProductStatus.CONVERSION_PENDING:
         product.hidden_from = ProductStatus.ON_SALE  # unhiding returns to a sale with a unit to sell
     return True
@@ -166,7 +165,7 @@ async def release_right(
 ) -> PurchaseRight | None:
     """Expire or cancel a held right and return its unit. Idempotent: None if already settled.
     ``actor_id``: the member who gave it up (None for the system: expiry, failed payment)."""
-    right = await move_right(db, right_id, target, reason=reason.value, now=now)
+    right = await _move_held(db, right_id, target, reason=reason.value, now=now)
     if right is not None:
         await return_unit(db, right, reason, actor_id=actor_id)
     return right
@@ -175,7 +174,7 @@ async def release_right(
 async def pay_right(db: AsyncSession, right_id: int, now: datetime | None = None) -> PurchaseRight | None:
     """A held right is paid. When every fixed-price unit of a sold-out sale is paid, the product
     converts: to a live auction for the remaining units, or ends when none remain."""
-    right = await move_right(db, right_id, RightStatus.PAID, reason="paid", now=now)
+    right = await _move_held(db, right_id, RightStatus.PAID, reason="paid", now=now)
     if right is None:
         return None
     await convert_if_paid(db, right.product_id)
@@ -194,11 +193,7 @@ async def convert_if_paid(db: AsyncSession, product_id: int) -> bool:
     if held or product.taken_quantity < product.fixed_quantity:
         return False
     target = lifecycle.after_fixed_units_paid(product.total_quantity, product.fixed_quantity)
-    try:
-        await transition(db, product, target, reason="every fixed-price unit is paid")
-    except StaleTransition:
-        return False
-    return True
+    return await try_move(db, product, target, reason="every fixed-price unit is paid")
 
 
 async def due_rights(db: AsyncSession, now: datetime | None = None, limit: int = 1000) -> list[int]:

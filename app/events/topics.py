@@ -31,10 +31,26 @@ class Topic(StrEnum):
     AUCTION_CLOSED = "auction.closed"
     AUCTION_SETTLED = "auction.settled"
     BIDS_PLACED = "auction.bids_placed"  # one per batch of bids that changed an auction
-    # payments
+    # auction results: one event per move out of offered
+    RESULT_PAID = "auction_result.paid"
+    RESULT_GIVEN_UP = "auction_result.given_up"
+    RESULT_PASSED_OVER = "auction_result.passed_over"
+    # payments: one event per status a payment moves to
+    PAYMENT_IN_PROGRESS = "payment.in_progress"
     PAYMENT_DONE = "payment.done"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_CANCELLED = "payment.cancelled"
+    PAYMENT_PARTIALLY_CANCELLED = "payment.partially_cancelled"
+    # refunds: reserved when asked for, then one move when the gateway answers
     REFUND_RESERVED = "refund.reserved"
     REFUND_DONE = "refund.done"
+    REFUND_FAILED = "refund.failed"
+    # seller applications and members: one event per move
+    APPLICATION_APPROVED = "seller_application.approved"
+    APPLICATION_REJECTED = "seller_application.rejected"
+    MEMBER_ACTIVE = "member.active"
+    MEMBER_SUSPENDED = "member.suspended"
+    MEMBER_WITHDRAWN = "member.withdrawn"
 
 
 def status_topic(prefix: str, status: Enum) -> Topic:

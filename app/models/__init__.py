@@ -35,6 +35,7 @@ from app.models.payments import (
     SettlementEntry,
 )
 from app.models.search import SearchPending
+from app.models.status import StatusChange
 
 __all__ = [
     "ApplicationStatus",
@@ -79,6 +80,7 @@ __all__ = [
     "SellerApplication",
     "SettlementEntry",
     "StandingBid",
+    "StatusChange",
     "StockEntry",
     "StockReason",
     "utcnow",

@@ -44,7 +44,7 @@ class ProductStatus(StrEnum):
 
 class Product(TimestampMixin, Base):
     """A listing. Money in whole won; quantities in units. ``status`` changes only through
-    ``app.catalog.lifecycle``."""
+    the status core (``app.core.status``), by the table in ``app.catalog.lifecycle``."""
 
     __tablename__ = "products"
     __table_args__ = (

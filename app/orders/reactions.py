@@ -6,14 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.status import move, try_move
 from app.events.handlers import on
 from app.events.topics import Topic
 from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentStatus
 from app.orders.rules import PAYABLE
-from app.orders.service import move_order, order_for_right
-from app.payments.service import move_payment
+from app.orders.service import order_for_right
 
 
 @on(Topic.RIGHT_GRANTED, name="orders.create_from_right")
@@ -30,9 +30,9 @@ async def cancel_unpaid_order(db: AsyncSession, event: OutboxEvent) -> None:
     if order is None or order.status not in PAYABLE:
         return
     reason = "not paid by the deadline" if event.topic == Topic.RIGHT_EXPIRED else "given up by the member"
-    await move_order(db, order, OrderStatus.CANCELLED, reason=reason)
+    await move(db, order, OrderStatus.CANCELLED, reason=reason)
     ready = (
         await db.execute(select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.READY))
     ).scalars()
     for payment in list(ready):
-        await move_payment(db, payment, PaymentStatus.CANCELLED, reason=f"order {reason}")
+        await try_move(db, payment, PaymentStatus.CANCELLED, reason=f"order {reason}")

@@ -1,56 +1,37 @@
 """Orders: created from a purchase right or an auction win (once, however often the event arrives), moved only
-through ``move_order`` (conditional update, history row, outbox event)."""
+through the status core (conditional update, history row, ``order.{status}`` event)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
+from app.core.status import Aggregate, clip, created, move, prefixed, register
 from app.events.outbox import record_event
-from app.events.topics import Topic, publishes, status_topic
-from app.models.base import utcnow
+from app.events.topics import Topic, publishes
 from app.models.catalog import Product
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.orders import Order, OrderChange, OrderSource, OrderStatus
 from app.orders.rules import ORDER_STATUS
 
-ORDER_CREATED = Topic.ORDER_CREATED
-publishes(ORDER_CREATED)
+publishes(Topic.ORDER_CREATED)
 
-
-class StaleOrder(DomainError):
-    """The order moved meanwhile (another request or a worker got there first)."""
-
-
-publishes(*(status_topic("order", s) for s in OrderStatus if s is not OrderStatus.CREATED))  # move_order
-
-
-async def move_order(db: AsyncSession, order: Order, target: OrderStatus, *, reason: str) -> OrderChange:
-    """The only way an order's status changes."""
-    current = order.status
-    ORDER_STATUS.check(current, target)
-    values: dict[str, object] = {"status": target}
-    if target is OrderStatus.PAID:
-        values["paid_at"] = utcnow()
-    result = await db.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == current)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+ORDER = register(
+    Aggregate(
+        name="order",
+        model=Order,
+        machine=ORDER_STATUS,
+        history=lambda m: OrderChange(
+            order_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
+        ),
+        topic=prefixed("order"),
+        values=lambda m: {"paid_at": m.now} if m.target is OrderStatus.PAID else {},
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StaleOrder("This order changed meanwhile; reload the page.")
-    for key, value in values.items():
-        set_committed_value(order, key, value)
-    change = OrderChange(order_id=order.id, from_status=current, to_status=target, reason=reason)
-    db.add(change)
-    await record_event(db, status_topic("order", target), "order", order.id, from_status=current.value)
-    return change
+)
 
 
 async def order_for_right(db: AsyncSession, right_id: int) -> Order | None:
@@ -113,9 +94,9 @@ def new_order(
 
 async def open_order(db: AsyncSession, order: Order, *, reason: str, **payload: object) -> None:
     """A flushed new order: its first history row and event, then waiting for payment."""
-    db.add(OrderChange(order_id=order.id, from_status=None, to_status=OrderStatus.CREATED, reason=reason))
-    await record_event(db, ORDER_CREATED, "order", order.id, **payload)
-    await move_order(db, order, OrderStatus.AWAITING_PAYMENT, reason="waiting for payment")
+    created(db, order, reason=reason)
+    await record_event(db, Topic.ORDER_CREATED, "order", order.id, **payload)
+    await move(db, order, OrderStatus.AWAITING_PAYMENT, reason="waiting for payment")
 
 
 async def _by_right(db: AsyncSession, right_id: int) -> Order | None:

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.transitions import StaleTransition, transition
 from app.core.errors import DomainError
+from app.core.status import Aggregate, created, generic_history, move, prefixed, register, try_move
 from app.drops.gate import StockChange
 from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
 from app.events.outbox import record_event
@@ -26,14 +26,22 @@ from app.models.drops import StockReason
 from app.models.orders import Order, OrderSource, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from app.orders.rules import PAID_STATES
-from app.orders.service import move_order
 from app.payments.audit import audit
-from app.payments.rules import REFUNDABLE, RefundQuote, RefundRefused, quote_refund, refund_rate
-from app.payments.service import move_payment
+from app.payments.rules import REFUND_STATUS, REFUNDABLE, RefundQuote, RefundRefused, quote_refund, refund_rate
 
-REFUND_RESERVED = Topic.REFUND_RESERVED
-REFUND_DONE = Topic.REFUND_DONE
-publishes(REFUND_RESERVED, REFUND_DONE)
+publishes(Topic.REFUND_RESERVED)  # a new refund; its moves publish refund.done / refund.failed
+
+REFUND = register(
+    Aggregate(
+        name="refund",
+        model=Refund,
+        machine=REFUND_STATUS,
+        history=generic_history("refund"),
+        topic=prefixed("refund"),
+        values=lambda m: {"completed_at": m.now},
+        payload=lambda m: {"order_id": m.entity.order_id},
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,7 @@ async def _reserve(
     )
     db.add(refund)
     await db.flush()
+    created(db, refund, reason=reason)
     audit(
         db,
         "refund",
@@ -150,7 +159,7 @@ async def _reserve(
         payment_id=payment.id,
         order_id=order.id,
     )
-    await record_event(db, REFUND_RESERVED, "refund", refund.id, order_id=order.id)
+    await record_event(db, Topic.REFUND_RESERVED, "refund", refund.id, order_id=order.id)
     return refund
 
 
@@ -167,16 +176,9 @@ async def reserve_void(db: AsyncSession, payment: Payment, *, reason: str) -> Re
 async def complete_refund(db: AsyncSession, refund_id: int) -> bool:
     """The gateway refunded: move the money counters, the payment, the order and the stock.
     False when the refund was settled already (a redelivery)."""
-    done = await db.execute(
-        update(Refund)
-        .where(Refund.id == refund_id, Refund.status == RefundStatus.RESERVED)
-        .values(status=RefundStatus.DONE, completed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    refund = await _reserved(db, refund_id)
+    if refund is None or not await try_move(db, refund, RefundStatus.DONE, reason="refunded by the gateway"):
         return False
-    refund = await db.get(Refund, refund_id, populate_existing=True)
-    assert refund is not None
     await db.execute(
         update(Payment)
         .where(Payment.id == refund.payment_id)
@@ -192,30 +194,30 @@ async def complete_refund(db: AsyncSession, refund_id: int) -> bool:
     whole = payment.refunded_amount >= payment.amount
     target = PaymentStatus.CANCELLED if whole else PaymentStatus.PARTIALLY_CANCELLED
     if payment.status is not target:
-        await move_payment(db, payment, target, reason=f"refund {refund.id} of ₩{refund.amount:,}")
+        await try_move(db, payment, target, reason=f"refund {refund.id} of ₩{refund.amount:,}")
     if order.status in PAID_STATES:
         order_target = OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED
         if order.status is not order_target:
-            await move_order(db, order, order_target, reason=f"refund {refund.id} of ₩{refund.amount:,}")
+            await move(db, order, order_target, reason=f"refund {refund.id} of ₩{refund.amount:,}")
     if refund.quantity:
         await _units_back(db, order, refund)
     audit(db, "refund", f"refund {refund.id} of ₩{refund.amount:,} done", payment_id=payment.id, order_id=order.id)
-    await record_event(db, REFUND_DONE, "refund", refund.id, order_id=order.id)
     return True
+
+
+async def _reserved(db: AsyncSession, refund_id: int) -> Refund | None:
+    """A refund still waiting on the gateway, fresh from the database (None once settled)."""
+    refund = await db.get(Refund, refund_id, populate_existing=True)
+    return refund if refund is not None and refund.status is RefundStatus.RESERVED else None
 
 
 async def release_refund(db: AsyncSession, refund_id: int, message: str) -> bool:
     """The gateway refused: the reservation (money and units) is released."""
-    failed = await db.execute(
-        update(Refund)
-        .where(Refund.id == refund_id, Refund.status == RefundStatus.RESERVED)
-        .values(status=RefundStatus.FAILED, failure_message=message[:300], completed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if failed.rowcount != 1:  # type: ignore[attr-defined]
+    refund = await _reserved(db, refund_id)
+    if refund is None or not await try_move(
+        db, refund, RefundStatus.FAILED, reason=f"refused by the gateway: {message}", failure_message=message[:300]
+    ):
         return False
-    refund = await db.get(Refund, refund_id, populate_existing=True)
-    assert refund is not None
     await db.execute(
         update(Payment)
         .where(Payment.id == refund.payment_id)
@@ -286,10 +288,7 @@ async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
     )
     product = await db.get(Product, order.product_id, populate_existing=True)
     if product is not None and product.status is ProductStatus.CONVERSION_PENDING:
-        try:
-            await transition(db, product, ProductStatus.ON_SALE, reason="refunded units came back")
-        except StaleTransition:
-            pass
+        await try_move(db, product, ProductStatus.ON_SALE, reason="refunded units came back")
 
 
 async def refunds_of(db: AsyncSession, order_id: int) -> list[Refund]:
@@ -311,6 +310,6 @@ async def complete_settled_orders(db: AsyncSession, now: datetime | None = None,
     done = 0
     for order, payment in rows:
         if payment.approved_at is not None and refund_rate(payment.refund_tiers, payment.approved_at, now) == 0:
-            await move_order(db, order, OrderStatus.COMPLETED, reason="the refund period ended")
+            await move(db, order, OrderStatus.COMPLETED, reason="the refund period ended")
             done += 1
     return done

@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from app.core.states import StateMachine
-from app.models.payments import PaymentStatus
+from app.models.payments import PaymentStatus, RefundStatus
 
 P = PaymentStatus
 PAYMENT_STATUS = StateMachine[PaymentStatus](
@@ -24,6 +24,16 @@ PAYMENT_STATUS = StateMachine[PaymentStatus](
     },
 )
 REFUNDABLE = (P.DONE, P.PARTIALLY_CANCELLED)
+
+# A refund is reserved when asked for, then settled once by the gateway's answer.
+REFUND_STATUS = StateMachine[RefundStatus](
+    "refund",
+    {
+        RefundStatus.RESERVED: {RefundStatus.DONE, RefundStatus.FAILED},
+        RefundStatus.DONE: set(),
+        RefundStatus.FAILED: set(),
+    },
+)
 
 # The shop's policy until an admin sets one: 10 % fee, full refund within 24 h, half within 72 h.
 DEFAULT_FEE_BASIS_POINTS = 1000

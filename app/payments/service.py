@@ -14,30 +14,24 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import DomainError, NotFound
+from app.core.status import Aggregate, Move, clip, created, move, prefixed, register, try_move
 from app.db import Database
 from app.drops.stock import pay_right, release_right
-from app.events.outbox import record_event
-from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentChange, PaymentStatus
 from app.orders.rules import PAYABLE
-from app.orders.service import move_order
 from app.payments.audit import ExchangeLog, audit
 from app.payments.policies import current_policy
 from app.payments.rules import PAYMENT_STATUS
 
 log = logging.getLogger(__name__)
-
-PAYMENT_DONE = Topic.PAYMENT_DONE
-publishes(PAYMENT_DONE)
 
 
 class NotPayable(DomainError):
@@ -52,26 +46,27 @@ class ConfirmOutcome:
     right_released: tuple[int, int] | None = None  # (product id, member id) whose unit came back
 
 
-async def move_payment(
-    db: AsyncSession, payment: Payment, target: PaymentStatus, *, reason: str, **values: object
-) -> bool:
-    """The only way a payment's status changes; False when it had moved already."""
-    current = payment.status
-    PAYMENT_STATUS.check(current, target)
-    result = await db.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.status == current)
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
+def _audit_move(db: AsyncSession, step: Move[PaymentStatus]) -> None:
+    """Every payment step has its line in the payment audit trail."""
+    assert step.source is not None
+    payment = step.entity
+    summary = f"{step.source.value} → {step.target.value}: {step.reason}"
+    audit(db, "state", summary, payment_id=payment.id, order_id=payment.order_id)
+
+
+PAYMENT = register(
+    Aggregate(
+        name="payment",
+        model=Payment,
+        machine=PAYMENT_STATUS,
+        history=lambda m: PaymentChange(
+            payment_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 300)
+        ),
+        topic=prefixed("payment"),
+        payload=lambda m: {"order_id": m.entity.order_id},
+        after=_audit_move,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    set_committed_value(payment, "status", target)
-    for key, value in values.items():
-        set_committed_value(payment, key, value)
-    db.add(PaymentChange(payment_id=payment.id, from_status=current, to_status=target, reason=reason[:300]))
-    audit(db, "state", f"{current.value} → {target.value}: {reason}", payment_id=payment.id, order_id=payment.order_id)
-    return True
+)
 
 
 async def order_is_payable(db: AsyncSession, order: Order) -> str | None:
@@ -103,7 +98,7 @@ async def start_payment(db: AsyncSession, order: Order) -> Payment:
     )
     db.add(payment)
     await db.flush()
-    db.add(PaymentChange(payment_id=payment.id, from_status=None, to_status=PaymentStatus.READY, reason="checkout"))
+    created(db, payment, reason="checkout")
     audit(db, "state", f"payment of ₩{payment.amount:,} ready for checkout", payment_id=payment.id, order_id=order.id)
     return payment
 
@@ -179,11 +174,13 @@ class PaymentFlow:
             if payment.status is not PaymentStatus.READY:
                 return outcome_of(payment, order)
             if (reason := await order_is_payable(db, order)) is not None:
-                await move_payment(db, payment, PaymentStatus.CANCELLED, reason=reason)
+                if not await try_move(db, payment, PaymentStatus.CANCELLED, reason=reason):
+                    await db.refresh(payment)  # another confirm claimed it first
+                    return outcome_of(payment, order)
                 return ConfirmOutcome("refused", f"{reason} Nothing was charged.", order.id)
             try:
                 async with db.begin_nested():
-                    moved = await move_payment(
+                    moved = await try_move(
                         db, payment, PaymentStatus.IN_PROGRESS, reason="confirming", payment_key=payment_key
                     )
             except IntegrityError as exc:  # this paymentKey already belongs to another payment
@@ -220,7 +217,7 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
     payment, order = await _in_progress(db, payment_id)
     if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
         return outcome_of(payment, order)
-    if not await move_payment(
+    if not await try_move(
         db,
         payment,
         PaymentStatus.DONE,
@@ -232,14 +229,13 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
         return outcome_of(payment, order)
     right = await pay_right(db, order.right_id) if order.right_id is not None else None
     if order.status in PAYABLE and (order.right_id is None or right is not None):
-        await move_order(db, order, OrderStatus.PAID, reason=f"payment {payment.id} approved")
-        await record_event(db, PAYMENT_DONE, "payment", payment.id, order_id=order.id)
+        await move(db, order, OrderStatus.PAID, reason=f"payment {payment.id} approved")
         return ConfirmOutcome("paid", "Paid. Thank you!", order.id)
     # Charged, but the order is no longer payable: give the money back.
     from app.payments.refunds import reserve_void
 
     if order.status in PAYABLE:
-        await move_order(db, order, OrderStatus.CANCELLED, reason="the deadline passed while the payment was confirmed")
+        await move(db, order, OrderStatus.CANCELLED, reason="the deadline passed while the payment was confirmed")
     await reserve_void(db, payment, reason="the order expired before the payment was confirmed")
     return ConfirmOutcome(
         "refused",
@@ -253,7 +249,7 @@ async def record_failed(db: AsyncSession, payment_id: int, code: str, message: s
     payment, order = await _in_progress(db, payment_id)
     if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
         return outcome_of(payment, order)
-    if not await move_payment(
+    if not await try_move(
         db, payment, PaymentStatus.FAILED, reason=f"{code}: {message}", failure_code=code, failure_message=message
     ):
         await db.refresh(payment)
@@ -265,7 +261,7 @@ async def record_failed(db: AsyncSession, payment_id: int, code: str, message: s
 async def fail_order(db: AsyncSession, order: Order, *, reason: str) -> tuple[int, int] | None:
     """A payable order fails and its purchase right's unit returns to sale."""
     if order.status in PAYABLE:
-        await move_order(db, order, OrderStatus.FAILED, reason=reason)
+        await move(db, order, OrderStatus.FAILED, reason=reason)
     if order.right_id is None:
         return None
     right = await release_right(db, order.right_id, RightStatus.CANCELLED, StockReason.PAYMENT_FAILED)
@@ -283,8 +279,10 @@ async def fail_checkout(
         raise NotFound("This payment does not exist.")
     if payment.status is not PaymentStatus.READY:
         return outcome_of(payment, order)
-    await move_payment(
+    if not await try_move(
         db, payment, PaymentStatus.FAILED, reason=f"{code}: {message}", failure_code=code, failure_message=message
-    )
+    ):
+        await db.refresh(payment)  # a confirm claimed it meanwhile: that confirm decides
+        return outcome_of(payment, order)
     released = await fail_order(db, order, reason=f"checkout failed ({code})")
     return ConfirmOutcome("failed", message, order.id, right_released=released)

@@ -10,10 +10,29 @@ from sqlalchemy.orm import selectinload
 from app.accounts.rules import reason_error
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid, NotFound
-from app.models.base import utcnow
+from app.core.status import Aggregate, Move, created, generic_history, move, prefixed, register
 from app.models.members import ApplicationStatus, Member, MemberRole, MemberStatus, SellerApplication
 from app.sellers import rules
 from app.web.pagination import Page, paginate
+
+
+def _decision(step: Move[ApplicationStatus]) -> dict[str, object]:
+    """A decision records who made it and when, and a rejection why."""
+    reason = step.reason if step.target is ApplicationStatus.REJECTED else None
+    return {"decided_by_id": step.actor_id, "decided_at": step.now, "decision_reason": reason}
+
+
+APPLICATION = register(
+    Aggregate(
+        name="seller_application",
+        model=SellerApplication,
+        machine=rules.APPLICATION_STATUS,
+        history=generic_history("seller_application"),
+        topic=prefixed("seller_application"),
+        values=_decision,
+        payload=lambda m: {"member_id": m.entity.member_id},
+    )
+)
 
 
 class SellerService:
@@ -51,6 +70,7 @@ class SellerService:
                 await self.db.flush()
         except IntegrityError:  # a concurrent submission won: one pending application per member
             raise DomainError("Your application is already waiting for review.") from None
+        created(self.db, application, reason="applied", actor=member)
         return application
 
     async def get(self, application_id: int) -> SellerApplication:
@@ -96,10 +116,7 @@ class SellerService:
         member = application.member
         if member.status is not MemberStatus.ACTIVE:
             raise DomainError(f"The applicant's account is {member.status.value}; it cannot become a seller.")
-        rules.APPLICATION_STATUS.check(application.status, ApplicationStatus.APPROVED)
-        application.status = ApplicationStatus.APPROVED
-        application.decided_by_id = admin.id
-        application.decided_at = utcnow()
+        await move(self.db, application, ApplicationStatus.APPROVED, actor=admin, reason="approved")
         member.role = MemberRole.SELLER
         await record_audit(self.db, actor=admin, action="seller_application.approve", target=application)
         return application
@@ -108,10 +125,6 @@ class SellerService:
         application = await self._pending(application_id)
         if err := reason_error(reason):
             raise FormInvalid({"reason": err})
-        rules.APPLICATION_STATUS.check(application.status, ApplicationStatus.REJECTED)
-        application.status = ApplicationStatus.REJECTED
-        application.decision_reason = reason
-        application.decided_by_id = admin.id
-        application.decided_at = utcnow()
+        await move(self.db, application, ApplicationStatus.REJECTED, actor=admin, reason=reason)
         await record_audit(self.db, actor=admin, action="seller_application.reject", target=application, reason=reason)
         return application

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.catalog.transitions import StaleTransition, open_due_sale, transition
+from app.catalog.transitions import open_due_sale, transition
+from app.core.status import StaleStatus
 from app.events.dispatch import dispatch
 from app.events.handlers import on_private
 from app.events.outbox import record_event
@@ -90,7 +91,7 @@ async def test_transition_writes_history_and_event_and_refuses_stale_moves(app, 
         try:
             await transition(db, stale, ProductStatus.SCHEDULED)
             raise AssertionError("a stale transition must be refused")
-        except StaleTransition:
+        except StaleStatus:
             pass
     async with database.transaction() as db:
         assert await open_due_sale(db, product.id) is False  # already on sale: nothing to do

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.catalog.transitions import PRODUCT_CHANGED, STATUS_CHANGED, transition
+from app.catalog.transitions import transition
 from app.events.handlers import handlers_for
 from app.events.outbox import add_event
+from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.events import InboxEntry, OutboxEvent
@@ -91,7 +92,7 @@ def _product(seller_id: int, category_id: int, name: str, **fields: Any) -> Prod
 
 def _status_events(product_id: int) -> tuple[Any, ...]:
     return (
-        OutboxEvent.topic == STATUS_CHANGED,
+        OutboxEvent.topic == Topic.PRODUCT_STATUS_CHANGED,
         OutboxEvent.aggregate_type == "product",
         OutboxEvent.aggregate_id == product_id,
     )
@@ -152,7 +153,7 @@ async def test_a_scheduled_sale_opens_on_time_while_500_products_are_indexed(
                 db.add_all(backlog)
                 await db.flush()
                 for product in backlog:
-                    add_event(db, PRODUCT_CHANGED, "product", product.id)
+                    add_event(db, Topic.PRODUCT_CHANGED, "product", product.id)
             app.state.background.wake()
             backlog_ids = {p.id for p in backlog}
 
@@ -187,7 +188,7 @@ async def test_a_scheduled_sale_opens_on_time_while_500_products_are_indexed(
             # the opening's event (the drop gate, the live page) does not wait for the import's indexing
             async def opening_handled() -> list[datetime]:
                 times = await handled_by(opening_event)
-                return times if len(times) == len(handlers_for(STATUS_CHANGED)) else []
+                return times if len(times) == len(handlers_for(Topic.PRODUCT_STATUS_CHANGED)) else []
 
             times = await _until(opening_handled, 60, "the opening's event to be handled")
             event_late = (max(times) - opened_at).total_seconds()

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete
 
-from app.catalog.transitions import PRODUCT_CHANGED, product_changed, transition
+from app.catalog.transitions import product_changed, transition
 from app.events.outbox import record_event
+from app.events.topics import Topic
 from app.models.catalog import Product, ProductStatus
 from app.search.documents import CategoryInfo, to_document
 from app.search.index import SearchIndex, get_index
@@ -225,7 +226,7 @@ async def test_index_follows_product_events_and_rebuild_agrees(client, app, memb
     # deleted: gone
     async with app.state.database.transaction() as db:
         await db.execute(delete(Product).where(Product.id == d.id))
-        await record_event(db, PRODUCT_CHANGED, "product", d.id)
+        await record_event(db, Topic.PRODUCT_CHANGED, "product", d.id)
     await eventually(lambda: set(ids(index, "")) == {a.id, c.id}, "the deleted product removed")
 
     # unhidden: back

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.catalog.transitions import StaleTransition, history, open_due_sale, transition
+from app.catalog.transitions import history, open_due_sale, transition
 from app.core.states import IllegalTransition
+from app.core.status import StaleStatus
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.events import OutboxEvent
@@ -66,7 +67,7 @@ async def test_a_stale_transition_is_refused(app, members, products):
         async with database.transaction() as fast:
             await transition(fast, await fast.get(Product, product.id), ProductStatus.ON_SALE)
         assert seen.status is ProductStatus.SCHEDULED
-        with pytest.raises(StaleTransition):
+        with pytest.raises(StaleStatus):
             await transition(slow, seen, ProductStatus.CANCELLED, reason="too late")
         await slow.rollback()
     async with database.transaction() as db:
