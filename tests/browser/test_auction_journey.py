@@ -21,8 +21,9 @@ from app.auctions.rules import AuctionStatus
 from app.models.auctions import Auction, AuctionResult, ResultStatus
 from app.models.base import utcnow
 from app.models.orders import Order, OrderStatus
-from tests.browser.conftest import signed_in_page
-from tests.integration.auction_helpers import bid, key, live_auction
+from tests.helpers.auctions import bid, live_auction
+from tests.helpers.browser import signed_in_page
+from tests.helpers.keys import key
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from app.drops.reconcile import reconcile_product
 from app.drops.stock import open_stock
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
-from tests.browser.conftest import signed_in_page
+from tests.helpers.browser import signed_in_page
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from app.drops.reconcile import reconcile_product
 from app.drops.stock import open_stock
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
-from tests.factories import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,8 @@ from app.models.catalog import Product, ProductStatus
 from app.models.orders import Order, OrderSource, OrderStatus
 from app.payments.service import record_done, start_payment
 from tasks.auctions import close_now, pass_over
-from tests.integration.auction_helpers import bid, dispatch_all, end_now, key, live_auction
+from tests.helpers.auctions import bid, dispatch_all, end_now, live_auction
+from tests.helpers.keys import key
 
 
 async def standing(app, auction_id: int) -> list[tuple[int, int]]:

@@ -45,7 +45,7 @@ from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member, MemberRole
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL
 
 pytestmark = [
     pytest.mark.skipif(not (TEST_DATABASE_URL and TEST_REDIS_URL), reason="a real crowd needs PostgreSQL and Redis"),

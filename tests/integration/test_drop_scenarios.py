@@ -27,9 +27,11 @@ from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
 from app.models.members import Member, MemberRole, MemberStatus
 from tasks import runtime
 from tasks.drops import expire, sweep_expired_rights
-from tests.conftest import _clean
-from tests.factories import PASSWORD, MemberFactory, ProductFactory, login, post_form, second_browser
-from tests.integration.test_drops import key, on_sale, service
+from tests.helpers.backends import _clean
+from tests.helpers.drops import on_sale, service
+from tests.helpers.factories import PASSWORD, MemberFactory, ProductFactory
+from tests.helpers.keys import key
+from tests.helpers.web import login, post_form, second_browser
 
 
 @pytest.fixture

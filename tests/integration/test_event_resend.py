@@ -27,7 +27,7 @@ from app.events.relay import RESEND_MAX_SECONDS, relay_once, resend_delay
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from tasks.events import enqueue_event, handle_event
-from tests.conftest import TEST_REDIS_URL
+from tests.helpers.backends import TEST_REDIS_URL
 
 RESEND = 0.3
 

@@ -21,8 +21,9 @@ from app.drops.stock import release_right
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus, StockReason
-from tests.conftest import TEST_REDIS_URL
-from tests.integration.test_drops import key, on_sale, service
+from tests.helpers.backends import TEST_REDIS_URL
+from tests.helpers.drops import on_sale, service
+from tests.helpers.keys import key
 
 
 def _gates() -> list[object]:

@@ -24,9 +24,9 @@ from sqlalchemy import func, select, text
 
 from app.events.outbox import record_event
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, _free_port
-from tests.factories import PASSWORD
-from tests.integration.auction_helpers import live_auction
+from tests.helpers.auctions import live_auction
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL, _free_port
+from tests.helpers.factories import PASSWORD
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

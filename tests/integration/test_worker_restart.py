@@ -20,9 +20,9 @@ from app.gateway.client import make_gateway_client
 from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus, SettlementEntry
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
-from tests.factories import post_form
-from tests.web.test_paying import open_checkout, pay_with
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.helpers.orders import open_checkout, pay_with
+from tests.helpers.web import post_form
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL and TEST_REDIS_URL), reason="a separate worker process needs PostgreSQL and Redis"

@@ -15,7 +15,7 @@ from app.events import handlers as registry
 from app.events.handlers import on
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
-from tests.factories import login, post_form
+from tests.helpers.web import login, post_form
 
 HANDLER = "tests.admin_events.recorder"
 ERROR = 'ValueError: the <b>gateway</b> said no\n  File "app/x.py", line 3, in handle\n    raise ValueError()'

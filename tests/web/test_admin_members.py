@@ -9,7 +9,8 @@ from litestar import Litestar
 from sqlalchemy import func, select
 
 from app.models.members import AuditEntry, Member, MemberStatus
-from tests.factories import PASSWORD, csrf_token, field_error, login, post_form, second_browser
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import csrf_token, field_error, login, post_form, second_browser
 
 
 async def audit_rows(app: Litestar, member_id: int) -> list[AuditEntry]:

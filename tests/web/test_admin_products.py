@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.members import AuditEntry
-from tests.factories import field_error, login, post_form, second_browser
+from tests.helpers.web import field_error, login, post_form, second_browser
 
 S = ProductStatus
 

@@ -14,16 +14,9 @@ from sqlalchemy import func, select
 from app.models.auctions import AuctionResult, Bid, ResultStatus
 from app.models.orders import Order, OrderStatus
 from tasks.auctions import close_now
-from tests.factories import field_error, login, post_form, second_browser
-from tests.integration.auction_helpers import bid, dispatch_all, end_now, live_auction
-from tests.web.test_buy import key, signed_in
-
-HTMX = {"HX-Request": "true"}
-
-
-async def place(browser, auction_id: int, amount: str, *, maximum: str = "", key_: str | None = None, htmx=True):
-    data = {"amount": amount, "maximum": maximum, "key": key_ or key()}
-    return await post_form(browser, f"/auctions/{auction_id}/bids", data, headers=HTMX if htmx else None)
+from tests.helpers.auctions import bid, dispatch_all, end_now, live_auction
+from tests.helpers.keys import key
+from tests.helpers.web import HTMX, field_error, login, place, post_form, second_browser, signed_in
 
 
 async def stored_bids(app) -> int:

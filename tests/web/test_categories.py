@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.catalog.service import CategoryService
 from app.models.catalog import Category
 from app.models.members import AuditEntry
-from tests.factories import field_error, login, post_form
+from tests.helpers.web import field_error, login, post_form
 
 
 async def rows(app) -> dict[str, Category]:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.asgi import create_app
 from app.auctions.bidding import BIDS_PLACED
@@ -22,13 +21,12 @@ from app.events.dispatch import dispatch
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import InboxEntry, OutboxEvent
-from tests.factories import login, second_browser
-from tests.integration.auction_helpers import live_auction
-from tests.integration.test_drops import on_sale
-from tests.web.test_auctions import place
-from tests.web.test_buy import buy, key, signed_in
+from tests.helpers.auctions import live_auction
+from tests.helpers.drops import on_sale
+from tests.helpers.keys import key
+from tests.helpers.sql import WRITE, statements
+from tests.helpers.web import buy, login, place, second_browser, signed_in
 
-WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|REPLACE\s+INTO|MERGE\s+INTO)\b", re.I)
 PAGE_KEY = re.compile(r'name="key" value="([0-9a-f]{32})"')
 
 
@@ -96,22 +94,6 @@ async def outbox_drained(app) -> None:
             return await db.scalar(stmt) == 0
 
     await eventually(drained, "the outbox relayed")
-
-
-@contextmanager
-def statements(app) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine executes meanwhile."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_granted_purchase_counts_once_and_feeds_the_ranking(client, app, members, products):
