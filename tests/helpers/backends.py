@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 
+import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
@@ -37,3 +38,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def memory_and_redis() -> list[object]:
+    """The parameters of a fixture made in memory and, with TEST_REDIS_URL, on Redis."""
+    params: list[object] = [pytest.param("memory", id="memory")]
+    params.append(
+        pytest.param("redis", id="redis", marks=pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL unset"))
+    )
+    return params

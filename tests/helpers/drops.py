@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.drops.gate import get_gate
+from app.drops.gate import gate_for, get_gate
 from app.drops.reconcile import reconcile_product
 from app.drops.service import DropService
 from app.drops.stock import open_stock, release_right
@@ -48,3 +48,11 @@ async def expire_now(app, right_id: int) -> None:
         assert await release_right(
             db, right_id, RightStatus.EXPIRED, StockReason.EXPIRY, now=utcnow() + timedelta(days=1)
         )
+
+
+async def open_sale(app, product_id: int) -> None:
+    """Open the stock of a product on sale and bring the gate in step with it."""
+    settings = app.state.settings
+    async with app.state.database.transaction() as db:
+        await open_stock(db, await db.get(Product, product_id))
+    await reconcile_product(app.state.database, gate_for(settings), product_id)

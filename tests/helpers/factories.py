@@ -38,6 +38,16 @@ class MemberFactory:
     async def seller(self, email: str | None = None) -> Member:
         return await self.create(email, role=MemberRole.SELLER)
 
+    async def suspend(self, member: Member, reason: str) -> None:
+        """``member`` suspended by an administrator of their own (as an admin's moderation does)."""
+        from app.accounts.service import set_member_status
+        from app.models.members import MemberStatus
+
+        admin = await self.admin()
+        async with self.app.state.database.transaction() as db:
+            target = await db.get(Member, member.id)
+            await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason=reason)
+
     async def get(self, member_id: int) -> Member:
         async with self.app.state.database.transaction() as db:
             member = await db.get(Member, member_id)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|REPLACE\s+INTO|MERGE\s+INTO)\b", re.I)
 
@@ -25,3 +25,8 @@ def statements(app) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+async def count_by(db, column, *where) -> dict:
+    """How many rows ``where`` selects have each value of ``column``."""
+    return dict((await db.execute(select(column, func.count()).where(*where).group_by(column))).all())

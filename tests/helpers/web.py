@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from litestar.testing import AsyncTestClient
 
+from app.models.members import Member
 from tests.helpers.factories import PASSWORD
 from tests.helpers.keys import key
 
@@ -92,3 +93,16 @@ async def buy(browser, product_id: int, key_: str | None, htmx: bool = True):
 async def place(browser, auction_id: int, amount: str, *, maximum: str = "", key_: str | None = None, htmx=True):
     data = {"amount": amount, "maximum": maximum, "key": key_ or key()}
     return await post_form(browser, f"/auctions/{auction_id}/bids", data, headers=HTMX if htmx else None)
+
+
+async def as_admin(client, members) -> Member:
+    admin = await members.admin()
+    await login(client, admin.email)
+    return admin
+
+
+async def refusal_says(client, url: str, message: str) -> None:
+    """A form posted to ``url`` (with a reason) is refused: the page it redirects to says ``message``."""
+    r = await post_form(client, url, {"reason": "because"})
+    assert r.status_code == 303, url
+    assert message in (await client.get(r.headers["location"])).text, url

@@ -262,15 +262,9 @@ async def test_the_inbox_lists_notices_and_the_badge_counts_them_live(client, ap
 
 
 async def test_a_member_suspended_meanwhile_cannot_bid_and_is_signed_out(client, app, members, products):
-    from app.accounts.service import set_member_status
-    from app.models.members import Member, MemberStatus
-
     auction = await live_auction(app, members, products, units=1)
     member = await signed_in(client, members)
-    admin = await members.admin()
-    async with app.state.database.transaction() as db:
-        target = await db.get(Member, member.id)
-        await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason="shill bidding")
+    await members.suspend(member, reason="shill bidding")
     r = await place(client, auction.id, "50000")
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
     assert await stored_bids(app) == 0

@@ -229,15 +229,9 @@ async def test_the_stream_of_an_unknown_or_draft_product_is_a_404(client, member
 
 
 async def test_a_member_suspended_meanwhile_cannot_press_and_is_signed_out(client, app, members, products):
-    from app.accounts.service import set_member_status
-    from app.models.members import Member, MemberStatus
-
     product = await on_sale(app, members, products, fixed=5)
     member = await signed_in(client, members)
-    admin = await members.admin()
-    async with app.state.database.transaction() as db:
-        target = await db.get(Member, member.id)
-        await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason="chargebacks")
+    await members.suspend(member, reason="chargebacks")
     r = await buy(client, product.id, key())
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
     assert await rights_of(app, member.id) == []

@@ -87,6 +87,18 @@ async def popularity(app, product_id: int) -> int:
         return (await db.get(Product, product_id)).popularity
 
 
+async def counted_once(app, product_id: int, ids: list[str], handler: str, counts: tuple, ranking: int) -> None:
+    """Once the views are flushed, today's (views, purchases, bids) of the product are ``counts``
+    and stay so when the events ``ids`` are delivered again; its popularity is then ``ranking``
+    (views + the weighted purchases or bids)."""
+    await app.state.background.flush_views()
+    assert await today_counts(app, product_id) == counts
+    for event_id in ids:  # a redelivery counts nothing
+        assert handler not in await dispatch(app.state.database, event_id)
+    assert await today_counts(app, product_id) == counts
+    assert await popularity(app, product_id) == ranking
+
+
 async def outbox_drained(app) -> None:
     async def drained() -> bool:
         async with app.state.database.transaction() as db:
@@ -112,12 +124,9 @@ async def test_a_granted_purchase_counts_once_and_feeds_the_ranking(client, app,
         assert (await own.get(f"/products/{product.id}")).status_code == 200  # the seller's own look: not a view
 
     ids = await handled_by(app, RIGHT_GRANTED, "catalog.count_purchase", expected=2)
-    await app.state.background.flush_views()
-    assert await today_counts(app, product.id) == (2, 2, 0)
-    for event_id in ids:  # a redelivery counts nothing
-        assert "catalog.count_purchase" not in await dispatch(app.state.database, event_id)
-    assert await today_counts(app, product.id) == (2, 2, 0)
-    assert await popularity(app, product.id) == 2 * 1 + 2 * 5  # views + 5 × purchases
+    await counted_once(
+        app, product.id, ids, "catalog.count_purchase", (2, 2, 0), 2 * 1 + 2 * 5
+    )  # views + 5 × purchases
 
 
 async def test_accepted_bids_count_once_and_feed_the_ranking(client, app, members, products):
@@ -140,12 +149,7 @@ async def test_accepted_bids_count_once_and_feed_the_ranking(client, app, member
     async with app.state.database.transaction() as db:
         payloads = [(await db.get(OutboxEvent, i)).payload for i in ids]
     assert payloads == [{"product_id": auction.product_id, "bids": 1}] * 3
-    await app.state.background.flush_views()
-    assert await today_counts(app, auction.product_id) == (2, 0, 3)
-    for event_id in ids:  # a redelivery counts nothing
-        assert "catalog.count_bids" not in await dispatch(app.state.database, event_id)
-    assert await today_counts(app, auction.product_id) == (2, 0, 3)
-    assert await popularity(app, auction.product_id) == 2 * 1 + 3 * 3  # views + 3 × bids
+    await counted_once(app, auction.product_id, ids, "catalog.count_bids", (2, 0, 3), 2 * 1 + 3 * 3)  # views + 3 × bids
 
 
 async def test_the_product_page_writes_nothing_and_one_statement_writes_the_views(client, app, members, products):
