@@ -141,7 +141,6 @@ async def seed(app, members, products, shoppers: int) -> tuple[int, list[str]]:
         seller,
         status=ProductStatus.ON_SALE,
         category_id=category.id,
-        name="Crowd drop",
         list_price=30_000,
         total_quantity=UNITS,
         fixed_quantity=UNITS,
