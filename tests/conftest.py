@@ -3,10 +3,8 @@ Redis with TEST_REDIS_URL, an app per test and an HTTP client that speaks to it.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import sqlite3
 import threading
 import time
@@ -20,15 +18,11 @@ from alembic import command
 from alembic.config import Config
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 
-from app.models import Base
 from app.settings import PROJECT_ROOT, Settings, normalise_database_url
 from tasks.web import create_app
-from tests.factories import MemberFactory, ProductFactory
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL, _clean, _free_port
+from tests.helpers.factories import MemberFactory, ProductFactory
 
 
 def run_migrations(url: str) -> None:
@@ -94,24 +88,6 @@ def settings(test_database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-async def _clean(app: Litestar) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with app.state.database.transaction() as db:
-        if app.state.database.backend == "postgresql":
-            await db.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            # rows refer to each other (category trees); check the keys once everything is gone
-            await db.execute(text("PRAGMA defer_foreign_keys = ON"))
-            for name in tables:
-                await db.execute(text(f"DELETE FROM {name}"))
-    if TEST_REDIS_URL:
-        from redis.asyncio import Redis
-
-        redis = Redis.from_url(TEST_REDIS_URL)
-        await redis.flushdb()
-        await redis.aclose()
-
-
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     application = create_app(settings)
@@ -138,12 +114,6 @@ def members(app: Litestar) -> MemberFactory:
 @pytest.fixture
 def products(app: Litestar) -> ProductFactory:
     return ProductFactory(app)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

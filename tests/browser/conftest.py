@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-
-from tests.factories import PASSWORD
+from playwright.async_api import Browser, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,15 +25,3 @@ async def browser() -> AsyncIterator[Browser]:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         await b.close()
-
-
-async def signed_in_page(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
-    """A browser context of its own, signed in as ``email`` through the login form."""
-    context = await browser.new_context(base_url=base)
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("#f-email", email)
-    await page.fill("#f-password", PASSWORD)
-    await page.click("main button[type=submit]")
-    await expect(page.locator('[data-nav="me"]')).to_be_visible()
-    return context, page

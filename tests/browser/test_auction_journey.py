@@ -21,8 +21,9 @@ from app.auctions.rules import AuctionStatus
 from app.models.auctions import Auction, AuctionResult, ResultStatus
 from app.models.base import utcnow
 from app.models.orders import Order, OrderStatus
-from tests.browser.conftest import signed_in_page
-from tests.integration.auction_helpers import bid, key, live_auction
+from tests.helpers.auctions import bid, live_auction
+from tests.helpers.browser import pay_with_the_approve_card, signed_in_page
+from tests.helpers.keys import key
 
 pytestmark = pytest.mark.browser
 
@@ -65,6 +66,15 @@ async def _sees(page: Page, *, bids: int, minimum: int, top: list[str]) -> None:
     await expect(live.locator("#top-bids tbody tr")).to_have_text(top)
 
 
+async def _bids_and_is_followed(page: Page, amount: int, other: Page, *, bids: int, top: list[str], then: str) -> None:
+    """``page`` bids ``amount`` and is winning; ``other`` follows live (``amount`` is the minimum next
+    bid now) and shows its own position ``then``."""
+    await _place_bid(page, amount)
+    await expect(_position(page)).to_have_attribute("data-position", "winning")
+    await _sees(other, bids=bids, minimum=amount, top=top)
+    await expect(_position(other)).to_have_attribute("data-position", then)
+
+
 async def _result_of(app, auction_id: int, member_id: int) -> tuple[AuctionResult, Order]:
     async with app.state.database.transaction() as db:
         result = (
@@ -100,16 +110,10 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await page_a.evaluate("window.__stillHere = true")
 
     # A bids; B's page follows
-    await _place_bid(page_a, 11_000)
-    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
-    await _sees(page_b, bids=2, minimum=11_000, top=["1A•••₩11,000", "2C•••₩10,000"])
-    await expect(_position(page_b)).to_have_attribute("data-position", "none")
+    await _bids_and_is_followed(page_a, 11_000, page_b, bids=2, top=["1A•••₩11,000", "2C•••₩10,000"], then="none")
 
     # B bids higher; A's page follows, A keeps a unit
-    await _place_bid(page_b, 12_000)
-    await expect(_position(page_b)).to_have_attribute("data-position", "winning")
-    await _sees(page_a, bids=3, minimum=12_000, top=["1B•••₩12,000", "2A•••₩11,000"])
-    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
+    await _bids_and_is_followed(page_b, 12_000, page_a, bids=3, top=["1B•••₩12,000", "2A•••₩11,000"], then="winning")
     await expect(_position(page_a)).to_contain_text("rank 2")
 
     # C, off-screen, bids over both: A is pushed out, live
@@ -123,19 +127,13 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await expect(_position(page_b)).to_have_attribute("data-position", "winning")
 
     # A comes back: now B is pushed out
-    await _place_bid(page_a, 14_000)
-    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
-    await _sees(page_b, bids=5, minimum=14_000, top=["1A•••₩14,000", "2C•••₩13,000"])
-    await expect(_position(page_b)).to_have_attribute("data-position", "outbid")
+    await _bids_and_is_followed(page_a, 14_000, page_b, bids=5, top=["1A•••₩14,000", "2C•••₩13,000"], then="outbid")
 
     # The end draws near; B's late bid pushes it back (soft close) and the app schedules the close
     soon = utcnow() + timedelta(seconds=EXTEND_SECONDS)
     async with app.state.database.transaction() as db:
         await db.execute(update(Auction).where(Auction.id == auction.id).values(ends_at=soon))
-    await _place_bid(page_b, 15_000)
-    await expect(_position(page_b)).to_have_attribute("data-position", "winning")
-    await _sees(page_a, bids=6, minimum=15_000, top=["1B•••₩15,000", "2A•••₩14,000"])
-    await expect(_position(page_a)).to_have_attribute("data-position", "winning")
+    await _bids_and_is_followed(page_b, 15_000, page_a, bids=6, top=["1B•••₩15,000", "2A•••₩14,000"], then="winning")
     async with app.state.database.transaction() as db:
         extended = await db.get(Auction, auction.id)
         assert extended is not None and extended.extensions == 1
@@ -168,14 +166,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await expect(my_result).to_contain_text("Unit 1 at ₩15,000: Offered — waiting for payment.")
     await my_result.get_by_role("link", name="Pay now").click()
     await page_b.wait_for_url(f"**/orders/{order_b.id}")
-    await expect(page_b.locator("#order-state")).to_have_text("Awaiting payment")
-    await page_b.click("#pay-button")
-    await page_b.wait_for_url("**/sandbox-gateway/checkout?**")
-    await expect(page_b.locator(".amount")).to_contain_text("₩15,000")
-    await page_b.check("input[name=card][value=approve]")
-    await page_b.click("button.pay")
-    await expect(page_b.locator("#order-state")).to_have_text("Paid")
-    await expect(page_b.locator(".flash")).to_contain_text("Paid. Thank you!")
+    await pay_with_the_approve_card(page_b, "₩15,000")
 
     # The seller sees unit 1 paid (the order's event reaches the auction through the worker)
     ctx_s, page_s = await signed_in_page(browser, live_server, seller.email)

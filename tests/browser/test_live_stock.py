@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from app.drops.gate import gate_for
-from app.drops.reconcile import reconcile_product
-from app.drops.stock import open_stock
-from app.models.base import utcnow
-from app.models.catalog import Product, ProductStatus
-from tests.browser.conftest import signed_in_page
+from tests.helpers.browser import signed_in_page
+from tests.helpers.drops import on_sale
 
 pytestmark = pytest.mark.browser
 
@@ -28,21 +22,9 @@ async def _watching(page: Page, product_id: int) -> None:
 async def test_a_purchase_updates_another_shoppers_stock_live(
     live_server: str, browser: Browser, app, members, products
 ):
-    seller = await members.seller()
+    product = await on_sale(app, members, products, fixed=5, total=7, limit=1)
     await members.create("ana@example.test")
     await members.create("bo@example.test")
-    product = await products.create(
-        seller,
-        status=ProductStatus.ON_SALE,
-        fixed_quantity=5,
-        total_quantity=7,
-        purchase_limit=1,
-        sale_starts_at=utcnow() - timedelta(minutes=1),
-    )
-    settings = app.state.settings
-    async with app.state.database.transaction() as db:
-        await open_stock(db, await db.get(Product, product.id))
-    await reconcile_product(app.state.database, gate_for(settings), product.id)
 
     ctx_a, shopper_a = await signed_in_page(browser, live_server, "ana@example.test")
     ctx_b, shopper_b = await signed_in_page(browser, live_server, "bo@example.test")

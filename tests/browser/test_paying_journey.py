@@ -8,12 +8,10 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Browser, expect
 
-from app.drops.gate import gate_for
-from app.drops.reconcile import reconcile_product
-from app.drops.stock import open_stock
 from app.models.base import utcnow
-from app.models.catalog import Product, ProductStatus
-from tests.factories import PASSWORD
+from app.models.catalog import ProductStatus
+from tests.helpers.browser import pay_with_the_approve_card, signed_in_page
+from tests.helpers.drops import open_sale
 
 pytestmark = pytest.mark.browser
 
@@ -31,34 +29,15 @@ async def test_buy_pay_refund_in_part_then_in_full(live_server: str, browser: Br
         purchase_limit=1,
         sale_starts_at=utcnow() - timedelta(minutes=1),
     )
-    settings = app.state.settings
-    async with app.state.database.transaction() as db:
-        await open_stock(db, await db.get(Product, product.id))
-    await reconcile_product(app.state.database, gate_for(settings), product.id)
+    await open_sale(app, product.id)
 
-    context = await browser.new_context(base_url=live_server)
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("#f-email", "ana@example.test")
-    await page.fill("#f-password", PASSWORD)
-    await page.click("main button[type=submit]")
-    await expect(page.locator('[data-nav="me"]')).to_be_visible()
+    context, page = await signed_in_page(browser, live_server, "ana@example.test")
 
     await page.goto(f"/products/{product.id}")
     await page.click("#buy-box button[type=submit]")
     await expect(page.locator(".buy-yours")).to_contain_text("Yours!")
     await page.click("text=Pay now")
-    await expect(page.locator("#order-state")).to_have_text("Awaiting payment")
-    await page.click("#pay-button")
-
-    # the gateway's hosted checkout
-    await page.wait_for_url("**/sandbox-gateway/checkout?**")
-    await expect(page.locator(".amount")).to_contain_text("₩12,000")
-    await page.check("input[name=card][value=approve]")
-    await page.click("button.pay")
-
-    await expect(page.locator("#order-state")).to_have_text("Paid")
-    await expect(page.locator(".flash")).to_contain_text("Paid. Thank you!")
+    await pay_with_the_approve_card(page, "₩12,000")
 
     await page.click("text=Request a refund")
     await page.fill("#f-quantity", "0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.factories import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,8 @@ from app.db import Database
 from app.models.auctions import Auction, AuctionResult, Bid, StandingBid
 from app.models.orders import Order
 from tasks.auctions import close_now
-from tests.integration.auction_helpers import end_now, key, live_auction
+from tests.helpers.auctions import end_now, live_auction
+from tests.helpers.keys import key
 
 UNITS = 5
 

@@ -18,7 +18,8 @@ from app.models.catalog import Product, ProductStatus
 from app.models.orders import Order, OrderSource, OrderStatus
 from app.payments.service import record_done, start_payment
 from tasks.auctions import close_now, pass_over
-from tests.integration.auction_helpers import bid, dispatch_all, end_now, key, live_auction
+from tests.helpers.auctions import bid, dispatch_all, end_now, live_auction
+from tests.helpers.keys import key
 
 
 async def standing(app, auction_id: int) -> list[tuple[int, int]]:
@@ -55,6 +56,11 @@ async def closed_with(app, auction_id: int, *bidders: tuple[int, int]) -> None:
         assert (await bid(app, auction_id, member_id, amount)).accepted
     await end_now(app, auction_id)
     assert await close_now(auction_id)
+
+
+async def status_of(app, auction_id: int) -> AuctionStatus:
+    async with app.state.database.transaction() as db:
+        return (await db.get(Auction, auction_id)).status
 
 
 async def paying(app, member_id: int, *, key_: bool = True):
@@ -237,8 +243,7 @@ async def test_give_up_and_missed_deadline_pass_the_unit_down_the_ranking(app, m
         a_offer = (await db.execute(select(AuctionResult).where(AuctionResult.member_id == a.id))).scalar_one()
         await service.release_offer(db, a_offer.id, ResultStatus.GIVEN_UP, reason="given up", pay_seconds=pay_seconds)
     assert (await results(app, auction.id))[-1] == (1, None, None, ResultStatus.UNSOLD)
-    async with app.state.database.transaction() as db:
-        assert (await db.get(Auction, auction.id)).status is AuctionStatus.SETTLED
+    assert await status_of(app, auction.id) is AuctionStatus.SETTLED
 
 
 async def test_paying_a_won_unit_settles_the_auction(app, members, products):
@@ -250,8 +255,7 @@ async def test_paying_a_won_unit_settles_the_auction(app, members, products):
     await dispatch_all(app)
     await dispatch_all(app)
     assert (await results(app, auction.id))[0][3] is ResultStatus.PAID
-    async with app.state.database.transaction() as db:
-        assert (await db.get(Auction, auction.id)).status is AuctionStatus.SETTLED
+    assert await status_of(app, auction.id) is AuctionStatus.SETTLED
 
 
 async def test_refunding_a_won_unit_never_returns_it_to_the_fixed_price_stock(app, members, products):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import random
 import re
@@ -42,10 +43,11 @@ from app.drops.gate import RedisGate
 from app.drops.rules import LIVE_RIGHTS
 from app.drops.stock import ledger_sum, open_stock
 from app.models.base import utcnow
-from app.models.catalog import Category, Product, ProductStatus
+from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
-from app.models.members import Member, MemberRole
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from app.models.members import Member
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.helpers.sql import count_by
 
 pytestmark = [
     pytest.mark.skipif(not (TEST_DATABASE_URL and TEST_REDIS_URL), reason="a real crowd needs PostgreSQL and Redis"),
@@ -101,22 +103,9 @@ def running_shop(settings, log: Path):
     web_command += ["--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "3", "--no-access-log"]
     worker_command = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1", "--threads", "8"]
     worker_command += ["--worker-shutdown-timeout", "5000"]
-    web = subprocess.Popen(
-        web_command,
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=out,
-        start_new_session=True,
-    )
-    worker = subprocess.Popen(
-        worker_command,
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=out,
-        start_new_session=True,
-    )
+    start = functools.partial(subprocess.Popen, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
+    web = start(web_command)
+    worker = start(worker_command)
     shop = Shop(f"http://127.0.0.1:{port}", web, worker)
     try:
         deadline = time.monotonic() + 60
@@ -144,35 +133,29 @@ def running_shop(settings, log: Path):
         out.close()
 
 
-async def seed(app, shoppers: int) -> tuple[int, list[str]]:
+async def seed(app, members, products, shoppers: int) -> tuple[int, list[str]]:
+    """The seller's drop on sale with its stock open, and ``shoppers`` members (written at once)."""
+    seller = await members.seller("seller@crowd.test")
+    category = await products.category("crowd", "Crowd")
+    product = await products.create(
+        seller,
+        status=ProductStatus.ON_SALE,
+        category_id=category.id,
+        list_price=30_000,
+        total_quantity=UNITS,
+        fixed_quantity=UNITS,
+        purchase_limit=1,
+        sale_starts_at=utcnow() - timedelta(minutes=1),
+    )
     password_hash = await PasswordHasher(time_cost=1, memory_cost=1024).hash(PASSWORD)
     async with app.state.database.transaction() as db:
-        seller = Member(email="seller@crowd.test", display_name="Crowd seller", password_hash=password_hash)
-        seller.role = MemberRole.SELLER
-        category = Category(slug="crowd", name="Crowd")
-        db.add_all([seller, category])
-        await db.flush()
+        await open_stock(db, await db.get(Product, product.id))
         rows = [
             {"email": f"shopper{i}@crowd.test", "display_name": f"Shopper {i}", "password_hash": password_hash}
             for i in range(shoppers)
         ]
         await db.execute(insert(Member), rows)
-        product = Product(
-            seller_id=seller.id,
-            category_id=category.id,
-            name="Crowd drop",
-            description="A drop for the crowd test.",
-            list_price=30_000,
-            total_quantity=UNITS,
-            fixed_quantity=UNITS,
-            purchase_limit=1,
-            sale_starts_at=utcnow() - timedelta(minutes=1),
-            status=ProductStatus.ON_SALE,
-        )
-        db.add(product)
-        await db.flush()
-        await open_stock(db, product)
-        return product.id, [row["email"] for row in rows]
+    return product.id, [row["email"] for row in rows]
 
 
 @dataclass
@@ -279,12 +262,10 @@ async def rights_by_key(app, product_id: int) -> dict[str, PurchaseRight]:
 async def stock(app, product_id: int) -> tuple[Product, int, dict[int, int]]:
     async with app.state.database.transaction() as db:
         product = await db.get(Product, product_id)
-        held = await db.execute(
-            select(PurchaseRight.member_id, func.count())
-            .where(PurchaseRight.product_id == product_id, PurchaseRight.status.in_(LIVE_RIGHTS))
-            .group_by(PurchaseRight.member_id)
+        held = await count_by(
+            db, PurchaseRight.member_id, PurchaseRight.product_id == product_id, PurchaseRight.status.in_(LIVE_RIGHTS)
         )
-        return product, await ledger_sum(db, product_id), dict(held.all())
+        return product, await ledger_sum(db, product_id), held
 
 
 async def eventually(check, seconds: float, what: str):
@@ -302,13 +283,13 @@ def settings(settings):
     return settings.with_changes(in_process_worker=False, background_jobs=False)
 
 
-async def test_a_drop_crowd_with_a_redis_flush_and_a_killed_web_process(app, settings, tmp_path):
+async def test_a_drop_crowd_with_a_redis_flush_and_a_killed_web_process(app, members, products, settings, tmp_path):
     async with asyncio.timeout(300):
-        await _crowd(app, settings, tmp_path)
+        await _crowd(app, members, products, settings, tmp_path)
 
 
-async def _crowd(app, settings, tmp_path):
-    product_id, emails = await seed(app, SHOPPERS)
+async def _crowd(app, members, products, settings, tmp_path):
+    product_id, emails = await seed(app, members, products, SHOPPERS)
     rng = random.Random(7)
     record = Record()
     logins = asyncio.Semaphore(8)

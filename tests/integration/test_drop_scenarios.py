@@ -14,7 +14,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from app.db import Database
 from app.drops.rules import Outcome
@@ -27,9 +27,12 @@ from app.models.members import Member, MemberRole, MemberStatus
 from tasks import runtime
 from tasks.drops import expire, sweep_expired_rights
 from tasks.web import create_app
-from tests.conftest import _clean
-from tests.factories import PASSWORD, MemberFactory, ProductFactory, login, post_form, second_browser
-from tests.integration.test_drops import key, on_sale, service
+from tests.helpers.backends import _clean
+from tests.helpers.drops import on_sale, service
+from tests.helpers.factories import PASSWORD, MemberFactory, ProductFactory
+from tests.helpers.keys import key
+from tests.helpers.sql import count_by
+from tests.helpers.web import login, post_form, second_browser
 
 
 @pytest.fixture
@@ -87,24 +90,8 @@ async def audit(app, product_id: int) -> dict:
     """The product's sale as the database has it; asserts the invariants every scenario keeps."""
     async with app.state.database.transaction() as db:
         product = await db.get(Product, product_id)
-        by_status = dict(
-            (
-                await db.execute(
-                    select(PurchaseRight.status, func.count())
-                    .where(PurchaseRight.product_id == product_id)
-                    .group_by(PurchaseRight.status)
-                )
-            ).all()
-        )
-        by_reason = dict(
-            (
-                await db.execute(
-                    select(StockEntry.reason, func.count())
-                    .where(StockEntry.product_id == product_id)
-                    .group_by(StockEntry.reason)
-                )
-            ).all()
-        )
+        by_status = await count_by(db, PurchaseRight.status, PurchaseRight.product_id == product_id)
+        by_reason = await count_by(db, StockEntry.reason, StockEntry.product_id == product_id)
         total = await ledger_sum(db, product_id)
     live = by_status.get(RightStatus.HELD, 0) + by_status.get(RightStatus.PAID, 0)
     assert product.taken_quantity == live <= product.fixed_quantity, "a unit was oversold or lost"

@@ -4,46 +4,17 @@ PostgreSQL and the Redis gate with TEST_DATABASE_URL / TEST_REDIS_URL)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.drops.gate import get_gate
-from app.drops.reconcile import reconcile_product
 from app.drops.rules import Outcome
-from app.drops.service import DropService, KeyConflict, Press
-from app.drops.stock import ledger_sum, open_stock, pay_right, release_right
-from app.models.base import utcnow
+from app.drops.service import KeyConflict, Press
+from app.drops.stock import ledger_sum, pay_right, release_right
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus, StockReason
-
-
-def key() -> str:
-    return uuid.uuid4().hex
-
-
-async def on_sale(app, members, products, fixed: int = 5, total: int | None = None, limit: int = 1) -> Product:
-    seller = await members.seller()
-    product = await products.create(
-        seller,
-        status=ProductStatus.ON_SALE,
-        fixed_quantity=fixed,
-        total_quantity=total or fixed + 2,
-        purchase_limit=limit,
-        sale_starts_at=utcnow() - timedelta(minutes=1),
-    )
-    async with app.state.database.transaction() as db:
-        fresh = await db.get(Product, product.id)
-        await open_stock(db, fresh)
-    await reconcile_product(app.state.database, service(app).gate, product.id)
-    return product
-
-
-def service(app, hold: int = 600) -> DropService:
-    settings = app.state.settings
-    return DropService(app.state.database, get_gate(settings.redis_url, str(settings.var_dir)), hold)
+from tests.helpers.drops import on_sale, service
+from tests.helpers.keys import key
 
 
 async def state(app, product_id: int) -> tuple[Product, int, int]:

@@ -191,7 +191,8 @@ async def test_kept_refusals_older_than_the_retention_are_pruned(app, members, p
     from app.drops.rules import Outcome
     from app.drops.service import Press
     from app.models.drops import PressRefusal
-    from tests.integration.test_drops import key, on_sale, service
+    from tests.helpers.drops import on_sale, service
+    from tests.helpers.keys import key
 
     product = await on_sale(app, members, products, fixed=1)
     drop = service(app)

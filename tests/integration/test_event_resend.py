@@ -27,7 +27,8 @@ from app.events.relay import RESEND_MAX_SECONDS, relay_once, resend_delay
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from tasks.events import enqueue_event, handle_event
-from tests.conftest import TEST_REDIS_URL
+from tests.helpers.backends import TEST_REDIS_URL
+from tests.helpers.waiting import wait_for
 
 RESEND = 0.3
 
@@ -89,15 +90,6 @@ class Deliveries(Middleware):
     def outcomes(self) -> list[str]:
         with self.lock:
             return [what for _, what in self.seen]
-
-
-async def wait_for(check, what: str, limit: float = 15.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if value := await check():
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def stored(database: Database, event_id: str) -> OutboxEvent:
@@ -217,12 +209,12 @@ async def test_an_event_whose_message_the_broker_lost_is_handled_once_after_the_
         assert calls.events == [] and deliveries.outcomes() == []  # the message is gone for good
 
         assert await relay_once(database, enqueue_event) == 1  # not handled in time: sent again
-        await wait_for(lambda: _handled(database, event_id), "the resent event to be handled")
+        await wait_for(lambda: _handled(database, event_id), 15, "the resent event to be handled")
         assert calls.events == [event_id]
 
         # a resend that crossed the handling (another relay read the row just before) runs nothing
         duplicate = handle_event.send(event_id, topic)
-        await wait_for(lambda: _delivered(deliveries, duplicate.message_id), "the duplicate to be processed")
+        await wait_for(lambda: _delivered(deliveries, duplicate.message_id), 15, "the duplicate to be processed")
         await asyncio.sleep(2 * RESEND)
         assert await relay_once(database, enqueue_event) == 0  # handled: never due again
         assert calls.events == [event_id] and deliveries.outcomes() == ["ran", "ran"]
@@ -248,7 +240,7 @@ async def test_the_web_process_relay_resends_messages_acked_without_running(clie
             event_id = (await record_event(db, topic, "test", 1)).id
         app.state.background.wake()
         started = time.monotonic()
-        await wait_for(lambda: _handled(database, event_id), "the event to be handled after two losses")
+        await wait_for(lambda: _handled(database, event_id), 15, "the event to be handled after two losses")
         # sent at 0, again after RESEND, then after 2 * RESEND more
         assert time.monotonic() - started >= 3 * RESEND - 0.05
         assert deliveries.outcomes() == ["dropped", "dropped", "ran"]

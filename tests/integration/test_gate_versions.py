@@ -11,7 +11,6 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from app.drops.gate import GateState, MemoryGate, RedisGate, StockChange
 from app.drops.reconcile import reconcile_product
@@ -21,17 +20,13 @@ from app.drops.stock import release_right
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus, StockReason
-from tests.conftest import TEST_REDIS_URL
-from tests.integration.test_drops import key, on_sale, service
+from tests.helpers.backends import TEST_REDIS_URL, memory_and_redis
+from tests.helpers.drops import on_sale, service
+from tests.helpers.keys import key
+from tests.helpers.sql import count_by
 
 
-def _gates() -> list[object]:
-    params: list[object] = [pytest.param("memory", id="memory")]
-    params.append(pytest.param("redis", id="redis", marks=pytest.mark.skipif(not TEST_REDIS_URL, reason="no Redis")))
-    return params
-
-
-@pytest.fixture(params=_gates())
+@pytest.fixture(params=memory_and_redis())
 async def gate(request):
     if request.param == "memory":
         yield MemoryGate()
@@ -84,13 +79,11 @@ async def test_a_change_the_gate_has_no_copy_for_is_left_to_the_next_rebuild(gat
 async def _database_stock(app, product_id: int) -> tuple[int, dict[int, int]]:
     async with app.state.database.transaction() as db:
         product = await db.get(Product, product_id)
-        rows = await db.execute(
-            select(PurchaseRight.member_id, func.count())
-            .where(PurchaseRight.product_id == product_id, PurchaseRight.status.in_(LIVE_RIGHTS))
-            .group_by(PurchaseRight.member_id)
+        held = await count_by(
+            db, PurchaseRight.member_id, PurchaseRight.product_id == product_id, PurchaseRight.status.in_(LIVE_RIGHTS)
         )
         left = product.fixed_left if product.status is ProductStatus.ON_SALE else 0
-        return left, dict(rows.all())
+        return left, held
 
 
 async def test_expiries_racing_rebuilds_leave_the_gate_equal_to_the_database_100_times(app, members, products):

@@ -24,9 +24,10 @@ from sqlalchemy import func, select, text
 
 from app.events.outbox import record_event
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, _free_port
-from tests.factories import PASSWORD
-from tests.integration.auction_helpers import live_auction
+from tests.helpers.auctions import live_auction
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL, _free_port
+from tests.helpers.factories import PASSWORD
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,15 +103,6 @@ def start(name: str, settings, tmp_path: Path, **env: str) -> Process:
         start_new_session=True,
     )
     return Process(name, popen, log)
-
-
-async def wait_for(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := await check():
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def started(process: Process, marker: str, count: int = 1) -> None:

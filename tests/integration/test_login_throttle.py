@@ -8,17 +8,12 @@ import os
 import pytest
 
 from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
+from tests.helpers.backends import memory_and_redis
 
 REDIS = os.environ.get("TEST_REDIS_URL")
 
 
-def _counters() -> list[object]:
-    params: list[object] = [pytest.param("memory", id="memory")]
-    params.append(pytest.param("redis", id="redis", marks=pytest.mark.skipif(not REDIS, reason="TEST_REDIS_URL unset")))
-    return params
-
-
-@pytest.fixture(params=_counters())
+@pytest.fixture(params=memory_and_redis())
 async def throttle(request):
     if request.param == "memory":
         yield LoginThrottle(MemoryCounter(), per_email=5, per_address=20, window_seconds=60)

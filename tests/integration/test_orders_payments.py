@@ -11,8 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.drops.rules import Outcome
-from app.drops.service import Press
 from app.drops.stock import ledger_sum
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
@@ -24,31 +22,7 @@ from app.payments.refunds import complete_refund, release_refund, request_refund
 from app.payments.rules import RefundRefused
 from app.payments.service import record_done, record_failed, start_payment
 from app.payments.settlement import balance, settle_payment, settle_refund
-from tests.integration.test_drops import key, on_sale, service
-
-
-async def granted_right(app, members, products, *, fixed: int = 3, price: int = 10_000):
-    product = await on_sale(app, members, products, fixed=fixed)
-    async with app.state.database.transaction() as db:
-        await db.execute(update(Product).where(Product.id == product.id).values(list_price=price))
-    member = await members.create()
-    result = await service(app).press(Press(product.id, member.id, key()))
-    assert result.outcome is Outcome.GRANTED
-    return product, member, result.right_id
-
-
-async def paid_order(app, members, products, **kw) -> tuple[Order, Payment]:
-    _product, _member, right_id = await granted_right(app, members, products, **kw)
-    async with app.state.database.transaction() as db:
-        order = await order_for_right(db, right_id)
-        payment = await start_payment(db, order)
-        payment.status = PaymentStatus.IN_PROGRESS  # what the confirm's claim does
-        payment.payment_key = f"pk-{payment.id}"
-    async with app.state.database.transaction() as db:
-        outcome = await record_done(db, payment.id, method="card", approved_at=utcnow())
-        assert outcome.state == "paid"
-    async with app.state.database.transaction() as db:
-        return await db.get(Order, order.id), await db.get(Payment, payment.id)
+from tests.helpers.orders import granted_right, paid_order
 
 
 async def test_one_order_per_right_however_often_it_is_asked_for(app, members, products):

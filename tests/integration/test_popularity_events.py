@@ -14,8 +14,9 @@ from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import OutboxEvent
-from tests.integration.auction_helpers import bids, dispatch_all, key, live_auction
-from tests.web.test_popularity_counts import WRITE, statements
+from tests.helpers.auctions import bids, dispatch_all, live_auction
+from tests.helpers.keys import key
+from tests.helpers.sql import WRITE, statements
 
 
 async def bid_events(app) -> list[OutboxEvent]:

@@ -6,7 +6,6 @@ the in-process gate by default; the Redis gate with TEST_REDIS_URL."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,24 +13,10 @@ from sqlalchemy import func, select
 from app.drops.reconcile import reconcile_product
 from app.drops.rules import Outcome
 from app.drops.service import KeyConflict, Press
-from app.drops.stock import pay_right, release_right
-from app.models.base import utcnow
-from app.models.drops import PressRefusal, PurchaseRight, RightStatus, StockReason
-from tests.integration.test_drops import key, on_sale, service
-
-
-async def lose_the_gate(drop, product_id: int) -> None:
-    """As if Redis were flushed or restarted: the gate remembers nothing."""
-    await drop.gate.forget(product_id)
-    if hasattr(drop.gate, "redis"):
-        await drop.gate.redis.flushdb()
-
-
-async def expire_now(app, right_id: int) -> None:
-    async with app.state.database.transaction() as db:
-        assert await release_right(
-            db, right_id, RightStatus.EXPIRED, StockReason.EXPIRY, now=utcnow() + timedelta(days=1)
-        )
+from app.drops.stock import pay_right
+from app.models.drops import PressRefusal, PurchaseRight, RightStatus
+from tests.helpers.drops import expire_now, lose_the_gate, on_sale, service
+from tests.helpers.keys import key
 
 
 async def test_a_granted_key_stays_granted_after_the_gate_is_lost_and_rebuilt(app, members, products):

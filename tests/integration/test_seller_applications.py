@@ -26,7 +26,7 @@ async def test_a_second_pending_application_is_refused_by_the_database(app, memb
 
 
 async def test_review_page_shows_the_application_and_its_history(client, app, members):
-    from tests.factories import login, post_form
+    from tests.helpers.web import login, post_form
 
     shopper = await members.create("maker@example.test")
     async with app.state.database.transaction() as db:

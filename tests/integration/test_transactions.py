@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.catalog import Category
-from tests.factories import post_form
+from tests.helpers.web import post_form
 
 
 async def _write(db: AsyncSession, slug: str) -> None:

@@ -4,12 +4,10 @@ Dramatiq worker process, the sandbox gateway over real HTTP)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,9 +18,10 @@ from app.gateway.client import make_gateway_client
 from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus, SettlementEntry
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
-from tests.factories import post_form
-from tests.web.test_paying import open_checkout, pay_with
+from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.helpers.orders import open_checkout, pay_with
+from tests.helpers.waiting import wait_for
+from tests.helpers.web import post_form
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL and TEST_REDIS_URL), reason="a separate worker process needs PostgreSQL and Redis"
@@ -56,15 +55,6 @@ def start_worker(settings, gateway: str, log: Path) -> subprocess.Popen[bytes]:
 def kill(worker: subprocess.Popen[bytes]) -> None:
     os.killpg(worker.pid, signal.SIGKILL)  # no clean shutdown: as if the machine lost power
     worker.wait(timeout=10)
-
-
-async def wait_for(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := await check():
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_a_refund_interrupted_by_a_killed_worker_completes_once(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.models.members import Member
-from tests.factories import PASSWORD, csrf_token, field_error, login, post_form
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import csrf_token, field_error, login, post_form
 
 
 async def count_members(app) -> int:

@@ -15,7 +15,7 @@ from app.events import handlers as registry
 from app.events.handlers import on_private
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
-from tests.factories import login, post_form
+from tests.helpers.web import as_admin, login, post_form
 
 HANDLER = "tests.admin_events.recorder"
 ERROR = 'ValueError: the <b>gateway</b> said no\n  File "app/x.py", line 3, in handle\n    raise ValueError()'
@@ -59,11 +59,6 @@ async def failed_event(
 async def failure(app: Litestar, event_id: str) -> EventFailure | None:
     async with app.state.database.transaction() as db:
         return await db.get(EventFailure, (event_id, HANDLER))
-
-
-async def as_admin(client, members) -> None:
-    admin = await members.admin()
-    await login(client, admin.email)
 
 
 async def test_anonymous_is_sent_to_login_and_a_shopper_is_refused(client, members, app, topic):

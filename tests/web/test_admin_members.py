@@ -9,7 +9,8 @@ from litestar import Litestar
 from sqlalchemy import func, select
 
 from app.models.members import AuditEntry, Member, MemberStatus
-from tests.factories import PASSWORD, csrf_token, field_error, login, post_form, second_browser
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import as_admin, csrf_token, field_error, login, post_form, refusal_says, second_browser
 
 
 async def audit_rows(app: Litestar, member_id: int) -> list[AuditEntry]:
@@ -20,12 +21,6 @@ async def audit_rows(app: Litestar, member_id: int) -> list[AuditEntry]:
 
 def listed_ids(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'<tr id="member-(\d+)">', html)]
-
-
-async def as_admin(client, members) -> Member:
-    admin = await members.admin()
-    await login(client, admin.email)
-    return admin
 
 
 async def test_search_by_email_and_by_name_ignores_case(client, members):
@@ -145,15 +140,9 @@ async def test_refused_moderation_explains_and_changes_nothing(client, members, 
     admin = await as_admin(client, members)
     other_admin = await members.create("other-admin@example.test", role=admin.role)
     active = await members.create()
-    cases = [
-        (f"/admin/members/{admin.id}/suspend", "cannot suspend your own account"),
-        (f"/admin/members/{other_admin.id}/suspend", "Administrators cannot be suspended"),
-        (f"/admin/members/{active.id}/unsuspend", "is not suspended"),
-    ]
-    for url, message in cases:
-        r = await post_form(client, url, {"reason": "because"})
-        assert r.status_code == 303, url
-        assert message in (await client.get(r.headers["location"])).text, url
+    await refusal_says(client, f"/admin/members/{admin.id}/suspend", "cannot suspend your own account")
+    await refusal_says(client, f"/admin/members/{other_admin.id}/suspend", "Administrators cannot be suspended")
+    await refusal_says(client, f"/admin/members/{active.id}/unsuspend", "is not suspended")
     await post_form(client, f"/admin/members/{active.id}/suspend", {"reason": "first"})
     r = await post_form(client, f"/admin/members/{active.id}/suspend", {"reason": "again"})
     assert "is already suspended" in (await client.get(r.headers["location"])).text

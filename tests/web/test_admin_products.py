@@ -8,19 +8,13 @@ from sqlalchemy import select
 
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.members import AuditEntry
-from tests.factories import field_error, login, post_form, second_browser
+from tests.helpers.web import as_admin, field_error, login, post_form, refusal_says, second_browser
 
 S = ProductStatus
 
 
 def listed_ids(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'<tr id="product-(\d+)">', html)]
-
-
-async def as_admin(client, members):
-    admin = await members.admin()
-    await login(client, admin.email)
-    return admin
 
 
 async def stored(app, product_id: int) -> Product:
@@ -143,15 +137,9 @@ async def test_refusals_explain_and_change_nothing(client, app, members, product
     on_sale = await products.create(seller)
     hidden = await products.create(seller, status=S.HIDDEN, hidden_from=S.ENDED)
     cancelled = await products.create(seller, status=S.CANCELLED)
-    cases = [
-        (f"/admin/products/{hidden.id}/hide", "is already hidden"),
-        (f"/admin/products/{on_sale.id}/unhide", "is not hidden"),
-        (f"/admin/products/{cancelled.id}/hide", "cannot be changed"),
-    ]
-    for url, message in cases:
-        r = await post_form(client, url, {"reason": "because"})
-        assert r.status_code == 303, url
-        assert message in (await client.get(r.headers["location"])).text, url
+    await refusal_says(client, f"/admin/products/{hidden.id}/hide", "is already hidden")
+    await refusal_says(client, f"/admin/products/{on_sale.id}/unhide", "is not hidden")
+    await refusal_says(client, f"/admin/products/{cancelled.id}/hide", "cannot be changed")
     assert [(await stored(app, x.id)).status for x in (on_sale, hidden, cancelled)] == [
         S.ON_SALE,
         S.HIDDEN,

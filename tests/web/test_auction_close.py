@@ -12,9 +12,8 @@ from sqlalchemy import update
 from app.auctions.rules import AuctionStatus
 from app.models.auctions import Auction
 from app.models.base import utcnow
-from tests.factories import login
-from tests.integration.auction_helpers import live_auction
-from tests.web.test_auctions import place
+from tests.helpers.auctions import live_auction
+from tests.helpers.web import login, place
 
 
 @pytest.fixture

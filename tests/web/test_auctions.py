@@ -14,16 +14,9 @@ from sqlalchemy import func, select
 from app.models.auctions import AuctionResult, Bid, ResultStatus
 from app.models.orders import Order, OrderStatus
 from tasks.auctions import close_now
-from tests.factories import field_error, login, post_form, second_browser
-from tests.integration.auction_helpers import bid, dispatch_all, end_now, live_auction
-from tests.web.test_buy import key, signed_in
-
-HTMX = {"HX-Request": "true"}
-
-
-async def place(browser, auction_id: int, amount: str, *, maximum: str = "", key_: str | None = None, htmx=True):
-    data = {"amount": amount, "maximum": maximum, "key": key_ or key()}
-    return await post_form(browser, f"/auctions/{auction_id}/bids", data, headers=HTMX if htmx else None)
+from tests.helpers.auctions import bid, dispatch_all, end_now, live_auction
+from tests.helpers.keys import key
+from tests.helpers.web import HTMX, field_error, login, place, post_form, second_browser, signed_in
 
 
 async def stored_bids(app) -> int:
@@ -269,15 +262,9 @@ async def test_the_inbox_lists_notices_and_the_badge_counts_them_live(client, ap
 
 
 async def test_a_member_suspended_meanwhile_cannot_bid_and_is_signed_out(client, app, members, products):
-    from app.accounts.service import set_member_status
-    from app.models.members import Member, MemberStatus
-
     auction = await live_auction(app, members, products, units=1)
     member = await signed_in(client, members)
-    admin = await members.admin()
-    async with app.state.database.transaction() as db:
-        target = await db.get(Member, member.id)
-        await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason="shill bidding")
+    await members.suspend(member, reason="shill bidding")
     r = await place(client, auction.id, "50000")
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
     assert await stored_bids(app) == 0

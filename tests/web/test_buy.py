@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from datetime import timedelta
 
 import anyio
@@ -17,25 +16,9 @@ from app.drops.stock import ledger_sum, pay_right, release_right
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
-from tests.factories import login, post_form, second_browser
-from tests.integration.test_drops import on_sale, service
-
-HTMX = {"HX-Request": "true"}
-
-
-def key() -> str:
-    return uuid.uuid4().hex
-
-
-async def signed_in(client, members):
-    member = await members.create()
-    await login(client, member.email)
-    return member
-
-
-async def buy(browser, product_id: int, key_: str | None, htmx: bool = True):
-    data = {} if key_ is None else {"key": key_}
-    return await post_form(browser, f"/products/{product_id}/buy", data, headers=HTMX if htmx else None)
+from tests.helpers.drops import expire_now, lose_the_gate, on_sale, service
+from tests.helpers.keys import key
+from tests.helpers.web import HTMX, buy, login, post_form, second_browser, signed_in
 
 
 async def rights_of(app, member_id: int) -> list[PurchaseRight]:
@@ -246,15 +229,9 @@ async def test_the_stream_of_an_unknown_or_draft_product_is_a_404(client, member
 
 
 async def test_a_member_suspended_meanwhile_cannot_press_and_is_signed_out(client, app, members, products):
-    from app.accounts.service import set_member_status
-    from app.models.members import Member, MemberStatus
-
     product = await on_sale(app, members, products, fixed=5)
     member = await signed_in(client, members)
-    admin = await members.admin()
-    async with app.state.database.transaction() as db:
-        target = await db.get(Member, member.id)
-        await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason="chargebacks")
+    await members.suspend(member, reason="chargebacks")
     r = await buy(client, product.id, key())
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
     assert await rights_of(app, member.id) == []
@@ -264,8 +241,6 @@ async def test_a_member_suspended_meanwhile_cannot_press_and_is_signed_out(clien
 async def test_a_replay_after_the_right_expired_says_so_even_when_the_gate_forgot_the_key(
     client, app, members, products
 ):
-    from tests.integration.test_press_answers import expire_now, lose_the_gate
-
     product = await on_sale(app, members, products, fixed=2)
     member = await signed_in(client, members)
     mine = key()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.catalog.service import CategoryService
 from app.models.catalog import Category
 from app.models.members import AuditEntry
-from tests.factories import field_error, login, post_form
+from tests.helpers.web import as_admin, field_error, login, post_form
 
 
 async def rows(app) -> dict[str, Category]:
@@ -18,11 +18,6 @@ async def rows(app) -> dict[str, Category]:
 async def audit_actions(app) -> list[str]:
     async with app.state.database.transaction() as db:
         return list((await db.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars().all())
-
-
-async def as_admin(client, members) -> None:
-    await members.admin()
-    await login(client, "root@example.test")
 
 
 async def make(client, name: str, slug: str = "", parent: Category | None = None) -> Category:

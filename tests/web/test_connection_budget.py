@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 
 from app.db import Database
 from app.models.drops import PurchaseRight
-from tests.factories import MemberFactory, ProductFactory, login
-from tests.integration.test_drops import on_sale
-from tests.web.test_buy import buy, key
+from tests.helpers.drops import on_sale
+from tests.helpers.factories import MemberFactory, ProductFactory
+from tests.helpers.keys import key
+from tests.helpers.web import buy, login
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 import pytest
 
 from app.db import Database
-from tests.conftest import _free_port
-from tests.factories import PASSWORD, post_form
+from tests.helpers.backends import _free_port
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import post_form
 
 
 @pytest.fixture

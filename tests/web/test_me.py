@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.factories import PASSWORD, field_error, login, post_form
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import field_error, login, post_form
 
 
 async def test_me_shows_and_edits_display_name(client, members):

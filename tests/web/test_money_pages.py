@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from app.models.payments import Policy
 from app.payments.settlement import settle_payment
-from tests.factories import field_error, login, post_form
-from tests.integration.test_orders_payments import granted_right, paid_order
+from tests.helpers.orders import granted_right, paid_order
+from tests.helpers.web import field_error, login, post_form
 
 
 async def test_orders_list_detail_and_another_members_order(client, app, members, products):

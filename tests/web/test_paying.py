@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -17,8 +16,8 @@ from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentAudit, PaymentStatus, Refund, RefundStatus, SettlementEntry
 from tasks import runtime
-from tests.factories import login, post_form
-from tests.integration.test_orders_payments import granted_right
+from tests.helpers.orders import open_checkout, pay_with
+from tests.helpers.web import login, post_form
 
 
 @pytest.fixture
@@ -34,29 +33,6 @@ async def shop(app):
     runtime.set_gateway_transport(transport)
     yield app
     runtime.set_gateway_transport(None)
-
-
-async def open_checkout(client, app, members, products, **kw):
-    """A shopper with a purchase right goes to its order and presses Pay: the gateway's checkout."""
-    _product, member, right_id = await granted_right(app, members, products, **kw)
-    await login(client, member.email)
-    order_url = (await client.get(f"/me/purchases/{right_id}/pay")).headers["location"]
-    r = await post_form(client, f"{order_url}/pay")
-    assert r.status_code == 303
-    checkout = urlsplit(r.headers["location"])
-    assert checkout.path == "/sandbox-gateway/checkout"
-    page = await client.get(f"{checkout.path}?{checkout.query}")
-    assert page.status_code == 200 and "₩10,000" in page.text
-    return member, int(order_url.rsplit("/", 1)[1]), right_id, parse_qs(checkout.query)
-
-
-async def pay_with(client, query: dict[str, list[str]], card: str, action: str = "pay") -> str:
-    """Submit the hosted checkout; returns the URL the gateway sends the shopper back to (path+query)."""
-    data = {k: v[0] for k, v in query.items()} | {"card": card, "action": action}
-    r = await client.post("/sandbox-gateway/checkout", data=data)
-    assert r.status_code == 303, r.text
-    back = urlsplit(r.headers["location"])
-    return f"{back.path}?{back.query}"
 
 
 async def state(app, order_id: int):

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.catalog.popularity import recompute_popularity
 from app.events.dispatch import dispatch
@@ -21,13 +20,12 @@ from app.models.base import utcnow
 from app.models.catalog import Product, ProductDailyStats
 from app.models.events import InboxEntry, OutboxEvent
 from tasks.web import create_app
-from tests.factories import login, second_browser
-from tests.integration.auction_helpers import live_auction
-from tests.integration.test_drops import on_sale
-from tests.web.test_auctions import place
-from tests.web.test_buy import buy, key, signed_in
+from tests.helpers.auctions import live_auction
+from tests.helpers.drops import on_sale
+from tests.helpers.keys import key
+from tests.helpers.sql import WRITE, statements
+from tests.helpers.web import buy, login, place, second_browser, signed_in
 
-WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|REPLACE\s+INTO|MERGE\s+INTO)\b", re.I)
 PAGE_KEY = re.compile(r'name="key" value="([0-9a-f]{32})"')
 
 
@@ -88,6 +86,18 @@ async def popularity(app, product_id: int) -> int:
         return (await db.get(Product, product_id)).popularity
 
 
+async def counted_once(app, product_id: int, ids: list[str], handler: str, counts: tuple, ranking: int) -> None:
+    """Once the views are flushed, today's (views, purchases, bids) of the product are ``counts``
+    and stay so when the events ``ids`` are delivered again; its popularity is then ``ranking``
+    (views + the weighted purchases or bids)."""
+    await app.state.background.flush_views()
+    assert await today_counts(app, product_id) == counts
+    for event_id in ids:  # a redelivery counts nothing
+        assert handler not in await dispatch(app.state.database, event_id)
+    assert await today_counts(app, product_id) == counts
+    assert await popularity(app, product_id) == ranking
+
+
 async def outbox_drained(app) -> None:
     async def drained() -> bool:
         async with app.state.database.transaction() as db:
@@ -95,22 +105,6 @@ async def outbox_drained(app) -> None:
             return await db.scalar(stmt) == 0
 
     await eventually(drained, "the outbox relayed")
-
-
-@contextmanager
-def statements(app) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine executes meanwhile."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_granted_purchase_counts_once_and_feeds_the_ranking(client, app, members, products):
@@ -129,12 +123,9 @@ async def test_a_granted_purchase_counts_once_and_feeds_the_ranking(client, app,
         assert (await own.get(f"/products/{product.id}")).status_code == 200  # the seller's own look: not a view
 
     ids = await handled_by(app, Topic.RIGHT_GRANTED, "catalog.count_purchase", expected=2)
-    await app.state.background.flush_views()
-    assert await today_counts(app, product.id) == (2, 2, 0)
-    for event_id in ids:  # a redelivery counts nothing
-        assert "catalog.count_purchase" not in await dispatch(app.state.database, event_id)
-    assert await today_counts(app, product.id) == (2, 2, 0)
-    assert await popularity(app, product.id) == 2 * 1 + 2 * 5  # views + 5 × purchases
+    await counted_once(
+        app, product.id, ids, "catalog.count_purchase", (2, 2, 0), 2 * 1 + 2 * 5
+    )  # views + 5 × purchases
 
 
 async def test_accepted_bids_count_once_and_feed_the_ranking(client, app, members, products):
@@ -157,12 +148,7 @@ async def test_accepted_bids_count_once_and_feed_the_ranking(client, app, member
     async with app.state.database.transaction() as db:
         payloads = [(await db.get(OutboxEvent, i)).payload for i in ids]
     assert payloads == [{"product_id": auction.product_id, "bids": 1}] * 3
-    await app.state.background.flush_views()
-    assert await today_counts(app, auction.product_id) == (2, 0, 3)
-    for event_id in ids:  # a redelivery counts nothing
-        assert "catalog.count_bids" not in await dispatch(app.state.database, event_id)
-    assert await today_counts(app, auction.product_id) == (2, 0, 3)
-    assert await popularity(app, auction.product_id) == 2 * 1 + 3 * 3  # views + 3 × bids
+    await counted_once(app, auction.product_id, ids, "catalog.count_bids", (2, 0, 3), 2 * 1 + 3 * 3)  # views + 3 × bids
 
 
 async def test_the_product_page_writes_nothing_and_one_statement_writes_the_views(client, app, members, products):

@@ -11,7 +11,7 @@ from app.catalog.popularity import add_views, recompute_popularity
 from app.models.base import utcnow
 from app.models.catalog import ProductDailyStats, ProductImage, ProductStatus
 from app.models.members import MemberRole
-from tests.factories import login, second_browser
+from tests.helpers.web import login, second_browser
 
 S = ProductStatus
 

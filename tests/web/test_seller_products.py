@@ -15,7 +15,7 @@ from app.catalog.product_rules import to_local_input
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage, ProductStatus, ProductStatusChange
 from app.models.events import OutboxEvent
-from tests.factories import field_error, login, post_form
+from tests.helpers.web import field_error, login, post_form
 
 MB = 1024 * 1024
 

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.models.members import ApplicationStatus, AuditEntry, MemberRole, SellerApplication
-from tests.factories import field_error, login, post_form, second_browser
+from tests.helpers.web import field_error, login, post_form, second_browser
 
 GOOD = {"business_name": "Moon Ceramics", "contact": "moon@ceramics.test", "description": "Hand-thrown mugs."}
 

@@ -16,8 +16,8 @@ from app.drops.stock import release_right
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus, StockReason
-from tests.factories import login, second_browser
-from tests.integration.test_drops import on_sale, service
+from tests.helpers.drops import on_sale, service
+from tests.helpers.web import login, second_browser
 
 
 def key() -> str:

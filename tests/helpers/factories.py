@@ -1,19 +1,11 @@
-"""Test data written through the real services and database, plus an HTTP helper that signs in
-and posts forms with the CSRF token like a browser does."""
+"""Test data written through the real services and database."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import re
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from app.accounts.service import AccountService
 from app.models.members import Member, MemberRole
@@ -46,69 +38,21 @@ class MemberFactory:
     async def seller(self, email: str | None = None) -> Member:
         return await self.create(email, role=MemberRole.SELLER)
 
+    async def suspend(self, member: Member, reason: str) -> None:
+        """``member`` suspended by an administrator of their own (as an admin's moderation does)."""
+        from app.accounts.service import set_member_status
+        from app.models.members import MemberStatus
+
+        admin = await self.admin()
+        async with self.app.state.database.transaction() as db:
+            target = await db.get(Member, member.id)
+            await set_member_status(db, target, MemberStatus.SUSPENDED, actor=admin, reason=reason)
+
     async def get(self, member_id: int) -> Member:
         async with self.app.state.database.transaction() as db:
             member = await db.get(Member, member_id)
             assert member is not None
             return member
-
-
-async def csrf_token(client: AsyncTestClient[Any]) -> str:
-    token = client.cookies.get("csrftoken")
-    if not token:
-        await client.get("/login")
-        token = client.cookies.get("csrftoken")
-    assert token, "no CSRF cookie was issued"
-    return token
-
-
-async def post_form(client: AsyncTestClient[Any], url: str, data: dict[str, str] | None = None, **kwargs: Any) -> Any:
-    form = dict(data or {})
-    form["_csrf_token"] = await csrf_token(client)
-    return await client.post(url, data=form, **kwargs)
-
-
-async def login(client: AsyncTestClient[Any], email: str, password: str = PASSWORD) -> Any:
-    response = await post_form(client, "/login", {"email": email, "password": password})
-    assert response.status_code == 303, response.text
-    return response
-
-
-def field_error(html: str, name: str) -> str:
-    """The error text shown next to field ``name``."""
-    match = re.search(rf'<p class="error" id="e-{re.escape(name)}">(.*?)</p>', html, re.S)
-    return match.group(1).strip() if match else ""
-
-
-_BROWSER_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="second-browser")
-
-
-class _SharedTransport(httpx.AsyncBaseTransport):
-    """The first client's transport (its event loop and app), not closed with the second client."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # The test client's transport blocks until the app (on its own portal thread) has answered;
-        # a thread of our own keeps the test's loop free, so browsers can press at the same time.
-        return await asyncio.get_running_loop().run_in_executor(_BROWSER_THREADS, self.inner.handle_request, request)
-
-    async def aclose(self) -> None:
-        return None
-
-
-@asynccontextmanager
-async def second_browser(client: AsyncTestClient[Any]) -> AsyncIterator[httpx.AsyncClient]:
-    """Another visitor with a cookie jar of its own, talking to the same running app (one app runs on
-    one event loop: Redis clients and channels belong to it)."""
-    other = httpx.AsyncClient(
-        transport=_SharedTransport(client._transport), base_url=client.base_url, follow_redirects=False
-    )
-    try:
-        yield other
-    finally:
-        await other.aclose()
 
 
 class ProductFactory:

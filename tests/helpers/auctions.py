@@ -3,7 +3,6 @@ transition and its events), bids placed through the bid service, events dispatch
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -15,10 +14,7 @@ from app.models.auctions import Auction
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.events import OutboxEvent
-
-
-def key() -> str:
-    return uuid.uuid4().hex
+from tests.helpers.keys import key
 
 
 async def dispatch_all(app) -> int:
