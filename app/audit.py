@@ -16,7 +16,7 @@ async def record_audit(
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
         action=action,
-        target_type=type(target).__tablename__,  # type: ignore[attr-defined]
+        target_type=type(target).__tablename__,
         target_id=target.id,  # type: ignore[attr-defined]
         reason=reason,
     )

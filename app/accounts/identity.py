@@ -3,7 +3,7 @@ withdrawal takes effect on the very next one."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.plugins.flash import flash
@@ -28,7 +28,7 @@ async def current_member(connection: ASGIConnection[Any, Any, Any, Any]) -> Memb
     state = connection.scope.setdefault("state", {})
     cached = state.get(_STATE_KEY, _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+        return cast(Member | None, cached)
     member: Member | None = None
     if (member_id := session_member_id(connection)) is not None:
         member = await request_session(connection).get(Member, member_id)
@@ -56,5 +56,5 @@ def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """Delete the session server-side (an Empty session makes the backend drop the record)."""
     from litestar.types import Empty
 
-    connection.scope["session"] = Empty  # type: ignore[typeddict-item]
+    connection.scope["session"] = Empty
     connection.scope.setdefault("state", {})[_STATE_KEY] = None

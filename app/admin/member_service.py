@@ -28,7 +28,7 @@ def escape_like(text: str, escape: str = "\\") -> str:
     return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
 
 
-def search_statement(q: str, status: MemberStatus | None) -> Select[tuple[Member]]:
+def search_statement(q: str, status: MemberStatus | None) -> Select[Member]:
     stmt = select(Member)
     if q:
         pattern = f"%{escape_like(q.lower())}%"

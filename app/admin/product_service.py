@@ -7,6 +7,7 @@ into messages. It flushes, never commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
@@ -50,7 +51,7 @@ class Listing:
 
 
 def _contains(column: object, text: str) -> object:
-    return func.lower(column).like(f"%{escape_like(text.lower())}%", escape="\\")  # type: ignore[arg-type]
+    return func.lower(column).like(f"%{escape_like(text.lower())}%", escape="\\")
 
 
 def clean_filters(q: str, status: str, category: str, seller: str) -> Filters:
@@ -74,7 +75,7 @@ class ProductModerationService:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    async def _statement(self, filters: Filters) -> Select[tuple[Product]]:
+    async def _statement(self, filters: Filters) -> Select[Product]:
         stmt = select(Product)
         if filters.q:
             stmt = stmt.where(_contains(Product.name, filters.q))  # type: ignore[arg-type]
@@ -115,7 +116,9 @@ class ProductModerationService:
         """The status history, newest first, with the members who made each change."""
         changes = await history(self.db, product.id)
         actor_ids = {c.actor_id for c in changes if c.actor_id is not None}
-        actors = (await self.db.execute(select(Member).where(Member.id.in_(actor_ids)))).scalars() if actor_ids else []
+        actors: Iterable[Member] = (
+            (await self.db.execute(select(Member).where(Member.id.in_(actor_ids)))).scalars() if actor_ids else []
+        )
         return changes, {m.id: m for m in actors}
 
     async def trail(self, product: Product) -> list[AuditEntry]:

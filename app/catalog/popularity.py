@@ -26,9 +26,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, false, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,11 +145,9 @@ class ViewCounter:
 
 
 def _insert(db: AsyncSession) -> Any:
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def scores(db: AsyncSession, today: date) -> dict[int, int]:
@@ -202,7 +200,7 @@ async def recompute_popularity(db: AsyncSession, now: datetime | None = None, no
         written.append(change)
     if not written:
         return 0
-    table = Product.__table__
+    table = cast(Table, Product.__table__)
     await db.execute(
         update(table)
         .where(table.c.id == bindparam("pid"))

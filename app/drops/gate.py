@@ -227,7 +227,7 @@ class RedisGate:
 
     async def lookup(self, product_id: int, key: str) -> str | None:
         stored = await self.redis.get(self._answer_key(product_id, key))
-        return stored.decode() if stored is not None else None
+        return stored.decode() if isinstance(stored, bytes) else stored
 
     @staticmethod
     def _change_args(change: StockChange) -> list[int]:

@@ -89,9 +89,10 @@ def ledger_entry(
 
 
 async def ledger_sum(db: AsyncSession, product_id: int) -> int:
-    return int(
-        await db.scalar(select(func.coalesce(func.sum(StockEntry.delta), 0)).where(StockEntry.product_id == product_id))
+    total = await db.scalar(
+        select(func.coalesce(func.sum(StockEntry.delta), 0)).where(StockEntry.product_id == product_id)
     )
+    return int(total or 0)
 
 
 async def open_stock(db: AsyncSession, product: Product) -> None:

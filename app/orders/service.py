@@ -45,6 +45,8 @@ async def order_for_right(db: AsyncSession, right_id: int) -> Order | None:
     if right.status is not RightStatus.HELD:
         return None  # expired or given up before an order was made: nothing to pay
     seller_id = await db.scalar(select(Product.seller_id).where(Product.id == right.product_id))
+    if seller_id is None:
+        raise NotFound("This purchase right's product does not exist.")
     order = new_order(
         member_id=right.member_id,
         seller_id=seller_id,

@@ -124,7 +124,7 @@ class PaymentFlow:
     async def confirm(
         self, *, order_id: int, member_id: int, payment_key: str, gateway_order_id: str, amount: int
     ) -> ConfirmOutcome:
-        from app.gateway.client import GatewayError, GatewayUnavailable
+        from app.gateway.errors import GatewayError, GatewayUnavailable
 
         claimed = await self._claim(order_id, member_id, payment_key, gateway_order_id, amount)
         if isinstance(claimed, ConfirmOutcome):

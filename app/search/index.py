@@ -162,7 +162,7 @@ class SearchIndex:
         return values
 
     def doc_count(self) -> int:
-        return self.with_searcher(lambda s: s.doc_count())
+        return int(self.with_searcher(lambda s: s.doc_count()))
 
     def ids(self) -> set[int]:
         return self.with_searcher(lambda s: {int(f["id"]) for f in s.all_stored_fields()})
