@@ -86,6 +86,18 @@ def _rolled_back(session: Session) -> None:
 event.listen(Session, "after_rollback", _rolled_back)
 
 
+async def add_once(db: AsyncSession, row: object) -> bool:
+    """Insert ``row`` in a savepoint: False, with nothing written, when a unique key says it exists
+    already (a redelivered event, or a concurrent request whose insert won)."""
+    try:
+        async with db.begin_nested():
+            db.add(row)
+            await db.flush()
+    except sa_exc.IntegrityError:
+        return False
+    return True
+
+
 def database_of(db: AsyncSession) -> Database | None:
     """The ``Database`` whose session factory made this session."""
     return db.info.get("database")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import rules
@@ -11,6 +10,7 @@ from app.accounts.passwords import PasswordHasher
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
 from app.core.status import Aggregate, Move, created, generic_history, move, prefixed, register
+from app.db import add_once
 from app.models.members import Member, MemberRole, MemberStatus
 
 
@@ -75,12 +75,8 @@ class AccountService:
             role=role,
             status=MemberStatus.ACTIVE,
         )
-        try:
-            async with self.db.begin_nested():
-                self.db.add(member)
-                await self.db.flush()
-        except IntegrityError:  # a concurrent sign-up took the email between check and insert
-            raise FormInvalid({"email": "An account with this email already exists. Sign in instead?"}) from None
+        if not await add_once(self.db, member):  # a concurrent sign-up took the email between check and insert
+            raise FormInvalid({"email": "An account with this email already exists. Sign in instead?"})
         created(self.db, member, reason="signed up", actor=member)
         return member
 

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.result_rules import RESULT_STATUS
 from app.auctions.rules import AUCTION_STATUS, AuctionStatus
 from app.core.status import Aggregate, Move, clip, created, generic_history, move, prefixed, register, try_move
+from app.db import add_once
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, AuctionChange, AuctionResult, NotificationKind, ResultStatus, StandingBid
@@ -87,11 +87,7 @@ async def open_for_product(db: AsyncSession, product_id: int, now: datetime | No
         starts_at=now,
         ends_at=now + duration,
     )
-    try:
-        async with db.begin_nested():
-            db.add(auction)
-            await db.flush()
-    except IntegrityError:
+    if not await add_once(db, auction):  # one auction per product: another handler opened it first
         return await auction_of_product(db, product_id)
     created(db, auction, reason="created")
     await move(db, auction, AuctionStatus.LIVE, reason="bidding opens")

@@ -13,11 +13,11 @@ also declares the topics its moves publish."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from app.models.members import Member
 from app.models.status import StatusChange
 
 S = TypeVar("S", bound=Enum)
+P = ParamSpec("P")
 
 
 class StaleStatus(DomainError):
@@ -193,24 +194,20 @@ async def move(
     return row
 
 
-async def try_move(
-    db: AsyncSession,
-    entity: Any,
-    target: Enum,
-    *,
-    reason: str | None = None,
-    actor: Member | None = None,
-    where: Iterable[ColumnElement[bool]] = (),
-    now: datetime | None = None,
-    **values: object,
-) -> bool:
-    """``move``, answering False when the row had moved meanwhile (nothing to do: someone else
-    made this move or another one first). An illegal move still raises."""
-    try:
-        await move(db, entity, target, reason=reason, actor=actor, where=where, now=now, **values)
-    except StaleStatus:
-        return False
-    return True
+def _stale_is_false(move: Callable[P, Awaitable[object]]) -> Callable[P, Awaitable[bool]]:
+    async def tolerant(*args: P.args, **kwargs: P.kwargs) -> bool:
+        try:
+            await move(*args, **kwargs)
+        except StaleStatus:
+            return False
+        return True
+
+    return tolerant
+
+
+try_move = _stale_is_false(move)
+"""``move``, answering False when the row had moved meanwhile (nothing to do: someone else made this
+move or another one first). An illegal move still raises."""
 
 
 def created(db: AsyncSession, entity: Any, *, reason: str | None = None, actor: Member | None = None) -> object:

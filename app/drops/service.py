@@ -51,12 +51,11 @@ from app.drops.rules import (
     decide,
     key_is_valid,
 )
-from app.drops.stock import ledger_entry
 from app.events.outbox import add_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
-from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.members import Member, MemberStatus
 
 __all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows"]
@@ -341,11 +340,11 @@ def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None
     leaves the stock) and the event the other parts react to. Added, not flushed."""
     db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
     db.add(
-        ledger_entry(
-            press.product_id,
-            -1,
-            StockReason.PURCHASE,
-            f"purchase:right:{right.id}",
+        StockEntry(
+            product_id=press.product_id,
+            delta=-1,
+            reason=StockReason.PURCHASE,
+            unique_key=f"purchase:right:{right.id}",
             reference=f"right:{right.id}",
             actor_id=press.member_id,
         )

@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import lifecycle
 from app.core.status import Aggregate, clip, register, try_move
-from app.db import after_commit, database_of
+from app.db import add_once, after_commit, database_of
 from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
 from app.events.topics import Topic
@@ -64,28 +63,10 @@ async def write_ledger(
     actor_id: int | None = None,
 ) -> bool:
     """Append one row; False when a row with this key exists already (a redelivery)."""
-    try:
-        async with db.begin_nested():
-            db.add(ledger_entry(product_id, delta, reason, unique_key, reference=reference, actor_id=actor_id))
-            await db.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
-def ledger_entry(
-    product_id: int,
-    delta: int,
-    reason: StockReason,
-    unique_key: str,
-    *,
-    reference: str | None = None,
-    actor_id: int | None = None,
-) -> StockEntry:
-    """A ledger row to add, for a caller whose key cannot exist yet (a unit taken by a new right)."""
-    return StockEntry(
+    entry = StockEntry(
         product_id=product_id, delta=delta, reason=reason, unique_key=unique_key, reference=reference, actor_id=actor_id
     )
+    return await add_once(db, entry)
 
 
 async def ledger_sum(db: AsyncSession, product_id: int) -> int:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.status import Aggregate, clip, created, move, prefixed, register
+from app.db import add_once
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
 from app.models.catalog import Product
@@ -56,14 +56,10 @@ async def order_for_right(db: AsyncSession, right_id: int) -> Order | None:
         pay_by=right.expires_at,
         right_id=right.id,
     )
-    try:
-        async with db.begin_nested():
-            db.add(order)
-            await db.flush()
-    except IntegrityError:
+    if not await add_once(db, order):  # another handler made the right's order first
         found = await _by_right(db, right_id)
         if found is None:
-            raise
+            raise RuntimeError(f"the order of right {right_id} clashed with another row")
         return found
     await open_order(db, order, reason="purchase right", right_id=right.id)
     return order

@@ -4,9 +4,9 @@ Written by event handlers; the unique key makes a redelivered event write nothin
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import add_once
 from app.models.orders import Order
 from app.models.payments import Payment, Refund, SettlementEntry
 from app.payments.rules import fee_for
@@ -27,13 +27,7 @@ async def _add(
         net=gross - fee,
         unique_key=key,
     )
-    try:
-        async with db.begin_nested():
-            db.add(entry)
-            await db.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await add_once(db, entry)
 
 
 async def settle_payment(db: AsyncSession, payment_id: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -11,6 +10,7 @@ from app.accounts.rules import reason_error
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.core.status import Aggregate, Move, created, generic_history, move, prefixed, register
+from app.db import add_once
 from app.models.members import ApplicationStatus, Member, MemberRole, MemberStatus, SellerApplication
 from app.sellers import rules
 from app.web.pagination import Page, paginate
@@ -64,12 +64,8 @@ class SellerService:
             description=description,
             status=ApplicationStatus.PENDING,
         )
-        try:
-            async with self.db.begin_nested():
-                self.db.add(application)
-                await self.db.flush()
-        except IntegrityError:  # a concurrent submission won: one pending application per member
-            raise DomainError("Your application is already waiting for review.") from None
+        if not await add_once(self.db, application):  # a concurrent submission won: one pending per member
+            raise DomainError("Your application is already waiting for review.")
         created(self.db, application, reason="applied", actor=member)
         return application
 
