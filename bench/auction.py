@@ -69,9 +69,6 @@ ERROR = re.compile(rb'id="e-amount">([^<]*)<')
 async def seed(settings: Settings, members: int) -> tuple[list[int], list[tuple[int, str]]]:
     """N bidders with one cheap argon2 hash and a session each in the app's Redis session store; a
     seller and two products live as auctions, each opened by the auction service."""
-    from litestar.middleware.session.server_side import ServerSideSessionBackend
-    from litestar.stores.redis import RedisStore
-    from redis.asyncio import Redis
 
     password_hash = await PasswordHasher(time_cost=1, memory_cost=1024).hash("bench-password")
     database = Database(settings)
@@ -115,16 +112,7 @@ async def seed(settings: Settings, members: int) -> tuple[list[int], list[tuple[
             auctions.append(auction.id)
     await database.dispose()
 
-    assert settings.redis_url
-    redis = Redis.from_url(settings.redis_url)
-    store = RedisStore(redis, namespace="smore").with_namespace("sessions")  # as app.asgi wires it
-    sessions = []
-    for member_id in member_ids:
-        session_id = secrets.token_hex(32)
-        await store.set(session_id, ServerSideSessionBackend.serialize_data({"member_id": member_id}), 3600)
-        sessions.append((member_id, session_id))
-    await redis.aclose()
-    return auctions, sessions
+    return auctions, await drop.signed_in(settings, member_ids)
 
 
 async def check(settings: Settings, auction_id: int, accepted: set[int]) -> dict[str, int]:

@@ -143,9 +143,6 @@ async def prepare_database(pg_url: str, name: str) -> str:
 async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, int], list[tuple[int, str]]]:
     """N shoppers with one precomputed (cheap) argon2 hash, a seller, two products on sale with their
     opening ledger rows; a server-side session per shopper in the app's Redis session store."""
-    from litestar.middleware.session.server_side import ServerSideSessionBackend
-    from litestar.stores.redis import RedisStore
-    from redis.asyncio import Redis
 
     password_hash = await PasswordHasher(time_cost=1, memory_cost=1024).hash("bench-password")
     database = Database(settings)
@@ -181,6 +178,15 @@ async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, 
             products[kind] = product.id
     await database.dispose()
 
+    return products, await signed_in(settings, member_ids)
+
+
+async def signed_in(settings: Settings, member_ids: list[int]) -> list[tuple[int, str]]:
+    """A server-side session per member, written straight into the Redis store the servers read."""
+    from litestar.middleware.session.server_side import ServerSideSessionBackend
+    from litestar.stores.redis import RedisStore
+    from redis.asyncio import Redis
+
     assert settings.redis_url
     redis = Redis.from_url(settings.redis_url)
     store = RedisStore(redis, namespace="smore").with_namespace("sessions")  # as app.asgi wires it
@@ -190,7 +196,7 @@ async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, 
         await store.set(session_id, ServerSideSessionBackend.serialize_data({"member_id": member_id}), 3600)
         sessions.append((member_id, session_id))
     await redis.aclose()
-    return products, sessions
+    return sessions
 
 
 async def check(settings: Settings, product_id: int) -> dict[str, int]:
