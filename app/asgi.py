@@ -28,13 +28,11 @@ from app.admin.controllers import AdminController
 from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
 from app.admin.products import AdminProductController
-from app.auctions.bidding import BidService
 from app.auctions.controllers import (
     AuctionController,
     MyBidsController,
     ProductAuctionController,
     SellerAuctionController,
-    after_batch,
 )
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
@@ -60,6 +58,7 @@ from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
 from app.web.admission import AdmissionMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
 from tasks.auctions import sweep_auctions
@@ -171,9 +170,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         database, lambda channel, data: _publish(channels, channel, data), template_config.engine_instance.engine
     )
     state["live"] = hubs["product"]
-    state["bids"] = BidService(database, settings.auction_extend_seconds, after_batch=after_batch)
     state["hubs"] = hubs
     state["streams"] = streams = LiveStreams(channels)
+    state["services"] = build_services(state)  # built once; controllers take ``services``
     broker.on_stop(dispose_database)  # the in-process worker's engine, on its own loop
     restore_signals: list[Callable[[], None]] = []
 
@@ -250,7 +249,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The sandbox payment gateway (embedded default); production talks to the real gateway.
             *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
         ],
-        dependencies={"db": Provide(provide_db_session)},
+        dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=[
             DefineMiddleware(
                 AdmissionMiddleware, limit=settings.max_concurrent_requests, patience=settings.request_queue_seconds
