@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from litestar import Request
 from litestar.datastructures import State
 
 from app.drops.gate import Gate, gate_for
@@ -72,7 +73,7 @@ def build_services(state: State) -> Services:
     return Services(state)
 
 
-def provide_services(request: Any) -> Services:
+def provide_services(request: Request[Any, Any, Any]) -> Services:
     """Litestar dependency: ``services: NamedDependency[Services]`` in a handler signature."""
     services: Services = request.app.state.services
     return services
