@@ -35,12 +35,11 @@ class Services:
         from app.auctions.controllers import after_batch
 
         self._state = state
-        self._drops: tuple[Settings, DropService] | None = None
+        self._drops: tuple[Settings, Gate, DropService] | None = None
         self.database: Database = state["database"]
         self.hubs: Mapping[str, LiveHub] = state["hubs"]
         self.streams: LiveStreams = state["streams"]
         settings: Settings = state["settings"]
-        self.gate: Gate = gate_for(settings)
         self.bids = BidService(self.database, settings.auction_extend_seconds, after_batch=after_batch)
 
     @property
@@ -50,15 +49,20 @@ class Services:
         return settings
 
     @property
+    def gate(self) -> Gate:
+        """The drop gate of the running loop (a Redis gate's connections belong to one loop)."""
+        return gate_for(self.settings)
+
+    @property
     def drops(self) -> DropService:
-        """Made on first use, on the loop that serves the requests (its press queues live there),
-        and kept while the settings stay the same."""
+        """Made on first use, on the loop that serves the requests (its press queues and its
+        gate live there), and kept while the settings and the gate stay the same."""
         from app.drops.service import DropService
 
-        settings = self.settings
-        if self._drops is None or self._drops[0] is not settings:
-            self._drops = (settings, DropService(self.database, self.gate, settings.purchase_hold_seconds))
-        return self._drops[1]
+        settings, gate = self.settings, self.gate
+        if self._drops is None or self._drops[0] is not settings or self._drops[1] is not gate:
+            self._drops = (settings, gate, DropService(self.database, gate, settings.purchase_hold_seconds))
+        return self._drops[2]
 
     def gateway(self, exchanges: ExchangeLog) -> GatewayClient:
         """A client for the payment gateway that records every exchange in ``exchanges``; the
