@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request
@@ -34,13 +33,11 @@ from app.admin.controllers import AdminController
 from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
 from app.admin.products import AdminProductController
-from app.auctions.bidding import BidService
 from app.auctions.controllers import (
     AuctionController,
     MyBidsController,
     ProductAuctionController,
     SellerAuctionController,
-    after_batch,
 )
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
@@ -68,6 +65,7 @@ from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
 from app.web.admission import AdmissionMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
 
@@ -279,12 +277,11 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     state["background"] = BackgroundJobs(settings, database, sweeps=jobs.sweeps, views=state["views"])
     channels = _channels(settings)
     _live(state, channels, template_config)
-    after_bids = partial(after_batch, scheduler=jobs.scheduler)
-    state["bids"] = BidService(database, settings.auction_extend_seconds, after_batch=after_bids)
+    state["services"] = build_services(state)  # built once; controllers take ``services``
     lifecycle = _Lifecycle(state, stores)
     return Litestar(
         route_handlers=_route_handlers(settings),
-        dependencies={"db": Provide(provide_db_session)},
+        dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=_middleware(settings),
         csrf_config=_csrf(settings),
         template_config=template_config,

@@ -8,13 +8,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
+from app.admin.dashboard import dashboard_counts
 from app.audit import audit_trail
 from app.core.errors import DomainError, FormInvalid
-from app.models.members import ApplicationStatus, Member, MemberStatus, SellerApplication
+from app.models.members import ApplicationStatus, Member
 from app.sellers.controllers import provide_sellers
 from app.sellers.service import SellerService
 from app.web.forms import parse_positive_int, read_form
@@ -35,12 +35,7 @@ class AdminController(Controller):
 
     @get("/", name="admin_home")
     async def index(self, request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:
-        pending = (
-            await db.execute(select(func.count()).where(SellerApplication.status == ApplicationStatus.PENDING))
-        ).scalar_one()
-        suspended = (await db.execute(select(func.count()).where(Member.status == MemberStatus.SUSPENDED))).scalar_one()
-        members = (await db.execute(select(func.count(Member.id)))).scalar_one()
-        return page_(request, "admin/index.html", {"pending": pending, "suspended": suspended, "members": members})
+        return page_(request, "admin/index.html", await dashboard_counts(db))
 
     @get("/sellers", name="admin_sellers")
     async def sellers(

@@ -4,6 +4,7 @@ un-park one so the queue delivers its event again. It flushes, never commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,10 +25,10 @@ class FailureListing:
     events: dict[str, OutboxEvent]
 
 
-def failures_statement(tab: str) -> Select[tuple[EventFailure]]:
+def failures_statement(tab: str) -> Select[EventFailure]:
     if tab == "parked":
         stmt = select(EventFailure).where(EventFailure.parked_at.is_not(None))
-        newest = EventFailure.parked_at.desc()
+        newest: Any = EventFailure.parked_at.desc()
     else:
         stmt = select(EventFailure).where(EventFailure.parked_at.is_(None))
         newest = EventFailure.last_failed_at.desc()
@@ -42,7 +43,9 @@ class EventFailureService:
         """One page of failures in ``tab`` (see ``TABS``), newest first, with their events (topic, aggregate)."""
         result = await paginate(self.db, failures_statement(tab), page, size, {"tab": tab})
         ids = {failure.event_id for failure in result.items}
-        events = (await self.db.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))).scalars() if ids else []
+        events: list[OutboxEvent] = []
+        if ids:
+            events = list((await self.db.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))).scalars())
         return FailureListing(result, {event.id: event for event in events})
 
     async def retry(self, event_id: str, handler: str) -> OutboxEvent:
@@ -58,7 +61,7 @@ class EventFailureService:
             )
             .values(parked_at=None, attempts=0)
         )
-        changed = (await self.db.execute(stmt)).rowcount
+        changed = (await self.db.execute(stmt)).rowcount  # type: ignore[attr-defined]  # an UPDATE's CursorResult
         failure = await self.db.get(EventFailure, (event_id, handler))
         event = await self.db.get(OutboxEvent, event_id)
         if failure is None or event is None:

@@ -17,63 +17,24 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login, requires_seller
 from app.accounts.identity import current_member, session_member_id
-from app.auctions import service, view
-from app.auctions.bidding import BidRequest, BidService
+from app.auctions import queries, service, view
+from app.auctions.bidding import BidRequest
+from app.auctions.queries import bidding_context
 from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
 from app.core.errors import DomainError
 from app.core.scheduling import Scheduler
 from app.db import request_session
-from app.live.hub import touch_after_commit, touch_kind
+from app.live.hub import touch_kind
 from app.live.hubs import auction_channel
-from app.live.streams import LiveStreams
-from app.models.auctions import Auction, Bid, ResultStatus
-from app.models.catalog import Product
 from app.models.members import Member
 from app.web.forms import read_form
-from app.web.pagination import paginate_request
+from app.web.pagination import wanted
+from app.web.services import Services
 from app.web.templating import page as render
-
-
-def bid_service(request: HTMXRequest) -> BidService:
-    return request.app.state.bids
-
-
-async def _auction(db: AsyncSession, auction_id: int) -> Auction:
-    auction = await db.get(Auction, auction_id)
-    if auction is None:
-        raise NotFoundException("This auction does not exist.")
-    return auction
-
-
-async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | None) -> dict[str, Any]:
-    state = await view.auction_state(db, auction_id)
-    if state is None:
-        raise NotFoundException("This auction does not exist.")
-    mine = await view.my_standing(db, auction_id, member_id)
-    result = await view.my_result(db, auction_id, member_id)
-    winners = [(t["member_id"], t["amount"]) for t in state["top"]]
-    where = view.position(
-        member_id,
-        winners,
-        state["minimum"],
-        state["status"],
-        mine.amount if mine else None,
-        mine.max_amount if mine else None,
-        result,
-    )
-    return {
-        "state": state,
-        "position": where,
-        "member_id": member_id,
-        "result": result,
-        "result_labels": view.RESULT_LABELS,
-    }
-
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 
@@ -92,17 +53,14 @@ class AuctionController(Controller):
     async def detail(
         self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
     ) -> Template:
-        member_id = session_member_id(request)
-        context = await bidding_context(db, auction_id, member_id)
-        auction = await _auction(db, auction_id)
-        product = await db.get(Product, auction.product_id)
-        context |= {"auction": auction, "product": product, "key": new_key(), "errors": {}, "form": {}}
-        if auction.seller_id == member_id or auction.status is not AuctionStatus.LIVE:
-            context["results"] = await view.results(db, auction_id) if auction.status is not AuctionStatus.LIVE else []
+        context = await queries.bidding_page(db, auction_id, session_member_id(request))
+        context |= {"key": new_key(), "errors": {}, "form": {}}
         return render(request, "auctions/detail.html", context)
 
     @post("/{auction_id:int}/bids", name="auction_bid", opt={"loads_member": False})
-    async def bid(self, request: HTMXRequest, auction_id: FromPath[int]) -> Template | Redirect:
+    async def bid(
+        self, request: HTMXRequest, auction_id: FromPath[int], services: NamedDependency[Services]
+    ) -> Template | Redirect:
         # No request session unless the answer needs one (a form error): a crowd of bids costs no
         # database work here; the batch that decides them does it all.
         member_id = session_member_id(request)
@@ -124,7 +82,7 @@ class AuctionController(Controller):
         answer = None
         if not errors:
             try:
-                answer = await bid_service(request).place(
+                answer = await services.bids.place(
                     BidRequest(auction_id, member_id, amount, maximum, form.get("key") or None)
                 )
             except DomainError as exc:
@@ -169,20 +127,21 @@ class AuctionController(Controller):
         return Template(template_name="auctions/_bid_box.html", context=context, status_code=status_code)
 
     @get("/{auction_id:int}/events", name="auction_events")
-    async def events(self, request: HTMXRequest, auction_id: FromPath[int]) -> Stream:
+    async def events(
+        self, request: HTMXRequest, auction_id: FromPath[int], services: NamedDependency[Services]
+    ) -> Stream:
         """Every viewer gets the shared state (top bids, minimum, end) and their own position; a
         (re)connecting client gets the current state first. The stream holds no database session
         between messages. The shared event is decoded and encoded once per process and message
         (not once per viewer), so the stream is a plain byte stream of ready events."""
-        hub = request.app.state.hubs["auction"]
+        hub, streams, database = services.hubs["auction"], services.streams, services.database
         member_id = session_member_id(request)
         if await hub.message(auction_id) is None:
             raise NotFoundException("This auction does not exist.")
+        assert request.app.template_engine is not None  # the app is built with its templates
         templates = request.app.template_engine.engine
         position_template = templates.get_template("auctions/_position.html")
         box_template = templates.get_template("auctions/_bid_box.html")
-        database = request.app.state.database
-        streams: LiveStreams = request.app.state.streams
 
         async def stream() -> AsyncGenerator[bytes, None]:
             async with streams.subscription(auction_channel(auction_id)) as subscriber:
@@ -202,8 +161,7 @@ class AuctionController(Controller):
                     if message["status"] != AuctionStatus.LIVE.value:
                         # closed: the member's result decides (rare messages, one query each), and
                         # the bid box turns into the result with its Pay / Give up links
-                        async with database.transaction() as db:
-                            context = await bidding_context(db, auction_id, member_id)
+                        context = await queries.closed_box(database, auction_id, member_id)
                         context |= {"key": "", "errors": {}, "form": {}, "answer": None}
                         out.append(ServerSentEventMessage(event="closed", data=box_template.render(**context)).encode())
                         return out
@@ -212,9 +170,7 @@ class AuctionController(Controller):
                         mine = amount
                     elif mine is None and time.monotonic() - looked_at >= 1.0:
                         looked_at = time.monotonic()  # no bid known yet: look (once known, it is kept)
-                        async with database.transaction() as db:
-                            standing = await view.my_standing(db, auction_id, member_id)
-                        mine = standing.amount if standing else None
+                        mine = await queries.standing_amount(database, auction_id, member_id)
                     where = view.position(member_id, winners, message["minimum"], message["status"], mine)
                     out.append(
                         ServerSentEventMessage(event="position", data=position_template.render(position=where)).encode()
@@ -233,34 +189,24 @@ class AuctionController(Controller):
     async def give_up_confirm(
         self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
     ) -> Template:
-        auction = await _auction(db, auction_id)
-        result = await view.my_result(db, auction_id, session_member_id(request))
-        if result is None or result.status is not ResultStatus.OFFERED:
-            raise NotFoundException("You hold no unit of this auction to give up.")
-        product = await db.get(Product, auction.product_id)
-        return render(request, "auctions/give_up.html", {"auction": auction, "result": result, "product": product})
+        context = await queries.give_up_page(db, auction_id, session_member_id(request))
+        return render(request, "auctions/give_up.html", context)
 
     @post("/{auction_id:int}/give-up", name="auction_give_up", guards=[requires_login])
     async def give_up(
-        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
+        self,
+        request: HTMXRequest,
+        auction_id: FromPath[int],
+        db: NamedDependency[AsyncSession],
+        services: NamedDependency[Services],
     ) -> Redirect:
         await read_form(request)
-        await _auction(db, auction_id)
-        result = await view.my_result(db, auction_id, session_member_id(request))
-        if result is None:
-            raise NotFoundException("You hold no unit of this auction to give up.")
-        released = await service.release_offer(
-            db,
-            result.id,
-            ResultStatus.GIVEN_UP,
-            reason="given up by the winner",
-            pay_seconds=request.app.state.settings.auction_pay_seconds,
-        )
-        if released:
-            touch_after_commit(db, "auction", auction_id)
+        pay_seconds = services.settings.auction_pay_seconds
+        refusal = await queries.give_up(db, auction_id, session_member_id(request), pay_seconds=pay_seconds)
+        if refusal is None:
             flash(request, "You gave up the unit; it passes to the next bidder.", "success")
         else:
-            flash(request, f"This unit is already {view.RESULT_LABELS[result.status].lower()}.", "error")
+            flash(request, refusal, "error")
         return Redirect(f"/auctions/{auction_id}", status_code=303)
 
 
@@ -288,10 +234,8 @@ class MyBidsController(Controller):
         db: NamedDependency[AsyncSession],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        stmt = select(Bid).where(Bid.member_id == member.id).order_by(Bid.id.desc())
-        bids = await paginate_request(request, db, stmt, page)
-        context = await view.bid_context(db, member.id, [b.auction_id for b in bids.items])
-        return render(request, "auctions/my_bids.html", {"page": bids, "auctions": context})
+        context = await queries.my_bids(db, member.id, *wanted(request, page))
+        return render(request, "auctions/my_bids.html", context)
 
 
 class SellerAuctionController(Controller):
@@ -307,18 +251,8 @@ class SellerAuctionController(Controller):
         db: NamedDependency[AsyncSession],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        stmt = select(Auction).where(Auction.seller_id == member.id).order_by(Auction.id.desc())
-        auctions = await paginate_request(request, db, stmt, page)
-        names = dict(
-            (
-                await db.execute(
-                    select(Product.id, Product.name).where(Product.id.in_([a.product_id for a in auctions.items]))
-                )
-            ).all()
-        )
-        return render(
-            request, "auctions/seller_index.html", {"page": auctions, "names": names, "labels": view.STATUS_LABELS}
-        )
+        context = await queries.seller_auctions(db, member.id, *wanted(request, page))
+        return render(request, "auctions/seller_index.html", context)
 
     @get("/{auction_id:int}", name="seller_auction")
     async def detail(
@@ -328,23 +262,8 @@ class SellerAuctionController(Controller):
         member: NamedDependency[Member],
         db: NamedDependency[AsyncSession],
     ) -> Template:
-        auction = await _auction(db, auction_id)
-        if auction.seller_id != member.id:
-            raise NotFoundException("This auction does not exist.")
-        product = await db.get(Product, auction.product_id)
-        state = await view.auction_state(db, auction_id)
-        return render(
-            request,
-            "auctions/seller_detail.html",
-            {
-                "auction": auction,
-                "product": product,
-                "state": state,
-                "results": await view.results(db, auction_id),
-                "result_labels": view.RESULT_LABELS,
-                "labels": view.STATUS_LABELS,
-            },
-        )
+        context = await queries.seller_auction(db, member.id, auction_id)
+        return render(request, "auctions/seller_detail.html", context)
 
 
 def new_key() -> str:

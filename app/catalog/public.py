@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import lifecycle
 from app.catalog.lifecycle import LABELS, PUBLIC_STATUSES
+from app.catalog.queries import root_categories
 from app.catalog.rules import MAX_ID
 from app.catalog.service import CategoryService
 from app.core.errors import NotFound
@@ -27,13 +28,25 @@ SECTION_SIZE = 8
 LIVE_DROP_STATUSES = (S.ON_SALE, S.CONVERSION_PENDING)
 
 
-def public_products() -> Select[tuple[Product]]:
+def public_products() -> Select[Product]:
     """The starting point of every public list."""
     return select(Product).where(Product.status.in_(PUBLIC_STATUSES))
 
 
-async def _list(db: AsyncSession, stmt: Select[tuple[Product]], limit: int) -> list[Product]:
+async def _list(db: AsyncSession, stmt: Select[Product], limit: int) -> list[Product]:
     return list((await db.execute(stmt.limit(limit))).scalars())
+
+
+async def home_sections(db: AsyncSession) -> dict[str, Any]:
+    """The home page: live drops, starting soon, live auctions, popular now (each a short list),
+    and the top-level categories."""
+    return {
+        "live_drops": await live_drops(db),
+        "starting_soon": await starting_soon(db),
+        "live_auctions": await live_auctions(db),
+        "popular_now": await popular_now(db),
+        "categories": await root_categories(db),
+    }
 
 
 async def live_drops(db: AsyncSession, limit: int = SECTION_SIZE) -> list[Product]:

@@ -6,8 +6,8 @@ import json
 import math
 import uuid
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
@@ -17,25 +17,21 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError
-from app.drops.gate import gate_for
+from app.drops import purchases
+from app.drops.purchases import HeldRight, Pressed
 from app.drops.rules import Outcome, PressResult
-from app.drops.service import DropService, KeyConflict, Press
-from app.drops.stock import release_right
-from app.live import hub
+from app.drops.service import KeyConflict, Press
 from app.live.hub import channel_for
-from app.live.streams import LiveStreams
 from app.models.base import utcnow
-from app.models.catalog import Product
-from app.models.drops import PurchaseRight, RightStatus, StockReason
+from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member
-from app.payments.policies import current_policy, give_up_refusal
 from app.web.forms import read_form
+from app.web.services import Services
 from app.web.templating import page
 
 MESSAGES = {
@@ -50,49 +46,40 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-def drop_service(request: HTMXRequest) -> DropService:
-    settings = request.app.state.settings
-    return DropService(request.app.state.database, gate_for(settings), settings.purchase_hold_seconds)
-
-
 class DropController(Controller):
     path = "/products"
 
     @post("/{product_id:int}/buy", name="product_buy", opt={"loads_member": False})
-    async def buy(self, request: HTMXRequest, product_id: FromPath[int]) -> Template | Redirect:
+    async def buy(
+        self, request: HTMXRequest, product_id: FromPath[int], services: NamedDependency[Services]
+    ) -> Template | Redirect:
         # The member is not re-loaded here: the press's own transaction checks their standing, so
         # the crowd the gate answers costs no database work at all.
         member_id = session_member_id(request)
         if member_id is None:
             raise NotAuthorizedException("Please sign in to continue.")
         form = await read_form(request)
-        key = form.get("key", "")
         status_code = 200
-        right: PurchaseRight | HeldRight | None = None
+        pressed: Pressed | None = None
         try:
-            result = await drop_service(request).press(Press(product_id, member_id, key))
+            pressed = await purchases.press(services.drops, Press(product_id, member_id, form.get("key", "")))
         except KeyConflict as exc:
-            result, message, status_code = None, exc.message, 409
+            message, status_code = exc.message, 409
         except DomainError as exc:
-            result, message, status_code = None, exc.message, 400
+            message, status_code = exc.message, 400
         else:
-            if result.outcome is Outcome.SIGNED_OUT:
+            if pressed.result.outcome is Outcome.SIGNED_OUT:
                 await current_member(request)  # signs the session out and tells them why
                 raise NotAuthorizedException("Please sign in to continue.")
-            message = MESSAGES.get(result.outcome, "")
-            if result.outcome is Outcome.GRANTED:
-                hub.touch(product_id)
-                if result.expires_at is not None and not result.replayed:
-                    right = HeldRight(result.right_id, result.expires_at)
-                else:  # a replay: the right as it stands now (held, paid, expired, given up)
-                    async with request.app.state.database.transaction() as db:
-                        right = await db.get(PurchaseRight, result.right_id)
+            message = MESSAGES.get(pressed.result.outcome, "")
+        result = pressed.result if pressed else None
+        right = pressed.right if pressed else None
         if not (request.htmx and not request.htmx.boosted):
             kept = right is not None and right.status in (RightStatus.HELD, RightStatus.PAID)
             flash(request, _flash_text(result, message, right), "success" if kept else "error")
             return Redirect("/me/purchases" if right else f"/products/{product_id}", status_code=303)
-        context = {"result": result, "message": message, "right": right, "product_id": product_id}
-        context.update(key=new_key(), now=utcnow())
+        context: dict[str, Any] = {"result": result, "message": message, "right": right, "product_id": product_id}
+        context |= {"key": new_key(), "now": utcnow()}
         return Template(template_name="drops/_buy_result.html", context=context, status_code=status_code)
 
     @get("/{product_id:int}/buy-box", name="product_buy_box")
@@ -100,9 +87,8 @@ class DropController(Controller):
         return Template(template_name="drops/_buy_box.html", context={"product_id": product_id, "key": new_key()})
 
     @get("/{product_id:int}/events", name="product_events")
-    async def events(self, request: HTMXRequest, product_id: FromPath[int]) -> ServerSentEvent:
-        live = request.app.state.live
-        streams: LiveStreams = request.app.state.streams
+    async def events(self, product_id: FromPath[int], services: NamedDependency[Services]) -> ServerSentEvent:
+        live, streams = services.hubs["product"], services.streams
         if await live.current(product_id) is None:
             raise NotFoundException("This product does not exist.")
 
@@ -117,15 +103,6 @@ class DropController(Controller):
                     yield ServerSentEventMessage(event=message["event"], data=message["html"])
 
         return ServerSentEvent(stream())
-
-
-@dataclass(frozen=True)
-class HeldRight:
-    """What the result fragment shows of a right the press has just been granted."""
-
-    id: int | None
-    expires_at: datetime
-    status: RightStatus = RightStatus.HELD
 
 
 def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:
@@ -152,15 +129,7 @@ class MyPurchasesController(Controller):
     async def index(
         self, request: HTMXRequest, member: NamedDependency[Member], db: NamedDependency[AsyncSession]
     ) -> Template:
-        rows = (
-            await db.execute(
-                select(PurchaseRight, Product)
-                .join(Product, Product.id == PurchaseRight.product_id)
-                .where(PurchaseRight.member_id == member.id)
-                .order_by(PurchaseRight.id.desc())
-                .limit(200)
-            )
-        ).all()
+        rows = await purchases.my_purchases(db, member.id)
         return page(request, "drops/my_purchases.html", {"rows": rows, "now": utcnow()})
 
     @post("/{right_id:int}/cancel", name="my_purchase_cancel")
@@ -172,17 +141,6 @@ class MyPurchasesController(Controller):
         db: NamedDependency[AsyncSession],
     ) -> Redirect:
         await read_form(request)
-        right = await db.get(PurchaseRight, right_id)
-        if right is None or right.member_id != member.id:
-            raise NotFoundException("This purchase right does not exist.")
-        refusal = give_up_refusal(await current_policy(db), right.expires_at, utcnow())
-        if refusal is not None and right.status is RightStatus.HELD:
-            flash(request, refusal, "error")
-            return Redirect("/me/purchases", status_code=303)
-        released = await release_right(db, right_id, RightStatus.CANCELLED, StockReason.CANCEL, actor_id=member.id)
-        if released is None:
-            flash(request, f"This right is already {right.status.value}.", "error")
-        else:  # the edge commits; the gate's copy of the stock follows after the commit
-            hub.touch(right.product_id)
-            flash(request, "Cancelled. The unit went back on sale.", "success")
+        outcome = await purchases.give_up(db, member.id, right_id)
+        flash(request, outcome.message, "success" if outcome.done else "error")
         return Redirect("/me/purchases", status_code=303)

@@ -8,21 +8,18 @@ from collections.abc import AsyncGenerator
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login
-from app.live.streams import LiveStreams
-from app.models.auctions import Notification
 from app.models.members import Member
-from app.notifications.service import channel_for, mark_read
+from app.notifications.service import channel_for, inbox, mark_read, open_notice
 from app.web.forms import read_form
-from app.web.pagination import paginate_request
+from app.web.pagination import wanted
+from app.web.services import Services
 from app.web.templating import page as render
 
 
@@ -39,8 +36,7 @@ class NotificationController(Controller):
         db: NamedDependency[AsyncSession],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        stmt = select(Notification).where(Notification.member_id == member.id).order_by(Notification.id.desc())
-        notices = await paginate_request(request, db, stmt, page)
+        notices = await inbox(db, member.id, *wanted(request, page))
         return render(request, "notifications/index.html", {"page": notices})
 
     @post("/{notification_id:int}/open", name="notification_open")
@@ -52,11 +48,7 @@ class NotificationController(Controller):
         db: NamedDependency[AsyncSession],
     ) -> Redirect:
         await read_form(request)
-        notice = await db.get(Notification, notification_id)
-        if notice is None or notice.member_id != member.id:
-            raise NotFoundException("This notification does not exist.")
-        await mark_read(db, member.id, notice.id)
-        return Redirect(notice.link, status_code=303)
+        return Redirect(await open_notice(db, member.id, notification_id), status_code=303)
 
     @post("/read", name="notifications_read")
     async def read_all(
@@ -67,11 +59,9 @@ class NotificationController(Controller):
         return Redirect("/me/notifications", status_code=303)
 
     @get("/events", name="notification_events")
-    async def events(self, request: HTMXRequest, member: NamedDependency[Member]) -> ServerSentEvent:
+    async def events(self, member: NamedDependency[Member], services: NamedDependency[Services]) -> ServerSentEvent:
         """The unread count, now and whenever it changes."""
-        hub = request.app.state.hubs["member"]
-        streams: LiveStreams = request.app.state.streams
-        member_id = member.id
+        hub, streams, member_id = services.hubs["member"], services.streams, member.id
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             async with streams.subscription(channel_for(member_id)) as subscriber:

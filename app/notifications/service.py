@@ -4,16 +4,18 @@ refreshed over their live channel."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import NotFound
 from app.live.hub import touch_after_commit
 from app.models.auctions import Notification, NotificationKind
 from app.models.base import utcnow
+from app.web.pagination import Page, paginate
 
 
 def channel_for(member_id: int) -> str:
@@ -25,10 +27,10 @@ async def notify_many(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     the member already has."""
     if not rows:
         return
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     values = [{**row, "kind": NotificationKind(row["kind"]).value, "created_at": now} for row in rows]
-    await db.execute(insert(Notification.__table__).on_conflict_do_nothing(), values)
+    await db.execute(insert(cast(Table, Notification.__table__)).on_conflict_do_nothing(), values)
     touch_after_commit(db, "member", *{row["member_id"] for row in rows})
 
 
@@ -75,3 +77,18 @@ async def mark_read(db: AsyncSession, member_id: int, notification_id: int | Non
     if result.rowcount:  # type: ignore[attr-defined]
         touch_after_commit(db, "member", member_id)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def inbox(db: AsyncSession, member_id: int, number: int, size: int) -> Page[Notification]:
+    """One page of the member's notices, newest first."""
+    stmt = select(Notification).where(Notification.member_id == member_id).order_by(Notification.id.desc())
+    return await paginate(db, stmt, number, size)
+
+
+async def open_notice(db: AsyncSession, member_id: int, notification_id: int) -> str:
+    """Mark the member's notice read and return where it leads; anyone else's is "not found"."""
+    notice = await db.get(Notification, notification_id)
+    if notice is None or notice.member_id != member_id:
+        raise NotFound("This notification does not exist.")
+    await mark_read(db, member_id, notice.id)
+    return notice.link

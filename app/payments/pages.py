@@ -8,23 +8,19 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin, requires_seller
 from app.models.members import Member
-from app.models.orders import Order
-from app.models.payments import Payment, PaymentAudit, PaymentChange, PaymentStatus, Refund, SettlementEntry
+from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
-from app.payments.settlement import balance
-from app.web.forms import parse_positive_int, read_form
-from app.web.pagination import paginate, paginate_request
+from app.web.forms import read_form
+from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
@@ -40,48 +36,14 @@ class AdminPaymentController(Controller):
         status: FromQuery[str | None] = None,
         page: FromQuery[str | None] = None,
     ) -> Template:
-        stmt = select(Payment).order_by(Payment.id.desc())
-        chosen = status if status in {s.value for s in PaymentStatus} else ""
-        if chosen:
-            stmt = stmt.where(Payment.status == PaymentStatus(chosen))
-        listing = await paginate(
-            db, stmt, parse_positive_int(page), request.app.state.settings.page_size, {"status": chosen}
-        )
-        context = {"page": listing, "statuses": [s.value for s in PaymentStatus], "status": chosen}
+        context = await queries.payments_page(db, status, *wanted(request, page))
         return render(request, "payments/admin_payments.html", context)
 
     @get("/{payment_id:int}", name="admin_payment")
     async def detail(
         self, request: HTMXRequest, payment_id: FromPath[int], db: NamedDependency[AsyncSession]
     ) -> Template:
-        payment = await db.get(Payment, payment_id)
-        if payment is None:
-            raise NotFoundException("This payment does not exist.")
-        trail = list(
-            (
-                await db.execute(
-                    select(PaymentAudit)
-                    .where((PaymentAudit.payment_id == payment.id) | (PaymentAudit.order_id == payment.order_id))
-                    .order_by(PaymentAudit.id)
-                )
-            ).scalars()
-        )
-        changes = list(
-            (
-                await db.execute(
-                    select(PaymentChange).where(PaymentChange.payment_id == payment.id).order_by(PaymentChange.id)
-                )
-            ).scalars()
-        )
-        refunds = list((await db.execute(select(Refund).where(Refund.payment_id == payment.id))).scalars())
-        context = {
-            "payment": payment,
-            "order": await db.get(Order, payment.order_id),
-            "trail": trail,
-            "changes": changes,
-            "refunds": refunds,
-        }
-        return render(request, "payments/admin_payment.html", context)
+        return render(request, "payments/admin_payment.html", await queries.payment_page(db, payment_id))
 
 
 class AdminPolicyController(Controller):
@@ -144,9 +106,7 @@ class SellerSettlementController(Controller):
         seller: NamedDependency[Member],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        stmt = select(SettlementEntry).where(SettlementEntry.seller_id == seller.id).order_by(SettlementEntry.id.desc())
-        listing = await paginate_request(request, db, stmt, page)
-        context = {"page": listing, "balance": await balance(db, seller.id)}
+        context = await queries.settlements_page(db, seller.id, *wanted(request, page))
         return render(request, "payments/seller_settlements.html", context)
 
 

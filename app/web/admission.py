@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class AdmissionMiddleware:
         self._slots: dict[int, asyncio.Semaphore] = {}  # per event loop (tests serve one app from several)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0 or not waits_at_the_door(scope):
+        if scope["type"] != ScopeType.HTTP or self.limit <= 0 or not waits_at_the_door(scope):
             await self.app(scope, receive, send)
             return
         slots = self._slots.get(id(asyncio.get_running_loop()))

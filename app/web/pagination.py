@@ -50,8 +50,7 @@ async def paginate(
     return Page(items=list(rows), number=number, size=size, total=total, params=params or {})
 
 
-async def paginate_request(
-    request: Any, db: AsyncSession, stmt: Select[Any], page: str | None, params: dict[str, str] | None = None
-) -> Page[Any]:
-    """One page of ``stmt`` for a list view: the ``?page=`` the request asked for, the app's page size."""
-    return await paginate(db, stmt, parse_positive_int(page), request.app.state.settings.page_size, params)
+def wanted(request: Any, page: str | None) -> tuple[int, int]:
+    """The page number a list view was asked for (``?page=``) and the app's page size."""
+    size: int = request.app.state.settings.page_size
+    return parse_positive_int(page), size

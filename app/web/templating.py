@@ -45,7 +45,8 @@ def flash_messages(request: Any) -> list[dict[str, str]]:
     session = request.scope.get("session") if request is not None else None
     if not isinstance(session, dict):
         return []
-    return session.pop("_messages", [])
+    messages: list[dict[str, str]] = session.pop("_messages", [])
+    return messages
 
 
 def build_template_config(
