@@ -53,6 +53,7 @@ chromium:
 test: install-test chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 		if [ $$status -eq 5 ]; then echo "no tests were collected"; fi; exit $$status
 
@@ -67,9 +68,10 @@ bench-drop: install
 bench-auction: install
 	$(BIN)/python -m bench.auction --write docs/BENCHMARKS.md $(BENCH_ARGS)
 
-lint:
+lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format:
 	$(BIN)/ruff format .

@@ -17,7 +17,7 @@ async def record_audit(
         actor_id=actor.id if actor else None,
         action=action,
         target_type=type(target).__tablename__,
-        target_id=target.id,  # type: ignore[attr-defined]
+        target_id=target.id,  # type: ignore[attr-defined]  # every audited model has an integer id
         reason=reason,
     )
     db.add(entry)

@@ -146,7 +146,7 @@ class Settings:
         return "sqlite" if self.is_sqlite else "postgresql"
 
     def with_changes(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]  # field names are checked by replace itself
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -71,7 +71,7 @@ class BrokerHandle:
         if self.backend == "stub":
             return True
         try:
-            self.broker.client.ping()  # type: ignore[attr-defined]
+            self.broker.client.ping()  # type: ignore[attr-defined]  # the Redis broker's client, unannotated in dramatiq
             return True
         except Exception:
             log.warning("broker ping failed", exc_info=True)

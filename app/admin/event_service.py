@@ -10,6 +10,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, NotFound
+from app.core.results import rows_changed
 from app.events.outbox import WROTE_EVENTS
 from app.models.base import utcnow
 from app.models.events import EventFailure, OutboxEvent
@@ -61,7 +62,7 @@ class EventFailureService:
             )
             .values(parked_at=None, attempts=0)
         )
-        changed = (await self.db.execute(stmt)).rowcount  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        changed = rows_changed(await self.db.execute(stmt))
         failure = await self.db.get(EventFailure, (event_id, handler))
         event = await self.db.get(OutboxEvent, event_id)
         if failure is None or event is None:

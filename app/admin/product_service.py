@@ -78,14 +78,14 @@ class ProductModerationService:
     async def _statement(self, filters: Filters) -> Select[Product]:
         stmt = select(Product)
         if filters.q:
-            stmt = stmt.where(_contains(Product.name, filters.q))  # type: ignore[arg-type]
+            stmt = stmt.where(_contains(Product.name, filters.q))  # type: ignore[arg-type]  # a SQL expression typed as object
         if filters.status:
             stmt = stmt.where(Product.status == STATUS_FILTERS[filters.status])
         if filters.category:
             ids = await CategoryService(self.db).descendant_ids(int(filters.category))
             stmt = stmt.where(Product.category_id.in_(sorted(ids)))
         if filters.seller:
-            stmt = stmt.join(Member, Member.id == Product.seller_id).where(_contains(Member.email, filters.seller))  # type: ignore[arg-type]
+            stmt = stmt.join(Member, Member.id == Product.seller_id).where(_contains(Member.email, filters.seller))  # type: ignore[arg-type]  # as above
         return stmt.order_by(Product.id.desc())
 
     async def search(self, filters: Filters, page: int, size: int) -> Listing:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.result_rules import RESULT_STATUS
@@ -134,7 +134,7 @@ async def _unsold(db: AsyncSession, auction: Auction, units: Iterable[int], now:
         created(db, result, reason="no bidder left")
 
 
-def _ranked(auction_id: int):  # type: ignore[no-untyped-def]
+def _ranked(auction_id: int) -> Select[StandingBid]:
     return (
         select(StandingBid)
         .where(StandingBid.auction_id == auction_id)

@@ -17,7 +17,7 @@ def _validate_link(url: str) -> bool:
     return url.startswith(_SAFE_SCHEMES) or url.startswith("/") or url.startswith("#")
 
 
-_md.validateLink = _validate_link  # type: ignore[method-assign]
+_md.validateLink = _validate_link  # type: ignore[method-assign]  # markdown-it documents replacing it
 
 
 def render_description(text: str) -> Markup:

@@ -219,4 +219,4 @@ def parse_product_form(form: Mapping[str, str], now: datetime) -> tuple[ProductV
 
     if errors:
         return None, errors
-    return ProductValues(name=name, description=description, **clean), {}  # type: ignore[arg-type]
+    return ProductValues(name=name, description=description, **clean), {}  # type: ignore[arg-type]  # clean holds only ProductValues fields, checked above

@@ -16,6 +16,7 @@ from app.catalog import rules as category_rules
 from app.catalog.service import CategoryService
 from app.catalog.transitions import product_changed, set_committed, transition
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.results import rows_changed
 from app.core.states import IllegalTransition
 from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
@@ -107,7 +108,7 @@ class ProductService:
             .values(**changes)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if rows_changed(result) != 1:
             raise DomainError(FROZEN)
         for key, value in changes.items():
             set_committed(product, key, value)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import DomainError
+from app.core.results import rows_changed
 from app.core.states import StateMachine
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes, status_topic
@@ -174,7 +175,7 @@ async def move(
         .values(**written)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_changed(result) != 1:
         raise StaleStatus(f"This {aggregate.name.replace('_', ' ')} changed meanwhile; reload the page and try again.")
     for key, value in written.items():
         set_committed_value(entity, key, value)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.results import rows_changed
 from app.models.events import OutboxEvent
 
 # Set on the session when it wrote events, so the request edge can wake the relay after commit.
@@ -44,4 +45,4 @@ async def return_to_outbox(db: AsyncSession, event_ids: list[str]) -> int:
     if not event_ids:
         return 0
     result = await db.execute(update(OutboxEvent).where(OutboxEvent.id.in_(event_ids)).values(published_at=None))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
+from app.core.results import rows_changed
 from app.live.hub import touch_after_commit
 from app.models.auctions import Notification, NotificationKind
 from app.models.base import utcnow
@@ -74,9 +75,9 @@ async def mark_read(db: AsyncSession, member_id: int, notification_id: int | Non
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
     result = await db.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
-    if result.rowcount:  # type: ignore[attr-defined]
+    if rows_changed(result):
         touch_after_commit(db, "member", member_id)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)
 
 
 async def inbox(db: AsyncSession, member_id: int, number: int, size: int) -> Page[Notification]:

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
+from app.core.results import rows_changed
 from app.core.status import Aggregate, created, generic_history, move, prefixed, register, try_move
 from app.drops.gate import StockChange
 from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
@@ -128,7 +129,7 @@ async def _reserve(
         .values(refund_reserved=Payment.refund_reserved + amount)
         .execution_options(synchronize_session=False)
     )
-    if reserved.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_changed(reserved) != 1:
         raise RefundRefused("amount", "That is more than is left to refund on this order.")
     if quantity:
         taken = await db.execute(
@@ -137,7 +138,7 @@ async def _reserve(
             .values(refunded_quantity=Order.refunded_quantity + quantity)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
+        if rows_changed(taken) != 1:
             raise RefundRefused("quantity", "Those units have been refunded already.")
     refund = Refund(
         order_id=order.id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -30,6 +31,9 @@ from app.orders.rules import PAYABLE
 from app.payments.audit import ExchangeLog, audit
 from app.payments.policies import current_policy
 from app.payments.rules import PAYMENT_STATUS
+
+if TYPE_CHECKING:
+    from app.gateway.client import GatewayClient
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,7 @@ def checkout_url(gateway_base: str, client_key: str, payment: Payment, order_nam
 
 
 class PaymentFlow:
-    def __init__(self, database: Database, gateway: object, exchanges: ExchangeLog) -> None:
+    def __init__(self, database: Database, gateway: GatewayClient, exchanges: ExchangeLog) -> None:
         self.database = database
         self.gateway = gateway
         self.exchanges = exchanges
@@ -131,7 +135,7 @@ class PaymentFlow:
             return claimed
         payment_id = claimed
         try:
-            paid = await self.gateway.confirm(  # type: ignore[attr-defined]
+            paid = await self.gateway.confirm(
                 payment_key, gateway_order_id, amount, idempotency_key=f"confirm-{payment_id}"
             )
         except GatewayUnavailable as exc:
