@@ -43,15 +43,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from app.accounts.passwords import PasswordHasher
 from app.auctions.service import open_for_product
 from app.db import Database
 from app.models.auctions import Auction, Bid, StandingBid
 from app.models.base import utcnow
-from app.models.catalog import Category, Product, ProductStatus
-from app.models.members import Member, MemberRole
+from app.models.catalog import Product, ProductStatus
 from app.settings import PROJECT_ROOT, Settings
 from bench import drop
 from bench.drop import BIN, Client, Server, percentile
@@ -78,17 +77,7 @@ async def seed(settings: Settings, members: int) -> tuple[list[int], list[tuple[
         # from any a test run uses keep this benchmark's live updates and a concurrent test's apart.
         for table in ("members", "products", "auctions"):
             await db.execute(text(f"ALTER SEQUENCE {table}_id_seq RESTART WITH {ID_BASE}"))
-        seller = Member(
-            email="seller@bench.test", display_name="Bench seller", password_hash=password_hash, role=MemberRole.SELLER
-        )
-        category = Category(slug="bench", name="Bench")
-        db.add_all([seller, category])
-        await db.flush()
-        rows = [
-            {"email": f"bidder{i}@bench.test", "display_name": f"Bidder {i}", "password_hash": password_hash}
-            for i in range(members)
-        ]
-        member_ids = list((await db.scalars(insert(Member).returning(Member.id), rows)).all())
+        seller, category, member_ids = await drop.seller_and_members(db, password_hash, "Bidder", members)
         for kind in ("bids", "fan-out"):
             product = Product(
                 seller_id=seller.id,

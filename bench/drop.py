@@ -59,6 +59,7 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.passwords import PasswordHasher
 from app.db import Database
@@ -140,6 +141,23 @@ async def prepare_database(pg_url: str, name: str) -> str:
     return pg_url.rstrip("/") + "/" + name
 
 
+async def seller_and_members(
+    db: AsyncSession, password_hash: str, who: str, count: int
+) -> tuple[Member, Category, list[int]]:
+    """A seller, a category and ``count`` members called "{who} {i}" (one multi-row insert)."""
+    seller = Member(
+        email="seller@bench.test", display_name="Bench seller", password_hash=password_hash, role=MemberRole.SELLER
+    )
+    category = Category(slug="bench", name="Bench")
+    db.add_all([seller, category])
+    await db.flush()
+    rows = [
+        {"email": f"{who.lower()}{i}@bench.test", "display_name": f"{who} {i}", "password_hash": password_hash}
+        for i in range(count)
+    ]
+    return seller, category, list((await db.scalars(insert(Member).returning(Member.id), rows)).all())
+
+
 async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, int], list[tuple[int, str]]]:
     """N shoppers with one precomputed (cheap) argon2 hash, a seller, two products on sale with their
     opening ledger rows; a server-side session per shopper in the app's Redis session store."""
@@ -147,17 +165,7 @@ async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, 
     password_hash = await PasswordHasher(time_cost=1, memory_cost=1024).hash("bench-password")
     database = Database(settings)
     async with database.transaction() as db:
-        seller = Member(
-            email="seller@bench.test", display_name="Bench seller", password_hash=password_hash, role=MemberRole.SELLER
-        )
-        category = Category(slug="bench", name="Bench")
-        db.add_all([seller, category])
-        await db.flush()
-        rows = [
-            {"email": f"shopper{i}@bench.test", "display_name": f"Shopper {i}", "password_hash": password_hash}
-            for i in range(clients)
-        ]
-        member_ids = list((await db.scalars(insert(Member).returning(Member.id), rows)).all())
+        seller, category, member_ids = await seller_and_members(db, password_hash, "Shopper", clients)
         products: dict[str, int] = {}
         for kind in ("shop", "naive", "viewed"):
             product = Product(
