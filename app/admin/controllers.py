@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import provide_member, requires_admin
 from app.admin.dashboard import dashboard_counts
 from app.audit import audit_trail
-from app.core.errors import DomainError, FormInvalid
+from app.core.errors import FormInvalid
 from app.models.members import ApplicationStatus, Member
 from app.sellers.controllers import provide_sellers
 from app.sellers.service import SellerService
-from app.web.forms import parse_positive_int, read_form
+from app.web.forms import read_form
+from app.web.pages import act
+from app.web.pagination import wanted
 from app.web.templating import page as page_
 
 _STATUS_FILTERS = {
@@ -46,8 +47,7 @@ class AdminController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         key = status if status in _STATUS_FILTERS else "pending"
-        size = request.app.state.settings.page_size
-        result = await sellers.list_applications(_STATUS_FILTERS[key], parse_positive_int(page), size)
+        result = await sellers.list_applications(_STATUS_FILTERS[key], *wanted(request, page))
         return page_(request, "admin/sellers.html", {"page": result, "status": key})
 
     async def _application_page(
@@ -78,13 +78,8 @@ class AdminController(Controller):
         member: NamedDependency[Member],
         sellers: NamedDependency[SellerService],
     ) -> Redirect:
-        try:
-            application = await sellers.approve(application_id, member)
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect("/admin/sellers", status_code=303)
-        flash(request, f"{application.business_name} is now a seller.", "success")
-        return Redirect("/admin/sellers", status_code=303)
+        approving = sellers.approve(application_id, member)
+        return await act(request, approving, lambda a: f"{a.business_name} is now a seller.", "/admin/sellers")
 
     @post("/sellers/{application_id:int}/reject", name="admin_seller_reject")
     async def reject(
@@ -94,15 +89,16 @@ class AdminController(Controller):
         member: NamedDependency[Member],
         sellers: NamedDependency[SellerService],
     ) -> Template | Redirect:
-        form = await read_form(request)
-        try:
-            application = await sellers.reject(application_id, member, form.get("reason", ""))
-        except FormInvalid as exc:
-            return await self._application_page(
-                request, sellers, application_id, 422, errors=exc.errors, values={"reason": form.get("reason", "")}
-            )
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect("/admin/sellers", status_code=303)
-        flash(request, f"The application of {application.business_name} was rejected.", "success")
-        return Redirect("/admin/sellers", status_code=303)
+        reason = (await read_form(request)).get("reason", "")
+
+        async def again(exc: FormInvalid) -> Template:
+            values = {"reason": reason}
+            return await self._application_page(request, sellers, application_id, 422, errors=exc.errors, values=values)
+
+        return await act(
+            request,
+            sellers.reject(application_id, member, reason),
+            lambda a: f"The application of {a.business_name} was rejected.",
+            "/admin/sellers",
+            invalid=again,
+        )

@@ -6,15 +6,16 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import requires_admin
 from app.admin.event_service import TABS, EventFailureService
-from app.core.errors import DomainError, NotFound
-from app.web.forms import parse_positive_int, read_form
+from app.core.errors import NotFound
+from app.web.forms import read_form
+from app.web.pages import act
+from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
@@ -36,8 +37,7 @@ class AdminEventController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         key = tab if tab in TABS else "parked"
-        size = request.app.state.settings.page_size
-        listing = await failures.listing(key, parse_positive_int(page), size)
+        listing = await failures.listing(key, *wanted(request, page))
         context = {"tab": key, "tabs": TABS, "page": listing.page, "events": listing.events}
         return render(request, "admin/events.html", context)
 
@@ -53,12 +53,9 @@ class AdminEventController(Controller):
         if not handler:
             raise NotFound("This failed event does not exist.")
         back = "/admin/events" + (f"?page={form['page']}" if form.get("page", "").isdigit() else "")
-        try:
-            event = await failures.retry(event_id, handler)
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect(back, status_code=303)
-        flash(request, f"{handler} will run again for event {event_id} ({event.topic}).", "success")
         # The relay sends the event once the un-parking has committed (a delivery that ran before
         # would still find the handler parked and skip it).
-        return Redirect(back, status_code=303)
+        retrying = failures.retry(event_id, handler)
+        return await act(
+            request, retrying, lambda e: f"{handler} will run again for event {event_id} ({e.topic}).", back
+        )

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
 from app.admin.product_service import STATUS_FILTERS, Filters, ProductModerationService, clean_filters
 from app.catalog.lifecycle import LABELS
-from app.core.errors import DomainError, FormInvalid
-from app.models.members import Member
-from app.web.forms import parse_positive_int, read_form
+from app.core.errors import FormInvalid
+from app.models.catalog import Product
+from app.web.pages import ModerationPages, moderation_action
+from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
@@ -25,7 +25,7 @@ async def provide_product_moderation(db: NamedDependency[AsyncSession]) -> Produ
     return ProductModerationService(db)
 
 
-class AdminProductController(Controller):
+class AdminProductController(ModerationPages):
     path = "/admin/products"
     guards = [requires_admin]
     dependencies = {"moderation": Provide(provide_product_moderation), "admin": Provide(provide_member)}
@@ -53,8 +53,7 @@ class AdminProductController(Controller):
         except FormInvalid as exc:
             context.update(f=raw, listing=None, errors=exc.errors)
             return render(request, "admin/products.html", context, status_code=400)
-        size = request.app.state.settings.page_size
-        listing = await moderation.search(filters, parse_positive_int(page), size)
+        listing = await moderation.search(filters, *wanted(request, page))
         context.update(f=filters, listing=listing, page=listing.page)
         return render(request, "admin/products.html", context)
 
@@ -88,41 +87,9 @@ class AdminProductController(Controller):
     ) -> Template:
         return await self._detail(request, moderation, product_id)
 
-    async def _moderate(
-        self, request: HTMXRequest, moderation: ProductModerationService, product_id: int, admin: Member, action: str
-    ) -> Template | Redirect:
-        form = await read_form(request)
-        reason = form.get("reason", "")
-        act = moderation.hide if action == "hide" else moderation.unhide
-        try:
-            product = await act(product_id, admin, reason)
-        except FormInvalid as exc:
-            return await self._detail(
-                request, moderation, product_id, 422, values={"reason": reason}, errors=exc.errors, message=exc.message
-            )
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect(f"/admin/products/{product_id}", status_code=303)
-        done = "hidden from the public" if action == "hide" else f"back to “{LABELS[product.status]}”"
-        flash(request, f"“{product.name}” is {done}.", "success")
-        return Redirect(f"/admin/products/{product_id}", status_code=303)
+    def _done(self, action: str, target: Product) -> str:
+        done = "hidden from the public" if action == "hide" else f"back to “{LABELS[target.status]}”"
+        return f"“{target.name}” is {done}."
 
-    @post("/{product_id:int}/hide", name="admin_product_hide")
-    async def hide(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        admin: NamedDependency[Member],
-        moderation: NamedDependency[ProductModerationService],
-    ) -> Template | Redirect:
-        return await self._moderate(request, moderation, product_id, admin, "hide")
-
-    @post("/{product_id:int}/unhide", name="admin_product_unhide")
-    async def unhide(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        admin: NamedDependency[Member],
-        moderation: NamedDependency[ProductModerationService],
-    ) -> Template | Redirect:
-        return await self._moderate(request, moderation, product_id, admin, "unhide")
+    hide = moderation_action("hide", "admin_product_hide")
+    unhide = moderation_action("unhide", "admin_product_unhide")

@@ -32,7 +32,7 @@ from app.live.hub import touch_kind
 from app.live.hubs import auction_channel
 from app.models.members import Member
 from app.web.forms import read_form
-from app.web.pagination import wanted
+from app.web.pages import MemberPages, flash_redirect, list_page
 from app.web.services import Services
 from app.web.templating import page as render
 
@@ -204,10 +204,10 @@ class AuctionController(Controller):
         pay_seconds = services.settings.auction_pay_seconds
         refusal = await queries.give_up(db, auction_id, session_member_id(request), pay_seconds=pay_seconds)
         if refusal is None:
-            flash(request, "You gave up the unit; it passes to the next bidder.", "success")
+            refusal, kind = "You gave up the unit; it passes to the next bidder.", "success"
         else:
-            flash(request, refusal, "error")
-        return Redirect(f"/auctions/{auction_id}", status_code=303)
+            kind = "error"
+        return flash_redirect(request, refusal, kind, f"/auctions/{auction_id}")
 
 
 class ProductAuctionController(Controller):
@@ -221,10 +221,8 @@ class ProductAuctionController(Controller):
         return Redirect(f"/auctions/{auction.id}", status_code=303)
 
 
-class MyBidsController(Controller):
+class MyBidsController(MemberPages):
     path = "/me/bids"
-    guards = [requires_login]
-    dependencies = {"member": Provide(provide_member)}
 
     @get("/", name="my_bids")
     async def index(
@@ -234,8 +232,7 @@ class MyBidsController(Controller):
         db: NamedDependency[AsyncSession],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        context = await queries.my_bids(db, member.id, *wanted(request, page))
-        return render(request, "auctions/my_bids.html", context)
+        return await list_page(request, "auctions/my_bids.html", queries.my_bids, db, member.id, page=page)
 
 
 class SellerAuctionController(Controller):
@@ -251,8 +248,7 @@ class SellerAuctionController(Controller):
         db: NamedDependency[AsyncSession],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        context = await queries.seller_auctions(db, member.id, *wanted(request, page))
-        return render(request, "auctions/seller_index.html", context)
+        return await list_page(request, "auctions/seller_index.html", queries.seller_auctions, db, member.id, page=page)
 
     @get("/{auction_id:int}", name="seller_auction")
     async def detail(

@@ -3,12 +3,12 @@ product page) and ``/admin/categories`` (create, rename, move, delete)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +18,12 @@ from app.accounts.identity import current_member
 from app.catalog import public, rules
 from app.catalog.markup import render_description
 from app.catalog.service import CategoryService
-from app.core.errors import DomainError, FormInvalid
+from app.core.errors import FormInvalid
+from app.models.catalog import Category
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
+from app.web.pages import act, flash_redirect
+from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
@@ -47,8 +50,7 @@ class CategoryController(Controller):
         category = await categories.by_slug(slug)
         node = rules.find(await categories.tree(), category.id)
         ids = await categories.descendant_ids(category.id)
-        size = request.app.state.settings.page_size
-        products = await public.in_categories(categories.db, ids, parse_positive_int(page), size)
+        products = await public.in_categories(categories.db, ids, *wanted(request, page))
         context = {"category": category, "node": node, "path": await categories.path(category), "page": products}
         return render(request, "catalog/category.html", context | public.template_helpers())
 
@@ -129,6 +131,23 @@ class AdminCategoryController(Controller):
         }
         return render(request, "admin/categories_edit.html", context, status_code=422 if exc else 200)
 
+    async def _change(
+        self,
+        request: HTMXRequest,
+        categories: CategoryService,
+        category_id: int,
+        change: Awaitable[Category],
+        done: str,
+        **form: dict[str, str],
+    ) -> Template | Redirect:
+        """Rename or move (``form`` is ``rename=`` or ``move=`` the form sent): saved, ``done`` with the
+        category's name; refused, the edit page again with the errors."""
+        try:
+            category = await change
+        except FormInvalid as exc:
+            return await self._edit_page(request, categories, category_id, exc=exc, **form)
+        return flash_redirect(request, done.format(category.name), "success", f"/admin/categories/{category_id}")
+
     @get("/", name="admin_categories")
     async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
         return await self._index_page(request, categories)
@@ -144,8 +163,7 @@ class AdminCategoryController(Controller):
             )
         except FormInvalid as exc:
             return await self._index_page(request, categories, form, exc)
-        flash(request, f"Category “{category.name}” created.", "success")
-        return Redirect("/admin/categories", status_code=303)
+        return flash_redirect(request, f"Category “{category.name}” created.", "success", "/admin/categories")
 
     @get("/{category_id:int}", name="admin_category")
     async def edit(
@@ -163,12 +181,8 @@ class AdminCategoryController(Controller):
     ) -> Any:
         form = await read_form(request)
         await categories.get(category_id)
-        try:
-            category = await categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
-        except FormInvalid as exc:
-            return await self._edit_page(request, categories, category_id, rename=form, exc=exc)
-        flash(request, f"Category saved as “{category.name}”.", "success")
-        return Redirect(f"/admin/categories/{category_id}", status_code=303)
+        renaming = categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
+        return await self._change(request, categories, category_id, renaming, "Category saved as “{}”.", rename=form)
 
     @post("/{category_id:int}/move", name="admin_category_move")
     async def move(
@@ -180,12 +194,8 @@ class AdminCategoryController(Controller):
     ) -> Any:
         form = await read_form(request)
         await categories.get(category_id)
-        try:
-            category = await categories.move(category_id, form.get("parent_id", ""), admin=member)
-        except FormInvalid as exc:
-            return await self._edit_page(request, categories, category_id, move=form, exc=exc)
-        flash(request, f"Category “{category.name}” moved.", "success")
-        return Redirect(f"/admin/categories/{category_id}", status_code=303)
+        moving = categories.move(category_id, form.get("parent_id", ""), admin=member)
+        return await self._change(request, categories, category_id, moving, "Category “{}” moved.", move=form)
 
     @get("/{category_id:int}/delete", name="admin_category_delete_confirm")
     async def confirm_delete(
@@ -208,10 +218,6 @@ class AdminCategoryController(Controller):
         categories: NamedDependency[CategoryService],
     ) -> Redirect:
         await categories.get(category_id)
-        try:
-            category = await categories.delete(category_id, admin=member)
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect(f"/admin/categories/{category_id}", status_code=303)
-        flash(request, f"Category “{category.name}” deleted.", "success")
-        return Redirect("/admin/categories", status_code=303)
+        deleting = categories.delete(category_id, admin=member)
+        done, refused_url = (lambda c: f"Category “{c.name}” deleted."), f"/admin/categories/{category_id}"
+        return await act(request, deleting, done, "/admin/categories", refused_url=refused_url)

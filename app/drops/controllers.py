@@ -10,16 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError
 from app.drops import purchases
@@ -31,6 +29,7 @@ from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member
 from app.web.forms import read_form
+from app.web.pages import MemberPages, flash_redirect
 from app.web.services import Services
 from app.web.templating import page
 
@@ -76,8 +75,8 @@ class DropController(Controller):
         right = pressed.right if pressed else None
         if not (request.htmx and not request.htmx.boosted):
             kept = right is not None and right.status in (RightStatus.HELD, RightStatus.PAID)
-            flash(request, _flash_text(result, message, right), "success" if kept else "error")
-            return Redirect("/me/purchases" if right else f"/products/{product_id}", status_code=303)
+            url = "/me/purchases" if right else f"/products/{product_id}"
+            return flash_redirect(request, _flash_text(result, message, right), "success" if kept else "error", url)
         context: dict[str, Any] = {"result": result, "message": message, "right": right, "product_id": product_id}
         context |= {"key": new_key(), "now": utcnow()}
         return Template(template_name="drops/_buy_result.html", context=context, status_code=status_code)
@@ -120,10 +119,8 @@ def _minutes_left(deadline: datetime) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
-class MyPurchasesController(Controller):
+class MyPurchasesController(MemberPages):
     path = "/me/purchases"
-    guards = [requires_login]
-    dependencies = {"member": Provide(provide_member)}
 
     @get("/", name="my_purchases")
     async def index(
@@ -142,5 +139,4 @@ class MyPurchasesController(Controller):
     ) -> Redirect:
         await read_form(request)
         outcome = await purchases.give_up(db, member.id, right_id)
-        flash(request, outcome.message, "success" if outcome.done else "error")
-        return Redirect("/me/purchases", status_code=303)
+        return flash_redirect(request, outcome.message, "success" if outcome.done else "error", "/me/purchases")

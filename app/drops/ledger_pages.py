@@ -14,7 +14,7 @@ from app.accounts.guards import provide_member, requires_admin, requires_seller
 from app.catalog.lifecycle import LABELS
 from app.drops.ledger import StockLedgerService
 from app.models.members import Member
-from app.web.forms import parse_positive_int
+from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
@@ -32,7 +32,7 @@ async def _ledger_page(
     seller: Member | None = None,
 ) -> Template:
     product = await ledgers.product(product_id, seller=seller)
-    ledger = await ledgers.ledger(product, parse_positive_int(page), request.app.state.settings.page_size)
+    ledger = await ledgers.ledger(product, *wanted(request, page))
     context = {"ledger": ledger, "p": product, "page": ledger.lines, "labels": LABELS, "back": back}
     return render(request, "drops/stock_ledger.html", context)
 

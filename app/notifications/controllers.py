@@ -6,27 +6,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 
-from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_login
 from app.models.members import Member
 from app.notifications.service import channel_for, inbox, mark_read, open_notice
 from app.web.forms import read_form
+from app.web.pages import MemberPages
 from app.web.pagination import wanted
 from app.web.services import Services
 from app.web.templating import page as render
 
 
-class NotificationController(Controller):
+class NotificationController(MemberPages):
     path = "/me/notifications"
-    guards = [requires_login]
-    dependencies = {"member": Provide(provide_member)}
 
     @get("/", name="notifications")
     async def index(

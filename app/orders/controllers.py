@@ -3,15 +3,13 @@ the gateway's success and fail URLs, and refund requests. Another member's order
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_login
 from app.models.members import Member
 from app.models.orders import Order
 from app.orders import checkout, queries
@@ -20,7 +18,7 @@ from app.orders.service import member_order
 from app.payments.rules import RefundRefused
 from app.payments.service import ConfirmOutcome, NotPayable
 from app.web.forms import read_form
-from app.web.pagination import wanted
+from app.web.pages import MemberPages, flash_redirect, list_page
 from app.web.services import Services
 from app.web.templating import page as render
 
@@ -28,14 +26,11 @@ from app.web.templating import page as render
 def after_outcome(request: HTMXRequest, outcome: ConfirmOutcome) -> Redirect:
     """Tell the member, and go to the order."""
     kind = {"paid": "success", "pending": "info"}.get(outcome.state, "error")
-    flash(request, outcome.message, kind)
-    return Redirect(f"/orders/{outcome.order_id}", status_code=303)
+    return flash_redirect(request, outcome.message, kind, f"/orders/{outcome.order_id}")
 
 
-class OrderController(Controller):
+class OrderController(MemberPages):
     path = "/orders"
-    guards = [requires_login]
-    dependencies = {"member": Provide(provide_member)}
 
     @get("/", name="my_orders")
     async def index(
@@ -45,8 +40,7 @@ class OrderController(Controller):
         db: NamedDependency[AsyncSession],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        context = await queries.my_orders(db, member.id, *wanted(request, page))
-        return render(request, "orders/index.html", context)
+        return await list_page(request, "orders/index.html", queries.my_orders, db, member.id, page=page)
 
     @get("/{order_id:int}", name="my_order")
     async def detail(
@@ -72,8 +66,7 @@ class OrderController(Controller):
         try:
             url = await checkout.start(db, services.settings, order_id, member.id, site)
         except NotPayable as exc:
-            flash(request, exc.message, "error")
-            return Redirect(f"/orders/{order_id}", status_code=303)
+            return flash_redirect(request, exc.message, "error", f"/orders/{order_id}")
         return Redirect(url, status_code=303)
 
     @get("/{order_id:int}/pay/success", name="order_pay_success")
@@ -141,19 +134,15 @@ class OrderController(Controller):
             except RefundRefused as exc:
                 errors[exc.field] = exc.message
             else:
-                flash(
-                    request, f"Refund of ₩{refund.amount:,} requested. It usually completes within a minute.", "success"
-                )
-                return Redirect(f"/orders/{order.id}", status_code=303)
+                message = f"Refund of ₩{refund.amount:,} requested. It usually completes within a minute."
+                return flash_redirect(request, message, "success", f"/orders/{order.id}")
         return await _refund_page(request, db, order, form, errors, status_code=422)
 
 
-class PurchasePayController(Controller):
+class PurchasePayController(MemberPages):
     """ "Pay now" on a purchase right: its order (made on the spot if the event has not yet)."""
 
     path = "/me/purchases"
-    guards = [requires_login]
-    dependencies = {"member": Provide(provide_member)}
 
     @get("/{right_id:int}/pay", name="purchase_pay")
     async def pay(
@@ -165,8 +154,8 @@ class PurchasePayController(Controller):
     ) -> Redirect:
         order, right = await checkout.order_of_right(db, member.id, right_id)
         if order is None:
-            flash(request, f"This purchase right is {right.status.value}; there is nothing to pay.", "error")
-            return Redirect("/me/purchases", status_code=303)
+            message = f"This purchase right is {right.status.value}; there is nothing to pay."
+            return flash_redirect(request, message, "error", "/me/purchases")
         return Redirect(f"/orders/{order.id}", status_code=303)
 
 

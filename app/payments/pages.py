@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
 from app.web.forms import read_form
-from app.web.pagination import wanted
+from app.web.pages import flash_redirect, list_page
 from app.web.templating import page as render
 
 
@@ -36,8 +35,7 @@ class AdminPaymentController(Controller):
         status: FromQuery[str | None] = None,
         page: FromQuery[str | None] = None,
     ) -> Template:
-        context = await queries.payments_page(db, status, *wanted(request, page))
-        return render(request, "payments/admin_payments.html", context)
+        return await list_page(request, "payments/admin_payments.html", queries.payments_page, db, status, page=page)
 
     @get("/{payment_id:int}", name="admin_payment")
     async def detail(
@@ -87,10 +85,8 @@ class AdminPolicyController(Controller):
             note=note or None,
             actor_id=admin.id,
         )
-        flash(
-            request, "The new policy is in force. Payments made before keep the policy they were made under.", "success"
-        )
-        return Redirect("/admin/policies", status_code=303)
+        message = "The new policy is in force. Payments made before keep the policy they were made under."
+        return flash_redirect(request, message, "success", "/admin/policies")
 
 
 class SellerSettlementController(Controller):
@@ -106,8 +102,9 @@ class SellerSettlementController(Controller):
         seller: NamedDependency[Member],
         page: FromQuery[str | None] = None,
     ) -> Template:
-        context = await queries.settlements_page(db, seller.id, *wanted(request, page))
-        return render(request, "payments/seller_settlements.html", context)
+        return await list_page(
+            request, "payments/seller_settlements.html", queries.settlements_page, db, seller.id, page=page
+        )
 
 
 def _percent_to_basis_points(raw: str) -> int | None:

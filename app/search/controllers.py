@@ -20,7 +20,7 @@ from app.models.catalog import ProductStatus
 from app.search.index import close_index, get_index
 from app.search.query import MAX_CHARS, SORTS, parse_params
 from app.search.service import search_products
-from app.web.forms import parse_positive_int
+from app.web.pagination import wanted
 from app.web.templating import page as render
 
 STATUS_OPTIONS = [(s.value, LABELS[s]) for s in ProductStatus if s in PUBLIC_STATUSES]
@@ -47,9 +47,8 @@ class SearchController(Controller):
         params = parse_params(
             q, category, status, min_price, max_price, sort, categories=frozenset(o[0] for o in options)
         )
-        settings = request.app.state.settings
-        index = get_index(settings.search_path)
-        results = await search_products(db, index, params, parse_positive_int(page), settings.page_size)
+        index = get_index(request.app.state.settings.search_path)
+        results = await search_products(db, index, params, *wanted(request, page))
         context: dict[str, Any] = {
             "params": params,
             "results": results,

@@ -3,11 +3,12 @@ cancels them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,11 +17,13 @@ from app.accounts.guards import provide_member, requires_seller
 from app.catalog import lifecycle, product_rules
 from app.catalog.images import Upload
 from app.catalog.product_service import FROZEN, ProductService, has_started
-from app.core.errors import DomainError, FormInvalid
+from app.core.errors import FormInvalid
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.members import Member
 from app.web.forms import parse_positive_int
+from app.web.pages import act, flash_redirect
+from app.web.pagination import wanted
 from app.web.templating import page as page_
 
 # Five pictures of 5 MB each plus the fields; other forms keep the app's default limit.
@@ -102,6 +105,23 @@ class SellerProductController(Controller):
         }
         return page_(request, "sellers/product_form.html", context, status_code=status_code)
 
+    def _invalid(
+        self,
+        request: HTMXRequest,
+        listings: ProductService,
+        member: Member,
+        product_id: int,
+        values: dict[str, str] | None = None,
+    ) -> Callable[[FormInvalid], Awaitable[Template]]:
+        """The form again with the errors of a refused save (``values`` as sent, or as stored)."""
+
+        async def again(exc: FormInvalid) -> Template:
+            product = await listings.owned(member, product_id)
+            shown = form_values(product) if values is None else values
+            return await self._form_page(request, listings, product, shown, exc.errors, exc.message, 422)
+
+        return again
+
     @get("/", name="seller_products")
     async def index(
         self,
@@ -112,8 +132,7 @@ class SellerProductController(Controller):
         page: FromQuery[str | None] = None,
     ) -> Template:
         chosen = ProductStatus(status) if status in ProductStatus._value2member_map_ else None
-        size = request.app.state.settings.page_size
-        result = await listings.for_seller(member, parse_positive_int(page), size, chosen)
+        result = await listings.for_seller(member, *wanted(request, page), chosen)
         context = {
             "page": result,
             "status": chosen.value if chosen else "",
@@ -137,8 +156,9 @@ class SellerProductController(Controller):
             product = await listings.create_draft(member, values, uploads)
         except FormInvalid as exc:
             return await self._form_page(request, listings, None, values, exc.errors, exc.message, 422)
-        flash(request, f"“{product.name}” is saved as a draft. Publish it when it is ready.", "success")
-        return Redirect(LIST_URL, status_code=303)
+        return flash_redirect(
+            request, f"“{product.name}” is saved as a draft. Publish it when it is ready.", "success", LIST_URL
+        )
 
     @get("/{product_id:int}/edit", name="seller_product_edit")
     async def edit(
@@ -160,16 +180,9 @@ class SellerProductController(Controller):
         listings: NamedDependency[ProductService],
     ) -> Template | Redirect:
         values, uploads, remove = await read_product_form(request)
-        try:
-            product = await listings.update(member, product_id, values, uploads, remove)
-        except FormInvalid as exc:
-            product = await listings.owned(member, product_id)
-            return await self._form_page(request, listings, product, values, exc.errors, exc.message, 422)
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect(LIST_URL, status_code=303)
-        flash(request, f"“{product.name}” is saved.", "success")
-        return Redirect(LIST_URL, status_code=303)
+        saving = listings.update(member, product_id, values, uploads, remove)
+        invalid = self._invalid(request, listings, member, product_id, values)
+        return await act(request, saving, lambda p: f"“{p.name}” is saved.", LIST_URL, invalid=invalid)
 
     @post("/{product_id:int}/publish", name="seller_product_publish")
     async def publish(
@@ -179,17 +192,14 @@ class SellerProductController(Controller):
         member: NamedDependency[Member],
         listings: NamedDependency[ProductService],
     ) -> Template | Redirect:
-        try:
-            product = await listings.publish(member, product_id)
-        except FormInvalid as exc:
-            product = await listings.owned(member, product_id)
-            values = form_values(product)
-            return await self._form_page(request, listings, product, values, exc.errors, exc.message, 422)
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect(LIST_URL, status_code=303)
-        flash(request, f"“{product.name}” is published; the sale opens by itself at its start time.", "success")
-        return Redirect(LIST_URL, status_code=303)
+        invalid = self._invalid(request, listings, member, product_id)
+        return await act(
+            request,
+            listings.publish(member, product_id),
+            lambda p: f"“{p.name}” is published; the sale opens by itself at its start time.",
+            LIST_URL,
+            invalid=invalid,
+        )
 
     @get("/{product_id:int}/cancel", name="seller_product_cancel")
     async def cancel_form(
@@ -211,10 +221,4 @@ class SellerProductController(Controller):
         member: NamedDependency[Member],
         listings: NamedDependency[ProductService],
     ) -> Redirect:
-        try:
-            product = await listings.cancel(member, product_id)
-        except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect(LIST_URL, status_code=303)
-        flash(request, f"“{product.name}” is cancelled.", "success")
-        return Redirect(LIST_URL, status_code=303)
+        return await act(request, listings.cancel(member, product_id), lambda p: f"“{p.name}” is cancelled.", LIST_URL)

@@ -1,0 +1,135 @@
+"""The shapes most pages share: a signed-in member's pages, a paged list page, and the answer to a
+form post that tells the member what happened and goes on to another page."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import provide_member, requires_login
+from app.core.errors import DomainError, FormInvalid
+from app.models.members import Member
+from app.web.forms import read_form
+from app.web.pagination import wanted
+from app.web.templating import page as render
+
+T = TypeVar("T")
+
+
+class MemberPages(Controller):
+    """Pages of the signed-in member, who is the ``member`` dependency."""
+
+    guards = [requires_login]
+    dependencies = {"member": Provide(provide_member)}
+
+
+def flash_redirect(request: Request[Any, Any, Any], message: str, kind: str, url: str) -> Redirect:
+    """Tell the member ``message`` (``success``, ``error`` or ``info``) on the page at ``url``."""
+    flash(request, message, kind)
+    return Redirect(url, status_code=303)
+
+
+async def list_page(
+    request: Request[Any, Any, Any],
+    template: str,
+    query: Callable[..., Awaitable[dict[str, Any]]],
+    *args: Any,
+    page: str | None,
+) -> Template:
+    """A paged list: ``query(*args, number, size)`` gives the context of ``template``."""
+    return render(request, template, await query(*args, *wanted(request, page)))
+
+
+@overload
+async def act(
+    request: Request[Any, Any, Any],
+    action: Awaitable[T],
+    done: Callable[[T], str],
+    url: str,
+    *,
+    refused_url: str | None = None,
+    invalid: None = None,
+) -> Redirect: ...
+
+
+@overload
+async def act(
+    request: Request[Any, Any, Any],
+    action: Awaitable[T],
+    done: Callable[[T], str],
+    url: str,
+    *,
+    refused_url: str | None = None,
+    invalid: Callable[[FormInvalid], Awaitable[Template]],
+) -> Template | Redirect: ...
+
+
+async def act(
+    request: Request[Any, Any, Any],
+    action: Awaitable[T],
+    done: Callable[[T], str],
+    url: str,
+    *,
+    refused_url: str | None = None,
+    invalid: Callable[[FormInvalid], Awaitable[Template]] | None = None,
+) -> Template | Redirect:
+    """Run a form post's ``action``: done, ``done(result)`` is the success message on the page at
+    ``url``; refused (a domain error), its message is the error on ``refused_url`` (or ``url``) —
+    but a form with errors is shown again by ``invalid`` when there is one."""
+    try:
+        result = await action
+    except DomainError as exc:
+        if invalid is not None and isinstance(exc, FormInvalid):
+            return await invalid(exc)
+        return flash_redirect(request, exc.message, "error", refused_url or url)
+    return flash_redirect(request, done(result), "success", url)
+
+
+class ModerationPages(Controller):
+    """An admin's pages of one kind of thing (``{path}/{id}``) with actions that take a reason:
+    the service's ``action(id, admin, reason)``; a refused reason shows the page again."""
+
+    # The thing's page: (request, moderation service, id, status code, **more context).
+    _detail: Callable[..., Awaitable[Template]]
+
+    def _done(self, action: str, target: Any) -> str:
+        """The success message of ``action`` on ``target``."""
+        raise NotImplementedError
+
+    async def _moderate(
+        self, request: HTMXRequest, moderation: Any, target_id: int, admin: Member, action: str
+    ) -> Template | Redirect:
+        reason = (await read_form(request)).get("reason", "")
+
+        async def again(exc: FormInvalid) -> Template:
+            extra = {"values": {"reason": reason}, "errors": exc.errors, "message": exc.message}
+            return await self._detail(request, moderation, target_id, 422, **extra)
+
+        change = getattr(moderation, action)(target_id, admin, reason)
+        done = functools.partial(self._done, action)
+        return await act(request, change, done, f"{self.path}/{target_id}", invalid=again)
+
+
+def moderation_action(action: str, name: str) -> HTTPRouteHandler:
+    """The ``POST {path}/{id}/{action}`` handler of a :class:`ModerationPages`."""
+
+    async def handler(
+        self: ModerationPages,
+        request: HTMXRequest,
+        target_id: FromPath[int],
+        admin: NamedDependency[Member],
+        moderation: NamedDependency[Any],
+    ) -> Template | Redirect:
+        return await self._moderate(request, moderation, target_id, admin, action)
+
+    handler.__name__ = handler.__qualname__ = action
+    return post(f"/{{target_id:int}}/{action}", name=name)(handler)
