@@ -14,10 +14,9 @@ from app.admin.dashboard import dashboard_counts
 from app.audit import audit_trail
 from app.core.errors import FormInvalid
 from app.models.members import ApplicationStatus, Member
-from app.sellers.controllers import provide_sellers
 from app.sellers.service import SellerService
 from app.web.forms import read_form
-from app.web.pages import act
+from app.web.pages import act, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as page_
 
@@ -32,7 +31,7 @@ _STATUS_FILTERS = {
 class AdminController(Controller):
     path = "/admin"
     guards = [requires_admin]
-    dependencies = {"sellers": Provide(provide_sellers), "member": Provide(provide_member)}
+    dependencies = {"sellers": with_db(SellerService), "member": Provide(provide_member)}
 
     @get("/", name="admin_home")
     async def index(self, request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:

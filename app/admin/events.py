@@ -4,29 +4,24 @@ button that un-parks one so the relay sends its event to the queue again."""
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import requires_admin
 from app.admin.event_service import TABS, EventFailureService
 from app.core.errors import NotFound
 from app.web.forms import read_form
-from app.web.pages import act
+from app.web.pages import act, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
-
-
-async def provide_event_failures(db: NamedDependency[AsyncSession]) -> EventFailureService:
-    return EventFailureService(db)
 
 
 class AdminEventController(Controller):
     path = "/admin/events"
     guards = [requires_admin]
-    dependencies = {"failures": Provide(provide_event_failures)}
+    dependencies = {"failures": with_db(EventFailureService)}
 
     @get("/", name="admin_events")
     async def index(

@@ -9,25 +9,20 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
 from app.admin.member_service import STATUS_FILTERS, MemberModerationService
 from app.core.errors import FormInvalid
 from app.models.members import Member
-from app.web.pages import ModerationPages, moderation_action
+from app.web.pages import ModerationPages, moderation_action, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
-
-
-async def provide_moderation(db: NamedDependency[AsyncSession]) -> MemberModerationService:
-    return MemberModerationService(db)
 
 
 class AdminMemberController(ModerationPages):
     path = "/admin/members"
     guards = [requires_admin]
-    dependencies = {"moderation": Provide(provide_moderation), "admin": Provide(provide_member)}
+    dependencies = {"moderation": with_db(MemberModerationService), "admin": Provide(provide_member)}
 
     @get("/", name="admin_members")
     async def index(

@@ -9,26 +9,21 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin
 from app.admin.product_service import STATUS_FILTERS, Filters, ProductModerationService, clean_filters
 from app.catalog.lifecycle import LABELS
 from app.core.errors import FormInvalid
 from app.models.catalog import Product
-from app.web.pages import ModerationPages, moderation_action
+from app.web.pages import ModerationPages, moderation_action, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
-
-
-async def provide_product_moderation(db: NamedDependency[AsyncSession]) -> ProductModerationService:
-    return ProductModerationService(db)
 
 
 class AdminProductController(ModerationPages):
     path = "/admin/products"
     guards = [requires_admin]
-    dependencies = {"moderation": Provide(provide_product_moderation), "admin": Provide(provide_member)}
+    dependencies = {"moderation": with_db(ProductModerationService), "admin": Provide(provide_member)}
 
     @get("/", name="admin_products")
     async def index(

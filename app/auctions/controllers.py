@@ -10,16 +10,16 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_login, requires_seller
+from app.accounts.guards import requires_login
 from app.accounts.identity import current_member, session_member_id
 from app.auctions import queries, service, view
 from app.auctions.bidding import BidRequest
@@ -32,7 +32,7 @@ from app.live.hub import touch_kind
 from app.live.hubs import auction_channel
 from app.models.members import Member
 from app.web.forms import read_form
-from app.web.pages import MemberPages, flash_redirect, list_page
+from app.web.pages import MemberPages, SellerPages, flash_redirect, member_list
 from app.web.services import Services
 from app.web.templating import page as render
 
@@ -224,31 +224,13 @@ class ProductAuctionController(Controller):
 class MyBidsController(MemberPages):
     path = "/me/bids"
 
-    @get("/", name="my_bids")
-    async def index(
-        self,
-        request: HTMXRequest,
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-        page: FromQuery[str | None] = None,
-    ) -> Template:
-        return await list_page(request, "auctions/my_bids.html", queries.my_bids, db, member.id, page=page)
+    index = member_list("my_bids", "auctions/my_bids.html", queries.my_bids)
 
 
-class SellerAuctionController(Controller):
+class SellerAuctionController(SellerPages):
     path = "/seller/auctions"
-    guards = [requires_seller]
-    dependencies = {"member": Provide(provide_member)}
 
-    @get("/", name="seller_auctions")
-    async def index(
-        self,
-        request: HTMXRequest,
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-        page: FromQuery[str | None] = None,
-    ) -> Template:
-        return await list_page(request, "auctions/seller_index.html", queries.seller_auctions, db, member.id, page=page)
+    index = member_list("seller_auctions", "auctions/seller_index.html", queries.seller_auctions)
 
     @get("/{auction_id:int}", name="seller_auction")
     async def detail(

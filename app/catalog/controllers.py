@@ -22,18 +22,14 @@ from app.core.errors import FormInvalid
 from app.models.catalog import Category
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
-from app.web.pages import act, flash_redirect
+from app.web.pages import act, flash_redirect, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
-async def provide_categories(db: NamedDependency[AsyncSession]) -> CategoryService:
-    return CategoryService(db)
-
-
 class CategoryController(Controller):
     path = "/categories"
-    dependencies = {"categories": Provide(provide_categories)}
+    dependencies = {"categories": with_db(CategoryService)}
 
     @get("/", name="categories")
     async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
@@ -84,7 +80,7 @@ class ProductController(Controller):
 class AdminCategoryController(Controller):
     path = "/admin/categories"
     guards = [requires_admin]
-    dependencies = {"categories": Provide(provide_categories), "member": Provide(provide_member)}
+    dependencies = {"categories": with_db(CategoryService), "member": Provide(provide_member)}
 
     async def _index_page(
         self,

@@ -8,18 +8,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin, requires_seller
 from app.catalog.lifecycle import LABELS
 from app.drops.ledger import StockLedgerService
 from app.models.members import Member
+from app.web.pages import with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
-
-
-async def provide_ledger(db: NamedDependency[AsyncSession]) -> StockLedgerService:
-    return StockLedgerService(db)
 
 
 async def _ledger_page(
@@ -40,7 +36,7 @@ async def _ledger_page(
 class AdminStockLedgerController(Controller):
     path = "/admin/products"
     guards = [requires_admin]
-    dependencies = {"ledgers": Provide(provide_ledger)}
+    dependencies = {"ledgers": with_db(StockLedgerService)}
 
     @get("/{product_id:int}/stock", name="admin_product_stock")
     async def stock(
@@ -56,7 +52,7 @@ class AdminStockLedgerController(Controller):
 class SellerStockLedgerController(Controller):
     path = "/seller/products"
     guards = [requires_seller]
-    dependencies = {"ledgers": Provide(provide_ledger), "member": Provide(provide_member)}
+    dependencies = {"ledgers": with_db(StockLedgerService), "member": Provide(provide_member)}
 
     @get("/{product_id:int}/stock", name="seller_product_stock")
     async def stock(

@@ -5,37 +5,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.members import Member
 from app.notifications.service import channel_for, inbox, mark_read, open_notice
 from app.web.forms import read_form
-from app.web.pages import MemberPages
-from app.web.pagination import wanted
+from app.web.pages import MemberPages, member_list
 from app.web.services import Services
-from app.web.templating import page as render
+
+
+async def inbox_page(db: AsyncSession, member_id: int, number: int, size: int) -> dict[str, Any]:
+    return {"page": await inbox(db, member_id, number, size)}
 
 
 class NotificationController(MemberPages):
     path = "/me/notifications"
 
-    @get("/", name="notifications")
-    async def index(
-        self,
-        request: HTMXRequest,
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-        page: FromQuery[str | None] = None,
-    ) -> Template:
-        notices = await inbox(db, member.id, *wanted(request, page))
-        return render(request, "notifications/index.html", {"page": notices})
+    index = member_list("notifications", "notifications/index.html", inbox_page)
 
     @post("/{notification_id:int}/open", name="notification_open")
     async def open(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from app.orders.service import member_order
 from app.payments.rules import RefundRefused
 from app.payments.service import ConfirmOutcome, NotPayable
 from app.web.forms import read_form
-from app.web.pages import MemberPages, flash_redirect, list_page
+from app.web.pages import MemberPages, flash_redirect, member_list
 from app.web.services import Services
 from app.web.templating import page as render
 
@@ -32,15 +32,7 @@ def after_outcome(request: HTMXRequest, outcome: ConfirmOutcome) -> Redirect:
 class OrderController(MemberPages):
     path = "/orders"
 
-    @get("/", name="my_orders")
-    async def index(
-        self,
-        request: HTMXRequest,
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-        page: FromQuery[str | None] = None,
-    ) -> Template:
-        return await list_page(request, "orders/index.html", queries.my_orders, db, member.id, page=page)
+    index = member_list("my_orders", "orders/index.html", queries.my_orders)
 
     @get("/{order_id:int}", name="my_order")
     async def detail(

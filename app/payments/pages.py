@@ -13,13 +13,13 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_admin, requires_seller
+from app.accounts.guards import provide_member, requires_admin
 from app.models.members import Member
 from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
 from app.web.forms import read_form
-from app.web.pages import flash_redirect, list_page
+from app.web.pages import SellerPages, flash_redirect, list_page, member_list
 from app.web.templating import page as render
 
 
@@ -89,22 +89,10 @@ class AdminPolicyController(Controller):
         return flash_redirect(request, message, "success", "/admin/policies")
 
 
-class SellerSettlementController(Controller):
+class SellerSettlementController(SellerPages):
     path = "/seller/settlements"
-    guards = [requires_seller]
-    dependencies = {"seller": Provide(provide_member)}
 
-    @get("/", name="seller_settlements")
-    async def index(
-        self,
-        request: HTMXRequest,
-        db: NamedDependency[AsyncSession],
-        seller: NamedDependency[Member],
-        page: FromQuery[str | None] = None,
-    ) -> Template:
-        return await list_page(
-            request, "payments/seller_settlements.html", queries.settlements_page, db, seller.id, page=page
-        )
+    index = member_list("seller_settlements", "payments/seller_settlements.html", queries.settlements_page)
 
 
 def _percent_to_basis_points(raw: str) -> int | None:

@@ -9,23 +9,19 @@ from litestar.di import NamedDependency, Provide
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_login, requires_seller
 from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.sellers.service import SellerService
 from app.web.forms import read_form
+from app.web.pages import with_db
 from app.web.templating import page
-
-
-async def provide_sellers(db: NamedDependency[AsyncSession]) -> SellerService:
-    return SellerService(db)
 
 
 class SellerController(Controller):
     path = "/seller"
-    dependencies = {"sellers": Provide(provide_sellers), "member": Provide(provide_member)}
+    dependencies = {"sellers": with_db(SellerService), "member": Provide(provide_member)}
 
     @get("/", name="seller_dashboard", guards=[requires_seller])
     async def dashboard(

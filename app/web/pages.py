@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_login
+from app.accounts.guards import provide_member, requires_login, requires_seller
 from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.web.forms import read_form
@@ -23,6 +24,7 @@ from app.web.pagination import wanted
 from app.web.templating import page as render
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class MemberPages(Controller):
@@ -49,7 +51,6 @@ async def list_page(
     return render(request, template, await query(*args, *wanted(request, page)))
 
 
-@overload
 async def act(
     request: Request[Any, Any, Any],
     action: Awaitable[T],
@@ -57,31 +58,8 @@ async def act(
     url: str,
     *,
     refused_url: str | None = None,
-    invalid: None = None,
-) -> Redirect: ...
-
-
-@overload
-async def act(
-    request: Request[Any, Any, Any],
-    action: Awaitable[T],
-    done: Callable[[T], str],
-    url: str,
-    *,
-    refused_url: str | None = None,
-    invalid: Callable[[FormInvalid], Awaitable[Template]],
-) -> Template | Redirect: ...
-
-
-async def act(
-    request: Request[Any, Any, Any],
-    action: Awaitable[T],
-    done: Callable[[T], str],
-    url: str,
-    *,
-    refused_url: str | None = None,
-    invalid: Callable[[FormInvalid], Awaitable[Template]] | None = None,
-) -> Template | Redirect:
+    invalid: Callable[[FormInvalid], Awaitable[R]] | None = None,
+) -> R | Redirect:
     """Run a form post's ``action``: done, ``done(result)`` is the success message on the page at
     ``url``; refused (a domain error), its message is the error on ``refused_url`` (or ``url``) —
     but a form with errors is shown again by ``invalid`` when there is one."""
@@ -133,3 +111,37 @@ def moderation_action(action: str, name: str) -> HTTPRouteHandler:
 
     handler.__name__ = handler.__qualname__ = action
     return post(f"/{{target_id:int}}/{action}", name=name)(handler)
+
+
+def member_list(
+    name: str, template: str, query: Callable[[AsyncSession, int, int, int], Awaitable[dict[str, Any]]]
+) -> HTTPRouteHandler:
+    """The ``GET /`` handler of a list of the member's own things (``?page=``): ``query(db,
+    member id, number, size)`` gives the context of ``template``."""
+
+    async def index(
+        self: Controller,
+        request: HTMXRequest,
+        member: NamedDependency[Member],
+        db: NamedDependency[AsyncSession],
+        page: FromQuery[str | None] = None,
+    ) -> Template:
+        return await list_page(request, template, query, db, member.id, page=page)
+
+    return get("/", name=name)(index)
+
+
+def with_db(service: Callable[[AsyncSession], T]) -> Provide:
+    """A dependency: ``service`` built on the request's database session."""
+
+    async def provide(db: NamedDependency[AsyncSession]) -> Any:
+        return service(db)
+
+    return Provide(provide)
+
+
+class SellerPages(Controller):
+    """Pages of the signed-in seller, who is the ``member`` dependency."""
+
+    guards = [requires_seller]
+    dependencies = {"member": Provide(provide_member)}
