@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_admin
+from app.accounts.guards import provide_member
 from app.admin.dashboard import dashboard_counts
 from app.audit import audit_trail
 from app.core.errors import FormInvalid
 from app.models.members import ApplicationStatus, Member
 from app.sellers.service import SellerService
 from app.web.forms import read_form
-from app.web.pages import act, with_db
+from app.web.pages import AdminPages, act, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as page_
 
@@ -28,9 +28,8 @@ _STATUS_FILTERS = {
 }
 
 
-class AdminController(Controller):
+class AdminController(AdminPages):
     path = "/admin"
-    guards = [requires_admin]
     dependencies = {"sellers": with_db(SellerService), "member": Provide(provide_member)}
 
     @get("/", name="admin_home")

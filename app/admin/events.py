@@ -3,24 +3,22 @@ button that un-parks one so the relay sends its event to the queue again."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import requires_admin
 from app.admin.event_service import TABS, EventFailureService
 from app.core.errors import NotFound
 from app.web.forms import read_form
-from app.web.pages import act, with_db
+from app.web.pages import AdminPages, act, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
 
 
-class AdminEventController(Controller):
+class AdminEventController(AdminPages):
     path = "/admin/events"
-    guards = [requires_admin]
     dependencies = {"failures": with_db(EventFailureService)}
 
     @get("/", name="admin_events")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from app.accounts.guards import provide_member, requires_admin
 from app.admin.member_service import STATUS_FILTERS, MemberModerationService
 from app.core.errors import FormInvalid
 from app.models.members import Member
@@ -21,8 +20,7 @@ from app.web.templating import page as render
 
 class AdminMemberController(ModerationPages):
     path = "/admin/members"
-    guards = [requires_admin]
-    dependencies = {"moderation": with_db(MemberModerationService), "admin": Provide(provide_member)}
+    dependencies = {"moderation": with_db(MemberModerationService)}
 
     @get("/", name="admin_members")
     async def index(

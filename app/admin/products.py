@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from app.accounts.guards import provide_member, requires_admin
 from app.admin.product_service import STATUS_FILTERS, Filters, ProductModerationService, clean_filters
 from app.catalog.lifecycle import LABELS
 from app.core.errors import FormInvalid
@@ -22,8 +21,7 @@ from app.web.templating import page as render
 
 class AdminProductController(ModerationPages):
     path = "/admin/products"
-    guards = [requires_admin]
-    dependencies = {"moderation": with_db(ProductModerationService), "admin": Provide(provide_member)}
+    dependencies = {"moderation": with_db(ProductModerationService)}
 
     @get("/", name="admin_products")
     async def index(

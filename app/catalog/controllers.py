@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_admin
+from app.accounts.guards import provide_member
 from app.accounts.identity import current_member
 from app.catalog import public, rules
 from app.catalog.markup import render_description
@@ -22,7 +22,7 @@ from app.core.errors import FormInvalid
 from app.models.catalog import Category
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
-from app.web.pages import act, flash_redirect, with_db
+from app.web.pages import AdminPages, act, flash_redirect, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
 
@@ -77,9 +77,8 @@ class ProductController(Controller):
         return render(request, "catalog/product.html", context | public.template_helpers())
 
 
-class AdminCategoryController(Controller):
+class AdminCategoryController(AdminPages):
     path = "/admin/categories"
-    guards = [requires_admin]
     dependencies = {"categories": with_db(CategoryService), "member": Provide(provide_member)}
 
     async def _index_page(

@@ -9,11 +9,11 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from app.accounts.guards import provide_member, requires_admin, requires_seller
+from app.accounts.guards import provide_member, requires_seller
 from app.catalog.lifecycle import LABELS
 from app.drops.ledger import StockLedgerService
 from app.models.members import Member
-from app.web.pages import with_db
+from app.web.pages import AdminPages, with_db
 from app.web.pagination import wanted
 from app.web.templating import page as render
 
@@ -33,9 +33,8 @@ async def _ledger_page(
     return render(request, "drops/stock_ledger.html", context)
 
 
-class AdminStockLedgerController(Controller):
+class AdminStockLedgerController(AdminPages):
     path = "/admin/products"
-    guards = [requires_admin]
     dependencies = {"ledgers": with_db(StockLedgerService)}
 
     @get("/{product_id:int}/stock", name="admin_product_stock")

@@ -6,26 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_admin
+from app.accounts.guards import provide_member
 from app.models.members import Member
 from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
 from app.web.forms import read_form
-from app.web.pages import SellerPages, flash_redirect, list_page, member_list
+from app.web.pages import AdminPages, SellerPages, flash_redirect, list_page, member_list
 from app.web.templating import page as render
 
 
-class AdminPaymentController(Controller):
+class AdminPaymentController(AdminPages):
     path = "/admin/payments"
-    guards = [requires_admin]
 
     @get("/", name="admin_payments")
     async def index(
@@ -44,9 +43,8 @@ class AdminPaymentController(Controller):
         return render(request, "payments/admin_payment.html", await queries.payment_page(db, payment_id))
 
 
-class AdminPolicyController(Controller):
+class AdminPolicyController(AdminPages):
     path = "/admin/policies"
-    guards = [requires_admin]
     dependencies = {"admin": Provide(provide_member)}
 
     @get("/", name="admin_policies")

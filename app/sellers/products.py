@@ -53,6 +53,16 @@ async def read_product_form(request: HTMXRequest) -> tuple[dict[str, str], list[
     return values, uploads, [i for i in remove if i]
 
 
+async def provide_owned(
+    listings: NamedDependency[ProductService], member: NamedDependency[Member], product_id: FromPath[int]
+) -> Product:
+    """The seller's own product of the path (another seller's is a 404)."""
+    return await listings.owned(member, product_id)
+
+
+OWNED = {"product": Provide(provide_owned)}
+
+
 def form_values(product: Product) -> dict[str, str]:
     """A stored product as the form shows it (times in Korea time; the page script converts)."""
     values = {
@@ -160,15 +170,10 @@ class SellerProductController(Controller):
             request, f"“{product.name}” is saved as a draft. Publish it when it is ready.", "success", LIST_URL
         )
 
-    @get("/{product_id:int}/edit", name="seller_product_edit")
+    @get("/{product_id:int}/edit", name="seller_product_edit", dependencies=OWNED)
     async def edit(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        member: NamedDependency[Member],
-        listings: NamedDependency[ProductService],
+        self, request: HTMXRequest, product: NamedDependency[Product], listings: NamedDependency[ProductService]
     ) -> Template:
-        product = await listings.owned(member, product_id)
         return await self._form_page(request, listings, product, form_values(product))
 
     @post("/{product_id:int}", request_max_body_size=UPLOAD_BODY_LIMIT)
@@ -201,15 +206,8 @@ class SellerProductController(Controller):
             invalid=invalid,
         )
 
-    @get("/{product_id:int}/cancel", name="seller_product_cancel")
-    async def cancel_form(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        member: NamedDependency[Member],
-        listings: NamedDependency[ProductService],
-    ) -> Template:
-        product = await listings.owned(member, product_id)
+    @get("/{product_id:int}/cancel", name="seller_product_cancel", dependencies=OWNED)
+    async def cancel_form(self, request: HTMXRequest, product: NamedDependency[Product]) -> Template:
         context = {"product": product, "label": lifecycle.LABELS[product.status]}
         return page_(request, "sellers/product_cancel.html", context)
 

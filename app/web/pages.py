@@ -16,7 +16,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import provide_member, requires_login, requires_seller
+from app.accounts.guards import provide_member, requires_admin, requires_login, requires_seller
 from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.web.forms import read_form
@@ -72,9 +72,16 @@ async def act(
     return flash_redirect(request, done(result), "success", url)
 
 
-class ModerationPages(Controller):
+class AdminPages(Controller):
+    """Pages only administrators may see."""
+
+    guards = [requires_admin]
+
+
+class ModerationPages(AdminPages):
     """An admin's pages of one kind of thing (``{path}/{id}``) with actions that take a reason:
-    the service's ``action(id, admin, reason)``; a refused reason shows the page again."""
+    the service's ``action(id, admin, reason)`` (the signed-in administrator is ``admin``); a refused
+    reason shows the page again."""
 
     # The thing's page: (request, moderation service, id, status code, **more context).
     _detail: Callable[..., Awaitable[Template]]
@@ -110,7 +117,7 @@ def moderation_action(action: str, name: str) -> HTTPRouteHandler:
         return await self._moderate(request, moderation, target_id, admin, action)
 
     handler.__name__ = handler.__qualname__ = action
-    return post(f"/{{target_id:int}}/{action}", name=name)(handler)
+    return post(f"/{{target_id:int}}/{action}", name=name, dependencies={"admin": Provide(provide_member)})(handler)
 
 
 def member_list(
