@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from app.events.outbox import WROTE_EVENTS
@@ -69,21 +69,29 @@ async def commit(db: AsyncSession) -> None:
 
 async def rollback(db: AsyncSession) -> None:
     db.info.pop(AFTER_COMMIT, None)
-    await db.rollback()  # the undos run on the session's rollback event (below)
+    await db.rollback()  # the undos run on the session's rollback event (below) ...
+    _undo(db.info)  # ... or here, when the session never began a transaction
 
 
-def _rolled_back(session: Session) -> None:
-    """However the transaction was rolled back (this module's ``rollback``, a bare
-    ``session.rollback()``, a failed commit), its effects are dropped and its undos run."""
-    session.info.pop(AFTER_COMMIT, None)
-    for undo in session.info.pop(AFTER_ROLLBACK, []):
+def _undo(info: dict[Any, Any]) -> None:
+    for undo in info.pop(AFTER_ROLLBACK, []):
         try:
             undo()
         except Exception:
             log.warning("an undo after rollback failed", exc_info=True)
 
 
-event.listen(Session, "after_rollback", _rolled_back)
+def _rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    """However the transaction was rolled back (this module's ``rollback``, a bare
+    ``session.rollback()``, a failed commit), its effects are dropped and its undos run; a savepoint
+    rolled back inside it (``add_once`` finding its row) changes neither."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(AFTER_COMMIT, None)
+    _undo(session.info)
+
+
+event.listen(Session, "after_soft_rollback", _rolled_back)
 
 
 async def add_once(db: AsyncSession, row: object) -> bool:

@@ -101,6 +101,29 @@ async def test_a_scheduled_job_is_sent_once_after_the_commit_and_never_after_a_r
     assert enqueued.messages == [("expire_right", (4242,)), ("close_auction", (31,))]
 
 
+async def test_a_savepoint_that_finds_its_row_keeps_the_effects_and_the_undos_of_its_unit_of_work(app, enqueued):
+    """``add_once`` rolls back only its savepoint: what the unit of work registered still runs on
+    commit, and its undos never run (nothing was rolled back)."""
+    from app.db import add_once, after_rollback
+    from app.models.catalog import Category
+
+    undone: list[str] = []
+    async with app.state.database.transaction() as db:
+        db.add(Category(slug="once", name="Once"))
+        await db.flush()
+        scheduling.send_refund(db, 515)
+        after_rollback(db, lambda: undone.append("undo"))
+        assert not await add_once(db, Category(slug="once", name="Again"))  # the slug is taken
+    assert enqueued.messages == [("perform_refund", (515,))]
+    assert undone == []
+
+    with pytest.raises(RuntimeError):
+        async with app.state.database.transaction() as db:
+            after_rollback(db, lambda: undone.append("undo"))
+            raise RuntimeError("the whole unit of work rolls back")
+    assert undone == ["undo"]
+
+
 async def test_an_event_handler_schedules_after_its_own_commit(app, enqueued):
     """``payments.send_refund`` asks for the refund through the dispatcher's unit of work."""
     async with app.state.database.transaction() as db:
