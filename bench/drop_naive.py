@@ -12,13 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Litestar
-from litestar.plugins.htmx import HTMXRequest
 from sqlalchemy import func, select
 
 from app.catalog.transitions import transition
 from app.core.errors import NotFound
-from app.drops import controllers
-from app.drops.gate import get_gate
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
 from app.drops.service import _NOT_SELLING, DropService, Press, _replay_or_conflict, add_grant_rows
 from app.models.catalog import Product, ProductStatus
@@ -85,12 +82,7 @@ class NaiveDropService(DropService):
             return PressResult(Outcome.GRANTED, right.id)
 
 
-def naive_drop_service(request: HTMXRequest) -> DropService:
-    settings = request.app.state.settings
-    gate = get_gate(settings.redis_url, str(settings.var_dir))  # never consulted
-    return NaiveDropService(request.app.state.database, gate, settings.purchase_hold_seconds)
-
-
 def create_app() -> Litestar:
-    controllers.drop_service = naive_drop_service  # the Buy handler looks the factory up per request
-    return create_shop()
+    app = create_shop()
+    app.state.services.drop_service = NaiveDropService  # the Buy handler asks the services for its press service
+    return app

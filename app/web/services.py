@@ -37,6 +37,7 @@ class Services:
 
         self._state = state
         self._drops: tuple[Settings, Gate, DropService] | None = None
+        self.drop_service: type[DropService] | None = None  # another press service (the naive benchmark's)
         self.database: Database = state["database"]
         self.hubs: Mapping[str, LiveHub] = state["hubs"]
         self.streams: LiveStreams = state["streams"]
@@ -63,7 +64,8 @@ class Services:
 
         settings, gate = self.settings, self.gate
         if self._drops is None or self._drops[0] is not settings or self._drops[1] is not gate:
-            self._drops = (settings, gate, DropService(self.database, gate, settings.purchase_hold_seconds))
+            kind = self.drop_service or DropService
+            self._drops = (settings, gate, kind(self.database, gate, settings.purchase_hold_seconds))
         return self._drops[2]
 
     def gateway(self, exchanges: ExchangeLog) -> GatewayClient:
