@@ -805,7 +805,6 @@ def main(argv: list[str] | None = None) -> None:
     print(body)
     if args.write:
         write_section(args.write, "drop.py", "Drop", body)
-        print(f"\nwritten to {args.write}")
 
 
 if __name__ == "__main__":

@@ -17,3 +17,4 @@ def write_section(path: Path, script: str, title: str, body: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    print(f"\nwritten to {path}")
