@@ -16,15 +16,16 @@ from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
 from app.accounts.service import AccountService, LoginRefused, WrongPassword
-from app.accounts.throttle import LoginThrottle, Throttled
+from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
 from app.models.members import Member
 from app.web.forms import read_form
+from app.web.services import Services
 from app.web.templating import page
 
 
-async def provide_accounts(db: NamedDependency[AsyncSession], request: HTMXRequest) -> AccountService:
-    return AccountService(db, request.app.state.hasher)
+async def provide_accounts(db: NamedDependency[AsyncSession], services: NamedDependency[Services]) -> AccountService:
+    return AccountService(db, services.hasher)
 
 
 def client_address(request: HTMXRequest) -> str:
@@ -80,10 +81,12 @@ class AuthController(Controller):
         return page(request, "accounts/login.html", {"values": {}, "errors": {}, "next": next or ""})
 
     @post("/login")
-    async def login(self, request: HTMXRequest, accounts: NamedDependency[AccountService]) -> Template | Redirect:
+    async def login(
+        self, request: HTMXRequest, accounts: NamedDependency[AccountService], services: NamedDependency[Services]
+    ) -> Template | Redirect:
         form = await read_form(request)
         email = rules.normalise_email(form.get("email", ""))
-        throttle: LoginThrottle = request.app.state.login_throttle
+        throttle = services.login_throttle
         address = client_address(request)
         context: dict[str, Any] = {
             "values": {"email": form.get("email", "")},

@@ -24,6 +24,7 @@ from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
 from app.web.pages import AdminPages, act, flash_redirect, with_db
 from app.web.pagination import wanted
+from app.web.services import Services
 from app.web.templating import page as render
 
 
@@ -60,13 +61,14 @@ class ProductController(Controller):
         request: HTMXRequest,
         product_id: FromPath[int],
         db: NamedDependency[AsyncSession],
+        services: NamedDependency[Services],
         image: FromQuery[str | None] = None,
     ) -> Template:
         view = await public.product_view(db, product_id, await current_member(request))
         images = view.product.images
         shown = min(parse_positive_int(image), len(images)) if images else 0
         if view.counts_as_view and image is None:  # browsing the gallery is not another visit
-            request.app.state.views.add(view.product.id)  # in memory; written by the periodic flush
+            services.views.add(view.product.id)  # in memory; written by the periodic flush
         context = {
             "v": view,
             "p": view.product,

@@ -21,6 +21,7 @@ from app.search.index import close_index, get_index
 from app.search.query import MAX_CHARS, SORTS, parse_params
 from app.search.service import search_products
 from app.web.pagination import wanted
+from app.web.services import Services
 from app.web.templating import page as render
 
 STATUS_OPTIONS = [(s.value, LABELS[s]) for s in ProductStatus if s in PUBLIC_STATUSES]
@@ -34,6 +35,7 @@ class SearchController(Controller):
         self,
         request: HTMXRequest,
         db: NamedDependency[AsyncSession],
+        services: NamedDependency[Services],
         q: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
@@ -47,7 +49,7 @@ class SearchController(Controller):
         params = parse_params(
             q, category, status, min_price, max_price, sort, categories=frozenset(o[0] for o in options)
         )
-        index = get_index(request.app.state.settings.search_path)
+        index = get_index(services.settings.search_path)
         results = await search_products(db, index, params, *wanted(request, page))
         context: dict[str, Any] = {
             "params": params,

@@ -24,6 +24,7 @@ from app.models.members import Member
 from app.web.forms import parse_positive_int
 from app.web.pages import act, flash_redirect
 from app.web.pagination import wanted
+from app.web.services import Services
 from app.web.templating import page as page_
 
 # Five pictures of 5 MB each plus the fields; other forms keep the app's default limit.
@@ -32,16 +33,15 @@ LIST_URL = "/seller/products"
 NEW_DEFAULTS = {"purchase_limit": "1", "auction_duration_minutes": "60", "tz_offset_minutes": "540"}
 
 
-async def provide_listings(db: NamedDependency[AsyncSession], request: HTMXRequest) -> ProductService:
-    return ProductService(db, request.app.state.settings)
+async def provide_listings(db: NamedDependency[AsyncSession], services: NamedDependency[Services]) -> ProductService:
+    return ProductService(db, services.settings)
 
 
-async def read_product_form(request: HTMXRequest) -> tuple[dict[str, str], list[Upload], list[int]]:
+async def read_product_form(request: HTMXRequest, max_bytes: int) -> tuple[dict[str, str], list[Upload], list[int]]:
     """The listing fields as text, the chosen pictures (each read up to one byte past the limit, so
     an oversized one is refused without holding all of it) and the ids of pictures to remove."""
     form = await request.form()
     values = {key: value if isinstance(value := form.get(key), str) else "" for key in product_rules.FIELDS}
-    max_bytes: int = request.app.state.settings.max_image_bytes
     uploads: list[Upload] = []
     for item in form.getall("images", []):
         if isinstance(item, UploadFile):
@@ -101,7 +101,7 @@ class SellerProductController(Controller):
         message: str | None = None,
         status_code: int = 200,
     ) -> Template:
-        settings = request.app.state.settings
+        settings = listings.settings
         context = {
             "product": product,
             "values": values,
@@ -161,7 +161,7 @@ class SellerProductController(Controller):
     async def create(
         self, request: HTMXRequest, member: NamedDependency[Member], listings: NamedDependency[ProductService]
     ) -> Template | Redirect:
-        values, uploads, _ = await read_product_form(request)
+        values, uploads, _ = await read_product_form(request, listings.settings.max_image_bytes)
         try:
             product = await listings.create_draft(member, values, uploads)
         except FormInvalid as exc:
@@ -184,7 +184,7 @@ class SellerProductController(Controller):
         member: NamedDependency[Member],
         listings: NamedDependency[ProductService],
     ) -> Template | Redirect:
-        values, uploads, remove = await read_product_form(request)
+        values, uploads, remove = await read_product_form(request, listings.settings.max_image_bytes)
         saving = listings.update(member, product_id, values, uploads, remove)
         invalid = self._invalid(request, listings, member, product_id, values)
         return await act(request, saving, lambda p: f"“{p.name}” is saved.", LIST_URL, invalid=invalid)

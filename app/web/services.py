@@ -19,6 +19,9 @@ from litestar.datastructures import State
 from app.drops.gate import Gate, gate_for
 
 if TYPE_CHECKING:
+    from app.accounts.passwords import PasswordHasher
+    from app.accounts.throttle import LoginThrottle
+    from app.catalog.popularity import ViewCounter
     from app.db import Database
     from app.drops.service import DropService
     from app.gateway.client import GatewayClient
@@ -50,6 +53,22 @@ class Services:
         """The settings in force (the app's state holds them: a test may change them)."""
         settings: Settings = self._state["settings"]
         return settings
+
+    @property
+    def hasher(self) -> PasswordHasher:
+        hasher: PasswordHasher = self._state["hasher"]
+        return hasher
+
+    @property
+    def login_throttle(self) -> LoginThrottle:
+        throttle: LoginThrottle = self._state["login_throttle"]
+        return throttle
+
+    @property
+    def views(self) -> ViewCounter:
+        """Product page views counted in this process until the next flush."""
+        views: ViewCounter = self._state["views"]
+        return views
 
     @property
     def gate(self) -> Gate:

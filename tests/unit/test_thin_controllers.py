@@ -87,7 +87,7 @@ def test_a_controller_module_runs_no_sql_and_never_commits(path: Path) -> None:
 @pytest.mark.parametrize("path", controller_modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_a_controller_takes_its_long_lived_services_from_the_container(path: Path) -> None:
     source = path.read_text()
-    for name in ("state.database", "state.bids", "state.hubs", "state.streams", "state.live"):
+    for name in ("request.app.state", "state.database", "state.bids", "state.hubs", "state.streams", "state.live"):
         assert name not in source, f"{name}: take services: NamedDependency[Services] instead"
 
 
