@@ -30,7 +30,6 @@ import os
 import platform
 import re
 import resource
-import secrets
 import shlex
 import signal
 import statistics
@@ -480,17 +479,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"the open files limit ({hard}) is too low for {args.viewers:,} viewers")
 
     with tempfile.TemporaryDirectory(prefix="smore-bench-auction-") as tmp:
-        database_url = asyncio.run(drop.prepare_database(args.postgres, args.database))
-        asyncio.run(drop.flush_redis(args.redis))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "DATABASE_", "REDIS_"))}
-        env |= {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": args.redis,
-            "SMORE_VAR_DIR": tmp,
-            "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
-            "AUCTION_EXTEND_SECONDS": "60",
-        }
-        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)
+        env = drop.fresh_shop(args, tmp, AUCTION_EXTEND_SECONDS="60")
         settings = Settings.from_env(env)
         (bid_auction, fan_auction), sessions = asyncio.run(seed(settings, max(args.bidders, args.fanout_bidders)))
         # As `make run` does: two workers creating an empty search index at once can trip over each other.
@@ -518,7 +507,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"fan-out: p99 {percentile(fan.delays, 99):.0f} ms, busy before {quiet:.2f}", file=sys.stderr)
         errors = [line for line in log.read_text().splitlines() if "Error" in line or "Traceback" in line]
         print(f"{len(errors)} error lines in {log}", *errors[:5], sep="\n", file=sys.stderr)
-        info = asyncio.run(drop.versions(database_url, args.redis))
+        info = asyncio.run(drop.versions(env["DATABASE_URL"], args.redis))
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
         info += f"; the app at commit `{git.stdout.strip()}`"
     if bids is None or fan is None:

@@ -141,6 +141,22 @@ async def prepare_database(pg_url: str, name: str) -> str:
     return pg_url.rstrip("/") + "/" + name
 
 
+def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str]:
+    """A new database (migrated) and an empty Redis database for the servers; their environment."""
+    database_url = asyncio.run(prepare_database(args.postgres, args.database))
+    asyncio.run(flush_redis(args.redis))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "DATABASE_", "REDIS_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": args.redis,
+        "SMORE_VAR_DIR": tmp,
+        "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
+        **more,
+    }
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)
+    return env
+
+
 async def seller_and_members(
     db: AsyncSession, password_hash: str, who: str, count: int
 ) -> tuple[Member, Category, list[int]]:
@@ -756,16 +772,7 @@ def main(argv: list[str] | None = None) -> None:
         uvloop = None
 
     with tempfile.TemporaryDirectory(prefix="smore-bench-drop-") as tmp:
-        database_url = asyncio.run(prepare_database(args.postgres, args.database))
-        asyncio.run(flush_redis(args.redis))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "DATABASE_", "REDIS_"))}
-        env |= {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": args.redis,
-            "SMORE_VAR_DIR": tmp,
-            "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
-        }
-        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)
+        env = fresh_shop(args, tmp)
         settings = Settings.from_env(env)
         products, sessions = asyncio.run(seed(settings, args.clients, args.units))
         print(f"seeded {len(sessions):,} signed-in members and products {products}", file=sys.stderr)
@@ -797,7 +804,7 @@ def main(argv: list[str] | None = None) -> None:
         errors = [line for line in log.read_text().splitlines() if "Error" in line]
         if errors:
             print(f"{len(errors)} error lines in {log}, first 5:\n" + "\n".join(errors[:5]), file=sys.stderr)
-        info = asyncio.run(versions(database_url, args.redis))
+        info = asyncio.run(versions(env["DATABASE_URL"], args.redis))
     if len(results) < len(TARGETS):
         print("\n".join(row(r) for r in results))
         return

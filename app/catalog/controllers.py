@@ -11,7 +11,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member
 from app.accounts.identity import current_member
@@ -20,12 +19,14 @@ from app.catalog.markup import render_description
 from app.catalog.service import CategoryService
 from app.core.errors import FormInvalid
 from app.models.catalog import Category
-from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
 from app.web.pages import AdminPages, act, flash_redirect, with_db
 from app.web.pagination import wanted
+from app.web.params import DbSession, SignedIn
 from app.web.services import Services
 from app.web.templating import page as render
+
+Categories = NamedDependency[CategoryService]
 
 
 class CategoryController(Controller):
@@ -33,7 +34,7 @@ class CategoryController(Controller):
     dependencies = {"categories": with_db(CategoryService)}
 
     @get("/", name="categories")
-    async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
+    async def index(self, request: HTMXRequest, categories: Categories) -> Template:
         return render(request, "catalog/categories.html", {"nodes": await categories.tree()})
 
     @get("/{slug:str}", name="category")
@@ -41,7 +42,7 @@ class CategoryController(Controller):
         self,
         request: HTMXRequest,
         slug: FromPath[str],
-        categories: NamedDependency[CategoryService],
+        categories: Categories,
         page: FromQuery[str | None] = None,
     ) -> Template:
         category = await categories.by_slug(slug)
@@ -60,7 +61,7 @@ class ProductController(Controller):
         self,
         request: HTMXRequest,
         product_id: FromPath[int],
-        db: NamedDependency[AsyncSession],
+        db: DbSession,
         services: NamedDependency[Services],
         image: FromQuery[str | None] = None,
     ) -> Template:
@@ -146,13 +147,11 @@ class AdminCategoryController(AdminPages):
         return flash_redirect(request, done.format(category.name), "success", f"/admin/categories/{category_id}")
 
     @get("/", name="admin_categories")
-    async def index(self, request: HTMXRequest, categories: NamedDependency[CategoryService]) -> Template:
+    async def index(self, request: HTMXRequest, categories: Categories) -> Template:
         return await self._index_page(request, categories)
 
     @post("/", name="admin_category_create")
-    async def create(
-        self, request: HTMXRequest, member: NamedDependency[Member], categories: NamedDependency[CategoryService]
-    ) -> Any:
+    async def create(self, request: HTMXRequest, member: SignedIn, categories: Categories) -> Any:
         form = await read_form(request)
         try:
             category = await categories.create(
@@ -163,18 +162,12 @@ class AdminCategoryController(AdminPages):
         return flash_redirect(request, f"Category “{category.name}” created.", "success", "/admin/categories")
 
     @get("/{category_id:int}", name="admin_category")
-    async def edit(
-        self, request: HTMXRequest, category_id: FromPath[int], categories: NamedDependency[CategoryService]
-    ) -> Template:
+    async def edit(self, request: HTMXRequest, category_id: FromPath[int], categories: Categories) -> Template:
         return await self._edit_page(request, categories, category_id)
 
     @post("/{category_id:int}", name="admin_category_rename")
     async def rename(
-        self,
-        request: HTMXRequest,
-        category_id: FromPath[int],
-        member: NamedDependency[Member],
-        categories: NamedDependency[CategoryService],
+        self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
     ) -> Any:
         form = await read_form(request)
         await categories.get(category_id)
@@ -183,11 +176,7 @@ class AdminCategoryController(AdminPages):
 
     @post("/{category_id:int}/move", name="admin_category_move")
     async def move(
-        self,
-        request: HTMXRequest,
-        category_id: FromPath[int],
-        member: NamedDependency[Member],
-        categories: NamedDependency[CategoryService],
+        self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
     ) -> Any:
         form = await read_form(request)
         await categories.get(category_id)
@@ -196,7 +185,7 @@ class AdminCategoryController(AdminPages):
 
     @get("/{category_id:int}/delete", name="admin_category_delete_confirm")
     async def confirm_delete(
-        self, request: HTMXRequest, category_id: FromPath[int], categories: NamedDependency[CategoryService]
+        self, request: HTMXRequest, category_id: FromPath[int], categories: Categories
     ) -> Template:
         category = await categories.get(category_id)
         context = {
@@ -211,8 +200,8 @@ class AdminCategoryController(AdminPages):
         self,
         request: HTMXRequest,
         category_id: FromPath[int],
-        member: NamedDependency[Member],
-        categories: NamedDependency[CategoryService],
+        member: SignedIn,
+        categories: Categories,
     ) -> Redirect:
         await categories.get(category_id)
         deleting = categories.delete(category_id, admin=member)

@@ -16,7 +16,6 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError
@@ -27,9 +26,9 @@ from app.drops.service import KeyConflict, Press
 from app.live.hub import channel_for
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus
-from app.models.members import Member
 from app.web.forms import read_form
 from app.web.pages import MemberPages, flash_redirect
+from app.web.params import DbSession, SignedIn
 from app.web.services import Services
 from app.web.templating import page
 
@@ -123,20 +122,12 @@ class MyPurchasesController(MemberPages):
     path = "/me/purchases"
 
     @get("/", name="my_purchases")
-    async def index(
-        self, request: HTMXRequest, member: NamedDependency[Member], db: NamedDependency[AsyncSession]
-    ) -> Template:
+    async def index(self, request: HTMXRequest, member: SignedIn, db: DbSession) -> Template:
         rows = await purchases.my_purchases(db, member.id)
         return page(request, "drops/my_purchases.html", {"rows": rows, "now": utcnow()})
 
     @post("/{right_id:int}/cancel", name="my_purchase_cancel")
-    async def cancel(
-        self,
-        request: HTMXRequest,
-        right_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-    ) -> Redirect:
+    async def cancel(self, request: HTMXRequest, right_id: FromPath[int], member: SignedIn, db: DbSession) -> Redirect:
         await read_form(request)
         outcome = await purchases.give_up(db, member.id, right_id)
         return flash_redirect(request, outcome.message, "success" if outcome.done else "error", "/me/purchases")

@@ -10,7 +10,6 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.members import Member
 from app.models.orders import Order
 from app.orders import checkout, queries
 from app.orders.checkout import GatewayAnswer
@@ -19,6 +18,7 @@ from app.payments.rules import RefundRefused
 from app.payments.service import ConfirmOutcome, NotPayable
 from app.web.forms import read_form
 from app.web.pages import MemberPages, flash_redirect, member_list
+from app.web.params import DbSession, SignedIn
 from app.web.services import Services
 from app.web.templating import page as render
 
@@ -35,13 +35,7 @@ class OrderController(MemberPages):
     index = member_list("my_orders", "orders/index.html", queries.my_orders)
 
     @get("/{order_id:int}", name="my_order")
-    async def detail(
-        self,
-        request: HTMXRequest,
-        order_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-    ) -> Template:
+    async def detail(self, request: HTMXRequest, order_id: FromPath[int], member: SignedIn, db: DbSession) -> Template:
         return render(request, "orders/detail.html", await queries.order_page(db, order_id, member.id))
 
     @post("/{order_id:int}/pay", name="order_pay")
@@ -49,8 +43,8 @@ class OrderController(MemberPages):
         self,
         request: HTMXRequest,
         order_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
+        member: SignedIn,
+        db: DbSession,
         services: NamedDependency[Services],
     ) -> Redirect:
         await read_form(request)
@@ -66,7 +60,7 @@ class OrderController(MemberPages):
         self,
         request: HTMXRequest,
         order_id: FromPath[int],
-        member: NamedDependency[Member],
+        member: SignedIn,
         services: NamedDependency[Services],
     ) -> Redirect:
         answer = GatewayAnswer.of(request.query_params)
@@ -74,13 +68,7 @@ class OrderController(MemberPages):
         return after_outcome(request, await checkout.confirm(services, answers, order_id, member.id, answer))
 
     @get("/{order_id:int}/pay/fail", name="order_pay_fail")
-    async def fail(
-        self,
-        request: HTMXRequest,
-        order_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-    ) -> Redirect:
+    async def fail(self, request: HTMXRequest, order_id: FromPath[int], member: SignedIn, db: DbSession) -> Redirect:
         return after_outcome(request, await checkout.fail(db, order_id, member.id, request.query_params))
 
     @get("/{order_id:int}/refund", name="order_refund_form")
@@ -88,8 +76,8 @@ class OrderController(MemberPages):
         self,
         request: HTMXRequest,
         order_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
+        member: SignedIn,
+        db: DbSession,
     ) -> Template:
         order = await member_order(db, order_id, member.id)
         return await _refund_page(request, db, order, {"quantity": str(order.quantity - order.refunded_quantity)}, {})
@@ -99,8 +87,8 @@ class OrderController(MemberPages):
         self,
         request: HTMXRequest,
         order_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
+        member: SignedIn,
+        db: DbSession,
     ) -> Template | Redirect:
         form = await read_form(request)
         order = await member_order(db, order_id, member.id)
@@ -137,13 +125,7 @@ class PurchasePayController(MemberPages):
     path = "/me/purchases"
 
     @get("/{right_id:int}/pay", name="purchase_pay")
-    async def pay(
-        self,
-        request: HTMXRequest,
-        right_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
-    ) -> Redirect:
+    async def pay(self, request: HTMXRequest, right_id: FromPath[int], member: SignedIn, db: DbSession) -> Redirect:
         order, right = await checkout.order_of_right(db, member.id, right_id)
         if order is None:
             message = f"This purchase right is {right.status.value}; there is nothing to pay."

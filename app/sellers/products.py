@@ -11,7 +11,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_seller
 from app.catalog import lifecycle, product_rules
@@ -24,6 +23,7 @@ from app.models.members import Member
 from app.web.forms import parse_positive_int
 from app.web.pages import act, flash_redirect
 from app.web.pagination import wanted
+from app.web.params import DbSession, SignedIn
 from app.web.services import Services
 from app.web.templating import page as page_
 
@@ -33,7 +33,10 @@ LIST_URL = "/seller/products"
 NEW_DEFAULTS = {"purchase_limit": "1", "auction_duration_minutes": "60", "tz_offset_minutes": "540"}
 
 
-async def provide_listings(db: NamedDependency[AsyncSession], services: NamedDependency[Services]) -> ProductService:
+Listings = NamedDependency[ProductService]
+
+
+async def provide_listings(db: DbSession, services: NamedDependency[Services]) -> ProductService:
     return ProductService(db, services.settings)
 
 
@@ -53,9 +56,7 @@ async def read_product_form(request: HTMXRequest, max_bytes: int) -> tuple[dict[
     return values, uploads, [i for i in remove if i]
 
 
-async def provide_owned(
-    listings: NamedDependency[ProductService], member: NamedDependency[Member], product_id: FromPath[int]
-) -> Product:
+async def provide_owned(listings: Listings, member: SignedIn, product_id: FromPath[int]) -> Product:
     """The seller's own product of the path (another seller's is a 404)."""
     return await listings.owned(member, product_id)
 
@@ -136,8 +137,8 @@ class SellerProductController(Controller):
     async def index(
         self,
         request: HTMXRequest,
-        member: NamedDependency[Member],
-        listings: NamedDependency[ProductService],
+        member: SignedIn,
+        listings: Listings,
         status: FromQuery[str] = "",
         page: FromQuery[str | None] = None,
     ) -> Template:
@@ -154,13 +155,11 @@ class SellerProductController(Controller):
         return page_(request, "sellers/products.html", context)
 
     @get("/new", name="seller_product_new")
-    async def new(self, request: HTMXRequest, listings: NamedDependency[ProductService]) -> Template:
+    async def new(self, request: HTMXRequest, listings: Listings) -> Template:
         return await self._form_page(request, listings, None, dict(NEW_DEFAULTS))
 
     @post("/", request_max_body_size=UPLOAD_BODY_LIMIT)
-    async def create(
-        self, request: HTMXRequest, member: NamedDependency[Member], listings: NamedDependency[ProductService]
-    ) -> Template | Redirect:
+    async def create(self, request: HTMXRequest, member: SignedIn, listings: Listings) -> Template | Redirect:
         values, uploads, _ = await read_product_form(request, listings.settings.max_image_bytes)
         try:
             product = await listings.create_draft(member, values, uploads)
@@ -171,18 +170,12 @@ class SellerProductController(Controller):
         )
 
     @get("/{product_id:int}/edit", name="seller_product_edit", dependencies=OWNED)
-    async def edit(
-        self, request: HTMXRequest, product: NamedDependency[Product], listings: NamedDependency[ProductService]
-    ) -> Template:
+    async def edit(self, request: HTMXRequest, product: NamedDependency[Product], listings: Listings) -> Template:
         return await self._form_page(request, listings, product, form_values(product))
 
     @post("/{product_id:int}", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def update(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        member: NamedDependency[Member],
-        listings: NamedDependency[ProductService],
+        self, request: HTMXRequest, product_id: FromPath[int], member: SignedIn, listings: Listings
     ) -> Template | Redirect:
         values, uploads, remove = await read_product_form(request, listings.settings.max_image_bytes)
         saving = listings.update(member, product_id, values, uploads, remove)
@@ -191,11 +184,7 @@ class SellerProductController(Controller):
 
     @post("/{product_id:int}/publish", name="seller_product_publish")
     async def publish(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        member: NamedDependency[Member],
-        listings: NamedDependency[ProductService],
+        self, request: HTMXRequest, product_id: FromPath[int], member: SignedIn, listings: Listings
     ) -> Template | Redirect:
         invalid = self._invalid(request, listings, member, product_id)
         return await act(
@@ -216,7 +205,7 @@ class SellerProductController(Controller):
         self,
         request: HTMXRequest,
         product_id: FromPath[int],
-        member: NamedDependency[Member],
-        listings: NamedDependency[ProductService],
+        member: SignedIn,
+        listings: Listings,
     ) -> Redirect:
         return await act(request, listings.cancel(member, product_id), lambda p: f"“{p.name}” is cancelled.", LIST_URL)
