@@ -102,6 +102,7 @@ class BrokerHandle:
 
 def configure_broker(settings: Settings) -> BrokerHandle:
     import tasks.actors  # noqa: F401  (declares every actor)
+    from tasks.events import EVENT_ACTORS
     from tasks.search import SearchIndexing
 
     broker: dramatiq.Broker
@@ -115,7 +116,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
         broker = StubBroker()
         broker.emit_after("process_boot")
         backend = "stub"
-        unfinished = Unfinished("handle_event")
+        unfinished = Unfinished(*EVENT_ACTORS)
         broker.add_middleware(unfinished)
     # The loop before StopInTime: after-hooks run in reverse, so the prefetched messages are back
     # in their queue before the stop hooks run and the loop stops.

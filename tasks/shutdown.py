@@ -128,15 +128,15 @@ class EventLoop(AsyncIO):
 
 
 class Unfinished(Middleware):
-    """Messages of ``actor_name`` sent (or sent again by Retries) and not finished yet."""
+    """Messages of the ``actor_names`` sent (or sent again by Retries) and not finished yet."""
 
-    def __init__(self, actor_name: str) -> None:
-        self.actor_name = actor_name
+    def __init__(self, *actor_names: str) -> None:
+        self.actor_names = frozenset(actor_names)
         self._messages: dict[str, dramatiq.Message[Any]] = {}
         self._lock = threading.Lock()
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
-        if message.actor_name == self.actor_name:
+        if message.actor_name in self.actor_names:
             with self._lock:
                 self._messages[message.message_id] = message
 
