@@ -6,11 +6,8 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
@@ -20,11 +17,14 @@ from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
 from app.models.members import Member
 from app.web.forms import read_form
-from app.web.services import Services
+from app.web.pages import flash_redirect
+from app.web.params import AppServices, DbSession, Query, SignedIn
 from app.web.templating import page
 
+Accounts = NamedDependency[AccountService]
 
-async def provide_accounts(db: NamedDependency[AsyncSession], services: NamedDependency[Services]) -> AccountService:
+
+async def provide_accounts(db: DbSession, services: AppServices) -> AccountService:
     return AccountService(db, services.hasher)
 
 
@@ -32,17 +32,28 @@ def client_address(request: HTMXRequest) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _entry_form(request: HTMXRequest, template: str, next: str | None) -> Template | Redirect:
+    """The sign-up or login form; a member already signed in goes on to ``next``."""
+    if await current_member(request):
+        return Redirect(rules.safe_next_url(next), status_code=303)
+    return page(request, template, {"values": {}, "errors": {}, "next": next or ""})
+
+
+def _signed_in(request: HTMXRequest, member: Member, welcome: str, form: dict[str, str]) -> Redirect:
+    """``member`` is signed in: ``welcome`` on the page the form's ``next`` names."""
+    sign_in(request, member)
+    return flash_redirect(request, welcome, "success", rules.safe_next_url(form.get("next")))
+
+
 class AuthController(Controller):
     dependencies = {"accounts": Provide(provide_accounts)}
 
     @get("/signup", name="signup")
-    async def signup_form(self, request: HTMXRequest, next: FromQuery[str | None] = None) -> Template | Redirect:
-        if await current_member(request):
-            return Redirect(rules.safe_next_url(next), status_code=303)
-        return page(request, "accounts/signup.html", {"values": {}, "errors": {}, "next": next or ""})
+    async def signup_form(self, request: HTMXRequest, next: Query = None) -> Template | Redirect:
+        return await _entry_form(request, "accounts/signup.html", next)
 
     @post("/signup")
-    async def signup(self, request: HTMXRequest, accounts: NamedDependency[AccountService]) -> Template | Redirect:
+    async def signup(self, request: HTMXRequest, accounts: Accounts) -> Template | Redirect:
         form = await read_form(request)
         try:
             member = await accounts.sign_up(
@@ -60,12 +71,10 @@ class AuthController(Controller):
                 "next": form.get("next", ""),
             }
             return page(request, "accounts/signup.html", context, status_code=422)
-        sign_in(request, member)
-        flash(request, f"Welcome to Smore, {member.display_name}!", "success")
-        return Redirect(rules.safe_next_url(form.get("next")), status_code=303)
+        return _signed_in(request, member, f"Welcome to Smore, {member.display_name}!", form)
 
     @post("/signup/check-email", name="signup_check_email")
-    async def check_email(self, request: HTMXRequest, accounts: NamedDependency[AccountService]) -> Template:
+    async def check_email(self, request: HTMXRequest, accounts: Accounts) -> Template:
         """Inline validation of the email field while the member types (HTMX)."""
         form = await read_form(request)
         email = rules.normalise_email(form.get("email", ""))
@@ -75,15 +84,11 @@ class AuthController(Controller):
         return Template(template_name="_partials/field_error.html", context={"name": "email", "error": error})
 
     @get("/login", name="login")
-    async def login_form(self, request: HTMXRequest, next: FromQuery[str | None] = None) -> Template | Redirect:
-        if await current_member(request):
-            return Redirect(rules.safe_next_url(next), status_code=303)
-        return page(request, "accounts/login.html", {"values": {}, "errors": {}, "next": next or ""})
+    async def login_form(self, request: HTMXRequest, next: Query = None) -> Template | Redirect:
+        return await _entry_form(request, "accounts/login.html", next)
 
     @post("/login")
-    async def login(
-        self, request: HTMXRequest, accounts: NamedDependency[AccountService], services: NamedDependency[Services]
-    ) -> Template | Redirect:
+    async def login(self, request: HTMXRequest, accounts: Accounts, services: AppServices) -> Template | Redirect:
         form = await read_form(request)
         email = rules.normalise_email(form.get("email", ""))
         throttle = services.login_throttle
@@ -103,9 +108,7 @@ class AuthController(Controller):
         except LoginRefused as exc:
             context["message"] = exc.message
             return page(request, "accounts/login.html", context, status_code=400)
-        sign_in(request, member)
-        flash(request, f"Signed in as {member.display_name}.", "success")
-        return Redirect(rules.safe_next_url(form.get("next")), status_code=303)
+        return _signed_in(request, member, f"Signed in as {member.display_name}.", form)
 
     @post("/logout", name="logout")
     async def logout(self, request: HTMXRequest) -> Redirect:
@@ -118,9 +121,7 @@ class MeController(Controller):
     guards = [requires_login]
     dependencies = {"accounts": Provide(provide_accounts), "member": Provide(provide_member)}
 
-    def _page(
-        self, request: HTMXRequest, member: NamedDependency[Member], status_code: int = 200, **extra: Any
-    ) -> Template:
+    def _page(self, request: HTMXRequest, member: Member, status_code: int = 200, **extra: Any) -> Template:
         context: dict[str, Any] = {
             "profile_values": {"display_name": member.display_name},
             "profile_errors": {},
@@ -130,13 +131,11 @@ class MeController(Controller):
         return page(request, "accounts/me.html", context, status_code=status_code)
 
     @get("/", name="me")
-    async def show(self, request: HTMXRequest, member: NamedDependency[Member]) -> Template:
+    async def show(self, request: HTMXRequest, member: SignedIn) -> Template:
         return self._page(request, member)
 
     @post("/")
-    async def update(
-        self, request: HTMXRequest, member: NamedDependency[Member], accounts: NamedDependency[AccountService]
-    ) -> Any:
+    async def update(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
         form = await read_form(request)
         try:
             await accounts.update_profile(member, form.get("display_name", ""))
@@ -148,13 +147,10 @@ class MeController(Controller):
                 profile_values={"display_name": form.get("display_name", "")},
                 profile_errors=exc.errors,
             )
-        flash(request, "Your profile was saved.", "success")
-        return Redirect("/me", status_code=303)
+        return flash_redirect(request, "Your profile was saved.", "success", "/me")
 
     @post("/password", name="me_password")
-    async def change_password(
-        self, request: HTMXRequest, member: NamedDependency[Member], accounts: NamedDependency[AccountService]
-    ) -> Any:
+    async def change_password(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
         form = await read_form(request)
         try:
             await accounts.change_password(
@@ -165,17 +161,14 @@ class MeController(Controller):
             )
         except FormInvalid as exc:
             return self._page(request, member, 422, password_errors=exc.errors)
-        flash(request, "Your password was changed.", "success")
-        return Redirect("/me", status_code=303)
+        return flash_redirect(request, "Your password was changed.", "success", "/me")
 
     @get("/withdraw", name="me_withdraw")
     async def withdraw_form(self, request: HTMXRequest) -> Template:
         return page(request, "accounts/withdraw.html", {"errors": {}})
 
     @post("/withdraw")
-    async def withdraw(
-        self, request: HTMXRequest, member: NamedDependency[Member], accounts: NamedDependency[AccountService]
-    ) -> Any:
+    async def withdraw(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
         form = await read_form(request)
         try:
             await accounts.withdraw(member, form.get("password", ""), form.get("confirm") == "yes")

@@ -7,17 +7,17 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member
 from app.admin.dashboard import dashboard_counts
 from app.audit import audit_trail
 from app.core.errors import FormInvalid
-from app.models.members import ApplicationStatus, Member
+from app.models.members import ApplicationStatus
 from app.sellers.service import SellerService
 from app.web.forms import read_form
 from app.web.pages import AdminPages, act, with_db
 from app.web.pagination import wanted
+from app.web.params import DbSession, Query, SignedIn
 from app.web.templating import page as page_
 
 _STATUS_FILTERS = {
@@ -27,22 +27,20 @@ _STATUS_FILTERS = {
     "all": None,
 }
 
+Sellers = NamedDependency[SellerService]
+
 
 class AdminController(AdminPages):
     path = "/admin"
     dependencies = {"sellers": with_db(SellerService), "member": Provide(provide_member)}
 
     @get("/", name="admin_home")
-    async def index(self, request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:
+    async def index(self, request: HTMXRequest, db: DbSession) -> Template:
         return page_(request, "admin/index.html", await dashboard_counts(db))
 
     @get("/sellers", name="admin_sellers")
     async def sellers(
-        self,
-        request: HTMXRequest,
-        sellers: NamedDependency[SellerService],
-        status: FromQuery[str] = "pending",
-        page: FromQuery[str | None] = None,
+        self, request: HTMXRequest, sellers: Sellers, status: FromQuery[str] = "pending", page: Query = None
     ) -> Template:
         key = status if status in _STATUS_FILTERS else "pending"
         result = await sellers.list_applications(_STATUS_FILTERS[key], *wanted(request, page))
@@ -63,29 +61,19 @@ class AdminController(AdminPages):
         return page_(request, "admin/seller_application.html", context, status_code=status_code)
 
     @get("/sellers/{application_id:int}", name="admin_seller_application")
-    async def application(
-        self, request: HTMXRequest, sellers: NamedDependency[SellerService], application_id: FromPath[int]
-    ) -> Template:
+    async def application(self, request: HTMXRequest, sellers: Sellers, application_id: FromPath[int]) -> Template:
         return await self._application_page(request, sellers, application_id)
 
     @post("/sellers/{application_id:int}/approve", name="admin_seller_approve")
     async def approve(
-        self,
-        request: HTMXRequest,
-        application_id: FromPath[int],
-        member: NamedDependency[Member],
-        sellers: NamedDependency[SellerService],
+        self, request: HTMXRequest, application_id: FromPath[int], member: SignedIn, sellers: Sellers
     ) -> Redirect:
         approving = sellers.approve(application_id, member)
         return await act(request, approving, lambda a: f"{a.business_name} is now a seller.", "/admin/sellers")
 
     @post("/sellers/{application_id:int}/reject", name="admin_seller_reject")
     async def reject(
-        self,
-        request: HTMXRequest,
-        application_id: FromPath[int],
-        member: NamedDependency[Member],
-        sellers: NamedDependency[SellerService],
+        self, request: HTMXRequest, application_id: FromPath[int], member: SignedIn, sellers: Sellers
     ) -> Template | Redirect:
         reason = (await read_form(request)).get("reason", "")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
@@ -14,7 +14,10 @@ from app.core.errors import NotFound
 from app.web.forms import read_form
 from app.web.pages import AdminPages, act, with_db
 from app.web.pagination import wanted
+from app.web.params import Query
 from app.web.templating import page as render
+
+Failures = NamedDependency[EventFailureService]
 
 
 class AdminEventController(AdminPages):
@@ -22,25 +25,14 @@ class AdminEventController(AdminPages):
     dependencies = {"failures": with_db(EventFailureService)}
 
     @get("/", name="admin_events")
-    async def index(
-        self,
-        request: HTMXRequest,
-        failures: NamedDependency[EventFailureService],
-        tab: FromQuery[str | None] = None,
-        page: FromQuery[str | None] = None,
-    ) -> Template:
+    async def index(self, request: HTMXRequest, failures: Failures, tab: Query = None, page: Query = None) -> Template:
         key = tab if tab in TABS else "parked"
         listing = await failures.listing(key, *wanted(request, page))
         context = {"tab": key, "tabs": TABS, "page": listing.page, "events": listing.events}
         return render(request, "admin/events.html", context)
 
     @post("/{event_id:str}/retry", name="admin_event_retry")
-    async def retry(
-        self,
-        request: HTMXRequest,
-        event_id: FromPath[str],
-        failures: NamedDependency[EventFailureService],
-    ) -> Redirect:
+    async def retry(self, request: HTMXRequest, event_id: FromPath[str], failures: Failures) -> Redirect:
         form = await read_form(request)
         handler = form.get("handler", "")
         if not handler:

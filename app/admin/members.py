@@ -6,16 +6,18 @@ from typing import Any
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from app.admin.member_service import STATUS_FILTERS, MemberModerationService
 from app.core.errors import FormInvalid
 from app.models.members import Member
-from app.web.pages import ModerationPages, moderation_action, with_db
+from app.web.pages import ModerationPages, moderation_action, moderation_page, with_db
 from app.web.pagination import wanted
+from app.web.params import Query
 from app.web.templating import page as render
+
+Moderation = NamedDependency[MemberModerationService]
 
 
 class AdminMemberController(ModerationPages):
@@ -24,12 +26,7 @@ class AdminMemberController(ModerationPages):
 
     @get("/", name="admin_members")
     async def index(
-        self,
-        request: HTMXRequest,
-        moderation: NamedDependency[MemberModerationService],
-        q: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        page: FromQuery[str | None] = None,
+        self, request: HTMXRequest, moderation: Moderation, q: Query = None, status: Query = None, page: Query = None
     ) -> Template:
         query = (q or "").strip()
         status_key = status if status in STATUS_FILTERS else ""
@@ -42,26 +39,14 @@ class AdminMemberController(ModerationPages):
         return render(request, "admin/members.html", context)
 
     async def _detail(
-        self,
-        request: HTMXRequest,
-        moderation: MemberModerationService,
-        member_id: int,
-        status_code: int = 200,
-        **extra: Any,
+        self, request: HTMXRequest, moderation: MemberModerationService, member_id: int, status_code: int, **extra: Any
     ) -> Template:
         target = await moderation.get(member_id)
         context: dict[str, Any] = {"target": target, "trail": await moderation.trail(target)}
         context.update({"values": {}, "errors": {}, **extra})
         return render(request, "admin/member_detail.html", context, status_code=status_code)
 
-    @get("/{member_id:int}", name="admin_member")
-    async def detail(
-        self,
-        request: HTMXRequest,
-        member_id: FromPath[int],
-        moderation: NamedDependency[MemberModerationService],
-    ) -> Template:
-        return await self._detail(request, moderation, member_id)
+    detail = moderation_page("admin_member")
 
     def _done(self, action: str, target: Member) -> str:
         return f"{target.display_name} was {'suspended' if action == 'suspend' else 'unsuspended'}."

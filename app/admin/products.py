@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.di import NamedDependency, Provide
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
@@ -14,27 +13,25 @@ from app.admin.product_service import STATUS_FILTERS, Filters, ProductModeration
 from app.catalog.lifecycle import LABELS
 from app.core.errors import FormInvalid
 from app.models.catalog import Product
-from app.web.pages import ModerationPages, moderation_action, with_db
+from app.web.pages import ModerationPages, moderation_action, moderation_page, with_db
 from app.web.pagination import wanted
+from app.web.params import Query
 from app.web.templating import page as render
+
+Moderation = NamedDependency[ProductModerationService]
+Sent = NamedDependency[Filters]  # the filters as the query sent them (``clean_filters`` checks them)
+
+
+def sent_filters(q: Query = None, status: Query = None, category: Query = None, seller: Query = None) -> Filters:
+    return Filters(q or "", status or "", category or "", seller or "")
 
 
 class AdminProductController(ModerationPages):
     path = "/admin/products"
-    dependencies = {"moderation": with_db(ProductModerationService)}
+    dependencies = {"moderation": with_db(ProductModerationService), "raw": Provide(sent_filters, sync_to_thread=False)}
 
     @get("/", name="admin_products")
-    async def index(
-        self,
-        request: HTMXRequest,
-        moderation: NamedDependency[ProductModerationService],
-        q: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
-        seller: FromQuery[str | None] = None,
-        page: FromQuery[str | None] = None,
-    ) -> Template:
-        raw = Filters(q or "", status or "", category or "", seller or "")
+    async def index(self, request: HTMXRequest, moderation: Moderation, raw: Sent, page: Query = None) -> Template:
         context: dict[str, Any] = {
             "statuses": list(STATUS_FILTERS),
             "labels": LABELS,
@@ -55,7 +52,7 @@ class AdminProductController(ModerationPages):
         request: HTMXRequest,
         moderation: ProductModerationService,
         product_id: int,
-        status_code: int = 200,
+        status_code: int,
         **extra: Any,
     ) -> Template:
         product = await moderation.get(product_id)
@@ -74,11 +71,7 @@ class AdminProductController(ModerationPages):
         }
         return render(request, "admin/product_detail.html", context, status_code=status_code)
 
-    @get("/{product_id:int}", name="admin_product")
-    async def detail(
-        self, request: HTMXRequest, product_id: FromPath[int], moderation: NamedDependency[ProductModerationService]
-    ) -> Template:
-        return await self._detail(request, moderation, product_id)
+    detail = moderation_page("admin_product")
 
     def _done(self, action: str, target: Product) -> str:
         done = "hidden from the public" if action == "hide" else f"back to “{LABELS[target.status]}”"

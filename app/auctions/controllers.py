@@ -10,17 +10,15 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import requires_login
-from app.accounts.identity import current_member, session_member_id
+from app.accounts.identity import session_member_id
 from app.auctions import queries, service, view
 from app.auctions.bidding import BidRequest
 from app.auctions.queries import bidding_context
@@ -30,10 +28,9 @@ from app.core.scheduling import Scheduler
 from app.db import request_session
 from app.live.hub import touch_kind
 from app.live.hubs import auction_channel
-from app.models.members import Member
 from app.web.forms import read_form
-from app.web.pages import MemberPages, SellerPages, flash_redirect, member_list
-from app.web.services import Services
+from app.web.pages import MemberPages, SellerPages, flash_redirect, member_list, refuse_signed_out, session_member
+from app.web.params import AppServices, DbSession, SignedIn
 from app.web.templating import page as render
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
@@ -50,22 +47,16 @@ class AuctionController(Controller):
     path = "/auctions"
 
     @get("/{auction_id:int}", name="auction")
-    async def detail(
-        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
-    ) -> Template:
+    async def detail(self, request: HTMXRequest, auction_id: FromPath[int], db: DbSession) -> Template:
         context = await queries.bidding_page(db, auction_id, session_member_id(request))
         context |= {"key": new_key(), "errors": {}, "form": {}}
         return render(request, "auctions/detail.html", context)
 
     @post("/{auction_id:int}/bids", name="auction_bid", opt={"loads_member": False})
-    async def bid(
-        self, request: HTMXRequest, auction_id: FromPath[int], services: NamedDependency[Services]
-    ) -> Template | Redirect:
+    async def bid(self, request: HTMXRequest, auction_id: FromPath[int], services: AppServices) -> Template | Redirect:
         # No request session unless the answer needs one (a form error): a crowd of bids costs no
         # database work here; the batch that decides them does it all.
-        member_id = session_member_id(request)
-        if member_id is None:
-            raise NotAuthorizedException("Please sign in to bid.")
+        member_id = session_member(request, "Please sign in to bid.")
         form = await read_form(request)
         errors: dict[str, str] = {}
         amount = maximum = None
@@ -89,8 +80,7 @@ class AuctionController(Controller):
                 errors["amount"] = exc.message
             else:
                 if answer.signed_out:
-                    await current_member(request)  # signs the session out and tells them why
-                    raise NotAuthorizedException("Please sign in to continue.")
+                    await refuse_signed_out(request)
                 if answer.status is None:
                     raise NotFoundException("This auction does not exist.")
                 if not answer.accepted:
@@ -127,9 +117,7 @@ class AuctionController(Controller):
         return Template(template_name="auctions/_bid_box.html", context=context, status_code=status_code)
 
     @get("/{auction_id:int}/events", name="auction_events")
-    async def events(
-        self, request: HTMXRequest, auction_id: FromPath[int], services: NamedDependency[Services]
-    ) -> Stream:
+    async def events(self, request: HTMXRequest, auction_id: FromPath[int], services: AppServices) -> Stream:
         """Every viewer gets the shared state (top bids, minimum, end) and their own position; a
         (re)connecting client gets the current state first. The stream holds no database session
         between messages. The shared event is decoded and encoded once per process and message
@@ -186,19 +174,13 @@ class AuctionController(Controller):
         return Stream(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
     @get("/{auction_id:int}/give-up", name="auction_give_up_confirm", guards=[requires_login])
-    async def give_up_confirm(
-        self, request: HTMXRequest, auction_id: FromPath[int], db: NamedDependency[AsyncSession]
-    ) -> Template:
+    async def give_up_confirm(self, request: HTMXRequest, auction_id: FromPath[int], db: DbSession) -> Template:
         context = await queries.give_up_page(db, auction_id, session_member_id(request))
         return render(request, "auctions/give_up.html", context)
 
     @post("/{auction_id:int}/give-up", name="auction_give_up", guards=[requires_login])
     async def give_up(
-        self,
-        request: HTMXRequest,
-        auction_id: FromPath[int],
-        db: NamedDependency[AsyncSession],
-        services: NamedDependency[Services],
+        self, request: HTMXRequest, auction_id: FromPath[int], db: DbSession, services: AppServices
     ) -> Redirect:
         await read_form(request)
         pay_seconds = services.settings.auction_pay_seconds
@@ -214,7 +196,7 @@ class ProductAuctionController(Controller):
     path = "/products"
 
     @get("/{product_id:int}/auction", name="product_auction")
-    async def of_product(self, product_id: FromPath[int], db: NamedDependency[AsyncSession]) -> Redirect:
+    async def of_product(self, product_id: FromPath[int], db: DbSession) -> Redirect:
         auction = await service.auction_of_product(db, product_id)
         if auction is None:
             raise NotFoundException("This product has no auction (yet).")
@@ -234,11 +216,7 @@ class SellerAuctionController(SellerPages):
 
     @get("/{auction_id:int}", name="seller_auction")
     async def detail(
-        self,
-        request: HTMXRequest,
-        auction_id: FromPath[int],
-        member: NamedDependency[Member],
-        db: NamedDependency[AsyncSession],
+        self, request: HTMXRequest, auction_id: FromPath[int], member: SignedIn, db: DbSession
     ) -> Template:
         context = await queries.seller_auction(db, member.id, auction_id)
         return render(request, "auctions/seller_detail.html", context)

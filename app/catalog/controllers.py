@@ -3,12 +3,12 @@ product page) and ``/admin/categories`` (create, rename, move, delete)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
@@ -22,8 +22,7 @@ from app.models.catalog import Category
 from app.web.forms import parse_positive_int, read_form
 from app.web.pages import AdminPages, act, flash_redirect, with_db
 from app.web.pagination import wanted
-from app.web.params import DbSession, SignedIn
-from app.web.services import Services
+from app.web.params import AppServices, DbSession, Query, SignedIn
 from app.web.templating import page as render
 
 Categories = NamedDependency[CategoryService]
@@ -39,11 +38,7 @@ class CategoryController(Controller):
 
     @get("/{slug:str}", name="category")
     async def show(
-        self,
-        request: HTMXRequest,
-        slug: FromPath[str],
-        categories: Categories,
-        page: FromQuery[str | None] = None,
+        self, request: HTMXRequest, slug: FromPath[str], categories: Categories, page: Query = None
     ) -> Template:
         category = await categories.by_slug(slug)
         node = rules.find(await categories.tree(), category.id)
@@ -58,12 +53,7 @@ class ProductController(Controller):
 
     @get("/{product_id:int}", name="product")
     async def show(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        db: DbSession,
-        services: NamedDependency[Services],
-        image: FromQuery[str | None] = None,
+        self, request: HTMXRequest, product_id: FromPath[int], db: DbSession, services: AppServices, image: Query = None
     ) -> Template:
         view = await public.product_view(db, product_id, await current_member(request))
         images = view.product.images
@@ -134,16 +124,18 @@ class AdminCategoryController(AdminPages):
         request: HTMXRequest,
         categories: CategoryService,
         category_id: int,
-        change: Awaitable[Category],
+        change: Callable[[dict[str, str]], Awaitable[Category]],
         done: str,
-        **form: dict[str, str],
+        form_name: str,
     ) -> Template | Redirect:
-        """Rename or move (``form`` is ``rename=`` or ``move=`` the form sent): saved, ``done`` with the
-        category's name; refused, the edit page again with the errors."""
+        """Rename or move (``form_name`` is ``rename`` or ``move``) by ``change(the form sent)``: saved,
+        ``done`` with the category's name; refused, the edit page again with the errors."""
+        form = await read_form(request)
+        await categories.get(category_id)
         try:
-            category = await change
+            category = await change(form)
         except FormInvalid as exc:
-            return await self._edit_page(request, categories, category_id, exc=exc, **form)
+            return await self._edit_page(request, categories, category_id, exc=exc, **{form_name: form})
         return flash_redirect(request, done.format(category.name), "success", f"/admin/categories/{category_id}")
 
     @get("/", name="admin_categories")
@@ -169,19 +161,19 @@ class AdminCategoryController(AdminPages):
     async def rename(
         self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
     ) -> Any:
-        form = await read_form(request)
-        await categories.get(category_id)
-        renaming = categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
-        return await self._change(request, categories, category_id, renaming, "Category saved as “{}”.", rename=form)
+        def renaming(form: dict[str, str]) -> Awaitable[Category]:
+            return categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
+
+        return await self._change(request, categories, category_id, renaming, "Category saved as “{}”.", "rename")
 
     @post("/{category_id:int}/move", name="admin_category_move")
     async def move(
         self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
     ) -> Any:
-        form = await read_form(request)
-        await categories.get(category_id)
-        moving = categories.move(category_id, form.get("parent_id", ""), admin=member)
-        return await self._change(request, categories, category_id, moving, "Category “{}” moved.", move=form)
+        def moving(form: dict[str, str]) -> Awaitable[Category]:
+            return categories.move(category_id, form.get("parent_id", ""), admin=member)
+
+        return await self._change(request, categories, category_id, moving, "Category “{}” moved.", "move")
 
     @get("/{category_id:int}/delete", name="admin_category_delete_confirm")
     async def confirm_delete(
@@ -197,11 +189,7 @@ class AdminCategoryController(AdminPages):
 
     @post("/{category_id:int}/delete", name="admin_category_delete")
     async def delete(
-        self,
-        request: HTMXRequest,
-        category_id: FromPath[int],
-        member: SignedIn,
-        categories: Categories,
+        self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
     ) -> Redirect:
         await categories.get(category_id)
         deleting = categories.delete(category_id, admin=member)

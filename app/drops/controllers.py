@@ -10,14 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError
 from app.drops import purchases
 from app.drops.purchases import HeldRight, Pressed
@@ -27,9 +25,8 @@ from app.live.hub import channel_for
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus
 from app.web.forms import read_form
-from app.web.pages import MemberPages, flash_redirect
-from app.web.params import DbSession, SignedIn
-from app.web.services import Services
+from app.web.pages import MemberPages, flash_redirect, refuse_signed_out, session_member
+from app.web.params import AppServices, DbSession, SignedIn
 from app.web.templating import page
 
 MESSAGES = {
@@ -48,14 +45,10 @@ class DropController(Controller):
     path = "/products"
 
     @post("/{product_id:int}/buy", name="product_buy", opt={"loads_member": False})
-    async def buy(
-        self, request: HTMXRequest, product_id: FromPath[int], services: NamedDependency[Services]
-    ) -> Template | Redirect:
+    async def buy(self, request: HTMXRequest, product_id: FromPath[int], services: AppServices) -> Template | Redirect:
         # The member is not re-loaded here: the press's own transaction checks their standing, so
         # the crowd the gate answers costs no database work at all.
-        member_id = session_member_id(request)
-        if member_id is None:
-            raise NotAuthorizedException("Please sign in to continue.")
+        member_id = session_member(request)
         form = await read_form(request)
         status_code = 200
         pressed: Pressed | None = None
@@ -67,8 +60,7 @@ class DropController(Controller):
             message, status_code = exc.message, 400
         else:
             if pressed.result.outcome is Outcome.SIGNED_OUT:
-                await current_member(request)  # signs the session out and tells them why
-                raise NotAuthorizedException("Please sign in to continue.")
+                await refuse_signed_out(request)
             message = MESSAGES.get(pressed.result.outcome, "")
         result = pressed.result if pressed else None
         right = pressed.right if pressed else None
@@ -85,7 +77,7 @@ class DropController(Controller):
         return Template(template_name="drops/_buy_box.html", context={"product_id": product_id, "key": new_key()})
 
     @get("/{product_id:int}/events", name="product_events")
-    async def events(self, product_id: FromPath[int], services: NamedDependency[Services]) -> ServerSentEvent:
+    async def events(self, product_id: FromPath[int], services: AppServices) -> ServerSentEvent:
         live, streams = services.hubs["product"], services.streams
         if await live.current(product_id) is None:
             raise NotFoundException("This product does not exist.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
@@ -15,7 +15,10 @@ from app.drops.ledger import StockLedgerService
 from app.models.members import Member
 from app.web.pages import AdminPages, with_db
 from app.web.pagination import wanted
+from app.web.params import Query, SignedIn
 from app.web.templating import page as render
+
+Ledgers = NamedDependency[StockLedgerService]
 
 
 async def _ledger_page(
@@ -39,11 +42,7 @@ class AdminStockLedgerController(AdminPages):
 
     @get("/{product_id:int}/stock", name="admin_product_stock")
     async def stock(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        ledgers: NamedDependency[StockLedgerService],
-        page: FromQuery[str | None] = None,
+        self, request: HTMXRequest, product_id: FromPath[int], ledgers: Ledgers, page: Query = None
     ) -> Template:
         return await _ledger_page(request, ledgers, product_id, page, back=(f"/admin/products/{product_id}", "Product"))
 
@@ -55,12 +54,7 @@ class SellerStockLedgerController(Controller):
 
     @get("/{product_id:int}/stock", name="seller_product_stock")
     async def stock(
-        self,
-        request: HTMXRequest,
-        product_id: FromPath[int],
-        member: NamedDependency[Member],
-        ledgers: NamedDependency[StockLedgerService],
-        page: FromQuery[str | None] = None,
+        self, request: HTMXRequest, product_id: FromPath[int], member: SignedIn, ledgers: Ledgers, page: Query = None
     ) -> Template:
         return await _ledger_page(
             request, ledgers, product_id, page, seller=member, back=("/seller/products", "My products")

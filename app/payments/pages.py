@@ -7,19 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get, post
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member
-from app.models.members import Member
 from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
 from app.web.forms import read_form
 from app.web.pages import AdminPages, SellerPages, flash_redirect, list_page, member_list
+from app.web.params import DbSession, Query, SignedIn
 from app.web.templating import page as render
 
 
@@ -27,19 +27,11 @@ class AdminPaymentController(AdminPages):
     path = "/admin/payments"
 
     @get("/", name="admin_payments")
-    async def index(
-        self,
-        request: HTMXRequest,
-        db: NamedDependency[AsyncSession],
-        status: FromQuery[str | None] = None,
-        page: FromQuery[str | None] = None,
-    ) -> Template:
+    async def index(self, request: HTMXRequest, db: DbSession, status: Query = None, page: Query = None) -> Template:
         return await list_page(request, "payments/admin_payments.html", queries.payments_page, db, status, page=page)
 
     @get("/{payment_id:int}", name="admin_payment")
-    async def detail(
-        self, request: HTMXRequest, payment_id: FromPath[int], db: NamedDependency[AsyncSession]
-    ) -> Template:
+    async def detail(self, request: HTMXRequest, payment_id: FromPath[int], db: DbSession) -> Template:
         return render(request, "payments/admin_payment.html", await queries.payment_page(db, payment_id))
 
 
@@ -48,16 +40,14 @@ class AdminPolicyController(AdminPages):
     dependencies = {"admin": Provide(provide_member)}
 
     @get("/", name="admin_policies")
-    async def index(self, request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Template:
+    async def index(self, request: HTMXRequest, db: DbSession) -> Template:
         policy = await current_policy(db)
         values = _policy_values(policy.fee_basis_points, policy.refund_tiers)
         values["cancel_minutes"] = str(policy.cancel_until_minutes_before)
         return await _policies_page(request, db, values, {})
 
     @post("/", name="admin_policies_save")
-    async def save(
-        self, request: HTMXRequest, db: NamedDependency[AsyncSession], admin: NamedDependency[Member]
-    ) -> Template | Redirect:
+    async def save(self, request: HTMXRequest, db: DbSession, admin: SignedIn) -> Template | Redirect:
         form = await read_form(request)
         errors: dict[str, str] = {}
         fee = _percent_to_basis_points(form.get("fee_percent", ""))

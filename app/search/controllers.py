@@ -7,11 +7,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Litestar, get
-from litestar.di import NamedDependency
-from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import rules as category_rules
 from app.catalog.lifecycle import LABELS, PUBLIC_STATUSES
@@ -21,7 +18,7 @@ from app.search.index import close_index, get_index
 from app.search.query import MAX_CHARS, SORTS, parse_params
 from app.search.service import search_products
 from app.web.pagination import wanted
-from app.web.services import Services
+from app.web.params import AppServices, DbSession, Query
 from app.web.templating import page as render
 
 STATUS_OPTIONS = [(s.value, LABELS[s]) for s in ProductStatus if s in PUBLIC_STATUSES]
@@ -34,15 +31,15 @@ class SearchController(Controller):
     async def search(
         self,
         request: HTMXRequest,
-        db: NamedDependency[AsyncSession],
-        services: NamedDependency[Services],
-        q: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        min_price: FromQuery[str | None] = None,
-        max_price: FromQuery[str | None] = None,
-        sort: FromQuery[str | None] = None,
-        page: FromQuery[str | None] = None,
+        db: DbSession,
+        services: AppServices,
+        q: Query = None,
+        category: Query = None,
+        status: Query = None,
+        min_price: Query = None,
+        max_price: Query = None,
+        sort: Query = None,
+        page: Query = None,
     ) -> Template:
         nodes = category_rules.walk(await CategoryService(db).tree())
         options = [(n.category.id, n.category.name, n.depth) for n in nodes]

@@ -6,17 +6,18 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import provide_member, requires_login, requires_seller
 from app.core.errors import DomainError, FormInvalid
-from app.models.members import Member
 from app.sellers.service import SellerService
 from app.web.forms import read_form
-from app.web.pages import with_db
+from app.web.pages import flash_redirect, with_db
+from app.web.params import SignedIn
 from app.web.templating import page
+
+Sellers = NamedDependency[SellerService]
 
 
 class SellerController(Controller):
@@ -24,25 +25,19 @@ class SellerController(Controller):
     dependencies = {"sellers": with_db(SellerService), "member": Provide(provide_member)}
 
     @get("/", name="seller_dashboard", guards=[requires_seller])
-    async def dashboard(
-        self, request: HTMXRequest, member: NamedDependency[Member], sellers: NamedDependency[SellerService]
-    ) -> Template:
+    async def dashboard(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Template:
         application = await sellers.latest_application(member)
         return page(request, "sellers/dashboard.html", {"application": application})
 
     @get("/apply", name="seller_apply", guards=[requires_login])
-    async def apply_form(
-        self, request: HTMXRequest, member: NamedDependency[Member], sellers: NamedDependency[SellerService]
-    ) -> Any:
+    async def apply_form(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Any:
         if member.is_seller:
             return Redirect("/seller", status_code=303)
         latest = await sellers.latest_application(member)
         return page(request, "sellers/apply.html", {"latest": latest, "values": {}, "errors": {}})
 
     @post("/apply", guards=[requires_login])
-    async def apply(
-        self, request: HTMXRequest, member: NamedDependency[Member], sellers: NamedDependency[SellerService]
-    ) -> Any:
+    async def apply(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Any:
         form = await read_form(request)
         try:
             await sellers.apply(
@@ -53,7 +48,5 @@ class SellerController(Controller):
             context = {"latest": latest, "values": form, "errors": exc.errors, "message": exc.message}
             return page(request, "sellers/apply.html", context, status_code=422)
         except DomainError as exc:
-            flash(request, exc.message, "error")
-            return Redirect("/seller/apply", status_code=303)
-        flash(request, "Thank you! Your application is waiting for review.", "success")
-        return Redirect("/seller/apply", status_code=303)
+            return flash_redirect(request, exc.message, "error", "/seller/apply")
+        return flash_redirect(request, "Thank you! Your application is waiting for review.", "success", "/seller/apply")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
@@ -17,12 +18,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member, requires_admin, requires_login, requires_seller
+from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError, FormInvalid
 from app.models.members import Member
 from app.web.forms import read_form
 from app.web.pagination import wanted
 from app.web.templating import page as render
 
+SIGN_IN = "Please sign in to continue."
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -32,6 +35,21 @@ class MemberPages(Controller):
 
     guards = [requires_login]
     dependencies = {"member": Provide(provide_member)}
+
+
+def session_member(request: Request[Any, Any, Any], refusal: str = SIGN_IN) -> int:
+    """The id the session was signed in with, not checked against the database (a crowd's posts
+    cost no database work); without one, 401 with ``refusal``."""
+    member_id = session_member_id(request)
+    if member_id is None:
+        raise NotAuthorizedException(refusal)
+    return member_id
+
+
+async def refuse_signed_out(request: Request[Any, Any, Any]) -> NoReturn:
+    """The member of the session may no longer sign in: sign them out, tell them why, and 401."""
+    await current_member(request)  # signs the session out and tells them why
+    raise NotAuthorizedException(SIGN_IN)
 
 
 def flash_redirect(request: Request[Any, Any, Any], message: str, kind: str, url: str) -> Redirect:
@@ -102,6 +120,17 @@ class ModerationPages(AdminPages):
         change = getattr(moderation, action)(target_id, admin, reason)
         done = functools.partial(self._done, action)
         return await act(request, change, done, f"{self.path}/{target_id}", invalid=again)
+
+
+def moderation_page(name: str) -> HTTPRouteHandler:
+    """The ``GET {path}/{id}`` page of a :class:`ModerationPages`: its ``_detail``."""
+
+    async def detail(
+        self: ModerationPages, request: HTMXRequest, target_id: FromPath[int], moderation: NamedDependency[Any]
+    ) -> Template:
+        return await self._detail(request, moderation, target_id, 200)
+
+    return get("/{target_id:int}", name=name)(detail)
 
 
 def moderation_action(action: str, name: str) -> HTTPRouteHandler:

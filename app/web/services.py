@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from litestar import Request
 from litestar.datastructures import State
 
 from app.drops.gate import Gate, gate_for
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from app.accounts.passwords import PasswordHasher
@@ -31,8 +33,25 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 
+class InState(Generic[T]):
+    """An attribute of :class:`Services` that is the app state's value of the same name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = name
+
+    def __get__(self, services: Services, owner: type | None = None) -> T:
+        value: T = services._state[self.key]
+        return value
+
+
 class Services:
     """What controllers call, one instance per app."""
+
+    # What ``create_app`` put in the app's state, read on every use (a test may replace it).
+    settings: InState[Settings] = InState()
+    hasher: InState[PasswordHasher] = InState()
+    login_throttle: InState[LoginThrottle] = InState()
+    views: InState[ViewCounter] = InState()  # product page views counted in this process until the next flush
 
     def __init__(self, state: State) -> None:
         from app.auctions.bidding import BidService
@@ -47,28 +66,6 @@ class Services:
         settings: Settings = state["settings"]
         after = partial(after_batch, scheduler=self.database.scheduler)  # a pushed-back end moves the close
         self.bids = BidService(self.database, settings.auction_extend_seconds, after_batch=after)
-
-    @property
-    def settings(self) -> Settings:
-        """The settings in force (the app's state holds them: a test may change them)."""
-        settings: Settings = self._state["settings"]
-        return settings
-
-    @property
-    def hasher(self) -> PasswordHasher:
-        hasher: PasswordHasher = self._state["hasher"]
-        return hasher
-
-    @property
-    def login_throttle(self) -> LoginThrottle:
-        throttle: LoginThrottle = self._state["login_throttle"]
-        return throttle
-
-    @property
-    def views(self) -> ViewCounter:
-        """Product page views counted in this process until the next flush."""
-        views: ViewCounter = self._state["views"]
-        return views
 
     @property
     def gate(self) -> Gate:
