@@ -74,8 +74,9 @@ def test_database_url(database_url: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(test_database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
+def settings(test_database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The suite's settings, with the changes a test names through ``tests.helpers.config.with_settings``."""
+    suite = Settings(
         database_url=test_database_url,
         secret_key="test-secret-key-" + "x" * 32,
         var_dir=tmp_path,
@@ -86,6 +87,7 @@ def settings(test_database_url: str, tmp_path: Path) -> Settings:
         page_size=5,
         database_null_pool=True,
     )
+    return suite.with_changes(**getattr(request, "param", {}))
 
 
 @pytest.fixture

@@ -35,9 +35,8 @@ async def live_auction(
     app, members, products, *, units: int = 2, start: int = 10_000, increment: int = 1_000, minutes: int = 60
 ) -> Auction:
     """A sold-out drop whose fixed-price units are paid converts: its auction opens for the rest."""
-    seller = await members.seller()
     product = await products.create(
-        seller,
+        await members.seller(),
         status=ProductStatus.CONVERSION_PENDING,
         fixed_quantity=2,
         taken_quantity=2,

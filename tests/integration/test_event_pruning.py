@@ -22,13 +22,9 @@ from app.events.pruning import prune_batch, prune_events
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from tasks.events import prune_handled_events
+from tests.helpers.config import with_settings
 
 WEEK = timedelta(hours=168)
-
-
-@pytest.fixture
-def settings(settings, request):
-    return settings.with_changes(**getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -160,12 +156,7 @@ async def test_pruning_deletes_more_events_than_one_batch_in_several_batches(app
     assert sorted(left) == sorted(pending) and inbox == 2 * len(pending)
 
 
-@pytest.mark.parametrize(
-    "settings",
-    [{"event_retention_hours": 0.0, "sweep_seconds": 0.2}],
-    ids=["no-retention"],
-    indirect=True,
-)
+@with_settings("no-retention", event_retention_hours=0.0, sweep_seconds=0.2)
 async def test_the_web_process_sweeps_prune_handled_events(client, app, topics):
     assert prune_handled_events.send in app.state.background.sweeps
     app.state.broker.start_worker()  # the worker `make worker` runs (already running on the stub)

@@ -28,15 +28,10 @@ from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from tasks.events import enqueue_event, handle_event
 from tests.helpers.backends import TEST_REDIS_URL
+from tests.helpers.config import with_settings
 from tests.helpers.waiting import wait_for
 
 RESEND = 0.3
-
-
-@pytest.fixture
-def settings(settings, request):
-    """``@pytest.mark.parametrize("settings", [{...}], indirect=True)`` changes the app's settings."""
-    return settings.with_changes(**getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -90,6 +85,15 @@ class Deliveries(Middleware):
     def outcomes(self) -> list[str]:
         with self.lock:
             return [what for _, what in self.seen]
+
+
+def watch(app, topic: str, drop: int = 0) -> tuple[Calls, Deliveries]:
+    """A handler for ``topic`` that records its runs, and the broker's deliveries of its messages
+    (the first ``drop`` of them lost)."""
+    calls = on_private(topic, name="tests.resend.calls")(Calls())
+    deliveries = Deliveries(topic, drop)
+    app.state.broker.broker.add_middleware(deliveries)
+    return calls, deliveries
 
 
 async def stored(database: Database, event_id: str) -> OutboxEvent:
@@ -187,18 +191,11 @@ async def test_a_parked_event_is_not_sent_again_until_an_admin_retries_it(app, t
         await database.dispose()
 
 
-@pytest.mark.parametrize(
-    "settings",
-    [{"event_resend_seconds": RESEND, "background_jobs": False, "in_process_worker": False}],
-    ids=["relay-driven-by-the-test"],
-    indirect=True,
-)
+@with_settings("relay-driven-by-the-test", event_resend_seconds=RESEND, background_jobs=False, in_process_worker=False)
 async def test_an_event_whose_message_the_broker_lost_is_handled_once_after_the_resend_time(client, app, topic):
     async with asyncio.timeout(60):
         database = app.state.database
-        calls = on_private(topic, name="tests.resend.calls")(Calls())
-        deliveries = Deliveries(topic)
-        app.state.broker.broker.add_middleware(deliveries)
+        calls, deliveries = watch(app, topic)
         async with database.transaction() as db:
             event_id = (await record_event(db, topic, "test", 1)).id
         assert await relay_once(database, enqueue_event) == 1
@@ -223,18 +220,11 @@ async def test_an_event_whose_message_the_broker_lost_is_handled_once_after_the_
         assert rows == [("tests.resend.calls",)]
 
 
-@pytest.mark.parametrize(
-    "settings",
-    [{"event_resend_seconds": RESEND, "outbox_poll_seconds": 0.05}],
-    ids=["relay-of-the-web-process"],
-    indirect=True,
-)
+@with_settings("relay-of-the-web-process", event_resend_seconds=RESEND, outbox_poll_seconds=0.05)
 async def test_the_web_process_relay_resends_messages_acked_without_running(client, app, topic):
     async with asyncio.timeout(60):
         database = app.state.database
-        calls = on_private(topic, name="tests.resend.calls")(Calls())
-        deliveries = Deliveries(topic, drop=2)  # the first send and the first resend are lost
-        app.state.broker.broker.add_middleware(deliveries)
+        calls, deliveries = watch(app, topic, drop=2)  # the first send and the first resend are lost
         app.state.broker.start_worker()  # the worker `make worker` runs (already running on the stub)
         async with database.transaction() as db:
             event_id = (await record_event(db, topic, "test", 1)).id

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 
 from app.admin.member_service import MemberModerationService, escape_like
@@ -33,18 +36,23 @@ async def test_search_combines_query_and_status(app, members):
         assert "q" in refused.value.errors
 
 
-async def test_refusals_leave_no_trace(app, members):
-    admin_row = await members.admin()
-    target_row = await members.create()
+@asynccontextmanager
+async def moderating(app, members) -> AsyncIterator[tuple[MemberModerationService, Member, Member]]:
+    """The moderation service in a transaction, the administrator using it, and a member to moderate."""
+    admin = await members.admin()
+    target = await members.create()
     async with app.state.database.transaction() as db:
-        service = MemberModerationService(db)
-        admin = await db.get(Member, admin_row.id)
+        yield MemberModerationService(db), await db.get(Member, admin.id), target
+
+
+async def test_refusals_leave_no_trace(app, members):
+    async with moderating(app, members) as (service, admin, target_row):
         with pytest.raises(NotFound):
             await service.suspend(10**12, admin, "x")
         with pytest.raises(FormInvalid):
             await service.suspend(target_row.id, admin, "")
         with pytest.raises(DomainError, match="your own account"):
-            await service.suspend(admin_row.id, admin, "x")
+            await service.suspend(admin.id, admin, "x")
         with pytest.raises(DomainError, match="is not suspended"):
             await service.unsuspend(target_row.id, admin, "x")
         target = await service.get(target_row.id)
@@ -53,15 +61,11 @@ async def test_refusals_leave_no_trace(app, members):
 
 
 async def test_trail_lists_newest_first_with_actor(app, members):
-    admin_row = await members.admin()
-    target_row = await members.create()
-    async with app.state.database.transaction() as db:
-        service = MemberModerationService(db)
-        admin = await db.get(Member, admin_row.id)
-        await service.suspend(target_row.id, admin, "first")
-        await service.unsuspend(target_row.id, admin, "second")
-        trail = await service.trail(await service.get(target_row.id))
+    async with moderating(app, members) as (service, admin, target):
+        await service.suspend(target.id, admin, "first")
+        await service.unsuspend(target.id, admin, "second")
+        trail = await service.trail(await service.get(target.id))
         assert [(e.action, e.reason, e.actor.email) for e in trail] == [
-            ("member.unsuspend", "second", admin_row.email),
-            ("member.suspend", "first", admin_row.email),
+            ("member.unsuspend", "second", admin.email),
+            ("member.suspend", "first", admin.email),
         ]

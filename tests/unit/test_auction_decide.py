@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -19,9 +19,8 @@ from app.auctions.rules import (
     Standing,
     decide,
 )
+from tests.helpers.clock import END, NOW
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-END = NOW + timedelta(minutes=10)
 EXTEND = timedelta(seconds=60)
 SELLER = 1_000
 START, INC = 10_000, 500

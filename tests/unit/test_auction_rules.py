@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,9 +20,7 @@ from app.auctions.rules import (
     winners,
 )
 from app.core.states import IllegalTransition
-
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-END = NOW + timedelta(minutes=10)
+from tests.helpers.clock import END, NOW
 
 
 def bids(*rows: tuple[int, int]) -> list[Bid]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from app.drops import rules
 from app.drops.rules import Answered, Conflicted, Granted, Outcome, Press, PressResult, SameAs, decide
 from app.models.catalog import ProductStatus
+from tests.helpers.clock import NOW
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOLD = timedelta(minutes=10)
 PRODUCT = 7
 FAST = settings(max_examples=150, deadline=None, derandomize=True)

@@ -13,6 +13,7 @@ from app.catalog.product_rules import (
     parse_product_form,
     to_local_input,
 )
+from tests.helpers.forms import REFUSAL_ARGS, refusals
 
 NOW = datetime(2030, 5, 1, 3, 0, tzinfo=UTC)  # 12:00 in Korea
 GOOD = {
@@ -53,53 +54,44 @@ def test_a_good_form_gives_clean_values():
     )
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("list_price", "", "Enter the list price."),
-        ("list_price", "-5", "at least ₩1"),
-        ("list_price", "0", "at least ₩1"),
-        ("list_price", "1000000001", "at most ₩1,000,000,000"),
-        ("list_price", "9" * 40, "at most ₩1,000,000,000"),
-        ("list_price", "9" * 5000, "at most ₩1,000,000,000"),
-        ("list_price", "abc", "must be a whole number"),
-        ("list_price", "12.5", "must be a whole number"),
-        ("list_price", "1e6", "must be a whole number"),
-        ("list_price", "1,2,3", "must be a whole number"),
-        ("list_price", "١٢٣", "must be a whole number"),
-        ("total_quantity", "0", "at least 1"),
-        ("total_quantity", "-1", "at least 1"),
-        ("total_quantity", "100001", "at most 100,000"),
-        ("total_quantity", "ten", "must be a whole number"),
-        ("fixed_quantity", "-1", "at least 0"),
-        ("fixed_quantity", "11", "cannot be more than the total quantity (10)"),
-        ("purchase_limit", "0", "at least 1"),
-        ("purchase_limit", "7", "cannot be more than the fixed-price quantity (6)"),
-        ("purchase_limit", "x", "must be a whole number"),
-        ("auction_start_price", "", "Enter the auction start price."),
-        ("auction_start_price", "0", "at least ₩1"),
-        ("auction_start_price", "-100", "at least ₩1"),
-        ("auction_increment", "0", "at least ₩1"),
-        ("auction_duration_minutes", "4", "at least 5 minutes"),
-        ("auction_duration_minutes", "10081", "at most 10,080 minutes"),
-        ("name", "", "Enter the product's name."),
-        ("name", "   ", "Enter the product's name."),
-        ("name", "n" * 121, "at most 120 characters"),
-        ("name", "bad\x00name", "control characters"),
-        ("description", "d" * 5001, "at most 5,000 characters"),
-        ("category_id", "", "Choose a category."),
-        ("category_id", "abc", "Choose one of the listed categories."),
-        ("category_id", "99999999999999", "Choose one of the listed categories."),
-        ("sale_starts_at", "", "Enter the date and time"),
-        ("sale_starts_at", "tomorrow", "like 2030-05-01 20:00"),
-        ("sale_starts_at", "2030-02-30T10:00", "does not exist"),
-        ("sale_starts_at", "2030-05-01T11:59", "in the past"),
-        ("sale_starts_at", "2020-01-01T00:00", "in the past"),
-        ("sale_starts_at", "2032-01-01T00:00", "at most a year"),
-        ("sale_starts_at", "9999-12-31T23:59", "at most a year"),
-        ("sale_starts_at", "0001-01-01T00:00", "does not exist"),
-    ],
-)
+REFUSED = {
+    "list_price": {
+        "Enter the list price.": [""],
+        "at least ₩1": ["-5", "0"],
+        "at most ₩1,000,000,000": ["1000000001", "9" * 40, "9" * 5000],
+        "must be a whole number": ["abc", "12.5", "1e6", "1,2,3", "١٢٣"],
+    },
+    "total_quantity": {"at least 1": ["0", "-1"], "at most 100,000": ["100001"], "must be a whole number": ["ten"]},
+    "fixed_quantity": {"at least 0": ["-1"], "cannot be more than the total quantity (10)": ["11"]},
+    "purchase_limit": {
+        "at least 1": ["0"],
+        "cannot be more than the fixed-price quantity (6)": ["7"],
+        "must be a whole number": ["x"],
+    },
+    "auction_start_price": {"Enter the auction start price.": [""], "at least ₩1": ["0", "-100"]},
+    "auction_increment": {"at least ₩1": ["0"]},
+    "auction_duration_minutes": {"at least 5 minutes": ["4"], "at most 10,080 minutes": ["10081"]},
+    "name": {
+        "Enter the product's name.": ["", "   "],
+        "at most 120 characters": ["n" * 121],
+        "control characters": ["bad\x00name"],
+    },
+    "description": {"at most 5,000 characters": ["d" * 5001]},
+    "category_id": {
+        "Choose a category.": [""],
+        "Choose one of the listed categories.": ["abc", "99999999999999"],
+    },
+    "sale_starts_at": {
+        "Enter the date and time": [""],
+        "like 2030-05-01 20:00": ["tomorrow"],
+        "does not exist": ["2030-02-30T10:00", "0001-01-01T00:00"],
+        "in the past": ["2030-05-01T11:59", "2020-01-01T00:00"],
+        "at most a year": ["2032-01-01T00:00", "9999-12-31T23:59"],
+    },
+}
+
+
+@pytest.mark.parametrize(REFUSAL_ARGS, refusals(REFUSED))
 def test_each_refusal_is_explained_next_to_its_field(field, value, message):
     values, errors = check(**{field: value})
     assert values is None

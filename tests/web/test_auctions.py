@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import anyio
 from sqlalchemy import func, select
 
 from app.models.auctions import AuctionResult, Bid, ResultStatus
@@ -16,6 +15,7 @@ from app.models.orders import Order, OrderStatus
 from tasks.auctions import close_now
 from tests.helpers.auctions import bid, dispatch_all, end_now, live_auction
 from tests.helpers.keys import key
+from tests.helpers.streams import read_stream
 from tests.helpers.web import HTMX, field_error, login, place, post_form, second_browser, signed_in
 
 
@@ -37,40 +37,22 @@ def parse_events(body: str) -> list[tuple[str, str]]:
 async def sse_events(client, path: str, until, *, during=None, limit: float = 8.0) -> list[tuple[str, str]]:
     """The server-sent events of ``path`` as (event, data), with the client's cookies, up to the
     first list of events ``until`` accepts. ``during`` (a coroutine function) runs once the first
-    event has arrived. The test client never returns a response that does not end, so this speaks
-    ASGI to the app on the client's own loop and hangs up when done."""
-    request = client.build_request("GET", path)
-    scope = client._transport.parse_request(request)
-    scope.update(method="GET", http_version="1.1")
+    event has arrived."""
     first_seen = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    async def run() -> bytes:
-        body = bytearray()
-        done = anyio.Event()
+    def enough(body: bytearray) -> bool:
+        events = parse_events(body.decode())
+        if events:
+            loop.call_soon_threadsafe(first_seen.set)
+        return until(events)
 
-        async def receive() -> dict:
-            await done.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            if message["type"] == "http.response.body":
-                body.extend(message.get("body", b""))
-                events = parse_events(body.decode())
-                if events:
-                    loop.call_soon_threadsafe(first_seen.set)
-                if until(events) or not message.get("more_body"):
-                    done.set()
-
-        with anyio.fail_after(limit):
-            await client.app(scope, receive, send)
-        return bytes(body)
-
-    task = asyncio.ensure_future(asyncio.to_thread(client.blocking_portal.call, run))
+    task = asyncio.ensure_future(read_stream(client, path, enough, limit))
     if during is not None:
         await asyncio.wait_for(first_seen.wait(), limit)
         await during()
-    return parse_events((await task).decode())
+    _, body = await task
+    return parse_events(body.decode())
 
 
 async def test_the_bidding_page_shows_the_state_and_asks_visitors_to_sign_in(client, app, members, products):

@@ -3,12 +3,9 @@ with a clear message, the live stock stream, and the member's purchase rights pa
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 
-import anyio
-import httpx
 from sqlalchemy import select, update
 
 from app.drops.service import Press
@@ -18,6 +15,7 @@ from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
 from tests.helpers.drops import expire_now, lose_the_gate, on_sale, service
 from tests.helpers.keys import key
+from tests.helpers.streams import read_stream
 from tests.helpers.web import HTMX, buy, login, post_form, second_browser, signed_in
 
 
@@ -28,34 +26,8 @@ async def rights_of(app, member_id: int) -> list[PurchaseRight]:
 
 
 async def first_event(client, path: str, limit: float = 5.0) -> tuple[int, dict[str, str], str]:
-    """Status, headers and the first server-sent event of ``path``. The test client returns a
-    response only once it is complete, and an event stream never completes: so speak ASGI to the
-    app on the client's own loop and hang up after the first event."""
-    scope = client._transport.parse_request(httpx.Request("GET", f"{client.base_url}{path}"))
-    scope.update(method="GET", http_version="1.1")
-
-    async def run() -> tuple[dict, bytes]:
-        start: dict = {}
-        body = bytearray()
-        first = anyio.Event()
-
-        async def receive() -> dict:
-            await first.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                body.extend(message.get("body", b""))
-                if b"\r\n\r\n" in body or b"\n\n" in body or not message.get("more_body"):
-                    first.set()
-
-        with anyio.fail_after(limit):
-            await client.app(scope, receive, send)
-        return start, bytes(body)
-
-    start, body = await asyncio.to_thread(client.blocking_portal.call, run)
+    """Status, headers and the first server-sent event of ``path``."""
+    start, body = await read_stream(client, path, lambda body: b"\r\n\r\n" in body or b"\n\n" in body, limit)
     headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
     return start["status"], headers, re.split(r"\r?\n\r?\n", body.decode())[0]
 

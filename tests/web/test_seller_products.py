@@ -15,6 +15,7 @@ from app.catalog.product_rules import to_local_input
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage, ProductStatus, ProductStatusChange
 from app.models.events import OutboxEvent
+from tests.helpers.forms import REFUSAL_ARGS, refusals
 from tests.helpers.web import field_error, login, post_form
 
 MB = 1024 * 1024
@@ -165,30 +166,29 @@ async def test_publishing_after_the_start_time_asks_for_a_new_one(client, app, s
     assert unchanged.status is ProductStatus.DRAFT and await rows(app, ProductStatusChange) == []
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("list_price", "-1000", "at least ₩1"),
-        ("list_price", "0", "at least ₩1"),
-        ("list_price", "99999999999999999999999", "at most ₩1,000,000,000"),
-        ("list_price", "twelve", "whole number"),
-        ("total_quantity", "-3", "at least 1"),
-        ("total_quantity", "0", "at least 1"),
-        ("total_quantity", "100000000", "at most 100,000"),
-        ("total_quantity", "1.5", "whole number"),
-        ("fixed_quantity", "-1", "at least 0"),
-        ("fixed_quantity", "11", "cannot be more than the total quantity"),
-        ("purchase_limit", "-1", "at least 1"),
-        ("sale_starts_at", "2020-01-01T09:00", "in the past"),
-        ("sale_starts_at", "not a date", "date and time"),
-        ("auction_start_price", "0", "at least ₩1"),
-        ("auction_start_price", "-5", "at least ₩1"),
-        ("auction_increment", "abc", "whole number"),
-        ("auction_duration_minutes", "1", "at least 5 minutes"),
-        ("name", "", "Enter the product"),
-        ("category_id", "424242", "Choose one of the listed categories"),
-    ],
-)
+REFUSED = {
+    "list_price": {
+        "at least ₩1": ["-1000", "0"],
+        "at most ₩1,000,000,000": ["99999999999999999999999"],
+        "whole number": ["twelve"],
+    },
+    "total_quantity": {
+        "at least 1": ["-3", "0"],
+        "at most 100,000": ["100000000"],
+        "whole number": ["1.5"],
+    },
+    "fixed_quantity": {"at least 0": ["-1"], "cannot be more than the total quantity": ["11"]},
+    "purchase_limit": {"at least 1": ["-1"]},
+    "sale_starts_at": {"in the past": ["2020-01-01T09:00"], "date and time": ["not a date"]},
+    "auction_start_price": {"at least ₩1": ["0", "-5"]},
+    "auction_increment": {"whole number": ["abc"]},
+    "auction_duration_minutes": {"at least 5 minutes": ["1"]},
+    "name": {"Enter the product": [""]},
+    "category_id": {"Choose one of the listed categories": ["424242"]},
+}
+
+
+@pytest.mark.parametrize(REFUSAL_ARGS, refusals(REFUSED))
 async def test_bad_fields_are_refused_next_to_the_field(client, app, seller, category, field, value, message):
     r = await post_form(client, "/seller/products", good_form(category.id, **{field: value}), files=[png()])
     assert r.status_code == 422

@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.models.members import ApplicationStatus, AuditEntry, MemberRole, SellerApplication
+from tests.helpers.forms import REFUSAL_ARGS, refusals
 from tests.helpers.web import field_error, login, post_form, second_browser
 
 GOOD = {"business_name": "Moon Ceramics", "contact": "moon@ceramics.test", "description": "Hand-thrown mugs."}
@@ -140,21 +141,14 @@ async def test_unknown_application_is_404(client, app, members):
         assert r.status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("business_name", "", "Enter your business name"),
-        ("business_name", "   ", "Enter your business name"),
-        ("business_name", "X", "at least 2"),
-        ("business_name", "x" * 101, "at most 100"),
-        ("contact", "", "Enter your contact"),
-        ("contact", "ab", "at least 3"),
-        ("contact", "c" * 201, "at most 200"),
-        ("description", "", "Enter your description"),
-        ("description", "too short", "at least 10"),
-        ("description", "d" * 2001, "at most 2000"),
-    ],
-)
+REFUSED = {
+    "business_name": {"Enter your business name": ["", "   "], "at least 2": ["X"], "at most 100": ["x" * 101]},
+    "contact": {"Enter your contact": [""], "at least 3": ["ab"], "at most 200": ["c" * 201]},
+    "description": {"Enter your description": [""], "at least 10": ["too short"], "at most 2000": ["d" * 2001]},
+}
+
+
+@pytest.mark.parametrize(REFUSAL_ARGS, refusals(REFUSED))
 async def test_invalid_application_fields_are_refused(client, app, shopper, field, value, message):
     r = await apply(client, **{field: value})
     assert r.status_code == 422
