@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import lifecycle
-from app.core.status import Aggregate, clip, register, try_move
+from app.core.status import Aggregate, columns, due, own_history, register, try_move
 from app.db import add_once, after_commit, database_of
 from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
@@ -25,15 +25,13 @@ STOCK_OPEN = (ProductStatus.ON_SALE, ProductStatus.CONVERSION_PENDING, ProductSt
 
 RIGHT = register(
     Aggregate(
-        name="purchase_right",
-        model=PurchaseRight,
-        machine=RIGHT_STATUS,
-        history=lambda m: PurchaseRightChange(
-            right_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
-        ),
+        "purchase_right",
+        PurchaseRight,
+        RIGHT_STATUS,
+        own_history(PurchaseRightChange.right_id),
         topic=lambda status: Topic(f"drop.right_{status.value}"),
         values=lambda m: {"decided_at": m.now},
-        payload=lambda m: {"product_id": m.entity.product_id},
+        payload=columns("product_id"),
     )
 )
 
@@ -179,11 +177,4 @@ async def convert_if_paid(db: AsyncSession, product_id: int) -> bool:
 
 
 async def due_rights(db: AsyncSession, now: datetime | None = None, limit: int = 1000) -> list[int]:
-    now = now or utcnow()
-    stmt = (
-        select(PurchaseRight.id)
-        .where(PurchaseRight.status == RightStatus.HELD, PurchaseRight.expires_at <= now)
-        .order_by(PurchaseRight.expires_at)
-        .limit(limit)
-    )
-    return list((await db.execute(stmt)).scalars())
+    return await due(db, RightStatus.HELD, PurchaseRight.expires_at, now, limit)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
 from app.core.results import rows_changed
-from app.core.status import Aggregate, created, generic_history, move, prefixed, register, try_move
+from app.core.status import Aggregate, columns, created, move, register, try_move
 from app.drops.gate import StockChange
 from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
 from app.events.outbox import record_event
@@ -33,15 +33,7 @@ from app.payments.rules import REFUND_STATUS, REFUNDABLE, RefundQuote, RefundRef
 publishes(Topic.REFUND_RESERVED)  # a new refund; its moves publish refund.done / refund.failed
 
 REFUND = register(
-    Aggregate(
-        name="refund",
-        model=Refund,
-        machine=REFUND_STATUS,
-        history=generic_history("refund"),
-        topic=prefixed("refund"),
-        values=lambda m: {"completed_at": m.now},
-        payload=lambda m: {"order_id": m.entity.order_id},
-    )
+    Aggregate("refund", Refund, REFUND_STATUS, values=lambda m: {"completed_at": m.now}, payload=columns("order_id"))
 )
 
 
