@@ -58,7 +58,7 @@ from app.models.catalog import Product, ProductStatus
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.members import Member, MemberStatus
 
-__all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows"]
+__all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows", "held_right"]
 
 log = logging.getLogger(__name__)
 
@@ -240,18 +240,9 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
             )
         ).all()
     }
+    # the product's columns read above (status, purchase limit, price, quantities) by their names
     return DropSnapshot(
-        product_id=product_id,
-        status=product.status,
-        purchase_limit=product.purchase_limit,
-        list_price=product.list_price,
-        fixed_quantity=product.fixed_quantity,
-        taken_quantity=product.taken_quantity,
-        hold=hold,
-        active=active,
-        holding=holding,
-        rights=rights,
-        refusals=refusals,
+        product_id, hold=hold, active=active, holding=holding, rights=rights, refusals=refusals, **product._mapping
     )
 
 
@@ -270,17 +261,7 @@ async def write_decision(
         await db.execute(insert(PressRefusal), rows)
     if not decision.grants:
         return {}, None
-    rights = {
-        g.key: PurchaseRight(
-            product_id=product_id,
-            member_id=g.member_id,
-            idempotency_key=g.key,
-            status=RightStatus.HELD,
-            unit_price=g.unit_price,
-            expires_at=g.expires_at,
-        )
-        for g in decision.grants
-    }
+    rights = {g.key: held_right(product_id, g.member_id, g.key, g.unit_price, g.expires_at) for g in decision.grants}
     db.add_all(list(rights.values()))
     await db.flush()  # one multi-row INSERT … RETURNING for the ids
     for grant in decision.grants:
@@ -333,6 +314,19 @@ def _results(
                 item = replace(earlier, replayed=True) if isinstance(earlier, PressResult) else earlier
         results.append(item)
     return results
+
+
+def held_right(product_id: int, member_id: int, key: str, unit_price: int, expires_at: datetime) -> PurchaseRight:
+    """The row of a right granted to the press of ``key``, held until it is paid, given up or its
+    time is up. Not added."""
+    return PurchaseRight(
+        product_id=product_id,
+        member_id=member_id,
+        idempotency_key=key,
+        status=RightStatus.HELD,
+        unit_price=unit_price,
+        expires_at=expires_at,
+    )
 
 
 def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
