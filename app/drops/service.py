@@ -51,11 +51,12 @@ from app.drops.rules import (
     decide,
     key_is_valid,
 )
+from app.drops.stock import ledger_entry
 from app.events.outbox import add_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
-from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
+from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
 from app.models.members import Member, MemberStatus
 
 __all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows", "held_right"]
@@ -333,16 +334,7 @@ def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None
     """What every granted right writes besides itself: its history row, the ledger row (the unit
     leaves the stock) and the event the other parts react to. Added, not flushed."""
     db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
-    db.add(
-        StockEntry(
-            product_id=press.product_id,
-            delta=-1,
-            reason=StockReason.PURCHASE,
-            unique_key=f"purchase:right:{right.id}",
-            reference=f"right:{right.id}",
-            actor_id=press.member_id,
-        )
-    )
+    db.add(ledger_entry(press.product_id, -1, StockReason.PURCHASE, f"right:{right.id}", actor_id=press.member_id))
     add_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
 
 

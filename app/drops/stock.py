@@ -50,21 +50,16 @@ async def _apply(settings: object, change: StockChange) -> None:
     await gate_for(settings).apply(change)
 
 
-async def write_ledger(
-    db: AsyncSession,
-    product_id: int,
-    delta: int,
-    reason: StockReason,
-    unique_key: str,
-    *,
-    reference: str | None = None,
-    actor_id: int | None = None,
-) -> bool:
-    """Append one row; False when a row with this key exists already (a redelivery)."""
-    entry = StockEntry(
-        product_id=product_id, delta=delta, reason=reason, unique_key=unique_key, reference=reference, actor_id=actor_id
+def ledger_entry(
+    product_id: int, delta: int, reason: StockReason, reference: str | None = None, *, actor_id: int | None = None
+) -> StockEntry:
+    """One ledger row, keyed by its reason and the row it is for (``expiry:right:42``; the listing,
+    for no other row, ``listing:product:7``): written with ``add_once``, a redelivered event writes
+    nothing."""
+    key = f"{reason.value}:{reference or f'product:{product_id}'}"
+    return StockEntry(
+        product_id=product_id, delta=delta, reason=reason, unique_key=key, reference=reference, actor_id=actor_id
     )
-    return await add_once(db, entry)
 
 
 async def ledger_sum(db: AsyncSession, product_id: int) -> int:
@@ -76,13 +71,7 @@ async def ledger_sum(db: AsyncSession, product_id: int) -> int:
 
 async def open_stock(db: AsyncSession, product: Product) -> None:
     """The fixed-price units go on sale: the ledger's first row."""
-    await write_ledger(
-        db,
-        product.id,
-        product.fixed_quantity - product.taken_quantity,
-        StockReason.LISTING,
-        f"listing:product:{product.id}",
-    )
+    await add_once(db, ledger_entry(product.id, product.fixed_quantity - product.taken_quantity, StockReason.LISTING))
 
 
 async def _move_held(
@@ -116,15 +105,7 @@ async def return_unit(
     if row is None:
         return False
     tell_gate(db, StockChange(right.product_id, row.stock_version, +1, {right.member_id: -1}))
-    await write_ledger(
-        db,
-        right.product_id,
-        +1,
-        reason,
-        f"{reason.value}:right:{right.id}",
-        reference=f"right:{right.id}",
-        actor_id=actor_id,
-    )
+    await add_once(db, ledger_entry(right.product_id, +1, reason, f"right:{right.id}", actor_id=actor_id))
     product = await db.get(Product, right.product_id, populate_existing=True)
     assert product is not None
     if product.status is ProductStatus.CONVERSION_PENDING:

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import DomainError
 from app.core.results import rows_changed
 from app.core.status import Aggregate, columns, created, move, register, try_move
+from app.db import add_once
 from app.drops.gate import StockChange
-from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
+from app.drops.stock import STOCK_OPEN, ledger_entry, tell_gate
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
@@ -271,14 +272,7 @@ async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
             order_id=order.id,
         )
         return
-    await write_ledger(
-        db,
-        order.product_id,
-        refund.quantity,
-        StockReason.REFUND,
-        f"refund:refund:{refund.id}",
-        reference=f"refund:{refund.id}",
-    )
+    await add_once(db, ledger_entry(order.product_id, refund.quantity, StockReason.REFUND, f"refund:{refund.id}"))
     product = await db.get(Product, order.product_id, populate_existing=True)
     if product is not None and product.status is ProductStatus.CONVERSION_PENDING:
         await try_move(db, product, ProductStatus.ON_SALE, reason="refunded units came back")
