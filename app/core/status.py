@@ -67,10 +67,11 @@ class Aggregate(Generic[S]):
     """How one aggregate's status moves.
 
     ``name``: the aggregate type its events (and generic history rows) carry; ``history``: the
-    history row of a move (by default a ``status_changes`` row); ``topic``: the topic a move to a
-    status publishes (by default ``{name}.{status}``); ``values``: columns a move writes besides
-    ``status`` (``updated_at`` is stamped wherever the model has one); ``payload``: what its event
-    carries besides ``from_status`` and ``to_status``; ``guard``: refusals beyond the table (raise
+    history row of a move (by default a ``status_changes`` row; ``own_history`` for a table of the
+    part's own); ``topic``: the topic a move to a status publishes (by default ``{name}.{status}``);
+    ``values``: columns a move writes besides ``status`` (``updated_at`` is stamped wherever the
+    model has one); ``payload``: what its event carries besides ``from_status`` and ``to_status``
+    (``columns`` names some of the row's own); ``guard``: refusals beyond the table (raise
     ``IllegalTransition``); ``after``: more rows a move writes (the payment audit line)."""
 
     name: str
