@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auctions.service import open_for_product
 from app.catalog.images import Upload, process_image, store
 from app.catalog.transitions import product_changed
-from app.drops.stock import write_ledger
+from app.db import add_once
+from app.drops.stock import ledger_entry
 from app.events.outbox import record_event
 from app.events.topics import Topic
 from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
-from app.models.drops import PurchaseRight, RightStatus, StockReason
+from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
 from app.models.members import Member
 from app.settings import Settings
 
@@ -195,7 +196,7 @@ async def _demo_stock(db: AsyncSession, product: Product, shopper: Member | None
     sold-out sale waits on one right of the demo shopper that is still unpaid."""
     if product.status not in (S.ON_SALE, S.CONVERSION_PENDING, S.AUCTION_LIVE, S.ENDED):
         return
-    await write_ledger(db, product.id, product.fixed_quantity, StockReason.LISTING, f"listing:product:{product.id}")
+    await add_once(db, ledger_entry(product.id, product.fixed_quantity, StockReason.LISTING))
     if product.status is S.CONVERSION_PENDING and shopper is not None:
         for n in range(product.taken_quantity):
             right = PurchaseRight(
@@ -209,20 +210,18 @@ async def _demo_stock(db: AsyncSession, product: Product, shopper: Member | None
             )
             db.add(right)
             await db.flush()
-            await write_ledger(
-                db, product.id, -1, StockReason.PURCHASE, f"purchase:right:{right.id}", reference=f"right:{right.id}"
-            )
+            await add_once(db, ledger_entry(product.id, -1, StockReason.PURCHASE, f"right:{right.id}"))
             if n == 0:
                 await record_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, product_id=product.id)
     elif product.taken_quantity:
-        await write_ledger(
-            db,
-            product.id,
-            -product.taken_quantity,
-            StockReason.PURCHASE,
-            f"purchase:demo:{product.id}",
+        sold = StockEntry(
+            product_id=product.id,
+            delta=-product.taken_quantity,
+            reason=StockReason.PURCHASE,
             reference="sold before the demo began",
+            unique_key=f"purchase:demo:{product.id}",
         )
+        await add_once(db, sold)
 
 
 def _auction_minutes(demo: Demo) -> int:

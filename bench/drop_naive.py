@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from app.catalog.transitions import transition
 from app.core.errors import NotFound
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
-from app.drops.service import _NOT_SELLING, DropService, Press, _replay_or_conflict, add_grant_rows
+from app.drops.service import _NOT_SELLING, DropService, Press, _replay_or_conflict, add_grant_rows, held_right
 from app.models.catalog import Product, ProductStatus
-from app.models.drops import PurchaseRight, RightStatus
+from app.models.drops import PurchaseRight
 from app.models.members import Member, MemberStatus
 from tasks.web import create_app as create_shop
 
@@ -63,14 +63,7 @@ class NaiveDropService(DropService):
             if mine >= product.purchase_limit:
                 return PressResult(Outcome.LIMIT)
             product.taken_quantity += 1  # safe only because the row is locked
-            right = PurchaseRight(
-                product_id=press.product_id,
-                member_id=press.member_id,
-                idempotency_key=press.key,
-                status=RightStatus.HELD,
-                unit_price=product.list_price,
-                expires_at=now + self.hold,
-            )
+            right = held_right(press.product_id, press.member_id, press.key, product.list_price, now + self.hold)
             db.add(right)
             await db.flush()
             add_grant_rows(db, press, right)

@@ -9,7 +9,7 @@ from app.accounts import rules
 from app.accounts.passwords import PasswordHasher
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
-from app.core.status import Aggregate, Move, created, generic_history, move, prefixed, register
+from app.core.status import Aggregate, Move, created, move, register
 from app.db import add_once
 from app.models.members import Member, MemberRole, MemberStatus
 
@@ -22,16 +22,7 @@ def _member_values(step: Move[MemberStatus]) -> dict[str, object]:
     return values
 
 
-MEMBER = register(
-    Aggregate(
-        name="member",
-        model=Member,
-        machine=rules.MEMBER_STATUS,
-        history=generic_history("member"),
-        topic=prefixed("member"),
-        values=_member_values,
-    )
-)
+MEMBER = register(Aggregate("member", Member, rules.MEMBER_STATUS, values=_member_values))
 
 
 class LoginRefused(DomainError):

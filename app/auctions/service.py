@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.result_rules import RESULT_STATUS
 from app.auctions.rules import AUCTION_STATUS, AuctionStatus
-from app.core.status import Aggregate, Move, clip, created, generic_history, move, prefixed, register, try_move
+from app.core.status import Aggregate, Move, columns, created, due, move, own_history, register, try_move
 from app.db import add_once
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
@@ -39,27 +39,9 @@ def _auction_values(step: Move[AuctionStatus]) -> dict[str, object]:
 
 
 AUCTION = register(
-    Aggregate(
-        name="auction",
-        model=Auction,
-        machine=AUCTION_STATUS,
-        history=lambda m: AuctionChange(
-            auction_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
-        ),
-        topic=prefixed("auction"),
-        values=_auction_values,
-    )
+    Aggregate("auction", Auction, AUCTION_STATUS, own_history(AuctionChange.auction_id), values=_auction_values)
 )
-RESULT = register(
-    Aggregate(
-        name="auction_result",
-        model=AuctionResult,
-        machine=RESULT_STATUS,
-        history=generic_history("auction_result"),
-        topic=prefixed("auction_result"),
-        payload=lambda m: {"auction_id": m.entity.auction_id, "order_id": m.entity.order_id},
-    )
-)
+RESULT = register(Aggregate("auction_result", AuctionResult, RESULT_STATUS, payload=columns("auction_id", "order_id")))
 
 
 async def auction_of_product(db: AsyncSession, product_id: int) -> Auction | None:
@@ -286,14 +268,7 @@ async def record_paid(db: AsyncSession, order_id: int) -> bool:
 
 
 async def due_auctions(db: AsyncSession, now: datetime | None = None, limit: int = 200) -> list[int]:
-    now = now or utcnow()
-    stmt = (
-        select(Auction.id)
-        .where(Auction.status == AuctionStatus.LIVE, Auction.ends_at <= now)
-        .order_by(Auction.ends_at)
-        .limit(limit)
-    )
-    return list((await db.execute(stmt)).scalars())
+    return await due(db, AuctionStatus.LIVE, Auction.ends_at, now, limit)
 
 
 async def due_offers(db: AsyncSession, now: datetime | None = None, limit: int = 500) -> list[int]:

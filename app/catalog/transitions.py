@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import lifecycle
-from app.core.status import Aggregate, Move, clip, move, one_topic, register, try_move
+from app.core.status import Aggregate, Move, due, move, one_topic, own_history, register, try_move
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
@@ -38,17 +38,11 @@ def _values(step: Move[ProductStatus]) -> Mapping[str, object]:
 
 PRODUCT = register(
     Aggregate(
-        name="product",
-        model=Product,
-        machine=lifecycle.PRODUCT_STATUS,
-        history=lambda m: ProductStatusChange(
-            product_id=m.entity.id,
-            from_status=m.source,
-            to_status=m.target,
-            actor_id=m.actor_id,
-            reason=clip(m.reason, 500),
-        ),
-        topic=one_topic(Topic.PRODUCT_STATUS_CHANGED),
+        "product",
+        Product,
+        lifecycle.PRODUCT_STATUS,
+        own_history(ProductStatusChange.product_id),
+        one_topic(Topic.PRODUCT_STATUS_CHANGED),
         values=_values,
         guard=_guard,
     )
@@ -56,12 +50,7 @@ PRODUCT = register(
 
 
 async def transition(
-    db: AsyncSession,
-    product: Product,
-    target: ProductStatus,
-    *,
-    actor: Member | None = None,
-    reason: str | None = None,
+    db: AsyncSession, product: Product, target: ProductStatus, *, actor: Member | None = None, reason: str | None = None
 ) -> ProductStatusChange:
     """A product's move through the status core (``StaleStatus`` when it moved meanwhile)."""
     change: ProductStatusChange = await move(db, product, target, actor=actor, reason=reason)
@@ -97,14 +86,7 @@ async def open_due_sale(db: AsyncSession, product_id: int, now: datetime | None 
 
 
 async def due_for_opening(db: AsyncSession, now: datetime | None = None, limit: int = 500) -> list[int]:
-    now = now or utcnow()
-    stmt = (
-        select(Product.id)
-        .where(Product.status == ProductStatus.SCHEDULED, Product.sale_starts_at <= now)
-        .order_by(Product.sale_starts_at)
-        .limit(limit)
-    )
-    return list((await db.execute(stmt)).scalars())
+    return await due(db, ProductStatus.SCHEDULED, Product.sale_starts_at, now, limit)
 
 
 async def history(db: AsyncSession, product_id: int) -> list[ProductStatusChange]:

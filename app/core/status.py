@@ -9,7 +9,7 @@ callers to whom "someone else did it" means "nothing to do".
 
 Each aggregate is described once (``Aggregate``: model, table, history row, event topic, extra
 values a move writes) beside the code that owns it, and registered here with ``register``, which
-also declares the topics its moves publish."""
+also declares the topics its moves publish. ``due`` finds the rows whose time in a status is up."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import DomainError
@@ -56,22 +57,28 @@ def _nothing(move: Move[Any]) -> Mapping[str, object]:
     return {}
 
 
+def _named_after_aggregate(_: Any) -> Any:
+    """The default ``history`` and ``topic``, which ``Aggregate`` replaces with its name's own."""
+    raise AssertionError("an Aggregate fills in its default history and topic when it is made")
+
+
 @dataclass(frozen=True)
 class Aggregate(Generic[S]):
     """How one aggregate's status moves.
 
     ``name``: the aggregate type its events (and generic history rows) carry; ``history``: the
-    history row of a move; ``topic``: the topic a move to a status publishes; ``values``: columns a
-    move writes besides ``status`` (``updated_at`` is stamped wherever the model has one);
-    ``payload``: what its event carries besides ``from_status`` and ``to_status``; ``guard``:
-    refusals beyond the table (raise ``IllegalTransition``); ``after``: more rows a move writes
-    (the payment audit line)."""
+    history row of a move (by default a ``status_changes`` row; ``own_history`` for a table of the
+    part's own); ``topic``: the topic a move to a status publishes (by default ``{name}.{status}``);
+    ``values``: columns a move writes besides ``status`` (``updated_at`` is stamped wherever the
+    model has one); ``payload``: what its event carries besides ``from_status`` and ``to_status``
+    (``columns`` names some of the row's own); ``guard``: refusals beyond the table (raise
+    ``IllegalTransition``); ``after``: more rows a move writes (the payment audit line)."""
 
     name: str
     model: type[Any]
     machine: StateMachine[S]
-    history: Callable[[Move[S]], object]
-    topic: Callable[[S], Topic]
+    history: Callable[[Move[S]], object] = _named_after_aggregate
+    topic: Callable[[S], Topic] = _named_after_aggregate
     values: Callable[[Move[S]], Mapping[str, object]] = _nothing
     payload: Callable[[Move[S]], Mapping[str, object]] = _nothing
     guard: Callable[[Move[S]], None] | None = None
@@ -79,6 +86,10 @@ class Aggregate(Generic[S]):
     stamps_updated_at: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.history is _named_after_aggregate:
+            object.__setattr__(self, "history", generic_history(self.name))
+        if self.topic is _named_after_aggregate:
+            object.__setattr__(self, "topic", prefixed(self.name))
         object.__setattr__(self, "stamps_updated_at", "updated_at" in self.model.__table__.columns)
 
     def topics(self) -> frozenset[Topic]:
@@ -138,6 +149,31 @@ def generic_history(name: str, reason_length: int = 500) -> Callable[[Move[Any]]
     return row
 
 
+def own_history(key: InstrumentedAttribute[int]) -> Callable[[Move[Any]], object]:
+    """A row of the aggregate's own history table, whose column ``key`` names the row that moved
+    (``OrderChange.order_id``); the reason is clipped to the table's column, and the actor is kept
+    where the table has a column for it."""
+    model = key.class_
+    assert isinstance(model, type)
+    table = model.__table__.columns
+    reason_length = table["reason"].type.length
+    keeps_actor = "actor_id" in table
+
+    def row(move: Move[Any]) -> object:
+        actor = {"actor_id": move.actor_id} if keeps_actor else {}
+        reason = clip(move.reason, reason_length)
+        return model(
+            **{key.key: move.entity.id}, from_status=move.source, to_status=move.target, reason=reason, **actor
+        )
+
+    return row
+
+
+def columns(*names: str) -> Callable[[Move[Any]], Mapping[str, object]]:
+    """A payload of the moved row's own ``names`` columns (e.g. the order a payment is for)."""
+    return lambda move: {name: getattr(move.entity, name) for name in names}
+
+
 def clip(text: str | None, length: int) -> str | None:
     return text[:length] if text is not None else None
 
@@ -193,6 +229,15 @@ async def move(
         **aggregate.payload(step),
     )
     return row
+
+
+async def due(
+    db: AsyncSession, status: Enum, deadline: InstrumentedAttribute[datetime], now: datetime | None, limit: int
+) -> list[int]:
+    """The ids of the rows in ``status`` whose ``deadline`` has come by ``now``, the earliest first."""
+    model = deadline.class_
+    stmt = select(model.id).where(model.status == status, deadline <= (now or utcnow())).order_by(deadline).limit(limit)
+    return list((await db.execute(stmt)).scalars())
 
 
 def _stale_is_false(move: Callable[P, Awaitable[object]]) -> Callable[P, Awaitable[bool]]:

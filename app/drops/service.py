@@ -51,14 +51,15 @@ from app.drops.rules import (
     decide,
     key_is_valid,
 )
+from app.drops.stock import ledger_entry
 from app.events.outbox import add_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
-from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
+from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
 from app.models.members import Member, MemberStatus
 
-__all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows"]
+__all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows", "held_right"]
 
 log = logging.getLogger(__name__)
 
@@ -240,18 +241,9 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
             )
         ).all()
     }
+    # the product's columns read above (status, purchase limit, price, quantities) by their names
     return DropSnapshot(
-        product_id=product_id,
-        status=product.status,
-        purchase_limit=product.purchase_limit,
-        list_price=product.list_price,
-        fixed_quantity=product.fixed_quantity,
-        taken_quantity=product.taken_quantity,
-        hold=hold,
-        active=active,
-        holding=holding,
-        rights=rights,
-        refusals=refusals,
+        product_id, hold=hold, active=active, holding=holding, rights=rights, refusals=refusals, **product._mapping
     )
 
 
@@ -270,17 +262,7 @@ async def write_decision(
         await db.execute(insert(PressRefusal), rows)
     if not decision.grants:
         return {}, None
-    rights = {
-        g.key: PurchaseRight(
-            product_id=product_id,
-            member_id=g.member_id,
-            idempotency_key=g.key,
-            status=RightStatus.HELD,
-            unit_price=g.unit_price,
-            expires_at=g.expires_at,
-        )
-        for g in decision.grants
-    }
+    rights = {g.key: held_right(product_id, g.member_id, g.key, g.unit_price, g.expires_at) for g in decision.grants}
     db.add_all(list(rights.values()))
     await db.flush()  # one multi-row INSERT … RETURNING for the ids
     for grant in decision.grants:
@@ -335,20 +317,24 @@ def _results(
     return results
 
 
+def held_right(product_id: int, member_id: int, key: str, unit_price: int, expires_at: datetime) -> PurchaseRight:
+    """The row of a right granted to the press of ``key``, held until it is paid, given up or its
+    time is up. Not added."""
+    return PurchaseRight(
+        product_id=product_id,
+        member_id=member_id,
+        idempotency_key=key,
+        status=RightStatus.HELD,
+        unit_price=unit_price,
+        expires_at=expires_at,
+    )
+
+
 def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
     """What every granted right writes besides itself: its history row, the ledger row (the unit
     leaves the stock) and the event the other parts react to. Added, not flushed."""
     db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
-    db.add(
-        StockEntry(
-            product_id=press.product_id,
-            delta=-1,
-            reason=StockReason.PURCHASE,
-            unique_key=f"purchase:right:{right.id}",
-            reference=f"right:{right.id}",
-            actor_id=press.member_id,
-        )
-    )
+    db.add(ledger_entry(press.product_id, -1, StockReason.PURCHASE, f"right:{right.id}", actor_id=press.member_id))
     add_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import lifecycle
-from app.core.status import Aggregate, clip, register, try_move
+from app.core.status import Aggregate, columns, due, own_history, register, try_move
 from app.db import add_once, after_commit, database_of
 from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
@@ -25,15 +25,13 @@ STOCK_OPEN = (ProductStatus.ON_SALE, ProductStatus.CONVERSION_PENDING, ProductSt
 
 RIGHT = register(
     Aggregate(
-        name="purchase_right",
-        model=PurchaseRight,
-        machine=RIGHT_STATUS,
-        history=lambda m: PurchaseRightChange(
-            right_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
-        ),
+        "purchase_right",
+        PurchaseRight,
+        RIGHT_STATUS,
+        own_history(PurchaseRightChange.right_id),
         topic=lambda status: Topic(f"drop.right_{status.value}"),
         values=lambda m: {"decided_at": m.now},
-        payload=lambda m: {"product_id": m.entity.product_id},
+        payload=columns("product_id"),
     )
 )
 
@@ -52,21 +50,16 @@ async def _apply(settings: object, change: StockChange) -> None:
     await gate_for(settings).apply(change)
 
 
-async def write_ledger(
-    db: AsyncSession,
-    product_id: int,
-    delta: int,
-    reason: StockReason,
-    unique_key: str,
-    *,
-    reference: str | None = None,
-    actor_id: int | None = None,
-) -> bool:
-    """Append one row; False when a row with this key exists already (a redelivery)."""
-    entry = StockEntry(
-        product_id=product_id, delta=delta, reason=reason, unique_key=unique_key, reference=reference, actor_id=actor_id
+def ledger_entry(
+    product_id: int, delta: int, reason: StockReason, reference: str | None = None, *, actor_id: int | None = None
+) -> StockEntry:
+    """One ledger row, keyed by its reason and the row it is for (``expiry:right:42``; the listing,
+    for no other row, ``listing:product:7``): written with ``add_once``, a redelivered event writes
+    nothing."""
+    key = f"{reason.value}:{reference or f'product:{product_id}'}"
+    return StockEntry(
+        product_id=product_id, delta=delta, reason=reason, unique_key=key, reference=reference, actor_id=actor_id
     )
-    return await add_once(db, entry)
 
 
 async def ledger_sum(db: AsyncSession, product_id: int) -> int:
@@ -78,13 +71,7 @@ async def ledger_sum(db: AsyncSession, product_id: int) -> int:
 
 async def open_stock(db: AsyncSession, product: Product) -> None:
     """The fixed-price units go on sale: the ledger's first row."""
-    await write_ledger(
-        db,
-        product.id,
-        product.fixed_quantity - product.taken_quantity,
-        StockReason.LISTING,
-        f"listing:product:{product.id}",
-    )
+    await add_once(db, ledger_entry(product.id, product.fixed_quantity - product.taken_quantity, StockReason.LISTING))
 
 
 async def _move_held(
@@ -118,15 +105,7 @@ async def return_unit(
     if row is None:
         return False
     tell_gate(db, StockChange(right.product_id, row.stock_version, +1, {right.member_id: -1}))
-    await write_ledger(
-        db,
-        right.product_id,
-        +1,
-        reason,
-        f"{reason.value}:right:{right.id}",
-        reference=f"right:{right.id}",
-        actor_id=actor_id,
-    )
+    await add_once(db, ledger_entry(right.product_id, +1, reason, f"right:{right.id}", actor_id=actor_id))
     product = await db.get(Product, right.product_id, populate_existing=True)
     assert product is not None
     if product.status is ProductStatus.CONVERSION_PENDING:
@@ -179,11 +158,4 @@ async def convert_if_paid(db: AsyncSession, product_id: int) -> bool:
 
 
 async def due_rights(db: AsyncSession, now: datetime | None = None, limit: int = 1000) -> list[int]:
-    now = now or utcnow()
-    stmt = (
-        select(PurchaseRight.id)
-        .where(PurchaseRight.status == RightStatus.HELD, PurchaseRight.expires_at <= now)
-        .order_by(PurchaseRight.expires_at)
-        .limit(limit)
-    )
-    return list((await db.execute(stmt)).scalars())
+    return await due(db, RightStatus.HELD, PurchaseRight.expires_at, now, limit)

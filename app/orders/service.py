@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.status import Aggregate, clip, created, move, prefixed, register
+from app.core.status import Aggregate, created, move, own_history, register
 from app.db import add_once
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
@@ -22,13 +22,10 @@ publishes(Topic.ORDER_CREATED)
 
 ORDER = register(
     Aggregate(
-        name="order",
-        model=Order,
-        machine=ORDER_STATUS,
-        history=lambda m: OrderChange(
-            order_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 200)
-        ),
-        topic=prefixed("order"),
+        "order",
+        Order,
+        ORDER_STATUS,
+        own_history(OrderChange.order_id),
         values=lambda m: {"paid_at": m.now} if m.target is OrderStatus.PAID else {},
     )
 )

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
 from app.core.results import rows_changed
-from app.core.status import Aggregate, created, generic_history, move, prefixed, register, try_move
+from app.core.status import Aggregate, columns, created, move, register, try_move
+from app.db import add_once
 from app.drops.gate import StockChange
-from app.drops.stock import STOCK_OPEN, tell_gate, write_ledger
+from app.drops.stock import STOCK_OPEN, ledger_entry, tell_gate
 from app.events.outbox import record_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
@@ -33,15 +34,7 @@ from app.payments.rules import REFUND_STATUS, REFUNDABLE, RefundQuote, RefundRef
 publishes(Topic.REFUND_RESERVED)  # a new refund; its moves publish refund.done / refund.failed
 
 REFUND = register(
-    Aggregate(
-        name="refund",
-        model=Refund,
-        machine=REFUND_STATUS,
-        history=generic_history("refund"),
-        topic=prefixed("refund"),
-        values=lambda m: {"completed_at": m.now},
-        payload=lambda m: {"order_id": m.entity.order_id},
-    )
+    Aggregate("refund", Refund, REFUND_STATUS, values=lambda m: {"completed_at": m.now}, payload=columns("order_id"))
 )
 
 
@@ -279,14 +272,7 @@ async def _units_back(db: AsyncSession, order: Order, refund: Refund) -> None:
             order_id=order.id,
         )
         return
-    await write_ledger(
-        db,
-        order.product_id,
-        refund.quantity,
-        StockReason.REFUND,
-        f"refund:refund:{refund.id}",
-        reference=f"refund:{refund.id}",
-    )
+    await add_once(db, ledger_entry(order.product_id, refund.quantity, StockReason.REFUND, f"refund:{refund.id}"))
     product = await db.get(Product, order.product_id, populate_existing=True)
     if product is not None and product.status is ProductStatus.CONVERSION_PENDING:
         await try_move(db, product, ProductStatus.ON_SALE, reason="refunded units came back")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, NotFound
-from app.core.status import Aggregate, Move, clip, created, move, prefixed, register, try_move
+from app.core.status import Aggregate, Move, columns, created, move, own_history, register, try_move
 from app.db import Database
 from app.drops.stock import pay_right, release_right
 from app.models.base import utcnow
@@ -60,14 +60,11 @@ def _audit_move(db: AsyncSession, step: Move[PaymentStatus]) -> None:
 
 PAYMENT = register(
     Aggregate(
-        name="payment",
-        model=Payment,
-        machine=PAYMENT_STATUS,
-        history=lambda m: PaymentChange(
-            payment_id=m.entity.id, from_status=m.source, to_status=m.target, reason=clip(m.reason, 300)
-        ),
-        topic=prefixed("payment"),
-        payload=lambda m: {"order_id": m.entity.order_id},
+        "payment",
+        Payment,
+        PAYMENT_STATUS,
+        own_history(PaymentChange.payment_id),
+        payload=columns("order_id"),
         after=_audit_move,
     )
 )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.rules import reason_error
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid, NotFound
-from app.core.status import Aggregate, Move, created, generic_history, move, prefixed, register
+from app.core.status import Aggregate, Move, columns, created, move, register
 from app.db import add_once
 from app.models.members import ApplicationStatus, Member, MemberRole, MemberStatus, SellerApplication
 from app.sellers import rules
@@ -24,13 +24,11 @@ def _decision(step: Move[ApplicationStatus]) -> dict[str, object]:
 
 APPLICATION = register(
     Aggregate(
-        name="seller_application",
-        model=SellerApplication,
-        machine=rules.APPLICATION_STATUS,
-        history=generic_history("seller_application"),
-        topic=prefixed("seller_application"),
+        "seller_application",
+        SellerApplication,
+        rules.APPLICATION_STATUS,
         values=_decision,
-        payload=lambda m: {"member_id": m.entity.member_id},
+        payload=columns("member_id"),
     )
 )
 
