@@ -5,10 +5,14 @@ what a killed process left half done (payments being confirmed, refunds still re
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utcnow
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
@@ -20,11 +24,26 @@ from tasks.broker import actor
 
 log = logging.getLogger(__name__)
 
+Row = TypeVar("Row", Payment, Refund)
 
-def gateway(exchanges: ExchangeLog) -> Any:
+
+@asynccontextmanager
+async def gateway() -> AsyncIterator[tuple[Any, ExchangeLog]]:
+    """A gateway client with the log of its exchanges; the client is closed on the way out."""
     from app.gateway.client import make_gateway_client
 
-    return make_gateway_client(runtime.settings(), transport=runtime.gateway_transport(), on_exchange=exchanges)
+    exchanges = ExchangeLog()
+    client = make_gateway_client(runtime.settings(), transport=runtime.gateway_transport(), on_exchange=exchanges)
+    try:
+        yield client, exchanges
+    finally:
+        await client.aclose()
+
+
+async def _unsettled(db: AsyncSession, model: type[Row], row_id: int, status: Enum) -> Row | None:
+    """The row while it is still in ``status`` (None once it is gone or settled)."""
+    row = await db.get(model, row_id)
+    return row if row is not None and row.status is status else None
 
 
 async def refund_now(refund_id: int) -> str:
@@ -33,28 +52,24 @@ async def refund_now(refund_id: int) -> str:
 
     database = runtime.database()
     async with database.transaction() as db:
-        refund = await db.get(Refund, refund_id)
-        if refund is None or refund.status is not RefundStatus.RESERVED:
+        if (refund := await _unsettled(db, Refund, refund_id, RefundStatus.RESERVED)) is None:
             return "settled"
         payment = await db.get(Payment, refund.payment_id)
         assert payment is not None and payment.payment_key is not None
         key, amount, whole = refund.idempotency_key, refund.amount, refund.amount == payment.amount
         payment_key, reason, order_id = payment.payment_key, refund.reason, refund.order_id
-    exchanges = ExchangeLog()
-    client = gateway(exchanges)
-    try:
-        await client.cancel(payment_key, reason, amount=None if whole else amount, idempotency_key=key)
-    except (GatewayTimeout, GatewayUnavailable):
-        async with database.transaction() as db:
-            exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
-        raise  # Dramatiq retries with backoff, with the same key
-    except GatewayError as exc:
-        async with database.transaction() as db:
-            exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
-            await release_refund(db, refund_id, exc.user_message)
-        return "failed"
-    finally:
-        await client.aclose()
+    async with gateway() as (client, exchanges):
+        try:
+            await client.cancel(payment_key, reason, amount=None if whole else amount, idempotency_key=key)
+        except (GatewayTimeout, GatewayUnavailable):
+            async with database.transaction() as db:
+                exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
+            raise  # Dramatiq retries with backoff, with the same key
+        except GatewayError as exc:
+            async with database.transaction() as db:
+                exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
+                await release_refund(db, refund_id, exc.user_message)
+            return "failed"
     async with database.transaction() as db:
         exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
         await complete_refund(db, refund_id)
@@ -72,20 +87,16 @@ async def recover(payment_id: int) -> str:
 
     database = runtime.database()
     async with database.transaction() as db:
-        payment = await db.get(Payment, payment_id)
-        if payment is None or payment.status is not PaymentStatus.IN_PROGRESS:
+        if (payment := await _unsettled(db, Payment, payment_id, PaymentStatus.IN_PROGRESS)) is None:
             return "settled"
         gateway_order_id, order_id = payment.gateway_order_id, payment.order_id
-    exchanges = ExchangeLog()
-    client = gateway(exchanges)
-    try:
-        found = await client.lookup_by_order(gateway_order_id)
-    except GatewayError as exc:
-        if exc.code != "NOT_FOUND_PAYMENT":
-            raise
-        found = None
-    finally:
-        await client.aclose()
+    async with gateway() as (client, exchanges):
+        try:
+            found = await client.lookup_by_order(gateway_order_id)
+        except GatewayError as exc:
+            if exc.code != "NOT_FOUND_PAYMENT":
+                raise
+            found = None
     async with database.transaction() as db:
         exchanges.write(db, payment_id=payment_id, order_id=order_id)
         if found is not None and found.status in ("DONE", "PARTIAL_CANCELED", "CANCELED"):

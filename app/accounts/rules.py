@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from app.core.states import StateMachine
+from app.core.text import length_error
 from app.models.members import MemberStatus
 
 PASSWORD_MIN = 10
@@ -30,13 +31,9 @@ def normalise_email(email: str) -> str:
 
 
 def email_error(email: str) -> str | None:
-    if not email:
-        return "Enter your email address."
-    if len(email) > EMAIL_MAX:
-        return f"An email address has at most {EMAIL_MAX} characters."
-    if not _EMAIL_RE.match(email):
-        return "Enter a valid email address, like name@example.com."
-    return None
+    if err := length_error(email, EMAIL_MAX, blank="Enter your email address.", what="An email address"):
+        return err
+    return None if _EMAIL_RE.match(email) else "Enter a valid email address, like name@example.com."
 
 
 def password_error(password: str) -> str | None:
@@ -48,13 +45,9 @@ def password_error(password: str) -> str | None:
 
 
 def display_name_error(name: str) -> str | None:
-    if not name:
-        return "Enter a display name."
-    if len(name) > DISPLAY_NAME_MAX:
-        return f"A display name has at most {DISPLAY_NAME_MAX} characters."
-    if any(ord(ch) < 32 for ch in name):
-        return "A display name cannot contain control characters."
-    return None
+    if err := length_error(name, DISPLAY_NAME_MAX, blank="Enter a display name.", what="A display name"):
+        return err
+    return "A display name cannot contain control characters." if any(ord(ch) < 32 for ch in name) else None
 
 
 def reason_error(reason: str, *, required: bool = True) -> str | None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auctions import service
 from app.core import scheduling
 from app.db import database_of
-from app.events.handlers import on
+from app.events.handlers import on, on_row
 from app.events.topics import Topic
 from app.live.hub import touch_after_commit
 from app.models.auctions import Auction, ResultStatus
@@ -25,21 +25,15 @@ async def open_auction(db: AsyncSession, event: OutboxEvent) -> None:
         await service.open_for_product(db, event.aggregate_id)
 
 
-@on(Topic.AUCTION_OPENED, name="auctions.schedule_close")
-async def schedule_closing(db: AsyncSession, event: OutboxEvent) -> None:
-    auction = await db.get(Auction, event.aggregate_id)
-    if auction is None:
-        return
+@on_row(Topic.AUCTION_OPENED, Auction, name="auctions.schedule_close")
+async def schedule_closing(db: AsyncSession, auction: Auction) -> None:
     scheduling.close_auction_at(db, auction.id, auction.ends_at)
     touch_after_commit(db, "auction", auction.id)
     touch_after_commit(db, "product", auction.product_id)
 
 
-@on(Topic.ORDER_AWAITING_PAYMENT, name="auctions.schedule_offer_deadline")
-async def schedule_offer_deadline(db: AsyncSession, event: OutboxEvent) -> None:
-    order = await db.get(Order, event.aggregate_id)
-    if order is None or order.source is not OrderSource.AUCTION:
-        return
+@on_row(Topic.ORDER_AWAITING_PAYMENT, Order, name="auctions.schedule_offer_deadline", source=OrderSource.AUCTION)
+async def schedule_offer_deadline(db: AsyncSession, order: Order) -> None:
     scheduling.expire_offer_at(db, order.id, order.pay_by)
 
 

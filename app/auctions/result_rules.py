@@ -7,13 +7,7 @@ from __future__ import annotations
 from app.core.states import StateMachine
 from app.models.auctions import ResultStatus as R
 
+# Only an offered unit moves on; every other status is final.
 RESULT_STATUS = StateMachine[R](
-    "auction result",
-    {
-        R.OFFERED: {R.PAID, R.GIVEN_UP, R.PASSED_OVER},
-        R.PAID: set(),
-        R.GIVEN_UP: set(),
-        R.PASSED_OVER: set(),
-        R.UNSOLD: set(),
-    },
+    "auction result", {**dict.fromkeys(R, frozenset()), R.OFFERED: {R.PAID, R.GIVEN_UP, R.PASSED_OVER}}
 )

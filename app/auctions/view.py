@@ -4,7 +4,7 @@ one member's position in it, the member's bid history and the seller's results."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,8 @@ RESULT_LABELS = {
     ResultStatus.PASSED_OVER: "Passed over (not paid)",
     ResultStatus.UNSOLD: "Unsold",
 }
+
+Mine = TypeVar("Mine", StandingBid, AuctionResult)
 
 
 def masked(name: str) -> str:
@@ -146,14 +148,16 @@ def _after_close(result: AuctionResult | None, mine: int | None) -> Position:
     return Position(kind, text, amount)
 
 
-async def my_standing(db: AsyncSession, auction_id: int, member_id: int | None) -> StandingBid | None:
+async def _members_row(db: AsyncSession, model: type[Mine], auction_id: int, member_id: int | None) -> Mine | None:
+    """The member's row of ``model`` in this auction (None for a visitor, or a member without one)."""
     if member_id is None:
         return None
-    return (
-        await db.execute(
-            select(StandingBid).where(StandingBid.auction_id == auction_id, StandingBid.member_id == member_id)
-        )
-    ).scalar_one_or_none()
+    query = select(model).where(model.auction_id == auction_id, model.member_id == member_id)
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def my_standing(db: AsyncSession, auction_id: int, member_id: int | None) -> StandingBid | None:
+    return await _members_row(db, StandingBid, auction_id, member_id)
 
 
 async def bid_context(db: AsyncSession, member_id: int, auction_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -186,10 +190,4 @@ async def results(db: AsyncSession, auction_id: int) -> list[Any]:
 
 
 async def my_result(db: AsyncSession, auction_id: int, member_id: int | None) -> AuctionResult | None:
-    if member_id is None:
-        return None
-    return (
-        await db.execute(
-            select(AuctionResult).where(AuctionResult.auction_id == auction_id, AuctionResult.member_id == member_id)
-        )
-    ).scalar_one_or_none()
+    return await _members_row(db, AuctionResult, auction_id, member_id)

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.core.text import length_error
+
 NAME_MAX = 60
 SLUG_MAX = 60
 MAX_DEPTH = 5
@@ -15,6 +17,7 @@ MAX_ID = 2**31 - 1  # an INTEGER primary key on every backend
 
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG_HINT = "Use lowercase letters a-z, digits and single hyphens between them, like “kitchen-tools”."
 
 Parents = Mapping[int, int | None]
 
@@ -35,23 +38,15 @@ def slugify(name: str) -> str:
 
 
 def name_error(name: str) -> str | None:
-    if not name:
-        return "Enter a name."
-    if len(name) > NAME_MAX:
-        return f"A name has at most {NAME_MAX} characters."
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return "A name cannot contain control characters."
-    return None
+    if err := length_error(name, NAME_MAX, blank="Enter a name.", what="A name"):
+        return err
+    return "A name cannot contain control characters." if any(unicodedata.category(ch) == "Cc" for ch in name) else None
 
 
 def slug_error(slug: str) -> str | None:
-    if not slug:
-        return "Enter a slug."
-    if len(slug) > SLUG_MAX:
-        return f"A slug has at most {SLUG_MAX} characters."
-    if not _SLUG_RE.match(slug):
-        return "Use lowercase letters a-z, digits and single hyphens between them, like “kitchen-tools”."
-    return None
+    if err := length_error(slug, SLUG_MAX, blank="Enter a slug.", what="A slug"):
+        return err
+    return None if _SLUG_RE.match(slug) else _SLUG_HINT
 
 
 def category_errors(name: str, slug: str) -> tuple[str, dict[str, str]]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 KEY_TTL_SECONDS = 24 * 3600
 
@@ -36,15 +37,6 @@ class StockChange:
     version: int
     left: int  # change to the units left
     holdings: Mapping[int, int] = field(default_factory=dict)  # member id → change to what they hold
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer given to a key, as the gate remembers it (``PressResult.to_gate``)."""
-
-    product_id: int
-    key: str
-    answer: str
 
 
 @dataclass(frozen=True)
@@ -62,12 +54,25 @@ class Loaded:
     before: GateState | None  # what the gate held before a rebuild it applied
 
 
-class Gate(Protocol):
+class Gate(ABC):
+    """What every gate offers; ``load`` drops the members holding nothing and hands the rest to the
+    backend's ``_load``."""
+
     backend: str
 
+    @abstractmethod
     async def lookup(self, product_id: int, key: str) -> str | None: ...
-    async def settle(self, answers: Sequence[Answer], change: StockChange | None) -> None: ...
+    @abstractmethod
+    async def settle(self, product_id: int, answers: Mapping[str, str], change: StockChange | None) -> None: ...
+    @abstractmethod
     async def apply(self, change: StockChange) -> bool: ...
+    @abstractmethod
+    async def forget(self, product_id: int) -> None: ...
+    @abstractmethod
+    async def state(self, product_id: int) -> GateState | None: ...
+    @abstractmethod
+    async def close(self) -> None: ...
+
     async def load(
         self,
         product_id: int,
@@ -77,10 +82,16 @@ class Gate(Protocol):
         holdings: Mapping[int, int],
         version: int,
         keys: Mapping[str, str] | None = None,
+    ) -> Loaded:
+        """Rebuild the product's copy from the database (read at ``version``), remembering ``keys``'
+        answers with it; refused when the gate has seen a newer version."""
+        held = {member_id: count for member_id, count in holdings.items() if count}
+        return await self._load(product_id, left, limit, held, version, keys or {})
+
+    @abstractmethod
+    async def _load(
+        self, product_id: int, left: int, limit: int, holdings: dict[int, int], version: int, keys: Mapping[str, str]
     ) -> Loaded: ...
-    async def forget(self, product_id: int) -> None: ...
-    async def state(self, product_id: int) -> GateState | None: ...
-    async def close(self) -> None: ...
 
 
 @dataclass
@@ -95,7 +106,7 @@ class _Stock:
         return GateState(self.left, self.limit, dict(self.holdings), self.version, self.base)
 
 
-class MemoryGate:
+class MemoryGate(Gate):
     """For one process. No method awaits, and a lock covers each, because the embedded worker
     thread (expiries) uses the same gate as the web loop."""
 
@@ -110,12 +121,15 @@ class MemoryGate:
         with self._lock:
             return self.answers.get((product_id, key))
 
-    async def settle(self, answers: Sequence[Answer], change: StockChange | None) -> None:
+    async def settle(self, product_id: int, answers: Mapping[str, str], change: StockChange | None) -> None:
         with self._lock:
-            for one in answers:
-                self.answers[(one.product_id, one.key)] = one.answer
+            self._remember(product_id, answers)
             if change is not None:
                 self._apply(change)
+
+    def _remember(self, product_id: int, answers: Mapping[str, str]) -> None:
+        for key, answer in answers.items():
+            self.answers[(product_id, key)] = answer
 
     async def apply(self, change: StockChange) -> bool:
         with self._lock:
@@ -137,23 +151,15 @@ class MemoryGate:
                 stock.holdings.pop(member_id, None)
         return True
 
-    async def load(
-        self,
-        product_id: int,
-        *,
-        left: int,
-        limit: int,
-        holdings: Mapping[int, int],
-        version: int,
-        keys: Mapping[str, str] | None = None,
+    async def _load(
+        self, product_id: int, left: int, limit: int, holdings: dict[int, int], version: int, keys: Mapping[str, str]
     ) -> Loaded:
         with self._lock:
             old = self.stock.get(product_id)
             if old is not None and version < old.version:
                 return Loaded(False, old.frozen())
-            self.stock[product_id] = _Stock(left, limit, version, version, {m: n for m, n in holdings.items() if n})
-            for key, answer in (keys or {}).items():
-                self.answers[(product_id, key)] = answer
+            self.stock[product_id] = _Stock(left, limit, version, version, holdings)
+            self._remember(product_id, keys)
             return Loaded(True, old.frozen() if old is not None else None)
 
     async def forget(self, product_id: int) -> None:
@@ -198,7 +204,7 @@ return {1, old[1], old[2], old[3], old[4]}
 """
 
 
-class RedisGate:
+class RedisGate(Gate):
     backend = "redis"
 
     def __init__(self, url: str, prefix: str = "smore:gate", max_connections: int = 100) -> None:
@@ -212,8 +218,8 @@ class RedisGate:
         )
         self.redis = Redis.from_pool(pool)
         self.prefix = prefix
-        self._apply = self.redis.register_script(_APPLY)
-        self._load = self.redis.register_script(_LOAD)
+        self._apply_script = self.redis.register_script(_APPLY)
+        self._load_script = self.redis.register_script(_LOAD)
 
     def _product(self, product_id: int) -> str:
         return f"{self.prefix}:{{{product_id}}}"
@@ -236,42 +242,33 @@ class RedisGate:
             args += [member_id, delta]
         return args
 
-    async def settle(self, answers: Sequence[Answer], change: StockChange | None) -> None:
+    async def settle(self, product_id: int, answers: Mapping[str, str], change: StockChange | None) -> None:
         """A batch's answers and its change of stock in one round trip (a pipeline, not a
         transaction: each answer and the change are atomic on their own, which is all it needs)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for one in answers:
-                pipe.set(self._answer_key(one.product_id, one.key), one.answer, ex=KEY_TTL_SECONDS)
+            for key, answer in answers.items():
+                pipe.set(self._answer_key(product_id, key), answer, ex=KEY_TTL_SECONDS)
             if change is not None:
-                await self._apply(keys=self._stock_keys(change.product_id), args=self._change_args(change), client=pipe)
+                await self._apply_script(
+                    keys=self._stock_keys(change.product_id), args=self._change_args(change), client=pipe
+                )
             await pipe.execute()
 
     async def apply(self, change: StockChange) -> bool:
-        return bool(await self._apply(keys=self._stock_keys(change.product_id), args=self._change_args(change)))
+        return bool(await self._apply_script(keys=self._stock_keys(change.product_id), args=self._change_args(change)))
 
-    async def load(
-        self,
-        product_id: int,
-        *,
-        left: int,
-        limit: int,
-        holdings: Mapping[int, int],
-        version: int,
-        keys: Mapping[str, str] | None = None,
+    async def _load(
+        self, product_id: int, left: int, limit: int, holdings: dict[int, int], version: int, keys: Mapping[str, str]
     ) -> Loaded:
         args: list[Any] = [version, left, limit]
         for member_id, count in holdings.items():
-            if count:
-                args += [member_id, count]
-        applied, *old = await self._load(keys=self._stock_keys(product_id), args=args)
+            args += [member_id, count]
+        applied, *old = await self._load_script(keys=self._stock_keys(product_id), args=args)
         before = None
         if old[0] is not None:
             before = GateState(int(old[0]), int(old[1] or 1), {}, int(old[2] or 0), int(old[3] or 0))
         if applied and keys:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key, answer in keys.items():
-                    pipe.set(self._answer_key(product_id, key), answer, ex=KEY_TTL_SECONDS)
-                await pipe.execute()
+            await self.settle(product_id, keys, None)
         return Loaded(bool(applied), before)
 
     async def forget(self, product_id: int) -> None:

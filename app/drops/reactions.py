@@ -6,18 +6,15 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import scheduling
-from app.events.handlers import on
+from app.events.handlers import on, on_row
 from app.events.topics import Topic
 from app.live.hub import touch_after_commit
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.events import OutboxEvent
 
 
-@on(Topic.RIGHT_GRANTED, name="drops.schedule_expiry")
-async def schedule_expiry_at_deadline(db: AsyncSession, event: OutboxEvent) -> None:
-    right = await db.get(PurchaseRight, event.aggregate_id)
-    if right is None or right.status is not RightStatus.HELD:
-        return
+@on_row(Topic.RIGHT_GRANTED, PurchaseRight, name="drops.schedule_expiry", status=RightStatus.HELD)
+async def schedule_expiry_at_deadline(db: AsyncSession, right: PurchaseRight) -> None:
     scheduling.expire_right_at(db, right.id, right.expires_at)
 
 

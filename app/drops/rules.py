@@ -8,19 +8,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import StrEnum, auto
 
 from app.core.states import StateMachine
 from app.models.catalog import ProductStatus
 from app.models.drops import RightStatus
 
+# A right is held until it is paid, expires or is cancelled; every other status is final.
 RIGHT_STATUS = StateMachine[RightStatus](
     "purchase right",
     {
+        **dict.fromkeys(RightStatus, frozenset()),
         RightStatus.HELD: {RightStatus.PAID, RightStatus.EXPIRED, RightStatus.CANCELLED},
-        RightStatus.PAID: set(),
-        RightStatus.EXPIRED: set(),
-        RightStatus.CANCELLED: set(),
     },
 )
 
@@ -31,12 +30,14 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class Outcome(StrEnum):
-    GRANTED = "granted"
-    SOLD_OUT = "sold_out"
-    LIMIT = "limit"
-    NOT_ON_SALE = "not_on_sale"
-    ENDED = "ended"
-    SIGNED_OUT = "signed_out"  # the member was suspended or withdrawn since signing in
+    """Each value is its name in lower case (``SOLD_OUT`` is ``"sold_out"``)."""
+
+    GRANTED = auto()
+    SOLD_OUT = auto()
+    LIMIT = auto()
+    NOT_ON_SALE = auto()
+    ENDED = auto()
+    SIGNED_OUT = auto()  # the member was suspended or withdrawn since signing in
 
 
 # What a refused press is told, kept with its key: a replay of the key is told the same.
@@ -110,15 +111,6 @@ class KnownRight:
 
 
 @dataclass(frozen=True)
-class KnownRefusal:
-    """A refusal kept for one of the batch's keys."""
-
-    member_id: int
-    product_id: int
-    outcome: Outcome
-
-
-@dataclass(frozen=True)
 class DropSnapshot:
     """What a batch of presses for one product is decided on (read under the product's lock)."""
 
@@ -132,7 +124,7 @@ class DropSnapshot:
     active: frozenset[int] = frozenset()  # the batch's members who are still active
     holding: Mapping[int, int] = field(default_factory=dict)  # member → live rights for this product
     rights: Mapping[str, KnownRight] = field(default_factory=dict)  # by key
-    refusals: Mapping[str, KnownRefusal] = field(default_factory=dict)  # by key
+    refusals: Mapping[str, Refusal] = field(default_factory=dict)  # by key
 
 
 @dataclass(frozen=True)
@@ -147,10 +139,11 @@ class Grant:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A refusal to keep with its key."""
+    """A refusal kept with its key: one of the batch's, or one a key was given before."""
 
     key: str
     member_id: int
+    product_id: int
     outcome: Outcome
 
 
@@ -214,7 +207,7 @@ def decide(snapshot: DropSnapshot, presses: Sequence[tuple[Press, datetime]]) ->
         if refused is not None:
             answers.append(Answered(refused))
             if refused.final:
-                refusals.append(Refusal(press.key, press.member_id, refused.outcome))
+                refusals.append(Refusal(press.key, press.member_id, s.product_id, refused.outcome))
             continue
         taken += 1
         holding[press.member_id] += 1
@@ -243,7 +236,7 @@ def _right_replay(right: KnownRight, press: Press) -> Answered | Conflicted:
     return Answered(PressResult(Outcome.GRANTED, right.right_id, replayed=True, expires_at=right.expires_at))
 
 
-def _refusal_replay(refusal: KnownRefusal, press: Press) -> Answered | Conflicted:
+def _refusal_replay(refusal: Refusal, press: Press) -> Answered | Conflicted:
     if refusal.member_id != press.member_id or refusal.product_id != press.product_id:
         return Conflicted()
     return Answered(PressResult(refusal.outcome, replayed=True))

@@ -33,7 +33,7 @@ from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
 from app.core.lanes import Lanes
 from app.db import Database, waiting_for_connections
-from app.drops.gate import Answer, Gate, StockChange
+from app.drops.gate import Gate, StockChange
 from app.drops.rules import (
     LIVE_RIGHTS,
     NOT_SELLING,
@@ -42,11 +42,11 @@ from app.drops.rules import (
     DropDecision,
     DropSnapshot,
     Granted,
-    KnownRefusal,
     KnownRight,
     Outcome,
     Press,
     PressResult,
+    Refusal,
     SameAs,
     decide,
     key_is_valid,
@@ -171,20 +171,20 @@ class DropService:
 
     async def _settle(self, product_id: int, batch: list[_Waiting], outcomes: list[PressResult | Exception]) -> None:
         """Tell the gate each press's answer and the batch's change of stock, in one round trip."""
-        answers = []
+        answers: dict[str, str] = {}
         grants: Counter[int] = Counter()
         version = None
         for waiting, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception) or not outcome.final:
                 continue
             press = waiting.press
-            answers.append(Answer(press.product_id, press.key, outcome.to_gate(press.member_id)))
+            answers[press.key] = outcome.to_gate(press.member_id)
             if outcome.outcome is Outcome.GRANTED and not outcome.replayed:
                 grants[press.member_id] += 1
                 version = outcome.stock_version
         change = StockChange(product_id, version, -grants.total(), dict(grants)) if version is not None else None
         try:
-            await self.gate.settle(answers, change)
+            await self.gate.settle(product_id, answers, change)
         except Exception:
             log.warning("drop gate unavailable while settling %d presses", len(batch), exc_info=True)
 
@@ -219,7 +219,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
         for right in (await db.execute(select(PurchaseRight).where(PurchaseRight.idempotency_key.in_(keys)))).scalars()
     }
     refusals = {
-        refusal.key: KnownRefusal(refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
+        refusal.key: Refusal(refusal.key, refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
         for refusal in (await db.execute(select(PressRefusal).where(PressRefusal.key.in_(keys)))).scalars()
     }
     active = frozenset(

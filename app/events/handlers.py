@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,8 @@ from app.events.topics import Topic, published
 from app.models.events import OutboxEvent
 
 Handler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
+Row = TypeVar("Row")
+RowHandler = Callable[[AsyncSession, Row], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,25 @@ def on(*topics: Topic, name: str | None = None) -> Callable[[Handler], Handler]:
         if not isinstance(topic, Topic):
             raise TypeError(f"on() takes members of Topic, not {topic!r}")
     return _subscribe(topics, name)
+
+
+def on_row(
+    topic: Topic, model: type[Row], *, name: str | None = None, **expected: object
+) -> Callable[[RowHandler[Row]], RowHandler[Row]]:
+    """Subscribe the decorated handler to the row each ``topic`` event is about (its aggregate,
+    read by id), called only while the row is still as ``expected`` says (``status=…``): a row
+    gone or moved on meanwhile is left alone."""
+
+    def decorate(fn: RowHandler[Row]) -> RowHandler[Row]:
+        async def handler(db: AsyncSession, event: OutboxEvent) -> None:
+            row = await db.get(model, event.aggregate_id)
+            if row is not None and all(getattr(row, field) is value for field, value in expected.items()):
+                await fn(db, row)
+
+        on(topic, name=name or f"{fn.__module__}.{fn.__name__}")(handler)
+        return fn
+
+    return decorate
 
 
 def on_private(*topics: str, name: str | None = None) -> Callable[[Handler], Handler]:

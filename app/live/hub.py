@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,32 +42,25 @@ def encode(event: str, html: str, **extra: Any) -> str:
     return json.dumps({"event": event, "html": html, **extra})
 
 
+@dataclass(eq=False)
 class LiveHub:
-    def __init__(
-        self,
-        database: Database | Callable[[], Database],
-        publish: Publish,
-        render: Callable[[dict[str, Any]], str],
-        *,
-        read: Reader = stock_state,
-        channel: Callable[[int], str] = channel_for,
-        event: str = "stock",
-        extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-        read_many: ManyReader | None = None,
-    ) -> None:
-        self._database = database
-        self.publish = publish
-        self.render = render
-        self.read = read
-        self.channel = channel
-        self.event = event
-        self.extra = extra
-        self.read_many = read_many
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._pending: set[int] = set()
-        self._flush_due = False
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.closed = False
+    """The hub of one kind of subject: how its state is read (``read``, or ``read_many`` for a batch),
+    rendered and named (``channel``, the message's ``event`` and its ``extra`` fields)."""
+
+    source: Database | Callable[[], Database]  # the database, or how to reach it once it exists
+    publish: Publish
+    render: Callable[[dict[str, Any]], str]
+    _: KW_ONLY
+    read: Reader = stock_state
+    channel: Callable[[int], str] = channel_for
+    event: str = "stock"
+    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    read_many: ManyReader | None = None
+    loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+    closed: bool = field(default=False, init=False)
+    _pending: set[int] = field(default_factory=set, init=False)
+    _flush_due: bool = field(default=False, init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -126,7 +120,7 @@ class LiveHub:
         return None if state is None else self._encode(state)
 
     def database(self) -> Database:
-        return self._database if isinstance(self._database, Database) else self._database()
+        return self.source if isinstance(self.source, Database) else self.source()
 
     async def current(self, subject_id: int) -> str | None:
         async with self.database().transaction() as db:

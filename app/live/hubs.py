@@ -17,27 +17,16 @@ def auction_channel(auction_id: int) -> str:
 
 
 def build_hubs(database: Database | Callable[[], Database], publish: Publish, engine: Any) -> dict[str, LiveHub]:
-    stock = engine.get_template("drops/_stock.html")
-    auction = engine.get_template("auctions/_live.html")
-    badge = engine.get_template("notifications/_badge.html")
+    def hub(template_name: str, **options: Any) -> LiveHub:
+        template = engine.get_template(template_name)
+        return LiveHub(database, publish, render=lambda state: template.render(state=state), **options)
+
     return {
-        "product": LiveHub(database, publish, render=lambda state: stock.render(state=state)),
-        "auction": LiveHub(
-            database,
-            publish,
-            render=lambda state: auction.render(state=state),
-            read=auction_state,
-            channel=auction_channel,
-            event="state",
-            extra=live_extra,
+        "product": hub("drops/_stock.html"),
+        "auction": hub(
+            "auctions/_live.html", read=auction_state, channel=auction_channel, event="state", extra=live_extra
         ),
-        "member": LiveHub(
-            database,
-            publish,
-            render=lambda state: badge.render(state=state),
-            read=badge_state,
-            read_many=badge_states,
-            channel=member_channel,
-            event="badge",
+        "member": hub(
+            "notifications/_badge.html", read=badge_state, read_many=badge_states, channel=member_channel, event="badge"
         ),
     }

@@ -59,9 +59,7 @@ class Store:
         rights = dict(s.rights) | {
             g.key: rules.KnownRight(ids[g.key], g.member_id, PRODUCT, g.expires_at) for g in decision.grants
         }
-        refusals = dict(s.refusals) | {
-            r.key: rules.KnownRefusal(r.member_id, PRODUCT, r.outcome) for r in decision.refusals
-        }
+        refusals = dict(s.refusals) | {r.key: r for r in decision.refusals}
         holding = Counter(s.holding) + Counter(g.member_id for g in decision.grants)
         taken = decision.taken_quantity if decision.grants else s.taken_quantity
         status = ProductStatus.CONVERSION_PENDING if decision.sold_out else s.status
@@ -131,8 +129,8 @@ def test_known_keys_answer_as_before_and_belong_to_their_member():
     snapshot = product(
         rights={key(1): rules.KnownRight(41, 1, PRODUCT, NOW + HOLD)},
         refusals={
-            key(2): rules.KnownRefusal(2, PRODUCT, Outcome.SOLD_OUT),
-            key(3): rules.KnownRefusal(3, 99, Outcome.LIMIT),
+            key(2): rules.Refusal(key(2), 2, PRODUCT, Outcome.SOLD_OUT),
+            key(3): rules.Refusal(key(3), 3, 99, Outcome.LIMIT),
         },
     )
     decision = decide(snapshot, presses((1, 1), (2, 2), (5, 1), (3, 3), (4, 4), (4, 4), (6, 4)))
