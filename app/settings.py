@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,24 +38,55 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+T = TypeVar("T")
+
+# How a variable's text becomes a setting, by the setting's type as written (annotations stay text
+# in this module). A number must parse; any other variable set empty counts as unset.
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "int": int,
+    "float": float,
+    "int | None": int,
+    "bool": lambda text: text.lower() in {"1", "true", "yes"},
+    "str": str,
+    "str | None": str,
+    "Path | None": lambda text: Path(text).resolve(),
+}
+_NUMBERS = {"int", "float"}
+
+
+def env_var(default: T) -> T:
+    """A setting ``Settings.from_env`` reads from the variable of its name in capitals (``port``: ``PORT``)."""
+    return field(default=default, metadata={"env_var": True})
+
+
+def _from_variables(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``env_var`` settings whose variables are set."""
+    values: dict[str, Any] = {}
+    for setting in fields(Settings):
+        text = env.get(setting.name.upper()) if setting.metadata.get("env_var") else None
+        if text is not None and (text or setting.type in _NUMBERS):
+            values[setting.name] = _PARSERS[str(setting.type)](text)
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     secret_key: str
     var_dir: Path
-    redis_url: str | None = None
-    port: int = 8000
-    debug: bool = False
+    redis_url: str | None = env_var(None)
+    port: int = env_var(8000)
+    debug: bool = env_var(False)
     # Session cookie lifetime.
     session_max_age: int = 14 * 24 * 3600
-    secure_cookies: bool = False
+    secure_cookies: bool = env_var(False)
     # Failed-login throttle: failures allowed per window, per email and per client address.
     login_failures_per_email: int = 5
     login_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
     # A login attempt holds its slots this long at most unless it ends (a process that dies
     # mid-attempt frees them then); only a refused password counts for the window above.
-    login_attempt_seconds: int = 30
+    login_attempt_seconds: int = env_var(30)
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -62,62 +94,62 @@ class Settings:
     in_process_worker: bool = True
     page_size: int = 20
     # Uploaded product images and the Whoosh search index live here (default: under var/).
-    upload_dir: Path | None = None
-    search_dir: Path | None = None
+    upload_dir: Path | None = env_var(None)  # noqa: RUF009  (env_var returns a dataclasses.field)
+    search_dir: Path | None = env_var(None)  # noqa: RUF009
     max_image_bytes: int = 5 * 1024 * 1024
     max_images: int = 5
     # The outbox relay polls this often (seconds) besides being woken after each commit.
     outbox_poll_seconds: float = 1.0
     # Safety sweeps (scheduled sales that should have opened, popularity) run this often.
-    sweep_seconds: float = 30.0
+    sweep_seconds: float = env_var(30.0)
     # Product page views are counted in memory and written to the daily counters this often.
-    view_flush_seconds: float = 5.0
+    view_flush_seconds: float = env_var(5.0)
     # How long a purchase right waits for its payment.
-    purchase_hold_seconds: int = 600
+    purchase_hold_seconds: int = env_var(600)
     # Soft close: a bid this close to an auction's end pushes the end back by as much.
-    auction_extend_seconds: int = 60
+    auction_extend_seconds: int = env_var(60)
     # How long an auction winner (or a bidder a unit passes to) has to pay.
-    auction_pay_seconds: int = 24 * 3600
+    auction_pay_seconds: int = env_var(24 * 3600)
     # Failures of one event handler before it is parked for an admin (None: dispatch.PARK_AFTER).
-    event_park_after: int | None = None
+    event_park_after: int | None = env_var(None)
     # An event sent to the queue but not handled this long after is sent again (the broker may have
     # lost it); the wait doubles with each further send.
-    event_resend_seconds: float = 30.0
+    event_resend_seconds: float = env_var(30.0)
     # Handled events, their inbox rows and failures are deleted this long after they were handled.
-    event_retention_hours: float = 168.0
+    event_retention_hours: float = env_var(168.0)
     # Run the relay and the periodic sweeps inside the web process.
     background_jobs: bool = True
     # On SIGTERM a worker gives the handlers it is running this long to finish; a handler still
     # running then is interrupted (its transaction rolls back) and its message retried. Keep it
     # below the worker's --worker-shutdown-timeout (Procfile) minus about 2 s.
-    worker_stop_grace_seconds: float = 3.0
+    worker_stop_grace_seconds: float = env_var(3.0)
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
     # Each process's share of the database's connections: ``pool_size`` kept open, ``max_overflow``
     # more at a peak; a checkout waits at most ``pool_timeout`` seconds, then the request gets a 503
     # page (a Buy or bid batch waits longer, ``batch_connection_patience``). The README has the budget.
-    db_pool_size: int = 10
-    db_max_overflow: int = 5
-    db_pool_timeout: float = 10.0
+    db_pool_size: int = env_var(10)
+    db_max_overflow: int = env_var(5)
+    db_pool_timeout: float = env_var(10.0)
     batch_connection_patience: float = 30.0
     # Requests at work at once per web process (0: no limit); the rest wait their turn, at most
     # ``request_queue_seconds``, then get a 503 page (``app/web/admission.py``).
-    max_concurrent_requests: int = 32
-    request_queue_seconds: float = 30.0
+    max_concurrent_requests: int = env_var(32)
+    request_queue_seconds: float = env_var(30.0)
     # Payment gateway (TossPayments-style API). No URL: the sandbox gateway mounted in this app.
-    payment_gateway_url: str | None = None
-    payment_secret_key: str = "test_sk_smore_sandbox"
-    payment_client_key: str = "test_ck_smore_sandbox"
+    payment_gateway_url: str | None = env_var(None)
+    payment_secret_key: str = env_var("test_sk_smore_sandbox")
+    payment_client_key: str = env_var("test_ck_smore_sandbox")
     # The gateway client gives up on a call after this many seconds.
-    gateway_timeout_seconds: float = 10.0
+    gateway_timeout_seconds: float = env_var(10.0)
     # Mount the sandbox gateway under /sandbox-gateway (the embedded default).
     sandbox_gateway: bool = True
     # A payment still being confirmed, or a refund still reserved, this long after its last change
     # was left by a process that died: the payments sweep finishes it.
-    payment_stale_seconds: float = 120.0
+    payment_stale_seconds: float = env_var(120.0)
     # How long the sandbox's "timeout" and "response lost" test cards keep a confirm waiting.
-    sandbox_hang_seconds: float = 15.0
+    sandbox_hang_seconds: float = env_var(15.0)
     # The sandbox answers a refund it has made this many seconds late (0: at once); tests use it to
     # kill a worker between the gateway's refund and the worker's own commit.
     sandbox_cancel_delay_seconds: float = 0.0
@@ -156,39 +188,12 @@ class Settings:
         database_url = normalise_database_url(
             env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'smore.sqlite3'}"
         )
-        redis_url = env.get("REDIS_URL") or None
-        gateway_url = env.get("PAYMENT_GATEWAY_URL") or None
+        values = _from_variables(env)
         return cls(
             database_url=database_url,
             secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
             var_dir=var_dir,
-            redis_url=redis_url,
-            port=int(env.get("PORT", "8000")),
-            debug=env.get("DEBUG", "").lower() in {"1", "true", "yes"},
-            secure_cookies=env.get("SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
-            in_process_worker=redis_url is None,
-            db_pool_size=int(env.get("DB_POOL_SIZE", "10")),
-            db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "5")),
-            db_pool_timeout=float(env.get("DB_POOL_TIMEOUT", "10")),
-            max_concurrent_requests=int(env.get("MAX_CONCURRENT_REQUESTS", "32")),
-            request_queue_seconds=float(env.get("REQUEST_QUEUE_SECONDS", "30")),
-            sweep_seconds=float(env.get("SWEEP_SECONDS", "30")),
-            upload_dir=Path(env["UPLOAD_DIR"]).resolve() if env.get("UPLOAD_DIR") else None,
-            purchase_hold_seconds=int(env.get("PURCHASE_HOLD_SECONDS", "600")),
-            auction_extend_seconds=int(env.get("AUCTION_EXTEND_SECONDS", "60")),
-            auction_pay_seconds=int(env.get("AUCTION_PAY_SECONDS", str(24 * 3600))),
-            event_park_after=int(env["EVENT_PARK_AFTER"]) if env.get("EVENT_PARK_AFTER") else None,
-            event_resend_seconds=float(env.get("EVENT_RESEND_SECONDS", "30")),
-            event_retention_hours=float(env.get("EVENT_RETENTION_HOURS", "168")),
-            search_dir=Path(env["SEARCH_DIR"]).resolve() if env.get("SEARCH_DIR") else None,
-            payment_gateway_url=gateway_url,
-            payment_secret_key=env.get("PAYMENT_SECRET_KEY") or "test_sk_smore_sandbox",
-            payment_client_key=env.get("PAYMENT_CLIENT_KEY") or "test_ck_smore_sandbox",
-            gateway_timeout_seconds=float(env.get("GATEWAY_TIMEOUT_SECONDS", "10")),
-            sandbox_gateway=gateway_url is None,
-            sandbox_hang_seconds=float(env.get("SANDBOX_HANG_SECONDS", "15")),
-            payment_stale_seconds=float(env.get("PAYMENT_STALE_SECONDS", "120")),
-            view_flush_seconds=float(env.get("VIEW_FLUSH_SECONDS", "5")),
-            login_attempt_seconds=int(env.get("LOGIN_ATTEMPT_SECONDS", "30")),
-            worker_stop_grace_seconds=float(env.get("WORKER_STOP_GRACE_SECONDS", "3")),
+            in_process_worker=values.get("redis_url") is None,
+            sandbox_gateway=values.get("payment_gateway_url") is None,
+            **values,
         )

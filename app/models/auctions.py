@@ -7,47 +7,45 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auctions.rules import AuctionStatus
-from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+from app.models.base import Base, StatusHistory, TimestampMixin, Won, positive
 
 
 class Auction(TimestampMixin, Base):
     __tablename__ = "auctions"
     __table_args__ = (
-        CheckConstraint("units >= 1", name="units_positive"),
-        CheckConstraint("start_price > 0", name="start_price_positive"),
-        CheckConstraint("increment > 0", name="increment_positive"),
+        positive("units", ">= 1"),
+        positive("start_price"),
+        positive("increment"),
         Index("ix_auctions_status_ends_at", "status", "ends_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False, unique=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
-    units: Mapped[int] = mapped_column(Integer, nullable=False)
-    start_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    increment: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    duration_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[AuctionStatus] = mapped_column(str_enum(AuctionStatus), nullable=False)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), unique=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    units: Mapped[int]
+    start_price: Mapped[Won]
+    increment: Mapped[Won]
+    duration_seconds: Mapped[int]
+    status: Mapped[AuctionStatus]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
     # Bids stored so far; also the sequence the next bids take (ties go to the lower sequence).
-    bid_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    extensions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    bid_count: Mapped[int] = mapped_column(default=0)
+    extensions: Mapped[int] = mapped_column(default=0)
 
 
-class AuctionChange(TimestampMixin, Base):
+class AuctionChange(StatusHistory, Base):
     __tablename__ = "auction_changes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), nullable=False, index=True)
-    from_status: Mapped[AuctionStatus | None] = mapped_column(str_enum(AuctionStatus))
-    to_status: Mapped[AuctionStatus] = mapped_column(str_enum(AuctionStatus), nullable=False)
-    reason: Mapped[str | None] = mapped_column(String(200))
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), index=True)
+    from_status: Mapped[AuctionStatus | None]
+    to_status: Mapped[AuctionStatus]
 
 
 class BidKind(StrEnum):
@@ -65,13 +63,13 @@ class Bid(TimestampMixin, Base):
         Index("ix_bids_member_id_id", "member_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), nullable=False)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    max_amount: Mapped[int | None] = mapped_column(BigInteger)
-    kind: Mapped[BidKind] = mapped_column(str_enum(BidKind), nullable=False, default=BidKind.MANUAL)
-    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    amount: Mapped[Won]
+    max_amount: Mapped[Won | None]
+    kind: Mapped[BidKind] = mapped_column(default=BidKind.MANUAL)
+    sequence: Mapped[int]
     key: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -85,14 +83,14 @@ class StandingBid(Base):
         Index("ix_standing_bids_rank", "auction_id", "amount", "sequence"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), nullable=False)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    max_amount: Mapped[int | None] = mapped_column(BigInteger)
-    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    amount: Mapped[Won]
+    max_amount: Mapped[Won | None]
+    sequence: Mapped[int]
     bid_id: Mapped[int | None] = mapped_column(ForeignKey("bids.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime]
 
 
 class ResultStatus(StrEnum):
@@ -111,16 +109,16 @@ class AuctionResult(TimestampMixin, Base):
         Index("ix_auction_results_auction_id_rank", "auction_id", "rank"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
     # Which of the auction's units this row is about (1..units); an offer passed on keeps its unit.
-    unit: Mapped[int] = mapped_column(Integer, nullable=False)
-    rank: Mapped[int | None] = mapped_column(Integer)  # the bidder's rank at the close
+    unit: Mapped[int]
+    rank: Mapped[int | None]  # the bidder's rank at the close
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    amount: Mapped[int | None] = mapped_column(BigInteger)
+    amount: Mapped[Won | None]
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
-    status: Mapped[ResultStatus] = mapped_column(str_enum(ResultStatus), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[ResultStatus]
+    updated_at: Mapped[datetime]
 
 
 class NotificationKind(StrEnum):
@@ -138,10 +136,10 @@ class Notification(TimestampMixin, Base):
         Index("ix_notifications_member_id_read_at", "member_id", "read_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False)
-    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind), nullable=False)
-    text: Mapped[str] = mapped_column(String(300), nullable=False)
-    link: Mapped[str] = mapped_column(String(200), nullable=False)
-    dedupe_key: Mapped[str] = mapped_column(String(100), nullable=False)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[NotificationKind]
+    text: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str] = mapped_column(String(200))
+    dedupe_key: Mapped[str] = mapped_column(String(100))
+    read_at: Mapped[datetime | None]

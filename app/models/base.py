@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Annotated, Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,8 +57,26 @@ def str_enum(enum_cls: type[Enum], length: int = 24) -> SAEnum:
     )
 
 
+# Money: whole won, in a BIGINT.
+Won = Annotated[int, "won"]
+
+
+def positive(column: str, condition: str = "> 0") -> CheckConstraint:
+    """A CHECK that ``column`` is above zero, named ``<column>_positive``."""
+    return CheckConstraint(f"{column} {condition}", name=f"{column}_positive")
+
+
+def in_range(column: str, low: int | str, high: int | str, name: str | None = None) -> CheckConstraint:
+    """A CHECK that ``low <= column <= high`` (either bound may be another column), named ``<column>_range``."""
+    return CheckConstraint(f"{column} >= {low} AND {column} <= {high}", name=name or f"{column}_range")
+
+
 class Base(DeclarativeBase):
+    """A column takes its type from its annotation unless it names one: ``Mapped[datetime]`` is a UTC
+    timestamp, an enum is stored by value (``str_enum``), ``Won`` is a BIGINT; ``X | None`` is NULL-able."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), StrEnum: str_enum(StrEnum), Won: BigInteger()}
 
     def __repr__(self) -> str:
         ident: Any = getattr(self, "id", None)
@@ -66,4 +84,18 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UpdatedAtMixin(TimestampMixin):
+    """``updated_at``: stamped on every update through the ORM."""
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StatusHistory(TimestampMixin):
+    """A history table's row, one per move of its aggregate's status. The table adds its aggregate's
+    key and ``from_status`` (None: the aggregate's first status) and ``to_status`` in its own enum."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    reason: Mapped[str | None] = mapped_column(String(200))

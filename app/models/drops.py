@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+from app.models.base import Base, StatusHistory, TimestampMixin, Won
 
 
 class RightStatus(StrEnum):
@@ -36,25 +36,15 @@ class PurchaseRight(TimestampMixin, Base):
         Index("ix_purchase_rights_status_expires_at", "status", "expires_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     # the key rendered into the page the member pressed Buy on: one right per press
-    idempotency_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    status: Mapped[RightStatus] = mapped_column(str_enum(RightStatus), nullable=False, default=RightStatus.HELD)
-    unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class PurchaseRightChange(TimestampMixin, Base):
-    __tablename__ = "purchase_right_changes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    right_id: Mapped[int] = mapped_column(ForeignKey("purchase_rights.id"), nullable=False, index=True)
-    from_status: Mapped[RightStatus | None] = mapped_column(str_enum(RightStatus))
-    to_status: Mapped[RightStatus] = mapped_column(str_enum(RightStatus), nullable=False)
-    reason: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[RightStatus] = mapped_column(default=RightStatus.HELD)
+    unit_price: Mapped[Won]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
 
 
 class StockEntry(TimestampMixin, Base):
@@ -62,14 +52,14 @@ class StockEntry(TimestampMixin, Base):
 
     __tablename__ = "stock_ledger"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False, index=True)
-    delta: Mapped[int] = mapped_column(Integer, nullable=False)
-    reason: Mapped[StockReason] = mapped_column(str_enum(StockReason), nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    delta: Mapped[int]
+    reason: Mapped[StockReason]
     reference: Mapped[str | None] = mapped_column(String(80))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     # e.g. "purchase:right:42": a redelivered event can never write the same row twice
-    unique_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    unique_key: Mapped[str] = mapped_column(String(120), unique=True)
 
 
 class PressRefusal(TimestampMixin, Base):
@@ -77,9 +67,17 @@ class PressRefusal(TimestampMixin, Base):
     gets the same answer whatever happened to the gate (a granted key is its purchase right)."""
 
     __tablename__ = "press_refusals"
+    __table_args__ = (Index("ix_press_refusals_created_at", "created_at"),)
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), nullable=False)
-    outcome: Mapped[str] = mapped_column(String(24), nullable=False)
-    __table_args__ = (Index("ix_press_refusals_created_at", "created_at"),)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    outcome: Mapped[str] = mapped_column(String(24))
+
+
+class PurchaseRightChange(StatusHistory, Base):
+    __tablename__ = "purchase_right_changes"
+
+    right_id: Mapped[int] = mapped_column(ForeignKey("purchase_rights.id"), index=True)
+    from_status: Mapped[RightStatus | None]
+    to_status: Mapped[RightStatus]

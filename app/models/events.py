@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, PrimaryKeyConstraint, String, Text, text
+from sqlalchemy import JSON, Index, PrimaryKeyConstraint, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TimestampMixin, UTCDateTime
+from app.models.base import Base, TimestampMixin
 
 
 class OutboxEvent(TimestampMixin, Base):
@@ -30,14 +30,14 @@ class OutboxEvent(TimestampMixin, Base):
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    topic: Mapped[str] = mapped_column(String(80), nullable=False)
-    aggregate_type: Mapped[str] = mapped_column(String(40), nullable=False)
-    aggregate_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    publish_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    resend_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    topic: Mapped[str] = mapped_column(String(80))
+    aggregate_type: Mapped[str] = mapped_column(String(40))
+    aggregate_id: Mapped[int]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    publish_attempts: Mapped[int] = mapped_column(default=0)
+    resend_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class InboxEntry(TimestampMixin, Base):
@@ -46,8 +46,8 @@ class InboxEntry(TimestampMixin, Base):
     __tablename__ = "inbox"
     __table_args__ = (PrimaryKeyConstraint("event_id", "handler"),)
 
-    event_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    handler: Mapped[str] = mapped_column(String(80), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(32))
+    handler: Mapped[str] = mapped_column(String(80))
 
 
 class EventFailure(TimestampMixin, Base):
@@ -57,9 +57,9 @@ class EventFailure(TimestampMixin, Base):
     __tablename__ = "event_failures"
     __table_args__ = (PrimaryKeyConstraint("event_id", "handler"),)
 
-    event_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    handler: Mapped[str] = mapped_column(String(80), nullable=False)
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    event_id: Mapped[str] = mapped_column(String(32))
+    handler: Mapped[str] = mapped_column(String(80))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_failed_at: Mapped[datetime]
+    parked_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+from app.models.base import Base, TimestampMixin
 
 
 class MemberRole(StrEnum):
@@ -32,16 +32,14 @@ class ApplicationStatus(StrEnum):
 class Member(TimestampMixin, Base):
     __tablename__ = "members"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
-    display_name: Mapped[str] = mapped_column(String(60), nullable=False)
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole), default=MemberRole.SHOPPER, nullable=False)
-    status: Mapped[MemberStatus] = mapped_column(
-        str_enum(MemberStatus), default=MemberStatus.ACTIVE, nullable=False, index=True
-    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[MemberRole] = mapped_column(default=MemberRole.SHOPPER)
+    status: Mapped[MemberStatus] = mapped_column(default=MemberStatus.ACTIVE, index=True)
     status_reason: Mapped[str | None] = mapped_column(String(500))
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None]
 
     @property
     def is_active(self) -> bool:
@@ -69,17 +67,15 @@ class SellerApplication(TimestampMixin, Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
-    business_name: Mapped[str] = mapped_column(String(100), nullable=False)
-    contact: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[ApplicationStatus] = mapped_column(
-        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING, nullable=False, index=True
-    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    business_name: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[ApplicationStatus] = mapped_column(default=ApplicationStatus.PENDING, index=True)
     decision_reason: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None]
 
     member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="raise")
     decided_by: Mapped[Member | None] = relationship(foreign_keys=[decided_by_id], lazy="raise")
@@ -90,11 +86,11 @@ class AuditEntry(TimestampMixin, Base):
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
-    action: Mapped[str] = mapped_column(String(60), nullable=False)
-    target_type: Mapped[str] = mapped_column(String(40), nullable=False)
-    target_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int]
     reason: Mapped[str | None] = mapped_column(String(500))
 
     actor: Mapped[Member | None] = relationship(foreign_keys=[actor_id], lazy="raise")

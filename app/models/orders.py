@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
+from app.models.base import Base, StatusHistory, UpdatedAtMixin, Won, in_range, positive
 
 
 class OrderStatus(StrEnum):
@@ -27,37 +27,34 @@ class OrderSource(StrEnum):
     AUCTION = "auction"
 
 
-class Order(TimestampMixin, Base):
+class Order(UpdatedAtMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
+        positive("quantity"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
-        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunded_quantity_range"),
+        in_range("refunded_quantity", 0, "quantity"),
         Index("ix_orders_status_pay_by", "status", "pay_by"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False, index=True)
-    source: Mapped[OrderSource] = mapped_column(str_enum(OrderSource), nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    source: Mapped[OrderSource]
     # one order per purchase right, whatever number of times the "right granted" event arrives
     right_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_rights.id"), unique=True)
-    quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # KRW, whole won
-    refunded_quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), nullable=False, default=OrderStatus.CREATED)
-    pay_by: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+    quantity: Mapped[int] = mapped_column(default=1)
+    unit_price: Mapped[Won]
+    amount: Mapped[Won]
+    refunded_quantity: Mapped[int] = mapped_column(default=0)
+    status: Mapped[OrderStatus] = mapped_column(default=OrderStatus.CREATED)
+    pay_by: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
 
 
-class OrderChange(TimestampMixin, Base):
+class OrderChange(StatusHistory, Base):
     __tablename__ = "order_changes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
-    from_status: Mapped[OrderStatus | None] = mapped_column(str_enum(OrderStatus))
-    to_status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), nullable=False)
-    reason: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    from_status: Mapped[OrderStatus | None]
+    to_status: Mapped[OrderStatus]

@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
+from app.models.base import Base, StatusHistory, TimestampMixin, UpdatedAtMixin, Won, in_range, positive
 
 
 class PaymentStatus(StrEnum):
@@ -32,74 +32,72 @@ class Policy(TimestampMixin, Base):
     """One version of the shop's money rules; the newest is in force. Payments keep a copy."""
 
     __tablename__ = "policies"
-    __table_args__ = (CheckConstraint("fee_basis_points >= 0 AND fee_basis_points <= 10000", name="fee_range"),)
+    __table_args__ = (in_range("fee_basis_points", 0, 10000, name="fee_range"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    fee_basis_points: Mapped[int] = mapped_column(Integer, nullable=False)  # 1,000 = 10 %
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fee_basis_points: Mapped[int]  # 1,000 = 10 %
     # [[hours since payment, percent refundable], ...] ascending by hours; after the last: nothing
-    refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON, nullable=False)
+    refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON)
     # a member may give up an unpaid order (and its unit) until this many minutes before its deadline
-    cancel_until_minutes_before: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cancel_until_minutes_before: Mapped[int] = mapped_column(default=0)
     note: Mapped[str | None] = mapped_column(String(300))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
 
-class Payment(TimestampMixin, Base):
+class Payment(UpdatedAtMixin, Base):
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
+        positive("amount"),
         CheckConstraint(
             "refunded_amount >= 0 AND refund_reserved >= 0 AND refunded_amount + refund_reserved <= amount",
             name="refunds_within_amount",
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     # the "orderId" the gateway knows this attempt by; one per payment attempt
-    gateway_order_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    gateway_order_id: Mapped[str] = mapped_column(String(64), unique=True)
     payment_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus), nullable=False, default=PaymentStatus.READY)
+    amount: Mapped[Won]
+    status: Mapped[PaymentStatus] = mapped_column(default=PaymentStatus.READY)
     method: Mapped[str | None] = mapped_column(String(40))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None]
     failure_code: Mapped[str | None] = mapped_column(String(80))
     failure_message: Mapped[str | None] = mapped_column(String(300))
-    refunded_amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    refund_reserved: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    refunded_amount: Mapped[Won] = mapped_column(default=0)
+    refund_reserved: Mapped[Won] = mapped_column(default=0)
     # the policy in force when the payment was made
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
-    fee_basis_points: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON, nullable=False, default=list)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+    fee_basis_points: Mapped[int] = mapped_column(default=0)
+    refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
 
 
-class PaymentChange(TimestampMixin, Base):
+class PaymentChange(StatusHistory, Base):
     __tablename__ = "payment_changes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), nullable=False, index=True)
-    from_status: Mapped[PaymentStatus | None] = mapped_column(str_enum(PaymentStatus))
-    to_status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus), nullable=False)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    from_status: Mapped[PaymentStatus | None]
+    to_status: Mapped[PaymentStatus]
     reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class Refund(TimestampMixin, Base):
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (positive("amount"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), nullable=False, index=True)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # units given back
-    reason: Mapped[str] = mapped_column(String(300), nullable=False)
-    status: Mapped[RefundStatus] = mapped_column(str_enum(RefundStatus), nullable=False, default=RefundStatus.RESERVED)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount: Mapped[Won]
+    quantity: Mapped[int] = mapped_column(default=0)  # units given back
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[RefundStatus] = mapped_column(default=RefundStatus.RESERVED)
     # sent as the gateway's Idempotency-Key: a retried cancel never refunds twice
-    idempotency_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     failure_message: Mapped[str | None] = mapped_column(String(300))
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None]
 
 
 class SettlementEntry(TimestampMixin, Base):
@@ -107,16 +105,16 @@ class SettlementEntry(TimestampMixin, Base):
 
     __tablename__ = "settlement_entries"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("members.id"), nullable=False, index=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
     refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
-    gross: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    fee: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    net: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    gross: Mapped[Won]
+    fee: Mapped[Won]
+    net: Mapped[Won]
     # "sale:payment:7", "refund:12": an event delivered twice never writes twice
-    unique_key: Mapped[str] = mapped_column(String(80), nullable=False, unique=True)
+    unique_key: Mapped[str] = mapped_column(String(80), unique=True)
 
 
 class PaymentAudit(TimestampMixin, Base):
@@ -124,13 +122,13 @@ class PaymentAudit(TimestampMixin, Base):
 
     __tablename__ = "payment_audit"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40), nullable=False)  # gateway.confirm, state, refund ...
-    summary: Mapped[str] = mapped_column(String(300), nullable=False)
+    kind: Mapped[str] = mapped_column(String(40))  # gateway.confirm, state, refund ...
+    summary: Mapped[str] = mapped_column(String(300))
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    http_status: Mapped[int | None]
+    duration_ms: Mapped[int | None]
     detail: Mapped[str | None] = mapped_column(Text)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, utcnow
 
 
 class SearchPending(Base):
@@ -18,6 +17,6 @@ class SearchPending(Base):
 
     __tablename__ = "search_pending"
 
-    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    version: Mapped[int] = mapped_column(default=1)
