@@ -65,7 +65,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "str": str,
     "str | None": str,
     "Path | None": lambda text: Path(text).resolve(),
-    "tuple[str, ...]": lambda text: parse_trusted_proxies(text),
+    "tuple[str, ...]": parse_trusted_proxies,
 }
 _NUMBERS = {"int", "float"}
 
