@@ -27,8 +27,8 @@ from litestar.stores.registry import StoreRegistry
 import app.events.subscribers  # noqa: F401  (registers every event handler, for the start-up check)
 from app.accounts.controllers import AuthController, MeController, goodbye
 from app.accounts.identity import current_member
+from app.accounts.limits import RATE_LIMIT_STORES, client_address_middleware, login_throttle
 from app.accounts.passwords import PasswordHasher
-from app.accounts.throttle import LoginThrottle, MemoryCounter, RedisCounter
 from app.admin.controllers import AdminController
 from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
@@ -85,6 +85,7 @@ def _stores(settings: Settings) -> StoreRegistry:
         stores = {
             "sessions": root.with_namespace("sessions"),
             "payment-confirms": root.with_namespace("payment-confirms"),
+            **{name: root.with_namespace(name) for name in RATE_LIMIT_STORES},
         }
     else:
         (settings.var_dir / "sessions").mkdir(parents=True, exist_ok=True)
@@ -123,13 +124,7 @@ def _state(settings: Settings, database: Database, jobs: Jobs) -> State:
             "database": database,
             "broker": jobs.queue,
             "hasher": PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost),
-            "login_throttle": LoginThrottle(
-                RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter(),
-                settings.login_failures_per_email,
-                settings.login_failures_per_address,
-                settings.login_failure_window_seconds,
-                settings.login_attempt_seconds,
-            ),
+            "login_throttle": login_throttle(settings),
             "views": ViewCounter(),  # product page views of this process, until the next flush
         }
     )
@@ -246,6 +241,7 @@ def _middleware(settings: Settings) -> list[Any]:
         renew_on_access=True,
     )
     return [
+        *client_address_middleware(settings),
         DefineMiddleware(
             AdmissionMiddleware, limit=settings.max_concurrent_requests, patience=settings.request_queue_seconds
         ),

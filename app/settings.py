@@ -6,7 +6,9 @@ worker entry point and the command-line tools, and tests build their own ``Setti
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -38,6 +40,19 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
+    """``TRUSTED_PROXIES``: IPs or CIDRs separated by commas or spaces, or "*"; anything else
+    stops the start (a proxy silently not trusted, or a typo trusted as a name, would be worse)."""
+    entries = tuple(item for item in re.split(r"[,\s]+", raw) if item)
+    for entry in entries:
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
+    return entries
+
+
 T = TypeVar("T")
 
 # How a variable's text becomes a setting, by the setting's type as written (annotations stay text
@@ -50,6 +65,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "str": str,
     "str | None": str,
     "Path | None": lambda text: Path(text).resolve(),
+    "tuple[str, ...]": parse_trusted_proxies,
 }
 _NUMBERS = {"int", "float"}
 
@@ -80,13 +96,26 @@ class Settings:
     # Session cookie lifetime.
     session_max_age: int = 14 * 24 * 3600
     secure_cookies: bool = env_var(False)
-    # Failed-login throttle: failures allowed per window, per email and per client address.
-    login_failures_per_email: int = 5
-    login_failures_per_address: int = 20
-    login_failure_window_seconds: int = 15 * 60
+    # Failed-login limits (``app/accounts/throttle.py``): refused passwords allowed per window for
+    # one email from one client address, and from one address; past them the pair or the address
+    # is refused until the window ends. An email alone is never refused: after ``login_slow_after``
+    # refused passwords in the window its sign-ins wait ``login_delay_seconds``, doubling with each
+    # further one up to ``login_max_delay_seconds``.
+    login_failures_per_pair: int = env_var(5)
+    login_failures_per_address: int = env_var(20)
+    login_failure_window_seconds: int = env_var(15 * 60)
+    login_slow_after: int = env_var(3)
+    login_delay_seconds: float = env_var(1.0)
+    login_max_delay_seconds: float = env_var(10.0)
     # A login attempt holds its slots this long at most unless it ends (a process that dies
     # mid-attempt frees them then); only a refused password counts for the window above.
     login_attempt_seconds: int = env_var(30)
+    # Sign-ups and inline email checks allowed per client address (an hour, a minute).
+    signups_per_address_per_hour: int = env_var(20)
+    email_checks_per_address_per_minute: int = env_var(30)
+    # The proxies (IPs or CIDRs; "*" for any) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; from any other peer those headers are ignored. Default: none.
+    trusted_proxies: tuple[str, ...] = env_var(())
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

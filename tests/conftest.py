@@ -123,7 +123,9 @@ def live_server(settings: Settings, app) -> Iterator[str]:  # `app` first: it cl
     port = _free_port()
     # the port goes into the settings: the app sends shoppers to its own sandbox gateway there
     served = create_app(settings.with_changes(port=port))
-    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Controller, get, post
@@ -12,16 +13,21 @@ from litestar.response import Redirect, Template
 from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
+from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
 from app.accounts.service import AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
 from app.models.members import Member
+from app.web.admission import wait_outside
 from app.web.forms import read_form
 from app.web.pages import flash_redirect
 from app.web.params import AppServices, DbSession, Query, SignedIn
 from app.web.templating import page
 
 Accounts = NamedDependency[AccountService]
+
+THROTTLED = "Too many failed sign-in attempts from your network. Please wait {minutes} minutes and try again."
+SLOWED = " After several failed attempts, signing in to this account waits a few seconds."
 
 
 async def provide_accounts(db: DbSession, services: AppServices) -> AccountService:
@@ -52,7 +58,7 @@ class AuthController(Controller):
     async def signup_form(self, request: HTMXRequest, next: Query = None) -> Template | Redirect:
         return await _entry_form(request, "accounts/signup.html", next)
 
-    @post("/signup")
+    @post("/signup", middleware=[SIGNUP_LIMIT])
     async def signup(self, request: HTMXRequest, accounts: Accounts) -> Template | Redirect:
         form = await read_form(request)
         try:
@@ -73,7 +79,7 @@ class AuthController(Controller):
             return page(request, "accounts/signup.html", context, status_code=422)
         return _signed_in(request, member, f"Welcome to Smore, {member.display_name}!", form)
 
-    @post("/signup/check-email", name="signup_check_email")
+    @post("/signup/check-email", name="signup_check_email", middleware=[EMAIL_CHECK_LIMIT])
     async def check_email(self, request: HTMXRequest, accounts: Accounts) -> Template:
         """Inline validation of the email field while the member types (HTMX)."""
         form = await read_form(request)
@@ -91,22 +97,25 @@ class AuthController(Controller):
     async def login(self, request: HTMXRequest, accounts: Accounts, services: AppServices) -> Template | Redirect:
         form = await read_form(request)
         email = rules.normalise_email(form.get("email", ""))
-        throttle = services.login_throttle
-        address = client_address(request)
         context: dict[str, Any] = {
             "values": {"email": form.get("email", "")},
             "errors": {},
             "next": form.get("next", ""),
         }
+        waited = 0.0
         try:
             # only a wrong password counts; a server error gives the attempt back
-            async with throttle.attempt(email, address, failure=WrongPassword):
+            attempt = services.login_throttle.attempt(
+                email, client_address(request), failure=WrongPassword, wait=partial(wait_outside, request.scope)
+            )
+            async with attempt as waited:
                 member = await accounts.authenticate(email, form.get("password", ""))
         except Throttled:
-            context["message"] = "Too many failed sign-in attempts. Please wait 15 minutes and try again."
+            minutes = max(1, services.settings.login_failure_window_seconds // 60)
+            context["message"] = THROTTLED.format(minutes=minutes)
             return page(request, "accounts/login.html", context, status_code=429)
         except LoginRefused as exc:
-            context["message"] = exc.message
+            context["message"] = exc.message + (SLOWED if waited else "")
             return page(request, "accounts/login.html", context, status_code=400)
         return _signed_in(request, member, f"Signed in as {member.display_name}.", form)
 

@@ -1,9 +1,13 @@
-"""Pure rules for member data and member status. No I/O."""
+"""Pure rules for member data and member status. No I/O (the list of common passwords is read
+once, from the package)."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
+from app.accounts.common_passwords import is_common
+from app.accounts.name_rules import RESERVED_MESSAGE, is_reserved
 from app.core.states import StateMachine
 from app.core.text import length_error
 from app.models.members import MemberStatus
@@ -12,6 +16,8 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 EMAIL_MAX = 254
 DISPLAY_NAME_MAX = 60
+# An email's name part or a display name this long or longer may not be inside a password.
+PERSONAL_MIN = 3
 REASON_MAX = 500
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
@@ -36,18 +42,45 @@ def email_error(email: str) -> str | None:
     return None if _EMAIL_RE.match(email) else "Enter a valid email address, like name@example.com."
 
 
-def password_error(password: str) -> str | None:
+def password_error(password: str, *, email: str = "", display_name: str = "") -> str | None:
+    """Why ``password`` may not be a member's (None: it may). Every form that sets a password
+    (sign-up, password change, reset) asks this, with the member's email and display name."""
     if len(password) < PASSWORD_MIN:
         return f"Use at least {PASSWORD_MIN} characters."
     if len(password) > PASSWORD_MAX:
         return f"Use at most {PASSWORD_MAX} characters."
+    folded = password.casefold()
+    email = email.strip().casefold()
+    local = email.split("@", 1)[0]
+    if email and (email in folded or (len(local) >= PERSONAL_MIN and local in folded)):
+        return "Your password cannot contain your email address."
+    name = display_name.strip().casefold()
+    if len(name) >= PERSONAL_MIN and (name in folded or name.replace(" ", "") in folded):
+        return "Your password cannot contain your display name."
+    if is_common(password):
+        return "This is one of the most common passwords, the first ones attackers try. Choose another."
     return None
 
 
-def display_name_error(name: str) -> str | None:
+def new_password_errors(
+    password: str, confirm: str, *, email: str, display_name: str, field: str = "password"
+) -> dict[str, str]:
+    """The errors of a new password and its confirmation, under ``field`` and ``field``_confirm."""
+    if err := password_error(password, email=email, display_name=display_name):
+        return {field: err}
+    if password != confirm:
+        return {f"{field}_confirm": "The two passwords differ."}
+    return {}
+
+
+def display_name_error(name: str, *, staff: bool = False) -> str | None:
+    """Why ``name`` (as cleaned by ``name_rules.clean_display_name``) may not be a display name;
+    only ``staff`` may take a name that speaks for the shop."""
     if err := length_error(name, DISPLAY_NAME_MAX, blank="Enter a display name.", what="A display name"):
         return err
-    return "A display name cannot contain control characters." if any(ord(ch) < 32 for ch in name) else None
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return "A display name cannot contain control characters."
+    return RESERVED_MESSAGE if not staff and is_reserved(name) else None
 
 
 def reason_error(reason: str, *, required: bool = True) -> str | None:
@@ -58,17 +91,25 @@ def reason_error(reason: str, *, required: bool = True) -> str | None:
     return None
 
 
-def signup_errors(email: str, display_name: str, password: str, password_confirm: str) -> dict[str, str]:
+def signup_errors(
+    email: str, display_name: str, password: str, password_confirm: str, *, staff: bool = False
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if err := email_error(email):
         errors["email"] = err
-    if err := display_name_error(display_name):
+    if err := display_name_error(display_name, staff=staff):
         errors["display_name"] = err
-    if err := password_error(password):
-        errors["password"] = err
-    elif password != password_confirm:
-        errors["password_confirm"] = "The two passwords differ."
+    errors.update(new_password_errors(password, password_confirm, email=email, display_name=display_name))
     return errors
+
+
+def login_delay(failures: int, *, free: int, base: float, maximum: float) -> float:
+    """How long a sign-in waits, in seconds, for an email with ``failures`` refused passwords (and
+    attempts in flight) in the window: nothing for the first ``free``, then ``base`` doubling with
+    each further one, never more than ``maximum``."""
+    if failures < free or base <= 0:
+        return 0.0
+    return float(min(maximum, base * 2 ** min(failures - free, 30)))
 
 
 def safe_next_url(raw: str | None, default: str = "/") -> str:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import rules
+from app.accounts.name_rules import clean_display_name
 from app.accounts.passwords import PasswordHasher
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
@@ -54,7 +55,9 @@ class AccountService:
         role: MemberRole = MemberRole.SHOPPER,
     ) -> Member:
         email = rules.normalise_email(email)
-        errors = rules.signup_errors(email, display_name, password, password_confirm)
+        display_name = clean_display_name(display_name)
+        staff = role is MemberRole.ADMIN  # the shop's own accounts may speak for it
+        errors = rules.signup_errors(email, display_name, password, password_confirm, staff=staff)
         if "email" not in errors and await self.email_taken(email):
             errors["email"] = "An account with this email already exists. Sign in instead?"
         if errors:
@@ -84,7 +87,8 @@ class AccountService:
         return member
 
     async def update_profile(self, member: Member, display_name: str) -> Member:
-        if err := rules.display_name_error(display_name):
+        display_name = clean_display_name(display_name)
+        if err := rules.display_name_error(display_name, staff=member.role is MemberRole.ADMIN):
             raise FormInvalid({"display_name": err})
         member.display_name = display_name
         await self.db.flush()
@@ -94,10 +98,9 @@ class AccountService:
         errors: dict[str, str] = {}
         if not await self.hasher.verify(old, member.password_hash):
             errors["old_password"] = "This is not your current password."
-        if err := rules.password_error(new):
-            errors["new_password"] = err
-        elif new != confirm:
-            errors["new_password_confirm"] = "The two passwords differ."
+        errors |= rules.new_password_errors(
+            new, confirm, email=member.email, display_name=member.display_name, field="new_password"
+        )
         if errors:
             raise FormInvalid(errors)
         member.password_hash = await self.hasher.hash(new)

@@ -1,16 +1,24 @@
-"""Failed-login throttle, per email and per client address.
+"""Failed-login limits an attacker cannot turn against a member.
 
-Litestar's RateLimitMiddleware counts every request of a client; logins need to count attempts per
-email as well as per address, and must hold when many attempts arrive at once. Each attempt takes a
-slot per email and per address *before* the password is checked, atomically (one Redis script per
-subject with ``REDIS_URL``, an in-process counter otherwise), so parallel guesses cannot slip past
-the limit: the failures of the window plus the attempts in flight never exceed it.
+Refused passwords are counted per (email, client address) pair and per client address: past its
+limit, a pair or an address is refused for the rest of the window, the right password included.
+So a guesser is stopped, while the member, from any other address, still signs in. Per email alone
+nothing is refused: a sign-in for an email with many refused passwords (from anywhere) waits a
+growing delay before its password is checked (``rules.login_delay``), which slows guessing spread
+over many addresses without locking the member out.
+
+Litestar's RateLimitMiddleware counts every request of a client; logins count refused passwords
+and must hold when many attempts arrive at once. Each attempt takes a slot per pair, per address
+and per email *before* the password is checked, atomically (one Redis script per subject with
+``REDIS_URL``, an in-process counter otherwise), so parallel guesses cannot slip past a limit: the
+failures of the window plus the attempts in flight never exceed it (and they count towards the
+email's delay).
 
 An attempt in flight is a token with a short life (``attempt_seconds``). Only a refused password
-turns it into a counted failure (``failed``); a correct one forgets the email's failures and frees
-the address's slot (``succeeded``); any other end (a server error, a suspended account) frees both
-slots without counting (``abandoned``). The token of an attempt whose process died expires after its
-short life, so faults never lock a shared address out for the whole window.
+turns it into a counted failure (``failed``); a correct one forgets the pair's and the email's
+failures and frees the address's slot (``succeeded``); any other end (a server error, a suspended
+account) frees every slot without counting (``abandoned``). The token of an attempt whose process
+died expires after its short life, so faults never lock a shared address out for the whole window.
 """
 
 from __future__ import annotations
@@ -18,15 +26,22 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 import anyio
 
+from app.accounts import rules
+
 
 class Counter(Protocol):
-    async def take(self, subject: str, token: str, limit: int, attempt_seconds: int) -> bool: ...
+    async def take(self, subject: str, token: str, limit: int, attempt_seconds: int) -> int:
+        """Hold a slot for ``token``: the failures and attempts in flight before it, or -1 (taking
+        nothing) when they reach ``limit`` (0: no limit)."""
+        ...
+
     async def fail(self, subject: str, token: str, window: int) -> None: ...
     async def release(self, subject: str, token: str) -> None: ...
     async def forget(self, subject: str) -> None: ...
@@ -52,13 +67,14 @@ class MemoryCounter:
             self._attempts.pop(subject, None)
         return attempts
 
-    async def take(self, subject: str, token: str, limit: int, attempt_seconds: int) -> bool:
+    async def take(self, subject: str, token: str, limit: int, attempt_seconds: int) -> int:
         now = time.monotonic()
         attempts = self._live_attempts(subject, now)
-        if self._live_failures(subject, now)[0] + len(attempts) >= limit:
-            return False
+        used = self._live_failures(subject, now)[0] + len(attempts)
+        if 0 < limit <= used:
+            return -1
         self._attempts[subject] = attempts | {token: now + attempt_seconds}
-        return True
+        return used
 
     async def fail(self, subject: str, token: str, window: int) -> None:
         now = time.monotonic()
@@ -81,13 +97,14 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local used = tonumber(redis.call('GET', KEYS[1]) or '0') + redis.call('ZCARD', KEYS[2])
-if used >= tonumber(ARGV[2]) then
-  return 0
+local limit = tonumber(ARGV[2])
+if limit > 0 and used >= limit then
+  return -1
 end
 local life = tonumber(ARGV[3]) * 1000
 redis.call('ZADD', KEYS[2], now + life, ARGV[1])
 redis.call('PEXPIRE', KEYS[2], life)
-return 1
+return used
 """
 _FAIL = """
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -111,8 +128,8 @@ class RedisCounter:
     def _keys(subject: str) -> list[str]:
         return [f"smore:login:{{{subject}}}:failures", f"smore:login:{{{subject}}}:attempts"]
 
-    async def take(self, subject: str, token: str, limit: int, attempt_seconds: int) -> bool:
-        return bool(await self._take(keys=self._keys(subject), args=[token, limit, attempt_seconds]))
+    async def take(self, subject: str, token: str, limit: int, attempt_seconds: int) -> int:
+        return int(await self._take(keys=self._keys(subject), args=[token, limit, attempt_seconds]))
 
     async def fail(self, subject: str, token: str, window: int) -> None:
         await self._fail(keys=self._keys(subject), args=[token, window])
@@ -132,35 +149,57 @@ def new_attempt() -> str:
 
 
 class Throttled(Exception):
-    """Too many failed attempts for this email or from this address."""
+    """Too many refused passwords for this email from this address, or from this address."""
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """What ``login_``-prefixed settings of the same names say (``app.settings``)."""
+
+    failures_per_pair: int = 5  # refused passwords per (email, address) in the window
+    failures_per_address: int = 20  # refused passwords per address in the window
+    failure_window_seconds: int = 15 * 60
+    attempt_seconds: int = 30
+    # an email's sign-ins wait once it has this many refused passwords in the window…
+    slow_after: int = 3
+    delay_seconds: float = 1.0  # …this long, doubling with each further one…
+    max_delay_seconds: float = 10.0  # …up to this
+
+
+Wait = Callable[[float], Awaitable[None]]
 
 
 class LoginThrottle:
-    def __init__(
-        self, counter: Counter, per_email: int, per_address: int, window_seconds: int, attempt_seconds: int = 30
-    ) -> None:
+    def __init__(self, counter: Counter, limits: LoginLimits) -> None:
         self.counter = counter
-        self.per_email = per_email
-        self.per_address = per_address
-        self.window = window_seconds
-        self.attempt_seconds = attempt_seconds
+        self.limits = limits
 
     @staticmethod
-    def _subjects(email: str, address: str) -> tuple[str, str]:
-        digest = hashlib.sha256(email.encode()).hexdigest()[:32]
-        return f"email:{digest}", f"addr:{address}"
+    def _subjects(email: str, address: str) -> tuple[str, str, str]:
+        """The pair's, the address's and the email's subject (emails only as digests)."""
+
+        def digest(text: str) -> str:
+            return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+        return f"pair:{digest(email + chr(0) + address)}", f"addr:{address}", f"email:{digest(email)}"
 
     @asynccontextmanager
-    async def attempt(self, email: str, address: str, *, failure: type[BaseException]) -> AsyncIterator[None]:
-        """One login attempt around the password check. ``failure`` (a refused password) leaving
-        the block counts; no exception is a success; any other exception gives the slots back,
-        even while the request is being cancelled, and goes on. Raises ``Throttled``, taking
-        nothing, when the email or the address is at its limit."""
+    async def attempt(
+        self, email: str, address: str, *, failure: type[BaseException], wait: Wait = anyio.sleep
+    ) -> AsyncIterator[float]:
+        """One login attempt around the password check, giving the seconds it waited (``wait``)
+        for its email's delay. ``failure`` (a refused password) leaving the block counts; no
+        exception is a success; any other exception gives the slots back, even while the request
+        is being cancelled, and goes on. Raises ``Throttled``, taking nothing, when the pair or the
+        address is at its limit."""
         token = new_attempt()
-        if not await self.acquire(email, address, token):
+        delay = await self.acquire(email, address, token)
+        if delay is None:
             raise Throttled
         try:
-            yield
+            if delay:
+                await wait(delay)
+            yield delay
         except failure:
             await self.failed(email, address, token)
             raise
@@ -170,34 +209,38 @@ class LoginThrottle:
             raise
         await self.succeeded(email, address, token)
 
-    async def acquire(self, email: str, address: str, attempt: str | None = None) -> bool:
-        """Take one slot for this email and one for this address, held by ``attempt`` (a token
-        from ``new_attempt``); False, taking nothing, when either is at its limit."""
+    async def acquire(self, email: str, address: str, attempt: str | None = None) -> float | None:
+        """Take one slot for the pair, the address and the email, held by ``attempt`` (a token
+        from ``new_attempt``): the seconds this attempt is to wait, or None, taking nothing, when
+        the pair or the address is at its limit."""
         attempt = attempt or new_attempt()
-        by_email, by_address = self._subjects(email, address)
-        if not await self.counter.take(by_email, attempt, self.per_email, self.attempt_seconds):
-            return False
-        if not await self.counter.take(by_address, attempt, self.per_address, self.attempt_seconds):
-            await self.counter.release(by_email, attempt)
-            return False
-        return True
+        limits = self.limits
+        pair, by_address, by_email = self._subjects(email, address)
+        if await self.counter.take(pair, attempt, limits.failures_per_pair, limits.attempt_seconds) < 0:
+            return None
+        if await self.counter.take(by_address, attempt, limits.failures_per_address, limits.attempt_seconds) < 0:
+            await self.counter.release(pair, attempt)
+            return None
+        used = await self.counter.take(by_email, attempt, 0, limits.attempt_seconds)
+        return rules.login_delay(
+            used, free=limits.slow_after, base=limits.delay_seconds, maximum=limits.max_delay_seconds
+        )
 
     async def failed(self, email: str, address: str, attempt: str) -> None:
-        """A refused password: the attempt counts as a failure of the email and of the address."""
-        by_email, by_address = self._subjects(email, address)
-        await self.counter.fail(by_email, attempt, self.window)
-        await self.counter.fail(by_address, attempt, self.window)
+        """A refused password: the attempt counts as a failure of the pair, the address and the email."""
+        for subject in self._subjects(email, address):
+            await self.counter.fail(subject, attempt, self.limits.failure_window_seconds)
 
     async def succeeded(self, email: str, address: str, attempt: str | None = None) -> None:
-        """A correct password: forget this email's failures and give the address's slot back."""
-        by_email, by_address = self._subjects(email, address)
+        """A correct password: forget the pair's and the email's failures, give the address's slot back."""
+        pair, by_address, by_email = self._subjects(email, address)
+        await self.counter.forget(pair)
         await self.counter.forget(by_email)
         if attempt is not None:
             await self.counter.release(by_address, attempt)
 
     async def abandoned(self, email: str, address: str, attempt: str) -> None:
         """Neither a refused password nor a sign-in (a server error, an account that may not sign
-        in): both slots back, nothing counted."""
-        by_email, by_address = self._subjects(email, address)
-        await self.counter.release(by_email, attempt)
-        await self.counter.release(by_address, attempt)
+        in): every slot back, nothing counted."""
+        for subject in self._subjects(email, address):
+            await self.counter.release(subject, attempt)

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import anyio
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+_TURN = "smore_admission_turn"  # the scope state's key of the door a request was let in by
 
 _BODY = (
     b"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
@@ -65,7 +67,23 @@ class AdmissionMiddleware:
             )
             await send({"type": "http.response.body", "body": _BODY, "more_body": False})
             return
+        scope.setdefault("state", {})[_TURN] = slots
         try:
             await self.app(scope, receive, send)
         finally:
             slots.release()
+
+
+async def wait_outside(scope: Scope, seconds: float) -> None:
+    """Wait ``seconds`` without holding the request's turn at the door (a slowed-down sign-in): the
+    turn is given back for the wait and taken again after it, in line like a new arrival."""
+    slots: asyncio.Semaphore | None = scope.get("state", {}).get(_TURN)
+    if slots is None:
+        await anyio.sleep(seconds)
+        return
+    slots.release()
+    try:
+        await anyio.sleep(seconds)
+    finally:
+        with anyio.CancelScope(shield=True):  # the middleware gives back exactly one turn
+            await slots.acquire()

@@ -55,6 +55,8 @@ def http_error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     detail = exc.detail if isinstance(exc.detail, str) else ""
     if status == 403 and "CSRF" in detail:
         detail = "Your form had expired or came from another site. Reload the page and try again."
+    if status == 429 and detail == "Too Many Requests":  # a rate limit (RateLimit-Reset says how long)
+        detail = "Too many requests from your network. Nothing was done: please wait a while and try again."
     if _wants_json(request):
         return Response(content={"status_code": status, "detail": detail}, status_code=status)
     template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html"

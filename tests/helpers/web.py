@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from litestar.testing import AsyncTestClient
+from litestar.testing.transport import TestClientTransport
 
 from app.models.members import Member
 from tests.helpers.factories import PASSWORD
@@ -63,13 +64,25 @@ class _SharedTransport(httpx.AsyncBaseTransport):
         return None
 
 
+class _PeerTransport(TestClientTransport):
+    """The test client's transport, with requests arriving from ``peer`` (the connection's address)."""
+
+    def __init__(self, client: AsyncTestClient[Any], peer: str) -> None:
+        super().__init__(client=client, raise_server_exceptions=client._transport.raise_server_exceptions)
+        self.peer = peer
+
+    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
+        scope = super().parse_request(request)
+        scope["client"] = (self.peer, 50000)
+        return scope
+
+
 @asynccontextmanager
-async def second_browser(client: AsyncTestClient[Any]) -> AsyncIterator[httpx.AsyncClient]:
+async def second_browser(client: AsyncTestClient[Any], peer: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """Another visitor with a cookie jar of its own, talking to the same running app (one app runs on
-    one event loop: Redis clients and channels belong to it)."""
-    other = httpx.AsyncClient(
-        transport=_SharedTransport(client._transport), base_url=client.base_url, follow_redirects=False
-    )
+    one event loop: Redis clients and channels belong to it), from ``peer`` if given (an address)."""
+    transport = client._transport if peer is None else _PeerTransport(client, peer)
+    other = httpx.AsyncClient(transport=_SharedTransport(transport), base_url=client.base_url, follow_redirects=False)
     try:
         yield other
     finally:

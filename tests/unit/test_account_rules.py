@@ -35,9 +35,45 @@ def test_email_is_normalised_to_lower_case() -> None:
 
 
 def test_password_length_bounds() -> None:
-    assert rules.password_error("x" * 9) is not None
-    assert rules.password_error("x" * 10) is None
-    assert rules.password_error("x" * 257) is not None
+    assert rules.password_error("kq7-vz2!m") is not None
+    assert rules.password_error("kq7-vz2!mw") is None
+    assert rules.password_error("kq7-vz2!mw" * 26) is not None
+
+
+@pytest.mark.parametrize(
+    "password, says",
+    [
+        ("jane.doe@example.kr", "email"),
+        ("my-JANE.DOE@EXAMPLE.KR-pw", "email"),
+        ("jane.doe-is-me-2026", "email"),  # the email's name part
+        ("Hanbit Figures", "display name"),
+        ("hanbitfigures-forever", "display name"),
+        ("1234567890", "most common"),
+        ("QwertyUiop", "most common"),
+        ("  basketball ", "most common"),
+    ],
+)
+def test_personal_and_common_passwords_are_refused_with_the_reason(password: str, says: str) -> None:
+    error = rules.password_error(password, email="jane.doe@example.kr", display_name="Hanbit Figures")
+    assert error is not None and says in error
+
+
+def test_short_names_and_email_parts_do_not_refuse_passwords_that_contain_them() -> None:
+    assert rules.password_error("bolt-of-tuesday-77", email="bo@example.kr", display_name="Bo") is None
+
+
+def test_the_shipped_list_has_the_common_passwords() -> None:
+    from app.accounts.common_passwords import common_passwords
+
+    assert len(common_passwords()) >= 10_000
+    assert {"password", "123456", "iloveyou", "qwertyuiop"} <= common_passwords()
+
+
+def test_login_delay_grows_after_the_free_failures_up_to_its_maximum() -> None:
+    delays = [rules.login_delay(n, free=3, base=1, maximum=10) for n in range(9)]
+    assert delays == [0, 0, 0, 1, 2, 4, 8, 10, 10]
+    assert rules.login_delay(10**9, free=3, base=1, maximum=10) == 10
+    assert rules.login_delay(7, free=3, base=0, maximum=10) == 0
 
 
 def test_display_name_rules() -> None:
@@ -45,6 +81,9 @@ def test_display_name_rules() -> None:
     assert rules.display_name_error("") is not None
     assert rules.display_name_error("x" * 61) is not None
     assert rules.display_name_error("bad\x00name") is not None
+    assert rules.display_name_error("bad\x85name") is not None  # a C1 control
+    assert rules.display_name_error("Smore Admin") is not None
+    assert rules.display_name_error("Smore Admin", staff=True) is None
 
 
 def test_signup_errors_collects_every_field() -> None:
@@ -126,3 +165,19 @@ def test_settings_defaults_and_generated_secret(tmp_path: Path) -> None:
     )
     assert custom.database_url == "postgresql+asyncpg://h/db"
     assert custom.redis_url == "redis://r:6379/0" and not custom.in_process_worker and custom.port == 9000
+
+
+def test_trusted_proxies_and_login_limits_are_read_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        "SMORE_VAR_DIR": str(tmp_path),
+        "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 2001:db8::/32",
+        "LOGIN_FAILURES_PER_PAIR": "7",
+        "LOGIN_DELAY_SECONDS": "0.5",
+    }
+    settings = Settings.from_env(env)
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.0.2.7", "2001:db8::/32")
+    assert (settings.login_failures_per_pair, settings.login_delay_seconds) == (7, 0.5)
+    assert settings.login_slow_after == 3  # unset: the default
+    assert Settings.from_env({"SMORE_VAR_DIR": str(tmp_path)}).trusted_proxies == ()
+    with pytest.raises(ValueError, match=r"proxy\.internal"):
+        Settings.from_env({"SMORE_VAR_DIR": str(tmp_path), "TRUSTED_PROXIES": "10.0.0.1,proxy.internal"})

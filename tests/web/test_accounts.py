@@ -1,4 +1,4 @@
-"""Sign-up, login, logout, sessions, CSRF and the failed-login throttle, through the app."""
+"""Sign-up, login, logout, sessions and CSRF, through the app (the login limits: test_login_limits.py)."""
 
 from __future__ import annotations
 
@@ -143,24 +143,3 @@ async def test_post_without_csrf_token_is_refused_and_changes_nothing(client, ap
     )
     assert r.status_code == 200
     assert await count_members(app) == 0
-
-
-async def test_failed_logins_are_throttled_per_email(client, members, settings):
-    await members.create("victim@example.test")
-    for _ in range(settings.login_failures_per_email):
-        r = await post_form(client, "/login", {"email": "victim@example.test", "password": "wrong-password-123"})
-        assert r.status_code == 400
-    # even the right password is refused while throttled
-    r = await post_form(client, "/login", {"email": "victim@example.test", "password": PASSWORD})
-    assert r.status_code == 429
-    assert "Too many failed sign-in attempts" in r.text
-    assert (await client.get("/me")).status_code == 303
-
-
-async def test_failed_logins_are_throttled_per_address(client, members, settings):
-    await members.create("real@example.test")
-    for i in range(settings.login_failures_per_address):
-        r = await post_form(client, "/login", {"email": f"guess{i}@example.test", "password": "wrong-password-123"})
-        assert r.status_code == 400
-    r = await post_form(client, "/login", {"email": "real@example.test", "password": PASSWORD})
-    assert r.status_code == 429

@@ -16,7 +16,7 @@ from tests.helpers.web import post_form
 
 @pytest.fixture
 def settings(settings):
-    return settings.with_changes(login_failures_per_email=2, login_failures_per_address=3)
+    return settings.with_changes(login_failures_per_pair=2, login_failures_per_address=3)
 
 
 class FailingHasher:

@@ -1,0 +1,60 @@
+"""The limits of the account entry points, built from the settings: the failed-login throttle,
+sign-ups and inline email checks per client address (Litestar's RateLimitMiddleware, one store
+each: in memory, or shared in Redis with ``REDIS_URL``), and who the client address is (uvicorn's
+ProxyHeadersMiddleware, believing forwarded headers only from ``TRUSTED_PROXIES``)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig, RateLimitMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from app.accounts.throttle import LoginLimits, LoginThrottle, MemoryCounter, RedisCounter
+from app.settings import Settings
+
+# The stores the per-address form limits count in (``app.asgi`` puts them in Redis with REDIS_URL).
+RATE_LIMIT_STORES = ("signup-limit", "email-check-limit")
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    limits = LoginLimits(**{f.name: getattr(settings, f"login_{f.name}") for f in fields(LoginLimits)})
+    return LoginThrottle(RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter(), limits)
+
+
+class FormRateLimit:
+    """Litestar's RateLimitMiddleware on one form's route, its limit read from the app's settings
+    (``setting``, requests per ``unit``) when the first request arrives; counted in ``store``."""
+
+    def __init__(self, app: ASGIApp, *, store: str, unit: DurationUnit, setting: str) -> None:
+        self.app = app
+        self.store, self.unit, self.setting = store, unit, setting
+        self._limited: RateLimitMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._limited is None:
+            settings: Settings = scope["litestar_app"].state.settings
+            config = RateLimitConfig(rate_limit=(self.unit, getattr(settings, self.setting)), store=self.store)
+            self._limited = RateLimitMiddleware(self.app, config)
+        await self._limited(scope, receive, send)
+
+
+SIGNUP_LIMIT = DefineMiddleware(
+    FormRateLimit, store=RATE_LIMIT_STORES[0], unit="hour", setting="signups_per_address_per_hour"
+)
+EMAIL_CHECK_LIMIT = DefineMiddleware(
+    FormRateLimit, store=RATE_LIMIT_STORES[1], unit="minute", setting="email_checks_per_address_per_minute"
+)
+
+
+def client_address_middleware(settings: Settings) -> list[DefineMiddleware]:
+    """With ``TRUSTED_PROXIES``, a request from one of them carries its client's address and
+    scheme (the nearest untrusted hop of X-Forwarded-For); without, the peer is the client. The
+    server must not rewrite them itself (``uvicorn --no-proxy-headers``, see the Procfile)."""
+    if not settings.trusted_proxies:
+        return []
+    proxies: Any = ProxyHeadersMiddleware  # uvicorn types it with its own (equal) ASGI types
+    return [DefineMiddleware(proxies, trusted_hosts=list(settings.trusted_proxies))]
