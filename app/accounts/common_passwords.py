@@ -1,7 +1,8 @@
 """The passwords attackers try first: ``common_passwords.txt`` beside this module, one lower-case
 password a line (19,640 of them). It is the list Django ships with its CommonPasswordValidator
 (Royce Williams' list, lower-cased and deduplicated; Django 5.2.17), copied here so checking a
-password needs no network and no Django."""
+password needs no network and no Django. Licence: Django's BSD 3-Clause licence (Copyright (c)
+Django Software Foundation and individual contributors), under which Django distributes the list."""
 
 from __future__ import annotations
 
