@@ -63,7 +63,7 @@ from app.search.controllers import SearchController, close_search_index, open_se
 from app.sellers.controllers import SellerController
 from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
-from app.web.admission import AdmissionMiddleware
+from app.web.admission import AdmissionMiddleware, Door
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
@@ -243,7 +243,7 @@ def _middleware(settings: Settings) -> list[Any]:
     return [
         *client_address_middleware(settings),
         DefineMiddleware(
-            AdmissionMiddleware, limit=settings.max_concurrent_requests, patience=settings.request_queue_seconds
+            AdmissionMiddleware, door=Door(settings.max_concurrent_requests, settings.request_queue_seconds)
         ),
         session_config.middleware,
         TransactionMiddleware,

@@ -40,24 +40,37 @@ def waits_at_the_door(scope: Scope) -> bool:
     return not (scope.get("method") == "POST" and path.endswith(("/buy", "/bids")))
 
 
-class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, limit: int, patience: float) -> None:
-        self.app = app
+class Door:
+    """The turns of one web process, shared by every route: Litestar builds a middleware instance
+    per route handler, so the semaphores live here, made once by ``create_app``."""
+
+    def __init__(self, limit: int, patience: float) -> None:
         self.limit = limit
         self.patience = patience
         self._slots: dict[int, asyncio.Semaphore] = {}  # per event loop (tests serve one app from several)
 
+    def slots(self) -> asyncio.Semaphore:
+        loop = id(asyncio.get_running_loop())
+        if (slots := self._slots.get(loop)) is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.limit)
+        return slots
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, limit: int = 0, patience: float = 30.0, door: Door | None = None) -> None:
+        self.app = app
+        self.door = door or Door(limit, patience)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or self.limit <= 0 or not waits_at_the_door(scope):
+        door = self.door
+        if scope["type"] != ScopeType.HTTP or door.limit <= 0 or not waits_at_the_door(scope):
             await self.app(scope, receive, send)
             return
-        slots = self._slots.get(id(asyncio.get_running_loop()))
-        if slots is None:
-            slots = self._slots[id(asyncio.get_running_loop())] = asyncio.Semaphore(self.limit)
+        slots = door.slots()
         try:
-            await asyncio.wait_for(slots.acquire(), timeout=self.patience)
+            await asyncio.wait_for(slots.acquire(), timeout=door.patience)
         except TimeoutError:
-            log.warning("%s %s waited %.0f s at the door: 503", scope.get("method"), scope.get("path"), self.patience)
+            log.warning("%s %s waited %.0f s at the door: 503", scope.get("method"), scope.get("path"), door.patience)
             await send(
                 {
                     "type": "http.response.start",

@@ -29,7 +29,10 @@ async def call(app, path: str, method: str = "GET") -> tuple[int, dict[bytes, by
     async def send(message):
         sent.append(message)
 
-    await app({"type": "http", "path": path, "method": method, "headers": []}, receive, send)
+    scope = {"type": "http", "path": path, "method": method, "headers": [], "query_string": b"", "root_path": ""}
+    await app(
+        scope | {"raw_path": path.encode(), "scheme": "http", "server": ("t", 80), "client": ("c", 1)}, receive, send
+    )
     start = sent[0]
     return start["status"], dict(start["headers"])
 
@@ -68,3 +71,28 @@ async def test_streams_static_files_presses_and_bids_never_wait():
     ]
     results = await asyncio.gather(*calls)
     assert [status for status, _ in results] == [200] * 7
+
+
+async def test_every_route_waits_at_the_same_door():
+    """Litestar makes a middleware per route handler: the turns are the process's, not the route's."""
+    from litestar import Litestar, get
+    from litestar.middleware.base import DefineMiddleware
+
+    from app.web.admission import Door
+
+    @get("/slow")
+    async def slow() -> str:
+        await asyncio.sleep(0.5)
+        return "slow"
+
+    @get("/other")
+    async def other() -> str:
+        return "other"
+
+    async def after(seconds: float, coroutine):
+        await asyncio.sleep(seconds)
+        return await coroutine
+
+    app = Litestar([slow, other], middleware=[DefineMiddleware(AdmissionMiddleware, door=Door(1, 0.1))])
+    (first, _), (second, _) = await asyncio.gather(call(app, "/slow"), after(0.1, call(app, "/other")))
+    assert (first, second) == (200, 503)
