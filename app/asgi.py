@@ -59,6 +59,7 @@ from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import home
 from app.payments.pages import AdminPaymentController, AdminPolicyController, SellerSettlementController
+from app.payments.refund_pages import AdminRefundController, SellerRefundController
 from app.search.controllers import SearchController, close_search_index, open_search_index
 from app.sellers.controllers import SellerController
 from app.sellers.products import SellerProductController
@@ -211,6 +212,8 @@ def _route_handlers(settings: Settings) -> list[Any]:
         AdminPaymentController,
         AdminPolicyController,
         SellerSettlementController,
+        SellerRefundController,
+        AdminRefundController,
         AdminStockLedgerController,
         SellerStockLedgerController,
         AuthController,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utcnow
@@ -121,7 +121,10 @@ async def sweep_payments() -> None:
         reserved = list(
             (
                 await db.execute(
-                    select(Refund.id).where(Refund.status == RefundStatus.RESERVED, Refund.created_at < cutoff)
+                    select(Refund.id).where(
+                        Refund.status == RefundStatus.RESERVED,
+                        func.coalesce(Refund.decided_at, Refund.created_at) < cutoff,  # approved requests: since then
+                    )
                 )
             ).scalars()
         )

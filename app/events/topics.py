@@ -41,8 +41,10 @@ class Topic(StrEnum):
     PAYMENT_FAILED = "payment.failed"
     PAYMENT_CANCELLED = "payment.cancelled"
     PAYMENT_PARTIALLY_CANCELLED = "payment.partially_cancelled"
-    # refunds: reserved when asked for, then one move when the gateway answers
+    # refunds: reserved when asked for (or when a request for money only is approved, else
+    # rejected), then one move when the gateway answers
     REFUND_RESERVED = "refund.reserved"
+    REFUND_REJECTED = "refund.rejected"
     REFUND_DONE = "refund.done"
     REFUND_FAILED = "refund.failed"
     # seller applications and members: one event per move

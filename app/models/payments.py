@@ -23,6 +23,8 @@ class PaymentStatus(StrEnum):
 
 
 class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # money only (the units stay with the shopper): waits for the seller or an admin
+    REJECTED = "rejected"  # the seller or an admin said no, with a reason
     RESERVED = "reserved"  # the amount is held against the payment; the gateway has not answered yet
     DONE = "done"
     FAILED = "failed"  # the gateway refused: the reservation was released
@@ -92,12 +94,16 @@ class Refund(TimestampMixin, Base):
     amount: Mapped[Won]
     quantity: Mapped[int] = mapped_column(default=0)  # units given back
     reason: Mapped[str] = mapped_column(String(300))
-    status: Mapped[RefundStatus] = mapped_column(default=RefundStatus.RESERVED)
+    status: Mapped[RefundStatus] = mapped_column(default=RefundStatus.RESERVED, index=True)
     # sent as the gateway's Idempotency-Key: a retried cancel never refunds twice
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     failure_message: Mapped[str | None] = mapped_column(String(300))
     completed_at: Mapped[datetime | None]
+    # a request for money only is decided by the seller or an admin: who, when, and why not
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class SettlementEntry(TimestampMixin, Base):

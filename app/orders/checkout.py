@@ -20,10 +20,12 @@ from app.models.orders import Order
 from app.models.payments import Refund
 from app.orders.service import member_order, order_for_right
 from app.payments.audit import ExchangeLog
+from app.payments.refund_requests import request_money
 from app.payments.refunds import request_refund
 from app.payments.service import ConfirmOutcome, PaymentFlow, checkout_url, fail_checkout, start_payment
 from app.settings import Settings
 from app.web.services import Services
+from app.web.templating import format_won
 
 CONFIRM_MEMORY_SECONDS = 600
 
@@ -95,12 +97,71 @@ async def fail(db: AsyncSession, order_id: int, member_id: int, params: Mapping[
     return outcome
 
 
-async def refund(
-    db: AsyncSession, order: Order, *, quantity: int, amount: int | None, reason: str, actor_id: int
-) -> Refund:
-    """Reserve a refund; a refusal (``RefundRefused``) undoes whatever the attempt wrote."""
+@dataclass(frozen=True)
+class RefundAsk:
+    """What the refund form asks for: units to return (their amount follows the policy), or an
+    amount without returning a unit (a request for the seller)."""
+
+    quantity: int
+    amount: int | None
+    reason: str
+
+    @property
+    def money_only(self) -> bool:
+        return self.quantity == 0
+
+
+def _whole(raw: str) -> int | None:
+    """Whole number in ASCII digits (``²`` and other Unicode digits are refused)."""
+    raw = raw.strip().replace(",", "")
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        return None
+    return int(raw)
+
+
+def read_refund_form(form: Mapping[str, str]) -> tuple[RefundAsk | None, dict[str, str]]:
+    """The ask, or the errors by field (each next to its field on the form)."""
+    errors: dict[str, str] = {}
+    quantity = _whole(form.get("quantity", "") or "0")
+    if quantity is None:
+        errors["quantity"] = "Enter a whole number of units."
+    raw_amount = form.get("amount", "")
+    amount = _whole(raw_amount) if raw_amount else None
+    if raw_amount and amount is None:
+        errors["amount"] = "Enter the amount in whole won, e.g. 12000."
+    if quantity and raw_amount and "amount" not in errors:
+        errors["amount"] = (
+            "Returned units are refunded what the refund policy gives for them: leave the amount empty, "
+            "or ask for money back without returning units."
+        )
+    if quantity == 0 and not raw_amount:
+        errors["quantity"] = "Choose the units to return, or ask for an amount without returning units."
+    reason = form.get("reason", "")
+    if len(reason) > 300:
+        errors["reason"] = "At most 300 characters."
+    if errors:
+        return None, errors
+    assert quantity is not None
+    return RefundAsk(quantity, amount, reason), {}
+
+
+async def refund(db: AsyncSession, order: Order, ask: RefundAsk, actor_id: int) -> Refund:
+    """Reserve the refund of returned units, or send a request for money only to the seller; a
+    refusal (``RefundRefused``) undoes whatever the attempt wrote."""
     async with db.begin_nested():
-        return await request_refund(db, order, quantity=quantity, amount=amount, reason=reason, actor_id=actor_id)
+        if ask.money_only:
+            assert ask.amount is not None
+            return await request_money(db, order, amount=ask.amount, reason=ask.reason, actor_id=actor_id)
+        return await request_refund(db, order, quantity=ask.quantity, reason=ask.reason, actor_id=actor_id)
+
+
+def refund_message(refund: Refund) -> str:
+    """What the shopper is told once the refund is asked for."""
+    if refund.quantity == 0:
+        return f"Your request for {format_won(refund.amount)} was sent to the seller. Their decision will show here."
+    units = "unit" if refund.quantity == 1 else "units"
+    asked = f"Refund of {format_won(refund.amount)} for {refund.quantity} {units} requested."
+    return f"{asked} It usually completes within a minute."
 
 
 async def order_of_right(db: AsyncSession, member_id: int, right_id: int) -> tuple[Order | None, PurchaseRight]:

@@ -18,7 +18,7 @@ from app.payments.rules import RefundRefused
 from app.payments.service import ConfirmOutcome, NotPayable
 from app.web.forms import read_form
 from app.web.pages import MemberPages, flash_redirect, member_list
-from app.web.params import DbSession, SignedIn
+from app.web.params import DbSession, Query, SignedIn
 from app.web.services import Services
 from app.web.templating import page as render
 
@@ -73,14 +73,11 @@ class OrderController(MemberPages):
 
     @get("/{order_id:int}/refund", name="order_refund_form")
     async def refund_form(
-        self,
-        request: HTMXRequest,
-        order_id: FromPath[int],
-        member: SignedIn,
-        db: DbSession,
+        self, request: HTMXRequest, order_id: FromPath[int], member: SignedIn, db: DbSession, kind: Query = None
     ) -> Template:
         order = await member_order(db, order_id, member.id)
-        return await _refund_page(request, db, order, {"quantity": str(order.quantity - order.refunded_quantity)}, {})
+        values = {"quantity": str(order.quantity - order.refunded_quantity), "kind": _kind(kind)}
+        return await _refund_page(request, db, order, values, {})
 
     @post("/{order_id:int}/refund", name="order_refund")
     async def refund(
@@ -92,31 +89,16 @@ class OrderController(MemberPages):
     ) -> Template | Redirect:
         form = await read_form(request)
         order = await member_order(db, order_id, member.id)
-        errors: dict[str, str] = {}
-        quantity, amount = _whole(form.get("quantity", "0") or "0"), form.get("amount", "")
-        if quantity is None:
-            errors["quantity"] = "Enter a whole number of units."
-        parsed_amount = _whole(amount.replace(",", "")) if amount else None
-        if amount and parsed_amount is None:
-            errors["amount"] = "Enter the amount in whole won, e.g. 12000."
-        if len(form.get("reason", "")) > 300:
-            errors["reason"] = "At most 300 characters."
-        if not errors:
+        ask, errors = checkout.read_refund_form(form)
+        if ask is not None:
             try:
-                refund = await checkout.refund(
-                    db,
-                    order,
-                    quantity=quantity or 0,
-                    amount=parsed_amount,
-                    reason=form.get("reason", ""),
-                    actor_id=member.id,
-                )
+                refund = await checkout.refund(db, order, ask, member.id)
             except RefundRefused as exc:
                 errors[exc.field] = exc.message
             else:
-                message = f"Refund of ₩{refund.amount:,} requested. It usually completes within a minute."
-                return flash_redirect(request, message, "success", f"/orders/{order.id}")
-        return await _refund_page(request, db, order, form, errors, status_code=422)
+                return flash_redirect(request, checkout.refund_message(refund), "success", f"/orders/{order.id}")
+        values = form | {"kind": _kind(form.get("kind") or ("money" if "amount" in errors else None))}
+        return await _refund_page(request, db, order, values, errors, status_code=422)
 
 
 class PurchasePayController(MemberPages):
@@ -133,11 +115,9 @@ class PurchasePayController(MemberPages):
         return Redirect(f"/orders/{order.id}", status_code=303)
 
 
-def _whole(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 12:
-        return None
-    return int(raw)
+def _kind(raw: str | None) -> str:
+    """Which refund form the page shows: returning units, or money only."""
+    return "money" if raw == "money" else "units"
 
 
 async def _refund_page(

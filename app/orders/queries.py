@@ -15,6 +15,7 @@ from app.models.payments import Payment
 from app.orders.rules import LABELS, PAYABLE
 from app.orders.service import member_order, timeline
 from app.payments.refunds import refund_view, refunds_of
+from app.payments.rules import REFUND_LABELS
 from app.web.pagination import paginate
 
 
@@ -41,4 +42,5 @@ async def detail_context(db: AsyncSession, order: Order) -> dict[str, Any]:
         "refundable": await refund_view(db, order),
         "payable": order.status in PAYABLE,
         "labels": LABELS,
+        "refund_labels": REFUND_LABELS,
     }

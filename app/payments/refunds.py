@@ -1,9 +1,11 @@
-"""Refunds. A request reserves its amount against the payment in one conditional UPDATE (the
-payment row locked first, so the policy is applied to what is really left), so however many
-requests race, reserved plus refunded never exceeds what was paid. A Dramatiq actor then asks
-the gateway to cancel that amount (the refund's own Idempotency-Key makes a retried or
-redelivered call harmless) and completes the refund, or releases the reservation if the
-gateway refuses."""
+"""Refunds. The shopper returns units: the amount follows from the unit price, the quantity and
+the refund policy of the payment, and is reserved against the payment in one conditional UPDATE
+(the payment row locked first, so the policy is applied to what is really left), so however many
+requests race, reserved plus refunded never exceeds what was paid. A request for money only
+waits for the seller's or an admin's decision (``refund_requests``) and, approved, is reserved
+the same way. A Dramatiq actor then asks the gateway to cancel that amount (the refund's own
+Idempotency-Key makes a retried or redelivered call harmless) and completes the refund (the
+units back to sale while the sale runs), or releases the reservation if the gateway refuses."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
 from app.core.results import rows_changed
-from app.core.status import Aggregate, columns, created, move, register, try_move
+from app.core.status import Aggregate, Move, columns, created, move, register, try_move
 from app.db import add_once
 from app.drops.gate import StockChange
 from app.drops.stock import STOCK_OPEN, ledger_entry, tell_gate
@@ -29,23 +31,29 @@ from app.models.orders import Order, OrderSource, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from app.orders.rules import PAID_STATES
 from app.payments.audit import audit
-from app.payments.rules import REFUND_STATUS, REFUNDABLE, RefundQuote, RefundRefused, quote_refund, refund_rate
+from app.payments.rules import REFUND_FINAL, REFUND_STATUS, REFUNDABLE, RefundRefused, quote_units, refund_rate
 
-publishes(Topic.REFUND_RESERVED)  # a new refund; its moves publish refund.done / refund.failed
+publishes(Topic.REFUND_RESERVED)  # a new refund; its moves publish refund.reserved / done / failed / rejected
 
-REFUND = register(
-    Aggregate("refund", Refund, REFUND_STATUS, values=lambda m: {"completed_at": m.now}, payload=columns("order_id"))
-)
+
+def _settled_at(step: Move[RefundStatus]) -> dict[str, object]:
+    return {"completed_at": step.now} if step.target in REFUND_FINAL else {}
+
+
+REFUND = register(Aggregate("refund", Refund, REFUND_STATUS, values=_settled_at, payload=columns("order_id")))
 
 
 @dataclass(frozen=True)
 class RefundView:
-    """What the refund form shows: the rate in force and the most each way may refund."""
+    """What the refund form shows: the rate in force, what one unit refunds, the most each way may
+    refund, and the request for money only still waiting for a decision, if any."""
 
     rate: int
     units_left: int
     money_left: int
+    per_unit: int
     max_for_all_units: int
+    waiting: Refund | None = None
 
 
 async def paid_payment(db: AsyncSession, order: Order) -> Payment | None:
@@ -59,6 +67,12 @@ async def paid_payment(db: AsyncSession, order: Order) -> Payment | None:
     ).scalar_one_or_none()
 
 
+async def waiting_request(db: AsyncSession, order_id: int) -> Refund | None:
+    """The order's request for money only that waits for the seller's or an admin's decision."""
+    stmt = select(Refund).where(Refund.order_id == order_id, Refund.status == RefundStatus.REQUESTED).limit(1)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
 async def refund_view(db: AsyncSession, order: Order) -> RefundView | None:
     payment = await paid_payment(db, order)
     if payment is None or order.status not in PAID_STATES or payment.approved_at is None:
@@ -66,22 +80,24 @@ async def refund_view(db: AsyncSession, order: Order) -> RefundView | None:
     rate = refund_rate(payment.refund_tiers, payment.approved_at, utcnow())
     money_left = payment.amount - payment.refunded_amount - payment.refund_reserved
     units_left = order.quantity - order.refunded_quantity
-    return RefundView(rate, units_left, money_left, min(money_left, order.unit_price * units_left * rate // 100))
+    per_unit = order.unit_price * rate // 100
+    most = min(money_left, order.unit_price * units_left * rate // 100)
+    return RefundView(rate, units_left, money_left, per_unit, most, await waiting_request(db, order.id))
 
 
-async def request_refund(
-    db: AsyncSession, order: Order, *, quantity: int, amount: int | None, reason: str, actor_id: int
-) -> Refund:
-    """Reserve a refund under the payment's policy, or raise ``RefundRefused`` (field, message)."""
-    if not reason.strip():
-        raise RefundRefused("reason", "Tell us why you want a refund.")
+async def refundable_payment(db: AsyncSession, order: Order, field: str) -> Payment:
+    """The order's payment a refund may be taken from, or ``RefundRefused`` on ``field``."""
     if order.status not in PAID_STATES:
-        raise RefundRefused("quantity", "Only a paid order can be refunded.")
+        raise RefundRefused(field, "Only a paid order can be refunded.")
     payment = await paid_payment(db, order)
     if payment is None or payment.approved_at is None:
-        raise RefundRefused("quantity", "This order has no payment to refund.")
-    # Lock the payment and the order (a write that changes nothing: the row lock on PostgreSQL,
-    # the write lock on SQLite), then read what is really left.
+        raise RefundRefused(field, "This order has no payment to refund.")
+    return payment
+
+
+async def lock_left(db: AsyncSession, order: Order, payment: Payment) -> tuple[int, int]:
+    """Lock the payment and the order (a write that changes nothing: the row lock on PostgreSQL,
+    the write lock on SQLite), then read what is really left: (money, units)."""
     locked = (
         await db.execute(
             update(Payment)
@@ -98,20 +114,30 @@ async def request_refund(
         .returning(Order.refunded_quantity)
         .execution_options(synchronize_session=False)
     )
-    quote: RefundQuote = quote_refund(
+    return locked.amount - locked.refunded_amount - locked.refund_reserved, order.quantity - int(refunded_units or 0)
+
+
+async def request_refund(db: AsyncSession, order: Order, *, quantity: int, reason: str, actor_id: int) -> Refund:
+    """Return ``quantity`` units for what the payment's policy refunds for them now, reserved at
+    once; or raise ``RefundRefused`` (field, message)."""
+    if not reason.strip():
+        raise RefundRefused("reason", "Tell us why you want a refund.")
+    payment = await refundable_payment(db, order, "quantity")
+    assert payment.approved_at is not None
+    money_left, units_left = await lock_left(db, order, payment)
+    quote = quote_units(
         unit_price=order.unit_price,
-        units_left=order.quantity - int(refunded_units or 0),
-        money_left=locked.amount - locked.refunded_amount - locked.refund_reserved,
+        units_left=units_left,
+        money_left=money_left,
         rate=refund_rate(payment.refund_tiers, payment.approved_at, utcnow()),
         quantity=quantity,
-        amount=amount,
     )
     return await _reserve(db, order, payment, quote.amount, quote.quantity, reason.strip(), actor_id)
 
 
-async def _reserve(
-    db: AsyncSession, order: Order, payment: Payment, amount: int, quantity: int, reason: str, actor_id: int | None
-) -> Refund:
+async def hold(db: AsyncSession, order: Order, payment: Payment, amount: int, quantity: int) -> None:
+    """Reserve ``amount`` (and ``quantity`` units) against the payment and the order, each in one
+    conditional UPDATE; ``RefundRefused`` when not that much is left."""
     reserved = await db.execute(
         update(Payment)
         .where(
@@ -133,16 +159,29 @@ async def _reserve(
         )
         if rows_changed(taken) != 1:
             raise RefundRefused("quantity", "Those units have been refunded already.")
-    refund = Refund(
+
+
+def new_refund(
+    order: Order, payment: Payment, amount: int, quantity: int, reason: str, actor_id: int | None, status: RefundStatus
+) -> Refund:
+    """A refund row (not added) with its own gateway key."""
+    return Refund(
         order_id=order.id,
         payment_id=payment.id,
         amount=amount,
         quantity=quantity,
         reason=reason[:300],
-        status=RefundStatus.RESERVED,
+        status=status,
         idempotency_key=f"refund-{uuid.uuid4().hex}",
         requested_by_id=actor_id,
     )
+
+
+async def _reserve(
+    db: AsyncSession, order: Order, payment: Payment, amount: int, quantity: int, reason: str, actor_id: int | None
+) -> Refund:
+    await hold(db, order, payment, amount, quantity)
+    refund = new_refund(order, payment, amount, quantity, reason, actor_id, RefundStatus.RESERVED)
     db.add(refund)
     await db.flush()
     created(db, refund, reason=reason)

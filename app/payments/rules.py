@@ -25,15 +25,29 @@ PAYMENT_STATUS = StateMachine[PaymentStatus](
 )
 REFUNDABLE = (P.DONE, P.PARTIALLY_CANCELLED)
 
-# A refund is reserved when asked for, then settled once by the gateway's answer.
+# A return of units is reserved when asked for (its amount follows the policy), then settled once
+# by the gateway's answer. A request for money only (the units stay with the shopper) waits for
+# the seller's or an admin's decision: approved, it is reserved like any other; or rejected.
+R = RefundStatus
 REFUND_STATUS = StateMachine[RefundStatus](
     "refund",
     {
-        RefundStatus.RESERVED: {RefundStatus.DONE, RefundStatus.FAILED},
-        RefundStatus.DONE: set(),
-        RefundStatus.FAILED: set(),
+        R.REQUESTED: {R.RESERVED, R.REJECTED},
+        R.RESERVED: {R.DONE, R.FAILED},
+        R.REJECTED: set(),
+        R.DONE: set(),
+        R.FAILED: set(),
     },
 )
+REFUND_FINAL = frozenset({R.REJECTED, R.DONE, R.FAILED})
+# What the shopper, the seller and the admin read of a refund's state.
+REFUND_LABELS = {
+    R.REQUESTED: "waiting for the seller's decision",
+    R.REJECTED: "declined",
+    R.RESERVED: "in progress",
+    R.DONE: "refunded",
+    R.FAILED: "refused by the gateway",
+}
 
 # The shop's policy until an admin sets one: 10 % fee, full refund within 24 h, half within 72 h.
 DEFAULT_FEE_BASIS_POINTS = 1000
@@ -70,39 +84,37 @@ class RefundQuote:
     rate: int
 
 
-def quote_refund(
-    *,
-    unit_price: int,
-    units_left: int,
-    money_left: int,
-    rate: int,
-    quantity: int,
-    amount: int | None,
-) -> RefundQuote:
-    """What a refund of ``quantity`` units and/or ``amount`` won may be under the policy.
+def quote_units(*, unit_price: int, units_left: int, money_left: int, rate: int, quantity: int) -> RefundQuote:
+    """What returning ``quantity`` units refunds: their price at the policy's rate, never more than
+    is left (``units_left``: units not refunded yet; ``money_left``: paid minus refunded and
+    reserved). The shopper chooses units, never an amount."""
+    if rate <= 0:
+        raise RefundRefused("quantity", "The refund period for this order has ended.")
+    if units_left <= 0:
+        raise RefundRefused("quantity", "Every unit of this order has been returned already.")
+    if quantity < 1 or quantity > units_left:
+        raise RefundRefused("quantity", f"Choose between 1 and {units_left} units.")
+    if money_left <= 0:
+        raise RefundRefused("quantity", "Everything paid for this order has been refunded already.")
+    amount = min(money_left, unit_price * quantity * rate // 100)
+    if amount <= 0:
+        raise RefundRefused("quantity", "Nothing is refundable for these units under the refund policy.")
+    return RefundQuote(quantity=quantity, amount=amount, rate=rate)
 
-    ``units_left``: units not refunded yet; ``money_left``: paid minus refunded and reserved.
-    By quantity: the units' price at the policy's rate. By amount alone (no units back): at most
-    the rate's share of the money left. An explicit amount may be less than the policy allows."""
+
+def check_money_request(*, money_left: int, rate: int, amount: int, waiting: bool) -> None:
+    """A request for money only (the units stay with the shopper) is for the seller to decide: it
+    may be asked for while the policy refunds anything, one at a time, for at most what is left."""
     if rate <= 0:
         raise RefundRefused("amount", "The refund period for this order has ended.")
-    if quantity < 0 or quantity > units_left:
-        raise RefundRefused("quantity", f"Choose between 0 and {units_left} units.")
+    if waiting:
+        raise RefundRefused("amount", "Your earlier request is still waiting for the seller's decision.")
     if money_left <= 0:
         raise RefundRefused("amount", "Everything paid for this order has been refunded already.")
-    if quantity > 0:
-        allowed = min(money_left, unit_price * quantity * rate // 100)
-    else:
-        allowed = money_left * rate // 100
-    if amount is None:
-        if quantity == 0:
-            raise RefundRefused("quantity", "Choose the units to return, or enter an amount.")
-        amount = allowed
     if amount <= 0:
         raise RefundRefused("amount", "Enter an amount of at least ₩1.")
-    if amount > allowed:
-        raise RefundRefused("amount", f"At most ₩{allowed:,} can be refunded now ({rate}% under the refund policy).")
-    return RefundQuote(quantity=quantity, amount=amount, rate=rate)
+    if amount > money_left:
+        raise RefundRefused("amount", f"At most ₩{money_left:,} is left to refund on this order.")
 
 
 def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[str, str]]:

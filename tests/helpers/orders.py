@@ -12,11 +12,12 @@ from app.drops.service import Press
 from app.models.base import utcnow
 from app.models.catalog import Product
 from app.models.orders import Order
-from app.models.payments import Payment, PaymentStatus
+from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from app.orders.service import order_for_right
 from app.payments.service import record_done, start_payment
 from tests.helpers.drops import on_sale, service
 from tests.helpers.keys import key
+from tests.helpers.waiting import wait_for
 from tests.helpers.web import login, post_form
 
 
@@ -65,3 +66,27 @@ async def pay_with(client, query: dict[str, list[str]], card: str, action: str =
     assert r.status_code == 303, r.text
     back = urlsplit(r.headers["location"])
     return f"{back.path}?{back.query}"
+
+
+async def paid_through_checkout(client, app, members, products, **kw):
+    """A shopper who bought a unit and paid it with the sandbox's approve card (a real gateway
+    payment, so a refund can go through): (shopper, order id). The client stays signed in as them."""
+    member, order_id, _right_id, query = await open_checkout(client, app, members, products, **kw)
+    assert (await client.get(await pay_with(client, query, "approve"))).status_code == 303
+    return member, order_id
+
+
+async def ask_refund(client, order_id: int, data: dict[str, str]):
+    """The refund form posted as the signed-in shopper."""
+    return await post_form(client, f"/orders/{order_id}/refund", data)
+
+
+async def settled_refund(app, refund_id: int, seconds: float = 15):
+    """The refund once the worker has had the gateway's answer (done or failed)."""
+
+    async def settled():
+        async with app.state.database.transaction() as db:
+            refund = await db.get(Refund, refund_id)
+            return refund if refund.status in (RefundStatus.DONE, RefundStatus.FAILED) else None
+
+    return await wait_for(settled, seconds, f"refund {refund_id} to settle")

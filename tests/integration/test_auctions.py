@@ -268,7 +268,7 @@ async def test_refunding_a_won_unit_never_returns_it_to_the_fixed_price_stock(ap
     async with app.state.database.transaction() as db:
         await db.execute(update(Product).where(Product.id == auction.product_id).values(status=ProductStatus.HIDDEN))
         order = await db.get(Order, order.id)
-        refund = await request_refund(db, order, quantity=1, amount=None, reason="damaged", actor_id=winner.id)
+        refund = await request_refund(db, order, quantity=1, reason="damaged", actor_id=winner.id)
     async with app.state.database.transaction() as db:
         assert await complete_refund(db, refund.id)
     async with app.state.database.transaction() as db:

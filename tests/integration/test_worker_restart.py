@@ -21,7 +21,7 @@ from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus, Se
 from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.helpers.orders import open_checkout, pay_with
 from tests.helpers.waiting import wait_for
-from tests.helpers.web import post_form
+from tests.helpers.web import login, post_form, second_browser
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL and TEST_REDIS_URL), reason="a separate worker process needs PostgreSQL and Redis"
@@ -82,6 +82,12 @@ async def test_a_refund_interrupted_by_a_killed_worker_completes_once(
     try:
         r = await post_form(client, f"/orders/{order_id}/refund", {"quantity": "0", "amount": "4000", "reason": "x"})
         assert r.status_code == 303
+        async with app.state.database.transaction() as db:
+            requested = (await db.execute(select(Refund))).scalar_one()
+        admin = await members.admin()
+        async with second_browser(client) as deciding:  # money only: an admin approves it
+            await login(deciding, admin.email)
+            assert (await post_form(deciding, f"/admin/refunds/{requested.id}/approve")).status_code == 303
         await wait_for(gateway_cancels, 30, "the gateway to refund")  # refunded, its answer not yet sent
     finally:
         kill(first)

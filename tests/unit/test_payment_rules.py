@@ -8,13 +8,15 @@ import pytest
 
 from app.core.states import IllegalTransition
 from app.models.orders import OrderStatus
-from app.models.payments import PaymentStatus
+from app.models.payments import PaymentStatus, RefundStatus
 from app.orders.rules import ORDER_STATUS
 from app.payments.rules import (
     PAYMENT_STATUS,
+    REFUND_STATUS,
     RefundRefused,
+    check_money_request,
     fee_for,
-    quote_refund,
+    quote_units,
     refund_rate,
     validate_tiers,
 )
@@ -44,39 +46,55 @@ def test_fee_rounds_down_in_whole_won(amount, bp, fee):
 
 
 def quote(**kw):
-    base = {"unit_price": 10_000, "units_left": 3, "money_left": 30_000, "rate": 100, "quantity": 1, "amount": None}
-    return quote_refund(**(base | kw))
+    base = {"unit_price": 10_000, "units_left": 3, "money_left": 30_000, "rate": 100, "quantity": 1}
+    return quote_units(**(base | kw))
 
 
-def test_quote_by_quantity_at_the_policy_rate():
+def test_returned_units_are_refunded_at_the_policy_rate():
     assert quote().amount == 10_000
     assert quote(quantity=3, rate=50).amount == 15_000
+    assert quote(quantity=1, unit_price=9_999, rate=50).amount == 4_999  # rounds down, whole won
     assert quote(quantity=2, money_left=12_000).amount == 12_000  # never more than is left
 
 
-def test_quote_by_amount_alone_is_capped_by_the_rate_of_what_is_left():
-    assert quote(quantity=0, amount=15_000, rate=50).amount == 15_000
-    with pytest.raises(RefundRefused) as refused:
-        quote(quantity=0, amount=15_001, rate=50)
-    assert refused.value.field == "amount" and "₩15,000" in refused.value.message
-
-
 @pytest.mark.parametrize(
-    ("kw", "field"),
+    "kw",
     [
-        ({"rate": 0}, "amount"),
-        ({"quantity": 4}, "quantity"),
-        ({"quantity": -1}, "quantity"),
-        ({"money_left": 0}, "amount"),
-        ({"quantity": 0}, "quantity"),
-        ({"amount": 0}, "amount"),
-        ({"amount": 10_001}, "amount"),
+        {"rate": 0},
+        {"quantity": 4},
+        {"quantity": 0},
+        {"quantity": -1},
+        {"units_left": 0},
+        {"money_left": 0},
+        {"unit_price": 1, "rate": 50},
     ],
 )
-def test_quote_refusals_name_their_field(kw, field):
+def test_a_return_refusal_names_the_units(kw):
     with pytest.raises(RefundRefused) as refused:
         quote(**kw)
-    assert refused.value.field == field
+    assert refused.value.field == "quantity" and refused.value.message
+
+
+def test_a_request_for_money_only_is_capped_by_what_is_left_not_by_the_rate():
+    check_money_request(money_left=30_000, rate=50, amount=30_000, waiting=False)
+    for kw, text in [
+        ({"amount": 30_001}, "₩30,000"),
+        ({"amount": 0}, "at least ₩1"),
+        ({"rate": 0}, "period"),
+        ({"waiting": True}, "still waiting"),
+        ({"money_left": 0}, "refunded already"),
+    ]:
+        with pytest.raises(RefundRefused) as refused:
+            check_money_request(**({"money_left": 30_000, "rate": 50, "amount": 1_000, "waiting": False} | kw))
+        assert refused.value.field == "amount" and text in refused.value.message, kw
+
+
+def test_a_request_for_money_only_is_decided_once():
+    assert REFUND_STATUS.can(RefundStatus.REQUESTED, RefundStatus.RESERVED)
+    assert REFUND_STATUS.can(RefundStatus.REQUESTED, RefundStatus.REJECTED)
+    for target in RefundStatus:
+        assert not REFUND_STATUS.can(RefundStatus.REJECTED, target)
+    assert not REFUND_STATUS.can(RefundStatus.REQUESTED, RefundStatus.DONE)  # never refunded undecided
 
 
 def test_tiers_from_a_form():

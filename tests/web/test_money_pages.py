@@ -47,7 +47,7 @@ async def test_refund_form_errors_stay_next_to_their_fields_and_change_nothing(c
     form = await client.get(f"/orders/{order.id}/refund")
     assert form.status_code == 200 and "100%" in form.text
     cases = [
-        ({"quantity": "2", "amount": "", "reason": "x"}, "quantity", "between 0 and 1"),
+        ({"quantity": "2", "amount": "", "reason": "x"}, "quantity", "between 1 and 1"),
         ({"quantity": "0", "amount": "10001", "reason": "x"}, "amount", "At most ₩10,000"),
         ({"quantity": "one", "amount": "", "reason": "x"}, "quantity", "whole number"),
         ({"quantity": "0", "amount": "12.5", "reason": "x"}, "amount", "whole won"),
@@ -65,7 +65,7 @@ async def test_refund_form_errors_stay_next_to_their_fields_and_change_nothing(c
     ok = await post_form(client, f"/orders/{order.id}/refund", {"quantity": "0", "amount": "2500", "reason": "dented"})
     assert ok.status_code == 303
     detail = await client.get(f"/orders/{order.id}")
-    assert "Refund of ₩2,500 requested" in detail.text and "dented" in detail.text
+    assert "Your request for ₩2,500 was sent to the seller" in detail.text and "dented" in detail.text
 
 
 async def test_admin_payment_trail_and_policies(client, app, members, products):

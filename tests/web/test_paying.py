@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -15,24 +14,14 @@ from app.models.drops import PurchaseRight, RightStatus
 from app.models.events import OutboxEvent
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentAudit, PaymentStatus, Refund, RefundStatus, SettlementEntry
-from tasks import runtime
-from tests.helpers.orders import open_checkout, pay_with
+from tests.helpers.orders import ask_refund, open_checkout, paid_through_checkout, pay_with, settled_refund
+from tests.helpers.waiting import wait_for
 from tests.helpers.web import login, post_form
 
 
 @pytest.fixture
 def settings(settings):
     return settings.with_changes(gateway_timeout_seconds=0.5, sandbox_hang_seconds=1.5)
-
-
-@pytest.fixture
-async def shop(app):
-    """The app's gateway client (web and worker) reaches the app's own sandbox in-process."""
-    transport = httpx.ASGITransport(app=app)
-    app.state.gateway_transport = transport
-    runtime.set_gateway_transport(transport)
-    yield app
-    runtime.set_gateway_transport(None)
 
 
 async def state(app, order_id: int):
@@ -134,24 +123,27 @@ async def test_a_confirm_replayed_twenty_times_at_once_charges_once(client, shop
 
 
 async def test_a_partial_refund_goes_through_the_gateway_and_settles(client, shop, members, products):
-    _, order_id, _, query = await open_checkout(client, shop, members, products)
-    await client.get(await pay_with(client, query, "approve"))
-    r = await post_form(client, f"/orders/{order_id}/refund", {"quantity": "0", "amount": "4000", "reason": "dented"})
+    shopper, order_id = await paid_through_checkout(client, shop, members, products)
+    r = await ask_refund(client, order_id, {"quantity": "0", "amount": "4000", "reason": "dented"})
     assert r.status_code == 303
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:  # the worker sends it to the gateway
-        async with shop.state.database.transaction() as db:
-            refund = (await db.execute(select(Refund))).scalar_one()
-            entries = await db.scalar(select(func.count()).select_from(SettlementEntry))
-        if refund.status is not RefundStatus.RESERVED and entries == 2:
-            break
-        await asyncio.sleep(0.1)
+    async with shop.state.database.transaction() as db:
+        order = await db.get(Order, order_id)
+        refund = (await db.execute(select(Refund))).scalar_one()
+    assert refund.status is RefundStatus.REQUESTED  # money only: the seller decides
+    await login(client, (await members.get(order.seller_id)).email)
+    assert (await post_form(client, f"/seller/refunds/{refund.id}/approve")).status_code == 303
+    refund = await settled_refund(shop, refund.id)
     assert refund.status is RefundStatus.DONE
     order, payments, _, _ = await state(shop, order_id)
     assert order.status is OrderStatus.PARTIALLY_REFUNDED
     assert payments[0].status is PaymentStatus.PARTIALLY_CANCELLED and payments[0].refunded_amount == 4_000
-    async with shop.state.database.transaction() as db:
-        nets = sorted((await db.execute(select(SettlementEntry.net))).scalars())
-    assert nets == [-3_600, 9_000]
+
+    async def both_entries():
+        async with shop.state.database.transaction() as db:
+            nets = sorted((await db.execute(select(SettlementEntry.net))).scalars())
+        return nets if len(nets) == 2 else None
+
+    assert await wait_for(both_entries, 15, "the settlement entries") == [-3_600, 9_000]
+    await login(client, shopper.email)
     page = await client.get(f"/orders/{order_id}")
     assert "Partially refunded" in page.text and "dented" in page.text

@@ -1,0 +1,97 @@
+"""The queue of requests for money only: ``/seller/refunds`` (the seller's own orders) and
+``/admin/refunds`` (every seller's). A request is reviewed on its own page, which is the
+confirmation step: approve (the amount goes back to the shopper) or reject with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.params import FromPath
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import provide_member
+from app.core.errors import FormInvalid
+from app.models.members import Member
+from app.models.payments import Refund
+from app.payments import queries
+from app.payments.refund_requests import approve, reject
+from app.web.forms import read_form
+from app.web.pages import AdminPages, SellerPages, act
+from app.web.pagination import wanted
+from app.web.params import DbSession, Query, SignedIn
+from app.web.templating import page as render
+
+
+class RefundQueuePages(Controller):
+    """The queue's pages; a seller's queue holds only their own orders' requests."""
+
+    for_admin = False
+
+    def _seller(self, member: Member) -> int | None:
+        return None if self.for_admin else member.id
+
+    @get("/")
+    async def index(
+        self, request: HTMXRequest, db: DbSession, member: SignedIn, show: Query = None, page: Query = None
+    ) -> Template:
+        context = await queries.refund_queue(db, self._seller(member), show, *wanted(request, page))
+        return render(request, "payments/refund_queue.html", context | {"base": self.path})
+
+    @get("/{refund_id:int}")
+    async def detail(self, request: HTMXRequest, db: DbSession, member: SignedIn, refund_id: FromPath[int]) -> Template:
+        return await self._review(request, db, member, refund_id)
+
+    @post("/{refund_id:int}/approve")
+    async def approve(
+        self, request: HTMXRequest, db: DbSession, member: SignedIn, refund_id: FromPath[int]
+    ) -> Redirect:
+        await read_form(request)
+        approving = approve(db, refund_id, member, self._seller(member))
+        url = f"{self.path}/{refund_id}"
+        return await act(request, approving, _approved, self.path, refused_url=url)
+
+    @post("/{refund_id:int}/reject")
+    async def reject(
+        self, request: HTMXRequest, db: DbSession, member: SignedIn, refund_id: FromPath[int]
+    ) -> Template | Redirect:
+        reason = (await read_form(request)).get("reason", "")
+
+        async def again(exc: FormInvalid) -> Template:
+            return await self._review(request, db, member, refund_id, 422, {"reason": reason}, exc.errors)
+
+        rejecting = reject(db, refund_id, member, self._seller(member), reason)
+        done = "The request was declined; the shopper sees your reason on their order."
+        return await act(
+            request, rejecting, lambda _: done, self.path, refused_url=f"{self.path}/{refund_id}", invalid=again
+        )
+
+    async def _review(
+        self,
+        request: HTMXRequest,
+        db: DbSession,
+        member: Member,
+        refund_id: int,
+        status_code: int = 200,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> Template:
+        context: dict[str, Any] = await queries.refund_request_page(db, refund_id, self._seller(member))
+        context |= {"base": self.path, "values": values or {}, "errors": errors or {}}
+        return render(request, "payments/refund_request.html", context, status_code=status_code)
+
+
+def _approved(refund: Refund) -> str:
+    return f"Refund #{refund.id} of ₩{refund.amount:,} approved: it is on its way to the shopper."
+
+
+class SellerRefundController(RefundQueuePages, SellerPages):
+    path = "/seller/refunds"
+
+
+class AdminRefundController(RefundQueuePages, AdminPages):
+    path = "/admin/refunds"
+    for_admin = True
+    dependencies = {"member": Provide(provide_member)}
