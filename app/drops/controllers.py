@@ -34,6 +34,7 @@ MESSAGES = {
     Outcome.LIMIT: "You already hold your limit for this product.",
     Outcome.NOT_ON_SALE: "Not on sale yet. The Buy button works from the start time.",
     Outcome.ENDED: "The fixed-price sale has ended.",
+    Outcome.OWN_PRODUCT: "This is your product: sellers cannot buy their own products.",
 }
 
 
@@ -61,6 +62,8 @@ class DropController(Controller):
         else:
             if pressed.result.outcome is Outcome.SIGNED_OUT:
                 await refuse_signed_out(request)
+            if pressed.result.outcome is Outcome.OWN_PRODUCT:
+                status_code = 403
             message = MESSAGES.get(pressed.result.outcome, "")
         result = pressed.result if pressed else None
         right = pressed.right if pressed else None

@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     NOT_ON_SALE = auto()
     ENDED = auto()
     SIGNED_OUT = auto()  # the member was suspended or withdrawn since signing in
+    OWN_PRODUCT = auto()  # a seller never buys their own product (nothing is kept: no row)
 
 
 # What a refused press is told, kept with its key: a replay of the key is told the same.
@@ -125,6 +126,7 @@ class DropSnapshot:
     holding: Mapping[int, int] = field(default_factory=dict)  # member → live rights for this product
     rights: Mapping[str, KnownRight] = field(default_factory=dict)  # by key
     refusals: Mapping[str, Refusal] = field(default_factory=dict)  # by key
+    seller_id: int | None = None  # whose product it is: their presses are refused
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,8 @@ def decide(snapshot: DropSnapshot, presses: Sequence[tuple[Press, datetime]]) ->
 
 
 def _refused(s: DropSnapshot, press: Press, taken: int, holding: int) -> PressResult | None:
+    if press.member_id == s.seller_id:
+        return PressResult(Outcome.OWN_PRODUCT)
     if s.status is not ProductStatus.ON_SALE:
         return PressResult(NOT_SELLING.get(s.status, Outcome.NOT_ON_SALE))
     if press.member_id not in s.active:

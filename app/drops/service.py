@@ -206,6 +206,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
                 Product.list_price,
                 Product.fixed_quantity,
                 Product.taken_quantity,
+                Product.seller_id,
             )
             .execution_options(synchronize_session=False)
         )
@@ -241,7 +242,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
             )
         ).all()
     }
-    # the product's columns read above (status, purchase limit, price, quantities) by their names
+    # the product's columns read above (status, purchase limit, price, quantities, seller) by their names
     return DropSnapshot(
         product_id, hold=hold, active=active, holding=holding, rights=rights, refusals=refusals, **product._mapping
     )

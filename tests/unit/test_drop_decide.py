@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,14 @@ def test_a_signed_out_member_is_refused_and_the_refusal_is_not_kept():
     decision = decide(product(active=frozenset({2})), presses((1, 1), (2, 2)))
     assert decision.answers[0] == Answered(PressResult(Outcome.SIGNED_OUT))
     assert decision.refusals == () and [g.member_id for g in decision.grants] == [2]
+
+
+@pytest.mark.parametrize("status", [ProductStatus.ON_SALE, ProductStatus.SCHEDULED, ProductStatus.CONVERSION_PENDING])
+def test_the_seller_is_refused_their_own_product_and_nothing_is_kept(status):
+    decision = decide(product(seller_id=3, status=status), presses((3, 1), (2, 2), (3, 3)))
+    assert decision.answers[0] == decision.answers[2] == Answered(PressResult(Outcome.OWN_PRODUCT))
+    assert not decision.answers[0].result.final
+    assert all(r.member_id != 3 for r in decision.refusals) and all(g.member_id != 3 for g in decision.grants)
 
 
 def test_a_member_at_the_limit_is_refused():
