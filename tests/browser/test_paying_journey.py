@@ -1,5 +1,6 @@
 """The money journey in a browser: a purchase right → its order → pay in the sandbox gateway's
-hosted checkout → paid → a partial refund → the rest refunded."""
+hosted checkout → paid → a partial refund asked without returning the unit, approved by the seller
+in their refund queue → the unit returned for the rest."""
 
 from __future__ import annotations
 
@@ -40,11 +41,23 @@ async def test_buy_pay_refund_in_part_then_in_full(live_server: str, browser: Br
     await pay_with_the_approve_card(page, "₩12,000")
 
     await page.click("text=Request a refund")
-    await page.fill("#f-quantity", "0")
+    await page.click("#ask-money")
     await page.fill("#f-amount", "5000")
     await page.fill("#f-reason", "box arrived dented")
-    await page.click("main form button[type=submit]")
-    await expect(page.locator(".flash")).to_contain_text("Refund of ₩5,000 requested")
+    await page.click("#money-form button[type=submit]")
+    await expect(page.locator(".flash")).to_contain_text("Your request for ₩5,000 was sent to the seller")
+    await expect(page.locator("table")).to_contain_text(["waiting for the seller's decision"])
+
+    seller_context, seller_page = await signed_in_page(browser, live_server, seller.email)
+    await seller_page.goto("/seller")
+    await seller_page.click("#my-refund-requests")
+    await seller_page.click("#refund-queue a")
+    await expect(seller_page.locator("#refund-request")).to_contain_text("box arrived dented")
+    await seller_page.click("#approve-form button[type=submit]")
+    await expect(seller_page.locator(".flash")).to_contain_text("approved")
+    await expect(seller_page.locator("#no-refund-requests")).to_be_visible()
+    await seller_context.close()
+
     for _ in range(40):  # the worker sends the refund to the gateway
         await page.reload()
         if await page.locator("#order-state").inner_text() == "Partially refunded":
@@ -56,8 +69,8 @@ async def test_buy_pay_refund_in_part_then_in_full(live_server: str, browser: Br
     await page.click("text=Request a refund")
     await page.fill("#f-quantity", "1")
     await page.fill("#f-reason", "changed my mind")
-    await page.click("main form button[type=submit]")
-    await expect(page.locator(".flash")).to_contain_text("Refund of ₩7,000 requested")
+    await page.click("#units-form button[type=submit]")
+    await expect(page.locator(".flash")).to_contain_text("Refund of ₩7,000 for 1 unit requested")
     for _ in range(40):
         await page.reload()
         if await page.locator("#order-state").inner_text() == "Refunded":
