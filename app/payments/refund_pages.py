@@ -60,7 +60,7 @@ class RefundQueuePages(Controller):
         reason = (await read_form(request)).get("reason", "")
 
         async def again(exc: FormInvalid) -> Template:
-            return await self._review(request, db, member, refund_id, 422, {"reason": reason}, exc.errors)
+            return await self._review(request, db, member, refund_id, 422, values={"reason": reason}, errors=exc.errors)
 
         rejecting = reject(db, refund_id, member, self._seller(member), reason)
         done = "The request was declined; the shopper sees your reason on their order."
@@ -69,17 +69,11 @@ class RefundQueuePages(Controller):
         )
 
     async def _review(
-        self,
-        request: HTMXRequest,
-        db: DbSession,
-        member: Member,
-        refund_id: int,
-        status_code: int = 200,
-        values: dict[str, str] | None = None,
-        errors: dict[str, str] | None = None,
+        self, request: HTMXRequest, db: DbSession, member: Member, refund_id: int, status_code: int = 200, **form: Any
     ) -> Template:
+        """The review page; ``form``: the reject form's ``values`` and ``errors`` when it is shown again."""
         context: dict[str, Any] = await queries.refund_request_page(db, refund_id, self._seller(member))
-        context |= {"base": self.path, "values": values or {}, "errors": errors or {}}
+        context |= {"base": self.path, "values": {}, "errors": {}} | form
         return render(request, "payments/refund_request.html", context, status_code=status_code)
 
 

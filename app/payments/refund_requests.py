@@ -78,17 +78,7 @@ async def approve(db: AsyncSession, refund_id: int, decider: Member, seller_id: 
                 f"Only ₩{max(money_left, 0):,} is left to refund on this order now: "
                 "reject this request (the shopper may ask again)."
             ) from None
-        now = utcnow()
-        await move(
-            db,
-            refund,
-            RefundStatus.RESERVED,
-            reason=f"approved by {decider.display_name}",
-            actor=decider,
-            decided_by_id=decider.id,
-            decided_at=now,
-            now=now,
-        )
+        await move(db, refund, RefundStatus.RESERVED, reason=f"approved by {decider.display_name}", actor=decider)
         audit(
             db,
             "refund",
@@ -108,18 +98,8 @@ async def reject(db: AsyncSession, refund_id: int, decider: Member, seller_id: i
         raise FormInvalid({"reason": "Tell the shopper why the request is declined."})
     if len(reason) > REASON_LENGTH:
         raise FormInvalid({"reason": f"At most {REASON_LENGTH} characters."})
-    now = utcnow()
-    await move(
-        db,
-        refund,
-        RefundStatus.REJECTED,
-        reason=f"declined by {decider.display_name}: {reason}",
-        actor=decider,
-        decided_by_id=decider.id,
-        decided_at=now,
-        decision_reason=reason,
-        now=now,
-    )
+    declined = f"declined by {decider.display_name}: {reason}"
+    await move(db, refund, RefundStatus.REJECTED, reason=declined, actor=decider, decision_reason=reason)
     audit(
         db,
         "refund",

@@ -36,11 +36,15 @@ from app.payments.rules import REFUND_FINAL, REFUND_STATUS, REFUNDABLE, RefundRe
 publishes(Topic.REFUND_RESERVED)  # a new refund; its moves publish refund.reserved / done / failed / rejected
 
 
-def _settled_at(step: Move[RefundStatus]) -> dict[str, object]:
-    return {"completed_at": step.now} if step.target in REFUND_FINAL else {}
+def _stamps(step: Move[RefundStatus]) -> dict[str, object]:
+    """When a refund settled; and for a request for money only, who decided it and when."""
+    stamps: dict[str, object] = {"completed_at": step.now} if step.target in REFUND_FINAL else {}
+    if step.source is RefundStatus.REQUESTED:
+        stamps |= {"decided_at": step.now, "decided_by_id": step.actor_id}
+    return stamps
 
 
-REFUND = register(Aggregate("refund", Refund, REFUND_STATUS, values=_settled_at, payload=columns("order_id")))
+REFUND = register(Aggregate("refund", Refund, REFUND_STATUS, values=_stamps, payload=columns("order_id")))
 
 
 @dataclass(frozen=True)
