@@ -146,13 +146,15 @@ def read_refund_form(form: Mapping[str, str]) -> tuple[RefundAsk | None, dict[st
 
 
 async def refund(db: AsyncSession, order: Order, ask: RefundAsk, actor_id: int) -> Refund:
-    """Reserve the refund of returned units, or send a request for money only to the seller; a
-    refusal (``RefundRefused``) undoes whatever the attempt wrote."""
-    async with db.begin_nested():
-        if ask.money_only:
-            assert ask.amount is not None
-            return await request_money(db, order, amount=ask.amount, reason=ask.reason, actor_id=actor_id)
-        return await request_refund(db, order, quantity=ask.quantity, reason=ask.reason, actor_id=actor_id)
+    """Reserve the refund of returned units, or send a request for money only to the seller. A
+    refusal (``RefundRefused``) is answered with the form again (422), which rolls the request's
+    transaction back. No savepoint: on SQLite its reads would pin a snapshot that the first write
+    (the payment's lock) could then not upgrade while another process writes; without one, that
+    write begins the transaction and waits its turn."""
+    if ask.money_only:
+        assert ask.amount is not None
+        return await request_money(db, order, amount=ask.amount, reason=ask.reason, actor_id=actor_id)
+    return await request_refund(db, order, quantity=ask.quantity, reason=ask.reason, actor_id=actor_id)
 
 
 def refund_message(refund: Refund) -> str:
