@@ -5,6 +5,7 @@ the shopper sees the state on the order. Other sellers and shoppers get 404 / 40
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus, SettlementEntry
 from tests.helpers.orders import ask_refund, paid_order, paid_through_checkout, settled_refund
 from tests.helpers.waiting import wait_for
-from tests.helpers.web import as_admin, field_error, login, post_form
+from tests.helpers.web import as_admin, field_error, login, post_form, second_browser
 
 
 async def requested(client, app, members, products, amount: str = "4000", reason: str = "box dented"):
@@ -170,3 +171,26 @@ async def test_the_queue_is_paginated_oldest_first(client, app, members, product
     async with app.state.database.transaction() as db:
         assert await db.scalar(select(func.count()).select_from(Refund)) == 6
     assert len(seller_ids) == 6
+
+
+async def test_requests_and_decisions_racing_each_other_count_once(client, app, members, products):
+    order, _payment = await paid_order(app, members, products)
+    await login(client, (await members.get(order.member_id)).email)
+    data = {"quantity": "0", "amount": "2000", "reason": "race"}
+    asked = await asyncio.gather(*(ask_refund(client, order.id, data) for _ in range(8)))
+    assert sorted(r.status_code for r in asked).count(303) == 1
+    assert {r.status_code for r in asked} <= {303, 422, 503}
+    refund = await refund_row(app)
+    await as_seller_of(client, members, order)
+    async with second_browser(client) as admin_browser:
+        await login(admin_browser, (await members.admin()).email)
+        decided = await asyncio.gather(
+            *(post_form(client, f"/seller/refunds/{refund.id}/approve") for _ in range(3)),
+            *(post_form(admin_browser, f"/admin/refunds/{refund.id}/approve") for _ in range(3)),
+        )
+    assert {r.status_code for r in decided} == {303}
+    assert sum(r.headers["location"].endswith("/refunds") for r in decided) == 1  # one approval went through
+    assert (await refund_row(app, refund.id)).status in (RefundStatus.RESERVED, RefundStatus.DONE, RefundStatus.FAILED)
+    assert await reserved_on(app, order.id) in (0, 2_000)  # held once (0 once the gateway has answered)
+    async with app.state.database.transaction() as db:
+        assert await db.scalar(select(func.count()).select_from(Refund)) == 1
