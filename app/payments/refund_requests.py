@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.core.status import created, move
+from app.core.text import length_error
 from app.models.base import utcnow
 from app.models.members import Member
 from app.models.orders import Order
@@ -94,10 +95,9 @@ async def reject(db: AsyncSession, refund_id: int, decider: Member, seller_id: i
     refund, order = await queued(db, refund_id, seller_id)
     _still_waiting(refund)
     reason = reason.strip()
-    if not reason:
-        raise FormInvalid({"reason": "Tell the shopper why the request is declined."})
-    if len(reason) > REASON_LENGTH:
-        raise FormInvalid({"reason": f"At most {REASON_LENGTH} characters."})
+    blank = "Tell the shopper why the request is declined."
+    if (problem := length_error(reason, REASON_LENGTH, blank=blank, what="A reason")) is not None:
+        raise FormInvalid({"reason": problem})
     declined = f"declined by {decider.display_name}: {reason}"
     await move(db, refund, RefundStatus.REJECTED, reason=declined, actor=decider, decision_reason=reason)
     audit(
