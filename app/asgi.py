@@ -29,6 +29,7 @@ from app.accounts.controllers import AuthController, MeController, goodbye
 from app.accounts.identity import current_member
 from app.accounts.limits import RATE_LIMIT_STORES, client_address_middleware, login_throttle
 from app.accounts.passwords import PasswordHasher
+from app.accounts.reset_pages import PasswordResetController
 from app.admin.controllers import AdminController
 from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
@@ -55,6 +56,7 @@ from app.health import healthz
 from app.live.hub import channel_prefix, close_hubs, set_hubs
 from app.live.hubs import build_hubs
 from app.live.streams import LiveStreams
+from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import home
@@ -218,6 +220,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         SellerStockLedgerController,
         AuthController,
         MeController,
+        PasswordResetController,
         SellerController,
         SellerProductController,
         AdminController,
@@ -232,6 +235,8 @@ def _route_handlers(settings: Settings) -> list[Any]:
         create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
         # The sandbox payment gateway (embedded default); production talks to the real gateway.
         *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
+        # The mail outbox as a mailbox, for one machine only (it shows every reset link).
+        *([DevMailController] if settings.embedded or settings.debug else []),
     ]
 
 

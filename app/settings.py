@@ -182,6 +182,16 @@ class Settings:
     # The sandbox answers a refund it has made this many seconds late (0: at once); tests use it to
     # kill a worker between the gateway's refund and the worker's own commit.
     sandbox_cancel_delay_seconds: float = 0.0
+    # Mail: sent through SMTP with ``smtp_url`` (smtp://user:pass@host:port, smtp+starttls://…,
+    # smtps://…); without it, mail stays in the outbox table (shown at /dev/mail in the embedded
+    # default or with DEBUG).
+    smtp_url: str | None = env_var(None)
+    mail_from: str = env_var("Smore <no-reply@smore.test>")
+    # The shop's address as its visitors reach it, for links in mail (never taken from a request's
+    # Host header). None: http://127.0.0.1:{port}.
+    public_url: str | None = env_var(None)
+    # How long a "forgot password" link works.
+    password_reset_seconds: int = env_var(30 * 60)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -197,6 +207,16 @@ class Settings:
         """The gateway the shop pays through, without a trailing slash."""
         url = self.payment_gateway_url or f"http://127.0.0.1:{self.port}/sandbox-gateway"
         return url.rstrip("/")
+
+    @property
+    def site_url(self) -> str:
+        """The shop's own address for links that leave it (mail), without a trailing slash."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    @property
+    def embedded(self) -> bool:
+        """The embedded default: the SQLite file and no Redis (one process on one machine)."""
+        return self.is_sqlite and not self.redis_url
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,5 +5,6 @@ import tasks.auctions
 import tasks.catalog
 import tasks.drops
 import tasks.events
+import tasks.mail
 import tasks.payments
 import tasks.popularity  # noqa: F401

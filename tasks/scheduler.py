@@ -12,6 +12,7 @@ from tasks.auctions import schedule_close, schedule_offer_expiry
 from tasks.catalog import schedule_opening
 from tasks.drops import schedule_expiry
 from tasks.events import enqueue_event
+from tasks.mail import mail_reset_link, send_mail
 from tasks.payments import perform_refund
 
 
@@ -33,6 +34,12 @@ class DramatiqScheduler:
 
     def enqueue_event(self, event_id: str, topic: str) -> None:
         enqueue_event(event_id, topic)
+
+    def send_mail(self, mail_id: int) -> None:
+        send_mail.send(mail_id)
+
+    def send_password_reset(self, email: str) -> None:
+        mail_reset_link.send(email)
 
     async def refresh_gate(self, product_id: int) -> None:
         """Not a message: the gate is rebuilt at once, on the loop that asked (after its commit)."""

@@ -17,6 +17,7 @@ from tasks.broker import configure_broker
 from tasks.catalog import sweep_scheduled_sales
 from tasks.drops import reconcile_gate, sweep_expired_rights
 from tasks.events import prune_handled_events
+from tasks.mail import sweep_mail
 from tasks.payments import sweep_payments
 from tasks.popularity import recompute_popularity
 from tasks.runtime import dispose_database, init_runtime
@@ -33,6 +34,7 @@ def sweeps() -> list[Callable[[], object]]:
         sweep_payments.send,
         sweep_auctions.send,
         prune_handled_events.send,
+        sweep_mail.send,
     ]
 
 

@@ -170,7 +170,16 @@ class MeController(Controller):
             )
         except FormInvalid as exc:
             return self._page(request, member, 422, password_errors=exc.errors)
-        return flash_redirect(request, "Your password was changed.", "success", "/me")
+        sign_in(request, member)  # this browser stays signed in, under a new session id
+        return flash_redirect(
+            request, "Your password was changed. Every other device was signed out.", "success", "/me"
+        )
+
+    @post("/emails", name="me_emails")
+    async def emails(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Redirect:
+        on = (await read_form(request)).get("email_notices") == "yes"
+        await accounts.set_email_notices(member, on)
+        return flash_redirect(request, "Auction emails are on." if on else "Auction emails are off.", "success", "/me")
 
     @get("/withdraw", name="me_withdraw")
     async def withdraw_form(self, request: HTMXRequest) -> Template:

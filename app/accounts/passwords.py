@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+
 import anyio.to_thread
 from passlib.context import CryptContext
+
+# A stored "hash" with this prefix matches no password (an administrator reset it): like Django's
+# unusable passwords, it is no hash passlib knows, so nothing can be verified against it.
+UNUSABLE_PREFIX = "!"
+
+
+def unusable_password() -> str:
+    return UNUSABLE_PREFIX + secrets.token_urlsafe(24)
 
 
 class PasswordHasher:
@@ -21,6 +31,7 @@ class PasswordHasher:
         return await anyio.to_thread.run_sync(self._context.hash, password)
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
-        target = password_hash or self._dummy_hash
+        usable = password_hash is not None and not password_hash.startswith(UNUSABLE_PREFIX)
+        target = password_hash if usable and password_hash else self._dummy_hash
         ok = await anyio.to_thread.run_sync(self._context.verify, password, target)
-        return bool(ok) and password_hash is not None
+        return bool(ok) and usable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from app.accounts.common_passwords import is_common
 from app.accounts.name_rules import RESERVED_MESSAGE, is_reserved
@@ -20,7 +21,9 @@ DISPLAY_NAME_MAX = 60
 PERSONAL_MIN = 3
 REASON_MAX = 500
 
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+_EMAIL_RE = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+)
 
 MEMBER_STATUS = StateMachine[MemberStatus](
     "member status",
@@ -119,3 +122,9 @@ def safe_next_url(raw: str | None, default: str = "/") -> str:
     if any(ch in raw for ch in "\r\n\t\\") or len(raw) > 2000:
         return default
     return raw
+
+
+def session_current(generations: Mapping[int, int], member_id: int, generation: int | None) -> bool:
+    """A press or bid whose session was signed in at ``generation`` still speaks for the member
+    (``generations``: each member's current one; None: the caller is not a session)."""
+    return generation is None or generations.get(member_id) == generation

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts import rules
 from app.accounts.name_rules import clean_display_name
@@ -105,6 +108,12 @@ class AccountService:
             raise FormInvalid(errors)
         member.password_hash = await self.hasher.hash(new)
         await self.db.flush()
+        await end_sessions(self.db, member)
+
+    async def set_email_notices(self, member: Member, on: bool) -> None:
+        """Auction notices (won, offered, payment deadline near) by email too, or only in the inbox."""
+        member.email_notices = on
+        await self.db.flush()
 
     async def withdraw(self, member: Member, password: str, confirmed: bool) -> None:
         """Soft delete: the row, its email and everything that refers to it stay."""
@@ -129,3 +138,30 @@ async def set_member_status(
     }[target]
     await move(db, member, target, actor=actor, reason=reason)
     await record_audit(db, actor=actor, action=action, target=member, reason=reason)
+    if target is not MemberStatus.ACTIVE:
+        await end_sessions(db, member)  # lifting a suspension later brings no old session back
+
+
+async def end_sessions(db: AsyncSession, member: Member) -> None:
+    """End every session of ``member``, on every store, at its next request: the member's session
+    generation goes up by one in one statement, and only a session signed in with the new one is
+    valid (``app.accounts.identity``). The caller signs the current browser in again to keep it."""
+    generation = await db.scalar(
+        update(Member)
+        .where(Member.id == member.id)
+        .values(session_generation=Member.session_generation + 1)
+        .returning(Member.session_generation)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(member, "session_generation", generation)
+
+
+async def active_generations(db: AsyncSession, member_ids: Iterable[int]) -> dict[int, int]:
+    """The current session generation of each of ``member_ids`` that is still active (the others
+    are left out): what a Buy press or a bid, which skip loading the member, are checked against."""
+    rows = await db.execute(
+        select(Member.id, Member.session_generation).where(
+            Member.id.in_(list(member_ids)), Member.status == MemberStatus.ACTIVE
+        )
+    )
+    return {member_id: generation for member_id, generation in rows}

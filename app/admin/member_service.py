@@ -1,4 +1,4 @@
-"""Member moderation use cases for administrators: search, suspend, unsuspend.
+"""Member moderation use cases for administrators: search, suspend, unsuspend, reset a password.
 
 Every status change goes through ``set_member_status`` (the status core + an audit row); this service
 only adds who may be moderated and turns refusals into messages. It flushes, never commits.
@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.passwords import unusable_password
+from app.accounts.resets import close_links, issue_link
 from app.accounts.rules import reason_error
-from app.accounts.service import set_member_status
-from app.audit import audit_trail
+from app.accounts.service import end_sessions, set_member_status
+from app.audit import audit_trail, record_audit
 from app.core.errors import DomainError, FormInvalid, NotFound
 from app.core.states import IllegalTransition
 from app.models.members import AuditEntry, Member, MemberStatus
@@ -82,6 +84,24 @@ class MemberModerationService:
     async def unsuspend(self, member_id: int, admin: Member, reason: str) -> Member:
         member = await self.get(member_id, for_update=True)
         await self._change(member, MemberStatus.ACTIVE, admin, reason)
+        return member
+
+    async def reset_password(self, member_id: int, admin: Member, reason: str) -> Member:
+        """The member's password stops working, every session of theirs ends, and they are mailed a
+        link to choose a new one (a stolen account is taken back)."""
+        member = await self.get(member_id, for_update=True)
+        if member.id == admin.id:
+            raise DomainError("Change your own password on your account page.")
+        if member.status is MemberStatus.WITHDRAWN:
+            raise DomainError(f"{member.display_name} has withdrawn; a withdrawn account cannot be moderated.")
+        if err := reason_error(reason):
+            raise FormInvalid({"reason": err})
+        member.password_hash = unusable_password()
+        await self.db.flush()
+        await close_links(self.db, member.id)
+        await end_sessions(self.db, member)
+        await record_audit(self.db, actor=admin, action="member.password_reset", target=member, reason=reason)
+        await issue_link(self.db, member, template="password_reset_admin")
         return member
 
     async def _change(self, member: Member, target: MemberStatus, admin: Member, reason: str) -> None:

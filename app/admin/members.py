@@ -1,4 +1,5 @@
-"""``/admin/members``: search members, see their history, suspend and unsuspend with a reason."""
+"""``/admin/members``: search members, see their history, suspend and unsuspend with a reason, reset
+a member's password (their sessions end; they are mailed a link to choose a new one)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ class AdminMemberController(ModerationPages):
     detail = moderation_page("admin_member")
 
     def _done(self, action: str, target: Member) -> str:
+        if action == "reset_password":
+            return f"{target.display_name}'s password was reset: they were signed out everywhere and mailed a link."
         return f"{target.display_name} was {'suspended' if action == 'suspend' else 'unsuspended'}."
 
     suspend = moderation_action("suspend", "admin_member_suspend")
     unsuspend = moderation_action("unsuspend", "admin_member_unsuspend")
+    reset_password = moderation_action("reset_password", "admin_member_reset_password")

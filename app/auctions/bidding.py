@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Insert, Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.service import active_generations
 from app.auctions.rules import (
     AuctionSnapshot,
     AuctionStatus,
@@ -38,7 +39,6 @@ from app.models.auctions import Bid as BidRow
 from app.models.base import Base, utcnow
 from app.models.catalog import Product
 from app.models.events import OutboxEvent
-from app.models.members import Member, MemberStatus
 from app.notifications.service import notify_many
 
 __all__ = ["BidAnswer", "BidRequest", "BidService", "Decided", "decide_batch"]
@@ -137,12 +137,8 @@ async def load_snapshot(
     status, ends_at, units, start_price, increment, seller_id, sequence, product_id = row
     members = {r.member_id for r, _ in requests}
     # The bid handler does not load the member (a crowd of bids costs no query each): check here
-    # that every bidder is still active.
-    active = frozenset(
-        (
-            await db.execute(select(Member.id).where(Member.id.in_(members), Member.status == MemberStatus.ACTIVE))
-        ).scalars()
-    )
+    # that every bidder is still active and still signed in (their session not ended since).
+    generations = await active_generations(db, members)
     keys = [r.key for r, _ in requests if r.key]
     keyed: dict[str, KeyedBid] = {}
     if keys:
@@ -172,7 +168,8 @@ async def load_snapshot(
         sequence=sequence,
         extend=extend,
         standings=tuple(Standing(s.member_id, s.amount, s.sequence, s.max_amount) for s in loaded),
-        active=active,
+        active=frozenset(generations),
+        generations=generations,
         keyed=keyed,
     )
     return snapshot, product_id

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from app.accounts.guards import requires_login
-from app.accounts.identity import session_member_id
+from app.accounts.identity import session_generation, session_member_id
 from app.auctions import queries, service, view
 from app.auctions.bidding import BidRequest
 from app.auctions.queries import bidding_context
@@ -74,7 +74,9 @@ class AuctionController(Controller):
         if not errors:
             try:
                 answer = await services.bids.place(
-                    BidRequest(auction_id, member_id, amount, maximum, form.get("key") or None)
+                    BidRequest(
+                        auction_id, member_id, amount, maximum, form.get("key") or None, session_generation(request)
+                    )
                 )
             except DomainError as exc:
                 errors["amount"] = exc.message

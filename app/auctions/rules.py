@@ -6,9 +6,11 @@ decision of a batch of bids over a snapshot of the auction (``decide``). No I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from app.accounts.rules import session_current
 
 # The ranking (ranking.py) and proxy bidding (proxies.py) are re-exported here, with the other rules.
 from app.auctions.proxies import resolve_proxies as resolve_proxies
@@ -100,6 +102,7 @@ class BidRequest:
     amount: int | None
     maximum: int | None = None
     key: str | None = None
+    generation: int | None = None  # the session generation the bid was signed in with (None: not checked)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class AuctionSnapshot:
     extend: timedelta  # the soft close
     standings: tuple[Standing, ...] = ()
     active: frozenset[int] = frozenset()  # the batch's bidders who are still active members
+    generations: Mapping[int, int] = field(default_factory=dict)  # bidder → current session generation
     keyed: Mapping[str, KeyedBid] | None = None  # stored bids by form key
 
 
@@ -217,7 +221,9 @@ class _Batch:
         self.accepted = 0
 
     def take(self, request: BidRequest, now: datetime) -> BidAnswer:
-        if request.member_id not in self.s.active:
+        if request.member_id not in self.s.active or not session_current(
+            self.s.generations, request.member_id, request.generation
+        ):
             return BidAnswer(False, "Please sign in to bid.", signed_out=True)
         if request.key and (request.key in self.keyed or request.key in self.seen_keys):
             return _replay(request, self.keyed.get(request.key), self.seen_keys.get(request.key), self.ends_at)

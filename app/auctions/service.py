@@ -169,7 +169,9 @@ async def _offer(
             f"A unit of {name} is offered to you at your bid of ₩{standing.amount:,}. Pay by the deadline to take it."
         )
         kind = NotificationKind.OFFERED
-    await notify(db, standing.member_id, kind, text, f"/orders/{order.id}", f"{kind.value}:{auction.id}")
+    await notify(
+        db, standing.member_id, kind, text, f"/orders/{order.id}", f"{kind.value}:{auction.id}", about=name or ""
+    )
     return result
 
 
@@ -311,5 +313,6 @@ async def remind_deadlines(db: AsyncSession, *, pay_seconds: int, now: datetime 
             f"Pay for {name} within {minutes} minute{'s' if minutes != 1 else ''}, or it passes to the next bidder.",
             f"/orders/{order_id}",
             f"deadline:{order_id}",
+            about=name,
         )
     return len(rows)

@@ -39,6 +39,12 @@ class Scheduler(Protocol):
     def enqueue_event(self, event_id: str, topic: str) -> None:
         """Deliver an outbox event to its handlers."""
 
+    def send_mail(self, mail_id: int) -> None:
+        """Send the queued mail through SMTP (retried until it is sent)."""
+
+    def send_password_reset(self, email: str) -> None:
+        """Mail a password reset link to the member with this email, if there is one."""
+
     async def refresh_gate(self, product_id: int) -> None:
         """Rebuild the gate's copy of the product's stock from the database."""
 
@@ -103,6 +109,14 @@ def expire_offer_at(db: AsyncSession, order_id: int, at: datetime) -> None:
 
 def send_refund(db: AsyncSession, refund_id: int) -> None:
     _later(db, lambda s: s.send_refund(refund_id))
+
+
+def send_mail(db: AsyncSession, mail_id: int) -> None:
+    _later(db, lambda s: s.send_mail(mail_id))
+
+
+def send_password_reset(db: AsyncSession, email: str) -> None:
+    _later(db, lambda s: s.send_password_reset(email))
 
 
 def refresh_gate(db: AsyncSession, product_id: int) -> None:

@@ -16,6 +16,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
+from app.accounts.identity import session_generation
 from app.core.errors import DomainError
 from app.drops import purchases
 from app.drops.purchases import HeldRight, Pressed
@@ -54,7 +55,9 @@ class DropController(Controller):
         status_code = 200
         pressed: Pressed | None = None
         try:
-            pressed = await purchases.press(services.drops, Press(product_id, member_id, form.get("key", "")))
+            pressed = await purchases.press(
+                services.drops, Press(product_id, member_id, form.get("key", ""), session_generation(request))
+            )
         except KeyConflict as exc:
             message, status_code = exc.message, 409
         except DomainError as exc:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum, auto
 
+from app.accounts.rules import session_current
 from app.core.states import StateMachine
 from app.models.catalog import ProductStatus
 from app.models.drops import RightStatus
@@ -99,6 +100,7 @@ class Press:
     product_id: int
     member_id: int
     key: str
+    generation: int | None = None  # the session generation the press was signed in with (None: not checked)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class DropSnapshot:
     taken_quantity: int
     hold: timedelta  # how long a granted right waits for its payment
     active: frozenset[int] = frozenset()  # the batch's members who are still active
+    generations: Mapping[int, int] = field(default_factory=dict)  # member → current session generation
     holding: Mapping[int, int] = field(default_factory=dict)  # member → live rights for this product
     rights: Mapping[str, KnownRight] = field(default_factory=dict)  # by key
     refusals: Mapping[str, Refusal] = field(default_factory=dict)  # by key
@@ -225,7 +228,7 @@ def _refused(s: DropSnapshot, press: Press, taken: int, holding: int) -> PressRe
         return PressResult(Outcome.OWN_PRODUCT)
     if s.status is not ProductStatus.ON_SALE:
         return PressResult(NOT_SELLING.get(s.status, Outcome.NOT_ON_SALE))
-    if press.member_id not in s.active:
+    if press.member_id not in s.active or not session_current(s.generations, press.member_id, press.generation):
         return PressResult(Outcome.SIGNED_OUT)
     if holding >= s.purchase_limit:
         return PressResult(Outcome.LIMIT)

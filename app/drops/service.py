@@ -29,6 +29,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.service import active_generations
 from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
 from app.core.lanes import Lanes
@@ -57,7 +58,6 @@ from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
-from app.models.members import Member, MemberStatus
 
 __all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows", "held_right"]
 
@@ -223,11 +223,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
         refusal.key: Refusal(refusal.key, refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
         for refusal in (await db.execute(select(PressRefusal).where(PressRefusal.key.in_(keys)))).scalars()
     }
-    active = frozenset(
-        (
-            await db.execute(select(Member.id).where(Member.id.in_(members), Member.status == MemberStatus.ACTIVE))
-        ).scalars()
-    )
+    generations = await active_generations(db, members)
     holding: dict[int, int] = {
         member_id: count
         for member_id, count in (
@@ -243,9 +239,10 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
         ).all()
     }
     # the product's columns read above (status, purchase limit, price, quantities, seller) by their names
-    return DropSnapshot(
-        product_id, hold=hold, active=active, holding=holding, rights=rights, refusals=refusals, **product._mapping
+    snapshot = DropSnapshot(
+        product_id, hold=hold, holding=holding, rights=rights, refusals=refusals, **product._mapping
     )
+    return replace(snapshot, active=frozenset(generations), generations=generations)  # who may still press
 
 
 async def write_decision(

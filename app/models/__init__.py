@@ -15,12 +15,14 @@ from app.models.base import Base, utcnow
 from app.models.catalog import Category, Product, ProductDailyStats, ProductImage, ProductStatus, ProductStatusChange
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
+from app.models.mail import OutgoingMail
 from app.models.members import (
     ApplicationStatus,
     AuditEntry,
     Member,
     MemberRole,
     MemberStatus,
+    PasswordReset,
     SellerApplication,
 )
 from app.models.orders import Order, OrderChange, OrderSource, OrderStatus
@@ -59,6 +61,8 @@ __all__ = [
     "OrderSource",
     "OrderStatus",
     "OutboxEvent",
+    "OutgoingMail",
+    "PasswordReset",
     "Payment",
     "PaymentAudit",
     "PaymentChange",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin
@@ -40,6 +40,11 @@ class Member(TimestampMixin, Base):
     status: Mapped[MemberStatus] = mapped_column(default=MemberStatus.ACTIVE, index=True)
     status_reason: Mapped[str | None] = mapped_column(String(500))
     withdrawn_at: Mapped[datetime | None]
+    # A session is valid only while it carries this number: raising it ends every session of the
+    # member at their next request, whatever store the sessions live in (app/accounts/identity.py).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Auction notices (won, offered, payment deadline near) also come by email.
+    email_notices: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_active(self) -> bool:
@@ -94,3 +99,16 @@ class AuditEntry(TimestampMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500))
 
     actor: Mapped[Member | None] = relationship(foreign_keys=[actor_id], lazy="raise")
+
+
+class PasswordReset(TimestampMixin, Base):
+    """A "forgot password" link: only the SHA-256 of its token is kept; it works once, until
+    ``expires_at``."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

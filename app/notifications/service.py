@@ -1,6 +1,8 @@
 """The in-app inbox. Notices are written in the transaction that caused them (one per subject:
 a redelivered event adds nothing); after that transaction commits, the member's badge is
-refreshed over their live channel."""
+refreshed over their live channel. An auction notice (won, offered, payment deadline near) also
+goes by email, through the mail outbox in the same transaction, to a member who turned auction
+emails on (``members.email_notices``)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.results import rows_changed
+from app.db import database_of
 from app.live.hub import touch_after_commit
+from app.mail.service import queue_mail
 from app.models.auctions import Notification, NotificationKind
 from app.models.base import utcnow
+from app.models.members import Member, MemberStatus
 from app.web.pagination import Page, paginate
 
 
@@ -35,11 +40,53 @@ async def notify_many(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     touch_after_commit(db, "member", *{row["member_id"] for row in rows})
 
 
+# The notices that also come by email when the member asked for it.
+MAILED = frozenset({NotificationKind.WON, NotificationKind.OFFERED, NotificationKind.DEADLINE})
+
+
 async def notify(
-    db: AsyncSession, member_id: int, kind: NotificationKind, text: str, link: str, dedupe_key: str
+    db: AsyncSession,
+    member_id: int,
+    kind: NotificationKind,
+    text: str,
+    link: str,
+    dedupe_key: str,
+    *,
+    about: str = "",
 ) -> None:
+    """One notice (``about``: the product it concerns, for an email's subject)."""
     await notify_many(
         db, [{"member_id": member_id, "kind": kind, "text": text, "link": link, "dedupe_key": dedupe_key}]
+    )
+    if kind in MAILED:
+        await _mail_notice(db, member_id, kind, text, link, dedupe_key, about)
+
+
+async def _mail_notice(
+    db: AsyncSession, member_id: int, kind: NotificationKind, text: str, link: str, dedupe_key: str, about: str
+) -> None:
+    row = (
+        await db.execute(
+            select(Member.email, Member.display_name).where(
+                Member.id == member_id, Member.email_notices, Member.status == MemberStatus.ACTIVE
+            )
+        )
+    ).first()
+    database = database_of(db)
+    if row is None or database is None:
+        return
+    site = database.settings.site_url
+    context = {"name": row.display_name, "text": text, "link": site + link, "product": about, "kind": kind.value}
+    context["settings_link"] = f"{site}/me"
+    key = f"notice:{member_id}:{dedupe_key}"
+    await queue_mail(
+        db,
+        to=row.email,
+        template="auction_notice",
+        context=context,
+        kind=kind.value,
+        member_id=member_id,
+        dedupe_key=key,
     )
 
 

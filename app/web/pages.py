@@ -114,7 +114,7 @@ class ModerationPages(AdminPages):
         reason = (await read_form(request)).get("reason", "")
 
         async def again(exc: FormInvalid) -> Template:
-            extra = {"values": {"reason": reason}, "errors": exc.errors, "message": exc.message}
+            extra = {"values": {"reason": reason}, "errors": exc.errors, "message": exc.message, "failed": action}
             return await self._detail(request, moderation, target_id, 422, **extra)
 
         change = getattr(moderation, action)(target_id, admin, reason)

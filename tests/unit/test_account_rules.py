@@ -181,3 +181,9 @@ def test_trusted_proxies_and_login_limits_are_read_from_the_environment(tmp_path
     assert Settings.from_env({"SMORE_VAR_DIR": str(tmp_path)}).trusted_proxies == ()
     with pytest.raises(ValueError, match=r"proxy\.internal"):
         Settings.from_env({"SMORE_VAR_DIR": str(tmp_path), "TRUSTED_PROXIES": "10.0.0.1,proxy.internal"})
+
+
+def test_a_session_counts_only_at_the_members_current_generation():
+    assert rules.session_current({1: 2}, 1, 2)
+    assert not rules.session_current({1: 2}, 1, 1) and not rules.session_current({}, 1, 0)
+    assert rules.session_current({}, 1, None)  # not a session (a service call): not checked

@@ -110,6 +110,15 @@ def test_refusals_write_nothing():
     assert decision.sequence == snapshot.sequence and decision.ends_at == END
 
 
+def test_a_bid_from_an_ended_session_is_refused_as_signed_out():
+    snapshot = auction(units=2, active=frozenset({1, 2}), generations={1: 3, 2: 0})
+    stale = BidRequest(1, 1, 20_000, None, "k" * 10, generation=2)
+    fresh = BidRequest(1, 1, 20_000, None, "j" * 10, generation=3)
+    decision = run(snapshot, stale, fresh, bid(2, 15_000))
+    assert decision.answers[0].signed_out and not decision.answers[0].accepted
+    assert [a.accepted for a in decision.answers[1:]] == [True, True]
+
+
 def test_a_closed_or_ended_auction_takes_no_bids():
     closed = run(auction(status=AuctionStatus.CLOSED), bid(1, 20_000), bid(2, maximum=30_000))
     assert [a.message for a in closed.answers] == ["This auction is not taking bids."] * 2

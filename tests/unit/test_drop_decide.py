@@ -128,6 +128,15 @@ def test_the_seller_is_refused_their_own_product_and_nothing_is_kept(status):
     assert all(r.member_id != 3 for r in decision.refusals) and all(g.member_id != 3 for g in decision.grants)
 
 
+def test_a_press_from_an_ended_session_is_refused_as_signed_out():
+    # member 1's sessions were ended (generation 1 → 2): a press signed in at 1 no longer counts
+    snapshot = product(generations={1: 2, 2: 0})
+    old, current = Press(PRODUCT, 1, key(1), generation=1), Press(PRODUCT, 1, key(2), generation=2)
+    decision = decide(snapshot, [(old, NOW), (current, NOW), (Press(PRODUCT, 2, key(3)), NOW)])
+    assert decision.answers[0] == Answered(PressResult(Outcome.SIGNED_OUT))
+    assert [g.key for g in decision.grants] == [key(2), key(3)]  # no generation given: not a session's
+
+
 def test_a_member_at_the_limit_is_refused():
     decision = decide(product(limit=2, holding={1: 1}), presses((1, 1), (1, 2), (2, 3)))
     assert [type(a) for a in decision.answers] == [Granted, Answered, Granted]
