@@ -117,6 +117,9 @@ async def test_a_weak_password_is_refused_inline_and_keeps_the_link(client, memb
     assert r.status_code == 422 and "at least 10" in field_error(r.text, "password")
     r = await post_form(client, path, {"password": NEW, "password_confirm": NEW + "x"})
     assert r.status_code == 422 and "differ" in field_error(r.text, "password_confirm")
+    mine = member.email + "-2026"  # the same rules as at sign-up: not the email, not a common password
+    r = await post_form(client, path, {"password": mine, "password_confirm": mine})
+    assert r.status_code == 422 and field_error(r.text, "password")
     assert all(link.used_at is None for link in await links(app))
     assert (await post_form(client, path, {"password": NEW, "password_confirm": NEW})).status_code == 303
 
