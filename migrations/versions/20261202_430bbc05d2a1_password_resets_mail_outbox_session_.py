@@ -1,7 +1,7 @@
 """password resets, mail outbox, session generation: forgot-password links, emails, ending sessions
 
 Revision ID: 430bbc05d2a1
-Revises: b4d1f07c9e21
+Revises: c5e8a1f3d7b2
 Create Date: 2026-12-02 04:33:40.551630
 
 """
@@ -15,7 +15,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision: str = "430bbc05d2a1"
-down_revision: str | Sequence[str] | None = "b4d1f07c9e21"
+down_revision: str | Sequence[str] | None = "c5e8a1f3d7b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
