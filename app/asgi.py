@@ -68,6 +68,7 @@ from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
 from app.web.admission import AdmissionMiddleware, Door
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.input_guard import InputGuardMiddleware
 from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
@@ -249,6 +250,7 @@ def _middleware(settings: Settings) -> list[Any]:
         renew_on_access=True,
     )
     return [
+        InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(
             AdmissionMiddleware, door=Door(settings.max_concurrent_requests, settings.request_queue_seconds)

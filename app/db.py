@@ -126,6 +126,12 @@ def connection_shortage(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | OSError) and not isinstance(exc, sa_exc.SQLAlchemyError)
 
 
+def write_contention(exc: BaseException) -> bool:
+    """SQLite gave up waiting for its one writer ("database is locked"): the shop is busy, the
+    request can be sent again; nothing it started is saved."""
+    return isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(exc.orig or exc).lower()
+
+
 _SHORTAGE_ERRORS = {
     "TooManyConnectionsError",
     "CannotConnectNowError",
@@ -255,7 +261,7 @@ def _wake_relay(scope: Scope) -> None:
 def _commit_failure_status(exc: Exception) -> int:
     """What a client is told when its request's commit fails: busy (503, try again), a conflict with
     a change made at the same moment (409), or our own fault (500). Nothing was saved in any case."""
-    if connection_shortage(exc):
+    if connection_shortage(exc) or write_contention(exc):
         return 503
     if isinstance(exc, sa_exc.IntegrityError) or (
         isinstance(exc, sa_exc.DBAPIError) and type(exc.orig).__name__ in _CONFLICT_ERRORS

@@ -65,6 +65,15 @@ def password_error(password: str, *, email: str = "", display_name: str = "") ->
     return None
 
 
+def overlong_password_error(password: str) -> str | None:
+    """A password no account can have (longer than any the shop accepts): said plainly, never hashed."""
+    if len(password) > PASSWORD_MAX:
+        return (
+            f"A password has at most {PASSWORD_MAX} characters; this one has {len(password):,}. Check what was pasted."
+        )
+    return None
+
+
 def new_password_errors(
     password: str, confirm: str, *, email: str, display_name: str, field: str = "password"
 ) -> dict[str, str]:

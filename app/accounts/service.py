@@ -78,6 +78,8 @@ class AccountService:
         return member
 
     async def authenticate(self, email: str, password: str) -> Member:
+        if err := rules.overlong_password_error(password):
+            raise LoginRefused(err)
         member = await self.by_email(email) if email else None
         ok = await self.hasher.verify(password, member.password_hash if member else None)
         if member is None or not ok:
@@ -99,7 +101,9 @@ class AccountService:
 
     async def change_password(self, member: Member, old: str, new: str, confirm: str) -> None:
         errors: dict[str, str] = {}
-        if not await self.hasher.verify(old, member.password_hash):
+        if err := rules.overlong_password_error(old):
+            errors["old_password"] = err
+        elif not await self.hasher.verify(old, member.password_hash):
             errors["old_password"] = "This is not your current password."
         errors |= rules.new_password_errors(
             new, confirm, email=member.email, display_name=member.display_name, field="new_password"
@@ -120,7 +124,9 @@ class AccountService:
         errors: dict[str, str] = {}
         if not confirmed:
             errors["confirm"] = "Tick the box to confirm that you want to withdraw."
-        if not await self.hasher.verify(password, member.password_hash):
+        if err := rules.overlong_password_error(password):
+            errors["password"] = err
+        elif not await self.hasher.verify(password, member.password_hash):
             errors["password"] = "This is not your current password."
         if errors:
             raise FormInvalid(errors)

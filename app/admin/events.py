@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from app.admin.event_service import TABS, EventFailureService
 from app.core.errors import NotFound
+from app.core.numbers import parse_id
 from app.web.forms import read_form
 from app.web.pages import AdminPages, act, with_db
 from app.web.pagination import wanted
@@ -37,7 +38,7 @@ class AdminEventController(AdminPages):
         handler = form.get("handler", "")
         if not handler:
             raise NotFound("This failed event does not exist.")
-        back = "/admin/events" + (f"?page={form['page']}" if form.get("page", "").isdigit() else "")
+        back = "/admin/events" + (f"?page={page}" if (page := parse_id(form.get("page"))) else "")
         # The relay sends the event once the un-parking has committed (a delivery that ran before
         # would still find the handler parked and skip it).
         retrying = failures.retry(event_id, handler)

@@ -19,6 +19,7 @@ from app.auctions.ranking import Board
 from app.auctions.ranking import minimum_next_bid as minimum_next_bid
 from app.auctions.ranking import ranking as ranking
 from app.auctions.ranking import winners as winners
+from app.core.numbers import parse_whole
 from app.core.states import StateMachine
 
 
@@ -48,11 +49,12 @@ class BidRefused(ValueError):
 def parse_amount(raw: str) -> int:
     """Whole won from a form: digits, optional thousands separators and a leading ₩."""
     text = raw.strip().removeprefix("₩").replace(",", "").strip()
-    if not text.isdigit():
+    if parse_whole(text) is None:
         raise BidRefused("Enter the bid in whole won, e.g. 15000.")
-    if len(text) > 12 or int(text) > MAX_BID:
+    value = parse_whole(text, high=MAX_BID)
+    if value is None:
         raise BidRefused(f"Bids above ₩{MAX_BID:,} are not accepted.")
-    return int(text)
+    return value
 
 
 def check_bid(

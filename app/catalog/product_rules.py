@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from app.core.numbers import MAX_ID as MAX_ID
+
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000
 PRICE_MAX = 1_000_000_000
@@ -17,7 +19,6 @@ DURATION_MIN, DURATION_MAX = 5, 7 * 24 * 60
 MIN_LEAD = timedelta(minutes=1)
 MAX_LEAD = timedelta(days=366)
 DEFAULT_TZ_OFFSET = 540  # minutes east of UTC: Korea Standard Time
-MAX_ID = 2**31 - 1
 
 FIELDS = (
     "name",

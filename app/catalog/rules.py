@@ -8,12 +8,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.core.numbers import MAX_ID as MAX_ID  # an INTEGER primary key on every backend
 from app.core.text import length_error
 
 NAME_MAX = 60
 SLUG_MAX = 60
 MAX_DEPTH = 5
-MAX_ID = 2**31 - 1  # an INTEGER primary key on every backend
 
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.queries import product_names
 from app.core.errors import DomainError
+from app.core.numbers import parse_whole
 from app.drops.purchases import member_right
 from app.live.hub import touch_after_commit, touch_kind
 from app.models.drops import PurchaseRight
@@ -50,9 +51,10 @@ class GatewayAnswer:
     @classmethod
     def of(cls, params: Mapping[str, str]) -> GatewayAnswer:
         key, gateway_order, amount = params.get("paymentKey", ""), params.get("orderId", ""), params.get("amount", "")
-        if not key or not gateway_order or not amount.isdigit() or len(key) > 200 or len(gateway_order) > 64:
+        whole = parse_whole(amount)
+        if not key or not gateway_order or whole is None or len(key) > 200 or len(gateway_order) > 64:
             raise DomainError("The payment gateway sent an incomplete answer. Nothing was charged.")
-        return cls(key, gateway_order, int(amount))
+        return cls(key, gateway_order, whole)
 
 
 async def confirm(
@@ -113,10 +115,7 @@ class RefundAsk:
 
 def _whole(raw: str) -> int | None:
     """Whole number in ASCII digits (``²`` and other Unicode digits are refused)."""
-    raw = raw.strip().replace(",", "")
-    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 12:
-        return None
-    return int(raw)
+    return parse_whole(raw.strip().replace(",", ""), high=10**12 - 1)
 
 
 def read_refund_form(form: Mapping[str, str]) -> tuple[RefundAsk | None, dict[str, str]]:

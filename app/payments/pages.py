@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member
+from app.core.numbers import parse_whole
 from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
@@ -56,20 +57,20 @@ class AdminPolicyController(AdminPages):
         rows = [(form.get(f"hours_{i}", ""), form.get(f"percent_{i}", "")) for i in range(MAX_TIERS)]
         tiers, tier_errors = validate_tiers(rows)
         errors |= tier_errors
-        cancel_minutes = form.get("cancel_minutes", "0") or "0"
-        if not cancel_minutes.isdigit() or int(cancel_minutes) > 24 * 60:
+        cancel_minutes = parse_whole(form.get("cancel_minutes", "0") or "0", high=24 * 60)
+        if cancel_minutes is None:
             errors["cancel_minutes"] = "Enter whole minutes between 0 and 1,440."
         note = form.get("note", "")
         if len(note) > 300:
             errors["note"] = "At most 300 characters."
         if errors:
             return await _policies_page(request, db, form, errors, status_code=422)
-        assert fee is not None
+        assert fee is not None and cancel_minutes is not None
         await set_policy(
             db,
             fee_basis_points=fee,
             refund_tiers=tiers,
-            cancel_until_minutes_before=int(cancel_minutes),
+            cancel_until_minutes_before=cancel_minutes,
             note=note or None,
             actor_id=admin.id,
         )
@@ -86,9 +87,10 @@ class SellerSettlementController(SellerPages):
 def _percent_to_basis_points(raw: str) -> int | None:
     raw = raw.strip().rstrip("%").strip()
     whole, _, fraction = raw.partition(".")
-    if not whole.isdigit() or (fraction and (not fraction.isdigit() or len(fraction) > 2)):
+    percent, hundredths = parse_whole(whole, high=100), parse_whole((fraction + "00")[:2])
+    if percent is None or hundredths is None or len(fraction) > 2 or (fraction and parse_whole(fraction) is None):
         return None
-    value = int(whole) * 100 + int((fraction + "00")[:2] or 0)
+    value = percent * 100 + hundredths
     return value if 0 <= value <= 10_000 else None
 
 

@@ -89,10 +89,24 @@ async def refund_view(db: AsyncSession, order: Order) -> RefundView | None:
     return RefundView(rate, units_left, money_left, per_unit, most, await waiting_request(db, order.id))
 
 
+async def lock_payments(db: AsyncSession, order_id: int) -> None:
+    """Lock the order's payments before anything is read (a write that changes nothing): row locks
+    on PostgreSQL; on SQLite the database's write lock, taken by the transaction's first statement,
+    so a concurrent refund (or the worker completing one) waits its turn instead of failing with
+    "database is locked" when its earlier read has gone stale."""
+    await db.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id)
+        .values(refund_reserved=Payment.refund_reserved)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def refundable_payment(db: AsyncSession, order: Order, field: str) -> Payment:
     """The order's payment a refund may be taken from, or ``RefundRefused`` on ``field``."""
     if order.status not in PAID_STATES:
         raise RefundRefused(field, "Only a paid order can be refunded.")
+    await lock_payments(db, order.id)
     payment = await paid_payment(db, order)
     if payment is None or payment.approved_at is None:
         raise RefundRefused(field, "This order has no payment to refund.")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 
+from app.core.numbers import parse_whole
 from app.core.states import StateMachine
 from app.models.payments import PaymentStatus, RefundStatus
 
@@ -124,9 +125,8 @@ def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[st
     for index, (hours, percent) in enumerate(raw):
         if not hours.strip() and not percent.strip():
             continue
-        try:
-            h, p = int(hours), int(percent)
-        except ValueError:
+        h, p = parse_whole(hours), parse_whole(percent)
+        if h is None or p is None:
             errors[f"tier_{index}"] = "Hours and percent must be whole numbers."
             continue
         if h <= 0 or h > 24 * 365:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import ClientException
+
+from app.core.numbers import parse_id
+
+NUL_IN_FORM = "The form contained a NUL character, which no field accepts. Nothing was saved."
 
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -17,13 +22,12 @@ async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
             continue
         value = form.get(key)
         data[key] = value.strip() if isinstance(value, str) else ""
+        if "\x00" in data[key]:  # no field takes one, and PostgreSQL cannot store it
+            raise ClientException(NUL_IN_FORM)
     return data
 
 
 def parse_positive_int(raw: str | None, default: int = 1) -> int:
-    """A page number or id from a query string; anything odd falls back to ``default``."""
-    try:
-        value = int(raw or default)
-    except (TypeError, ValueError):
-        return default
-    return value if value >= 1 else default
+    """A page number or id from a query string (ASCII digits, ``1..MAX_ID``); anything odd falls
+    back to ``default``."""
+    return parse_id(raw) or default

@@ -1,0 +1,53 @@
+"""What no handler should have to check: a request address with a control character in its path or
+a NUL in its query (no file or page has one; PostgreSQL cannot even store a NUL) is a 400, and a
+path id that is not plain ASCII digits within ``1..MAX_ID`` is a 404 before the handler runs
+(``int()`` reads ``"٣"`` as 3, and an id above 2^31 overflows the database's integer)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.core.numbers import is_id
+
+BAD_ADDRESS = "This address contains a character no page of the shop has (a control character). Nothing was changed."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def _bad_address(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return bool(_CONTROL.search(scope.get("path", ""))) or b"%00" in query or b"\x00" in query
+
+
+def _bad_path_id(scope: Scope) -> bool:
+    params: dict[str, Any] = scope.get("path_params") or {}
+    ints = {name: value for name, value in params.items() if isinstance(value, int) and not isinstance(value, bool)}
+    if not ints:
+        return False
+    if not all(is_id(value) for value in ints.values()):
+        return True
+    template, path = scope.get("path_template", "").split("/"), scope.get("path", "").split("/")
+    if len(template) != len(path):
+        return False
+    typed = {part: raw for part, raw in zip(template, path, strict=True) if part.startswith("{")}
+    return any(not _DIGITS.fullmatch(typed.get("{" + name + "}", "0")) for name in ints)
+
+
+class InputGuardMiddleware:
+    """Refuse impossible addresses before any handler, session or database sees them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            if _bad_address(scope):
+                raise ClientException(BAD_ADDRESS)
+            if _bad_path_id(scope):
+                raise NotFoundException()
+        await self.app(scope, receive, send)
