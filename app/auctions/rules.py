@@ -19,7 +19,7 @@ from app.auctions.ranking import Board
 from app.auctions.ranking import minimum_next_bid as minimum_next_bid
 from app.auctions.ranking import ranking as ranking
 from app.auctions.ranking import winners as winners
-from app.core.numbers import parse_whole
+from app.core.numbers import looks_whole, parse_whole
 from app.core.states import StateMachine
 
 
@@ -49,7 +49,7 @@ class BidRefused(ValueError):
 def parse_amount(raw: str) -> int:
     """Whole won from a form: digits, optional thousands separators and a leading ₩."""
     text = raw.strip().removeprefix("₩").replace(",", "").strip()
-    if parse_whole(text) is None:
+    if not looks_whole(text):
         raise BidRefused("Enter the bid in whole won, e.g. 15000.")
     value = parse_whole(text, high=MAX_BID)
     if value is None:

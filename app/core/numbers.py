@@ -17,6 +17,11 @@ _ASCII_DIGITS = re.compile(r"[0-9]+")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 
 
+def looks_whole(raw: str | None) -> bool:
+    """Whether ``raw`` is written as a whole number in ASCII digits, however large."""
+    return bool(_ASCII_DIGITS.fullmatch((raw or "").strip()))
+
+
 def parse_whole(raw: str | None, *, high: int = MAX_WHOLE, grouped: bool = False) -> int | None:
     """``raw`` as a whole number in ``0..high`` (surrounding spaces ignored; ``"12,000"`` too when
     ``grouped``), or ``None`` for anything else: empty, a sign, a fraction, a non-ASCII digit, a

@@ -77,7 +77,8 @@ def server_error_page(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 def database_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """No database connection within the pool's timeout (a crowd, a restart), or SQLite's one
-    writer still busy after its timeout: 503 with ``Retry-After``, never a 500. Nothing was saved: the request's transaction rolls back."""
+    writer still busy after its timeout: 503 with ``Retry-After``, never a 500. Nothing was saved:
+    the request's transaction rolls back."""
     if not connection_shortage(exc) and not write_contention(exc):
         return server_error_page(request, exc)
     log.warning("no database connection for %s %s: %s", request.method, request.url.path, type(exc).__name__)

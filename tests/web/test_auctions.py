@@ -92,6 +92,10 @@ async def test_bad_bids_are_answered_next_to_the_field_and_store_nothing(client,
         ("abc", "", "amount", "whole won"),
         ("12.5", "", "amount", "whole won"),
         ("99999999999999999999", "", "amount", "are not accepted"),
+        ("²", "", "amount", "whole won"),  # str.isdigit() says yes, int() refuses
+        ("١٢٠٠٠", "", "amount", "whole won"),  # int() reads Arabic-Indic digits
+        ("１２０００", "", "amount", "whole won"),  # and full-width ones
+        ("12000", "1²", "maximum", "whole won"),
         ("9000", "", "amount", "Bid at least ₩10,000."),
         ("", "", "amount", "Enter a bid"),
         ("12000", "11000", "amount", "maximum must be at least your bid"),

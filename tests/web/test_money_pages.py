@@ -51,6 +51,11 @@ async def test_refund_form_errors_stay_next_to_their_fields_and_change_nothing(c
         ({"quantity": "0", "amount": "10001", "reason": "x"}, "amount", "At most ₩10,000"),
         ({"quantity": "one", "amount": "", "reason": "x"}, "quantity", "whole number"),
         ({"quantity": "0", "amount": "12.5", "reason": "x"}, "amount", "whole won"),
+        ({"quantity": "²", "amount": "", "reason": "x"}, "quantity", "whole number"),
+        ({"quantity": "١", "amount": "", "reason": "x"}, "quantity", "whole number"),
+        ({"quantity": "１", "amount": "", "reason": "x"}, "quantity", "whole number"),
+        ({"quantity": "0", "amount": "2²", "reason": "x"}, "amount", "whole won"),
+        ({"quantity": "0", "amount": "٢٥٠٠", "reason": "x"}, "amount", "whole won"),
         ({"quantity": "1", "amount": "", "reason": ""}, "reason", "why"),
     ]
     for data, name, text in cases:

@@ -170,15 +170,15 @@ REFUSED = {
     "list_price": {
         "at least ₩1": ["-1000", "0"],
         "at most ₩1,000,000,000": ["99999999999999999999999"],
-        "whole number": ["twelve"],
+        "whole number": ["twelve", "１２,０００"],
     },
     "total_quantity": {
         "at least 1": ["-3", "0"],
         "at most 100,000": ["100000000"],
-        "whole number": ["1.5"],
+        "whole number": ["1.5", "²", "٣"],
     },
     "fixed_quantity": {"at least 0": ["-1"], "cannot be more than the total quantity": ["11"]},
-    "purchase_limit": {"at least 1": ["-1"]},
+    "purchase_limit": {"at least 1": ["-1"], "whole number": ["１"]},
     "sale_starts_at": {"in the past": ["2020-01-01T09:00"], "date and time": ["not a date"]},
     "auction_start_price": {"at least ₩1": ["0", "-5"]},
     "auction_increment": {"whole number": ["abc"]},
