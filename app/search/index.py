@@ -152,6 +152,8 @@ class SearchIndex:
         values: list[Any] = []
         live: set[str] = set()
         for reader, _offset in searcher.reader().leaf_readers():  # in document-number order
+            if reader.segment() is None:  # an index with no segment yet reads as one empty reader
+                continue
             key = reader.segment().segment_id()
             live.add(key)
             if key not in cache:

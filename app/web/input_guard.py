@@ -15,6 +15,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.core.numbers import is_id
 
 BAD_ADDRESS = "This address contains a character no page of the shop has (a control character). Nothing was changed."
+NOT_FOUND = "This {what} does not exist."
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
@@ -24,18 +25,31 @@ def _bad_address(scope: Scope) -> bool:
     return bool(_CONTROL.search(scope.get("path", ""))) or b"%00" in query or b"\x00" in query
 
 
-def _bad_path_id(scope: Scope) -> bool:
+# What a path id names, when its parameter's name does not say it plainly.
+_NOUNS = {"right": "purchase right", "application": "seller application"}
+
+
+def _bad_path_id(scope: Scope) -> str | None:
+    """The parameter whose id cannot exist, or None."""
     params: dict[str, Any] = scope.get("path_params") or {}
     ints = {name: value for name, value in params.items() if isinstance(value, int) and not isinstance(value, bool)}
-    if not ints:
-        return False
-    if not all(is_id(value) for value in ints.values()):
-        return True
     template, path = scope.get("path_template", "").split("/"), scope.get("path", "").split("/")
-    if len(template) != len(path):
-        return False
-    typed = {part: raw for part, raw in zip(template, path, strict=True) if part.startswith("{")}
-    return any(not _DIGITS.fullmatch(typed.get("{" + name + "}", "0")) for name in ints)
+    typed = dict(zip(template, path, strict=False)) if len(template) == len(path) else {}
+    for name, value in ints.items():
+        if not is_id(value) or not _DIGITS.fullmatch(typed.get("{" + name + "}", "0")):
+            return name
+    return None
+
+
+def _missing(scope: Scope, name: str) -> str:
+    """“This member does not exist.”: the noun from the parameter (``member_id``), or for a bare
+    ``target_id`` from the path segment before it (``/admin/members/{target_id}/suspend``)."""
+    noun = name.removesuffix("_id").replace("_", " ")
+    if noun == "target":
+        template = scope.get("path_template", "").split("/")
+        before = template.index("{" + name + "}") - 1 if "{" + name + "}" in template else 0
+        noun = template[before].removesuffix("s") if before > 0 else "page"
+    return NOT_FOUND.format(what=_NOUNS.get(noun, noun))
 
 
 class InputGuardMiddleware:
@@ -48,6 +62,6 @@ class InputGuardMiddleware:
         if scope["type"] == ScopeType.HTTP:
             if _bad_address(scope):
                 raise ClientException(BAD_ADDRESS)
-            if _bad_path_id(scope):
-                raise NotFoundException()
+            if (name := _bad_path_id(scope)) is not None:
+                raise NotFoundException(_missing(scope, name))
         await self.app(scope, receive, send)

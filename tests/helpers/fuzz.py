@@ -5,6 +5,7 @@ table (to show a refusal wrote nothing)."""
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -47,6 +48,28 @@ def post_routes(app: Litestar) -> list[str]:
         if "POST" in getattr(route, "methods", ()):
             found.add(route.path)
     return sorted(found)
+
+
+def page_routes(app: Litestar) -> list[str]:
+    """The path of every route that answers a GET with a page (not a live stream, a file, the schema)."""
+    found = set()
+    for route in app.routes:
+        path = route.path
+        if "GET" in getattr(route, "methods", ()) and not path.endswith("/events") and ":path}" not in path:
+            if not path.startswith("/schema"):
+                found.add(path)
+    return sorted(found)
+
+
+def query_names(app: Litestar) -> list[str]:
+    """Every query parameter a handler declares (``FromQuery``), and the names read from the query
+    or a form by hand."""
+    names = set(form_fields())
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            parameters = inspect.signature(handler.fn).parameters.values()
+            names |= {p.name for p in parameters if "FromQuery" in str(p.annotation)}
+    return sorted(names)
 
 
 _PARAM = re.compile(r"{(\w+):(\w+)}")

@@ -46,9 +46,14 @@ async def test_a_path_id_beyond_the_database_is_a_404_on_every_route_with_an_id(
                 url = re.sub(r"{\w+:int}", bad, path)
                 r = await ask(client, method, url)
                 assert r.status_code == 404, (signed_in_as, method, url, r.status_code)
-    anonymous_pages = ["/products/99999999999999999999", "/auctions/99999999999999999999"]
-    for url in anonymous_pages:
-        assert "could not find" in (await client.get(url)).text
+    for method, url, message in [
+        ("GET", "/products/99999999999999999999", "This product does not exist."),
+        ("GET", "/auctions/٣", "This auction does not exist."),
+        ("POST", "/admin/members/4294967296/suspend", "This member does not exist."),
+        ("POST", "/admin/products/0/hide", "This product does not exist."),
+        ("GET", "/me/purchases/٣٣/pay", "This purchase right does not exist."),
+    ]:
+        assert message in (await ask(client, method, url)).text, url
 
 
 async def test_a_control_character_in_an_address_is_a_400_that_says_so(client, app, members):
@@ -172,3 +177,9 @@ async def test_refunds_sent_at_once_are_served_one_by_one_and_never_a_500(client
         assert await db.scalar(select(func.count()).select_from(Refund)) == 1
         payment = (await db.execute(select(Payment).where(Payment.order_id == order_id))).scalar_one()
         assert payment.refunded_amount + payment.refund_reserved == payment.amount == 10_000
+
+
+async def test_a_price_filter_on_a_shop_with_nothing_indexed_yet_is_a_page(client):
+    for query in ("min_price=1000", "max_price=²", "min_price=1&max_price=99999999999999999999"):
+        r = await client.get(f"/search?{query}")
+        assert r.status_code == 200, query

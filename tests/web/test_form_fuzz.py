@@ -20,7 +20,7 @@ from app.notifications.service import notify
 from app.sellers.service import SellerService
 from tests.helpers.auctions import live_auction
 from tests.helpers.drops import on_sale, service
-from tests.helpers.fuzz import fill, form_fields, forms, post_routes, row_counts
+from tests.helpers.fuzz import fill, form_fields, forms, page_routes, post_routes, query_names, row_counts
 from tests.helpers.keys import key
 from tests.helpers.orders import paid_order
 from tests.helpers.web import HTMX, login, post_form, second_browser
@@ -77,17 +77,16 @@ async def world(client, app, members, products):
         for role in ("seller", "admin"):
             browsers[role] = await stack.enter_async_context(second_browser(client))
         emails = {"shopper": shopper.email, "seller": seller.email, "admin": admin.email}
-        state = {
-            "engine": engine,
-            "ids": ids,
-            "browsers": browsers,
-            "emails": emails,
-            "started": time.monotonic(),
-            "examples": [],
-        }
-        yield state
-    print(f"{len(state['examples'])} forms posted to every form route")
-    assert len(state["examples"]) >= 4  # at least the explicit examples ran
+        yield {"engine": engine, "ids": ids, "browsers": browsers, "emails": emails}
+
+
+@pytest.fixture
+def fuzzing(world):
+    """The fuzz test's clock and the examples it ran (at least the explicit ones, however slow the machine)."""
+    world |= {"started": time.monotonic(), "examples": []}
+    yield world
+    print(f"{len(world['examples'])} forms posted to every form route")
+    assert len(world["examples"]) >= 4
 
 
 def role_of(path: str) -> str:
@@ -119,7 +118,8 @@ FIELDS = form_fields()
 @example(form=dict.fromkeys(FIELDS, "٣") | {"key": key()}, htmx=True)
 @example(form=dict.fromkeys(FIELDS, "99999999999999999999") | {"key": key()}, htmx=False)
 @example(form=dict.fromkeys(FIELDS, "\u202eadmin\u200b"), htmx=False)
-async def test_no_form_value_makes_a_500_and_a_refusal_writes_nothing(app, world, form, htmx):
+async def test_no_form_value_makes_a_500_and_a_refusal_writes_nothing(app, fuzzing, form, htmx):
+    world = fuzzing
     if time.monotonic() - world["started"] > BUDGET_SECONDS:
         return
     world["examples"].append(1)
@@ -140,3 +140,20 @@ async def test_no_form_value_makes_a_500_and_a_refusal_writes_nothing(app, world
         if route in SIGNS_IN_OR_OUT:
             await login(browser, emails[role_of(route)])
             counts = await row_counts(world["engine"])
+
+
+HOSTILE_QUERY = ["²", "٣", "１", "99999999999999999999", "-1", "\u202eadmin\u200b", "\x01\x1b", "x" * 600, ""]
+
+
+@pytest.mark.slow
+async def test_no_query_string_makes_a_500_on_any_page(app, world):
+    names, routes = query_names(app), page_routes(app)
+    assert len(routes) >= 40 and {"page", "q", "status", "category"} <= set(names)
+    for value in HOSTILE_QUERY:
+        for role in ("shopper", "seller", "admin"):
+            browser = world["browsers"][role]
+            await login(browser, world["emails"][role])
+            for route in routes:
+                url = fill(route, ids_for(route, world["ids"]))
+                r = await browser.get(url, params=dict.fromkeys(names, value))
+                assert r.status_code < 500, (role, url, repr(value)[:40], r.status_code)
