@@ -5,7 +5,6 @@ table (to show a refusal wrote nothing)."""
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from pathlib import Path
 
@@ -61,14 +60,15 @@ def page_routes(app: Litestar) -> list[str]:
     return sorted(found)
 
 
-def query_names(app: Litestar) -> list[str]:
-    """Every query parameter a handler declares (``FromQuery``), and the names read from the query
-    or a form by hand."""
-    names = set(form_fields())
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", ()):
-            parameters = inspect.signature(handler.fn).parameters.values()
-            names |= {p.name for p in parameters if "FromQuery" in str(p.annotation)}
+def query_names(root: Path = PROJECT_ROOT / "app") -> list[str]:
+    """Every query parameter a handler or a dependency of one declares (``FromQuery[…]`` or the
+    app's ``Query`` alias), and the names read from the query or a form by hand."""
+    names = set(form_fields(root))
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.arg) and node.annotation is not None:
+                if re.search(r"\b(From)?Query\b", ast.unparse(node.annotation)):
+                    names.add(node.arg)
     return sorted(names)
 
 
