@@ -16,7 +16,7 @@ from app.models.members import Member, MemberStatus
 from app.models.payments import Payment, PaymentAudit, PaymentStatus, Refund
 from app.web.forms import NUL_IN_FORM
 from app.web.input_guard import BAD_ADDRESS
-from tests.helpers.orders import open_checkout, pay_with
+from tests.helpers.orders import open_checkout, paid_order, pay_with
 from tests.helpers.web import as_admin, field_error, login, post_form, second_browser, signed_in
 
 BAD_IDS = ["99999999999999999999", str(2**63), str(MAX_ID + 1), "٣", "²", "３", "0"]
@@ -76,12 +76,23 @@ async def test_a_control_character_in_an_address_is_a_400_that_says_so(client, a
         assert r.headers["content-type"].startswith("text/html")
 
 
-async def test_a_nul_in_any_form_field_is_refused_and_changes_nothing(client, app, members):
-    member = await signed_in(client, members)
+async def test_a_nul_in_any_form_field_is_refused_and_changes_nothing(client, app, members, products):
+    """Before any field's own check: PostgreSQL cannot store a NUL, so no field may carry one."""
+    order, _payment = await paid_order(app, members, products)
+    member = await members.get(order.member_id)
+    await login(client, member.email)
     for data in ({"display_name": "Mina\x00"}, {"display_name": "Mina", "unused": "\x00"}):
         r = await post_form(client, "/me", data)
         assert r.status_code == 400 and NUL_IN_FORM in r.text
+    for data in (
+        {"kind": "money", "quantity": "0", "amount": "1\x00", "reason": "x"},
+        {"quantity": "1", "reason": "\x00"},
+    ):
+        r = await post_form(client, f"/orders/{order.id}/refund", data)
+        assert r.status_code == 400 and NUL_IN_FORM in r.text
     assert (await members.get(member.id)).display_name == member.display_name
+    async with app.state.database.transaction() as db:
+        assert await db.scalar(select(func.count()).select_from(Refund)) == 0
 
 
 async def test_non_ascii_digits_in_the_success_url_amount_charge_nothing(client, shop, members, products):

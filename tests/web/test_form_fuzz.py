@@ -37,8 +37,9 @@ def settings(settings):
     return settings.with_changes(
         in_process_worker=False,
         background_jobs=False,
-        login_failures_per_email=10**6,
+        login_failures_per_pair=10**6,
         login_failures_per_address=10**6,
+        login_slow_after=10**6,
     )
 
 
