@@ -60,6 +60,7 @@ from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import home
+from app.payments.controllers import payment_webhook
 from app.payments.pages import AdminPaymentController, AdminPolicyController, SellerSettlementController
 from app.payments.refund_pages import AdminRefundController, SellerRefundController
 from app.search.controllers import SearchController, close_search_index, open_search_index
@@ -234,7 +235,9 @@ def _route_handlers(settings: Settings) -> list[Any]:
         ProductController,
         create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
         create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
-        # The sandbox payment gateway (embedded default); production talks to the real gateway.
+        # The gateway's webhook, when it signs them; the sandbox payment gateway (embedded default
+        # or SANDBOX_GATEWAY=1); production talks to the real gateway.
+        *([payment_webhook] if settings.payment_webhook_secret else []),
         *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
         # The mail outbox as a mailbox, for one machine only (it shows every reset link).
         *([DevMailController] if settings.embedded or settings.debug else []),
@@ -274,6 +277,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     """The web app for ``settings`` (from the environment when None), deferring work through
     ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
     settings = settings or Settings.from_env()
+    settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
     database = Database(settings, scheduler=jobs.scheduler)
     stores = _stores(settings)

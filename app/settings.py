@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_SECRET_KEY = "test_sk_smore_sandbox"
+SANDBOX_CLIENT_KEY = "test_ck_smore_sandbox"
+SANDBOX_WEBHOOK_SECRET = "test_whsec_smore_sandbox"
+
+
+class SettingsError(RuntimeError):
+    """The settings cannot run the shop; the message says which to set."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -168,12 +175,21 @@ class Settings:
     request_queue_seconds: float = env_var(30.0)
     # Payment gateway (TossPayments-style API). No URL: the sandbox gateway mounted in this app.
     payment_gateway_url: str | None = env_var(None)
-    payment_secret_key: str = env_var("test_sk_smore_sandbox")
-    payment_client_key: str = env_var("test_ck_smore_sandbox")
+    payment_secret_key: str = env_var(SANDBOX_SECRET_KEY)
+    payment_client_key: str = env_var(SANDBOX_CLIENT_KEY)
+    # Signs the gateway's webhooks (HMAC-SHA256); None: no webhook, the reconcile alone notices
+    # payments changed at the gateway. From the environment: the sandbox's own secret only when
+    # the shop runs its own sandbox.
+    payment_webhook_secret: str | None = env_var(SANDBOX_WEBHOOK_SECRET)
+    # The reconcile looks up, per sweep, this many payments made in the last so many days (those
+    # checked longest ago first) for cancellations made at the gateway outside the shop.
+    payment_reconcile_days: float = env_var(30.0)
+    payment_reconcile_batch: int = env_var(100)
     # The gateway client gives up on a call after this many seconds.
     gateway_timeout_seconds: float = env_var(10.0)
-    # Mount the sandbox gateway under /sandbox-gateway (the embedded default).
-    sandbox_gateway: bool = True
+    # Mount the sandbox gateway under /sandbox-gateway: SANDBOX_GATEWAY, or from the environment
+    # by default only in the embedded default (no DATABASE_URL, no REDIS_URL, no gateway URL).
+    sandbox_gateway: bool = env_var(True)
     # A payment still being confirmed, or a refund still reserved, this long after its last change
     # was left by a process that died: the payments sweep finishes it.
     payment_stale_seconds: float = env_var(120.0)
@@ -208,6 +224,24 @@ class Settings:
         url = self.payment_gateway_url or f"http://127.0.0.1:{self.port}/sandbox-gateway"
         return url.rstrip("/")
 
+    def gateway_problem(self) -> str | None:
+        """Why the shop cannot take payments with these settings (None: it can)."""
+        if not self.sandbox_gateway and not self.payment_gateway_url:
+            return (
+                "No payment gateway is configured. Set PAYMENT_GATEWAY_URL, PAYMENT_SECRET_KEY and "
+                "PAYMENT_CLIENT_KEY for the real gateway (and PAYMENT_WEBHOOK_SECRET for its webhook), "
+                "or SANDBOX_GATEWAY=1 to run the built-in sandbox gateway (test payments only)."
+            )
+        if self.payment_gateway_url and not self.sandbox_gateway and self.payment_secret_key == SANDBOX_SECRET_KEY:
+            return (
+                "PAYMENT_GATEWAY_URL is set but PAYMENT_SECRET_KEY is the sandbox's public test key: set the gateway's."
+            )
+        return None
+
+    def require_gateway(self) -> None:
+        if problem := self.gateway_problem():
+            raise SettingsError(problem)
+
     @property
     def site_url(self) -> str:
         """The shop's own address for links that leave it (mail), without a trailing slash."""
@@ -238,11 +272,16 @@ class Settings:
             env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'smore.sqlite3'}"
         )
         values = _from_variables(env)
+        # The sandbox is mounted only in the embedded default or when asked for; production without
+        # a gateway then fails at start-up (``require_gateway``).
+        embedded = not env.get("DATABASE_URL") and values.get("redis_url") is None
+        sandbox = values.setdefault("sandbox_gateway", embedded and values.get("payment_gateway_url") is None)
+        own_sandbox = sandbox and values.get("payment_gateway_url") is None
+        values.setdefault("payment_webhook_secret", SANDBOX_WEBHOOK_SECRET if own_sandbox else None)
         return cls(
             database_url=database_url,
             secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
             var_dir=var_dir,
             in_process_worker=values.get("redis_url") is None,
-            sandbox_gateway=values.get("payment_gateway_url") is None,
             **values,
         )

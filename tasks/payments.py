@@ -1,6 +1,7 @@
 """Payment jobs: send a reserved refund to the gateway (retried with backoff; the refund's own
-Idempotency-Key makes every retry and redelivery harmless), and the safety sweeps that finish
-what a killed process left half done (payments being confirmed, refunds still reserved)."""
+Idempotency-Key makes every retry and redelivery harmless), the safety sweeps that finish
+what a killed process left half done (payments being confirmed, refunds still reserved), and the
+reconcile that finds payments cancelled at the gateway outside the shop."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ async def refund_now(refund_id: int) -> str:
         payment_key, reason, order_id = payment.payment_key, refund.reason, refund.order_id
     async with gateway() as (client, exchanges):
         try:
-            await client.cancel(payment_key, reason, amount=None if whole else amount, idempotency_key=key)
+            cancelled = await client.cancel(payment_key, reason, amount=None if whole else amount, idempotency_key=key)
         except (GatewayTimeout, GatewayUnavailable):
             async with database.transaction() as db:
                 exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
@@ -72,7 +73,9 @@ async def refund_now(refund_id: int) -> str:
             return "failed"
     async with database.transaction() as db:
         exchanges.write(db, payment_id=refund.payment_id, order_id=order_id)
-        await complete_refund(db, refund_id)
+        # the newest cancellation in the answer is this one (a replayed key gets the same answer)
+        done = cancelled.cancels[-1].transaction_key if cancelled.cancels else None
+        await complete_refund(db, refund_id, transaction_key=done or None)
     return "done"
 
 
@@ -139,4 +142,22 @@ async def sweep_payments() -> None:
         await complete_settled_orders(db)
 
 
-__all__ = ["perform_refund", "recover", "refund_now", "sweep_payments"]
+@actor(queue_name="payments", max_retries=0)
+async def reconcile_payments() -> None:
+    """Recent payments looked up at the gateway: cancellations made there are recorded once."""
+    from app.gateway.client import make_gateway_client
+    from app.payments.gateway_changes import reconcile_recent
+
+    settings = runtime.settings()
+
+    def client_for(exchanges: ExchangeLog) -> Any:
+        return make_gateway_client(settings, transport=runtime.gateway_transport(), on_exchange=exchanges)
+
+    counts = await reconcile_recent(
+        runtime.database(), client_for, days=settings.payment_reconcile_days, batch=settings.payment_reconcile_batch
+    )
+    if counts["recorded"] or counts["unanswered"]:
+        log.info("payments reconciled with the gateway: %s", dict(counts))
+
+
+__all__ = ["perform_refund", "reconcile_payments", "recover", "refund_now", "sweep_payments"]

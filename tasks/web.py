@@ -18,7 +18,7 @@ from tasks.catalog import sweep_scheduled_sales
 from tasks.drops import reconcile_gate, sweep_expired_rights
 from tasks.events import prune_handled_events
 from tasks.mail import sweep_mail
-from tasks.payments import sweep_payments
+from tasks.payments import reconcile_payments, sweep_payments
 from tasks.popularity import recompute_popularity
 from tasks.runtime import dispose_database, init_runtime
 from tasks.scheduler import DramatiqScheduler
@@ -32,6 +32,7 @@ def sweeps() -> list[Callable[[], object]]:
         sweep_expired_rights.send,
         reconcile_gate.send,
         sweep_payments.send,
+        reconcile_payments.send,
         sweep_auctions.send,
         prune_handled_events.send,
         sweep_mail.send,

@@ -12,6 +12,7 @@ from tasks.scheduler import DramatiqScheduler
 from tasks.shutdown import absorb_repeated_sigterm
 
 settings = Settings.from_env()
+settings.require_gateway()
 handle = configure_broker(settings)  # imports every actor and every event handler
 check_subscriptions()
 init_runtime(settings, DramatiqScheduler())

@@ -26,6 +26,7 @@ from litestar.params import FromPath
 from app.gateway import sandbox_payments as payments
 from app.gateway.sandbox_checkout import checkout_page, checkout_submit
 from app.gateway.sandbox_store import SandboxStore
+from app.gateway.sandbox_webhooks import SandboxWebhooks
 from app.settings import Settings
 
 PATH = "/sandbox-gateway"
@@ -41,6 +42,7 @@ class SandboxGateway:
     client_key: str
     hang_seconds: float
     cancel_delay_seconds: float = 0.0  # answer a done refund this late (a window to lose the answer in)
+    webhooks: SandboxWebhooks | None = None  # None: no webhook secret, so no webhooks are sent
 
     def authorised(self, header: str | None) -> bool:
         """``Authorization: Basic base64(secretKey + ":")``."""
@@ -60,6 +62,7 @@ def sandbox_gateway_router(settings: Settings) -> Router:
         client_key=settings.payment_client_key,
         hang_seconds=settings.sandbox_hang_seconds,
         cancel_delay_seconds=settings.sandbox_cancel_delay_seconds,
+        webhooks=SandboxWebhooks(settings.payment_webhook_secret) if settings.payment_webhook_secret else None,
     )
     return Router(
         path=PATH,
@@ -133,6 +136,8 @@ async def _answer(
     reply = await gateway.store.transaction(
         lambda conn: payments.idempotent(conn, scope, digest, lambda c: work(c, body))
     )
+    if reply.changed is not None and gateway.webhooks is not None:
+        gateway.webhooks.send(request.app, reply.changed)
     if reply.hang_before or reply.hang_after:
         await asyncio.sleep(gateway.hang_seconds)
     elif delay_done and reply.status == 200:

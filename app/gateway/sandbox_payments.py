@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -72,6 +72,7 @@ class Reply:
     hang_before: bool = False  # wait, then answer (nothing was done)
     hang_after: bool = False  # done and stored; only the answer is late
     remember: bool = True  # kept under the request's Idempotency-Key
+    changed: dict[str, Any] | None = None  # the payment, when its status changed (a webhook is sent)
 
 
 class Refused(Exception):
@@ -153,11 +154,13 @@ def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
     amount = _amount(body, "amount")
     stored = _payment(conn, payment_key)
     doc = stored.doc
+    expired = error(404, "NOT_FOUND_PAYMENT_SESSION", "The payment session has expired.")
     if doc["status"] == "IN_PROGRESS" and time.time() - stored.created_at > SESSION_SECONDS:
         doc["status"] = "EXPIRED"
         save_payment(conn, doc)
+        return replace(expired, changed=doc)
     if doc["status"] == "EXPIRED":
-        return error(404, "NOT_FOUND_PAYMENT_SESSION", "The payment session has expired.")
+        return expired
     if doc["orderId"] != order_id:
         raise Refused(400, "INVALID_REQUEST", "orderId does not match the payment.")
     if doc["totalAmount"] != amount:
@@ -169,7 +172,7 @@ def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
     if refusal := _REFUSALS.get(stored.card):
         doc.update(status="ABORTED", failure={"code": refusal[0], "message": refusal[1]})
         save_payment(conn, doc)
-        return error(403, *refusal)
+        return replace(error(403, *refusal), changed=doc)
     if stored.card == "timeout":
         message = "The card company did not answer in time. The payment was not approved."
         return Reply(
@@ -195,7 +198,7 @@ def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
         receipt={"url": f"https://sandbox.invalid/receipts/{transaction_key}"},
     )
     save_payment(conn, doc)
-    return Reply(200, doc, hang_after=stored.card == "lost-response")
+    return Reply(200, doc, hang_after=stored.card == "lost-response", changed=doc)
 
 
 def cancel(conn: sqlite3.Connection, payment_key: str, body: dict[str, Any]) -> Reply:
@@ -232,7 +235,7 @@ def cancel(conn: sqlite3.Connection, payment_key: str, body: dict[str, Any]) -> 
         lastTransactionKey=transaction_key,
     )
     save_payment(conn, doc)
-    return Reply(200, doc)
+    return Reply(200, doc, changed=doc)
 
 
 def lookup(conn: sqlite3.Connection, payment_key: str) -> Reply:

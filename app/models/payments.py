@@ -73,6 +73,8 @@ class Payment(UpdatedAtMixin, Base):
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
     fee_basis_points: Mapped[int] = mapped_column(default=0)
     refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    # when the payment was last looked up at the gateway for changes made there (the reconcile)
+    checked_at: Mapped[datetime | None]
 
 
 class PaymentChange(StatusHistory, Base):
@@ -104,6 +106,9 @@ class Refund(TimestampMixin, Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(String(300))
+    # the gateway's key of the cancellation that made this refund: the shop's own, or one made at
+    # the gateway outside the shop (recorded once: the key is unique)
+    gateway_transaction_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class SettlementEntry(TimestampMixin, Base):

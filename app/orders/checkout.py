@@ -5,6 +5,7 @@ came back is refreshed after the commit."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from app.catalog.queries import product_names
 from app.core.errors import DomainError
 from app.core.numbers import parse_whole
 from app.drops.purchases import member_right
+from app.gateway.errors import user_message_for
 from app.live.hub import touch_after_commit, touch_kind
 from app.models.drops import PurchaseRight
 from app.models.orders import Order
@@ -23,12 +25,20 @@ from app.orders.service import member_order, order_for_right
 from app.payments.audit import ExchangeLog
 from app.payments.refund_requests import request_money
 from app.payments.refunds import request_refund
-from app.payments.service import ConfirmOutcome, PaymentFlow, checkout_url, fail_checkout, start_payment
+from app.payments.service import (
+    ConfirmOutcome,
+    PaymentFlow,
+    checkout_url,
+    fail_checkout,
+    owned_payment,
+    start_payment,
+)
 from app.settings import Settings
 from app.web.services import Services
 from app.web.templating import format_won
 
 CONFIRM_MEMORY_SECONDS = 600
+_GATEWAY_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,79}")
 
 
 async def start(db: AsyncSession, settings: Settings, order_id: int, member_id: int, site: str) -> str:
@@ -61,8 +71,13 @@ async def confirm(
     services: Services, answers: Store, order_id: int, member_id: int, answer: GatewayAnswer
 ) -> ConfirmOutcome:
     """Confirm the payment at the gateway (its own short transactions, no request session). A
-    replay of a confirm already answered is answered from ``answers`` (a short-lived store)."""
-    cached = await answers.get(answer.payment_key)
+    replay of a confirm already answered is answered from ``answers`` (a short-lived store), kept
+    per member and payment and read only once the payment is known to be the member's: another
+    member's replay is "not found" and never reads or writes the owner's answer."""
+    async with services.database.transaction() as db:
+        payment, _ = await owned_payment(db, order_id, member_id, answer.gateway_order_id)
+    remembered = f"{member_id}:{payment.id}"
+    cached = await answers.get(remembered)
     if cached is not None:
         state, message = cached.decode().split("|", 1)
         return ConfirmOutcome(state, message, order_id)
@@ -79,17 +94,20 @@ async def confirm(
     finally:
         await client.aclose()
     if outcome.state != "pending":
-        await answers.set(answer.payment_key, f"{outcome.state}|{outcome.message}", expires_in=CONFIRM_MEMORY_SECONDS)
+        await answers.set(remembered, f"{outcome.state}|{outcome.message}", expires_in=CONFIRM_MEMORY_SECONDS)
     if outcome.right_released is not None:  # the flow has committed: a unit came back on sale
         touch_kind("product", outcome.right_released[0])
     return outcome
 
 
 async def fail(db: AsyncSession, order_id: int, member_id: int, params: Mapping[str, str]) -> ConfirmOutcome:
-    """The gateway sent the shopper to the fail URL."""
+    """The gateway sent the shopper to the fail URL. Anyone can write a URL: its ``message`` is
+    never shown or kept; the shopper reads the shop's own sentence for the gateway's code (a
+    generic one for a code the shop does not know)."""
     order = await member_order(db, order_id, member_id)
-    code = (params.get("code") or "PAY_PROCESS_CANCELED")[:80]
-    message = (params.get("message") or "The payment was cancelled.")[:300]
+    raw_code = params.get("code") or "PAY_PROCESS_CANCELED"
+    code = raw_code if _GATEWAY_CODE.fullmatch(raw_code) else "UNKNOWN_ERROR"
+    message = user_message_for(code)
     gateway_order = params.get("orderId") or ""
     if not gateway_order:
         return ConfirmOutcome("failed", message, order.id)

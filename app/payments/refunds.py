@@ -196,7 +196,15 @@ def new_refund(
 
 
 async def _reserve(
-    db: AsyncSession, order: Order, payment: Payment, amount: int, quantity: int, reason: str, actor_id: int | None
+    db: AsyncSession,
+    order: Order,
+    payment: Payment,
+    amount: int,
+    quantity: int,
+    reason: str,
+    actor_id: int | None,
+    *,
+    announce: bool = True,
 ) -> Refund:
     await hold(db, order, payment, amount, quantity)
     refund = new_refund(order, payment, amount, quantity, reason, actor_id, RefundStatus.RESERVED)
@@ -210,7 +218,8 @@ async def _reserve(
         payment_id=payment.id,
         order_id=order.id,
     )
-    await record_event(db, Topic.REFUND_RESERVED, "refund", refund.id, order_id=order.id)
+    if announce:  # to be sent to the gateway
+        await record_event(db, Topic.REFUND_RESERVED, "refund", refund.id, order_id=order.id)
     return refund
 
 
@@ -224,11 +233,24 @@ async def reserve_void(db: AsyncSession, payment: Payment, *, reason: str) -> Re
     return await _reserve(db, order, payment, left, 0, reason, None)
 
 
-async def complete_refund(db: AsyncSession, refund_id: int) -> bool:
-    """The gateway refunded: move the money counters, the payment, the order and the stock.
-    False when the refund was settled already (a redelivery)."""
+async def record_gateway_cancel(
+    db: AsyncSession, order: Order, payment: Payment, *, amount: int, quantity: int, reason: str, transaction_key: str
+) -> Refund:
+    """A cancellation made at the gateway outside the shop, recorded as a done refund: the same
+    reservation and completion as the shop's own (payment, order, stock, ``refund.done`` → the
+    settlement reversal), never sent to the gateway. Its key is unique: recorded once."""
+    refund = await _reserve(db, order, payment, amount, quantity, reason, None, announce=False)
+    await complete_refund(db, refund.id, transaction_key=transaction_key)
+    return refund
+
+
+async def complete_refund(db: AsyncSession, refund_id: int, *, transaction_key: str | None = None) -> bool:
+    """The gateway refunded (its cancellation ``transaction_key``): move the money counters, the
+    payment, the order and the stock. False when the refund was settled already (a redelivery)."""
     refund = await _reserved(db, refund_id)
-    if refund is None or not await try_move(db, refund, RefundStatus.DONE, reason="refunded by the gateway"):
+    if refund is None or not await try_move(
+        db, refund, RefundStatus.DONE, reason="refunded by the gateway", gateway_transaction_key=transaction_key
+    ):
         return False
     await db.execute(
         update(Payment)

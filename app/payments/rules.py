@@ -143,3 +143,61 @@ def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[st
     if len(tiers) > MAX_TIERS:
         errors["tiers"] = f"At most {MAX_TIERS} tiers."
     return tiers, errors
+
+
+@dataclass(frozen=True)
+class GatewayCancelSeen:
+    """One cancellation on the gateway's copy of a payment."""
+
+    transaction_key: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class OutsideCancel:
+    """A cancellation made at the gateway that the shop records as a refund."""
+
+    transaction_key: str
+    amount: int
+    reason: str
+    quantity: int  # units given back: all those left when it cancels the rest of the payment
+
+
+@dataclass(frozen=True)
+class ShopRefunds:
+    """What the shop has recorded of a payment (read with the payment locked)."""
+
+    paid: int
+    refunded: int
+    reserved: int
+    units_left: int
+    known_keys: frozenset[str]
+    keyless_amounts: tuple[int, ...]  # done refunds from before their gateway key was kept
+
+
+def outside_cancels(cancels: list[GatewayCancelSeen], shop: ShopRefunds) -> list[OutsideCancel]:
+    """The gateway's cancellations the shop has not recorded, oldest first, to record once each.
+
+    A cancellation is the shop's own when its key is a refund's; a done refund without a key
+    accounts for one cancellation of its amount. While a refund of the shop's is reserved its
+    cancellation may already be at the gateway under a key not yet known: nothing is decided
+    then (the refund settles within moments; the next look finds the rest). Never more than was
+    paid less what is refunded is recorded, so a cancellation is never counted twice."""
+    if shop.reserved:
+        return []
+    keyless = list(shop.keyless_amounts)
+    room = shop.paid - shop.refunded
+    found: list[OutsideCancel] = []
+    for cancel in cancels:
+        if cancel.transaction_key in shop.known_keys or cancel.amount <= 0:
+            continue
+        if cancel.amount in keyless:
+            keyless.remove(cancel.amount)
+            continue
+        if cancel.amount > room:
+            break
+        room -= cancel.amount
+        quantity = shop.units_left if room == 0 else 0
+        found.append(OutsideCancel(cancel.transaction_key, cancel.amount, cancel.reason, quantity))
+    return found

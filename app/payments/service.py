@@ -157,12 +157,7 @@ class PaymentFlow:
         self, order_id: int, member_id: int, payment_key: str, gateway_order_id: str, amount: int
     ) -> int | ConfirmOutcome:
         async with self.database.transaction() as db:
-            payment = (
-                await db.execute(select(Payment).where(Payment.gateway_order_id == gateway_order_id))
-            ).scalar_one_or_none()
-            order = await db.get(Order, order_id)
-            if payment is None or order is None or payment.order_id != order.id or order.member_id != member_id:
-                raise NotFound("This payment does not exist.")
+            payment, order = await owned_payment(db, order_id, member_id, gateway_order_id)
             if amount != payment.amount or amount != order.amount:
                 audit(
                     db,
@@ -190,6 +185,20 @@ class PaymentFlow:
                 await db.refresh(payment)
                 return outcome_of(payment, order)
             return payment.id
+
+
+async def owned_payment(
+    db: AsyncSession, order_id: int, member_id: int, gateway_order_id: str
+) -> tuple[Payment, Order]:
+    """The payment attempt ``gateway_order_id`` of the member's order ``order_id``; anyone else's
+    (or a payment of another order) is "not found"."""
+    payment = (
+        await db.execute(select(Payment).where(Payment.gateway_order_id == gateway_order_id))
+    ).scalar_one_or_none()
+    order = await db.get(Order, order_id)
+    if payment is None or order is None or payment.order_id != order.id or order.member_id != member_id:
+        raise NotFound("This payment does not exist.")
+    return payment, order
 
 
 def outcome_of(payment: Payment, order: Order) -> ConfirmOutcome:
