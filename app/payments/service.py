@@ -255,12 +255,21 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
 
 
 async def record_failed(db: AsyncSession, payment_id: int, code: str, message: str) -> ConfirmOutcome:
-    """The gateway refused (or never charged): payment failed, order failed, the unit goes back."""
+    """The gateway refused (or never charged): payment failed, order failed, the unit goes back.
+    The failed attempt lets go of the paymentKey it was confirmed with (the audit trail keeps it):
+    a key that is not this payment's, say another shopper's taken from their success URL, stays
+    free for the payment it belongs to."""
     payment, order = await _in_progress(db, payment_id)
     if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
         return outcome_of(payment, order)
     if not await try_move(
-        db, payment, PaymentStatus.FAILED, reason=f"{code}: {message}", failure_code=code, failure_message=message
+        db,
+        payment,
+        PaymentStatus.FAILED,
+        reason=f"{code}: {message}",
+        failure_code=code,
+        failure_message=message,
+        payment_key=None,
     ):
         await db.refresh(payment)
         return outcome_of(payment, order)
