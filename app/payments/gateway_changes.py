@@ -101,19 +101,20 @@ async def record_outside_changes(db: AsyncSession, payment_id: int, found: Gatew
     )
     seen = [GatewayCancelSeen(c.transaction_key[:KEY_LENGTH], c.amount, c.reason) for c in found.cancels]
     decided = outside_cancels(seen, shop)
-    for cancel in decided:
+    for decision in decided:
+        cancel = decision.seen
         refund = await record_gateway_cancel(
             db,
             order,
             payment,
             amount=cancel.amount,
-            quantity=cancel.quantity,
+            quantity=decision.quantity,
             reason=f"Cancelled at the payment gateway: {cancel.reason or 'no reason given'}",
             transaction_key=cancel.transaction_key,
         )
         summary = (
             f"₩{cancel.amount:,} cancelled at the gateway outside the shop (transaction "
-            f"{cancel.transaction_key}): recorded as refund {refund.id}, {cancel.quantity} unit(s) back"
+            f"{cancel.transaction_key}): recorded as refund {refund.id}, {decision.quantity} unit(s) back"
         )
         audit(db, "gateway.outside", summary, payment_id=payment.id, order_id=order.id)
     if decided:

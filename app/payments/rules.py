@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import NamedTuple
 
 from app.core.numbers import parse_whole
 from app.core.states import StateMachine
@@ -145,8 +146,7 @@ def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[st
     return tiers, errors
 
 
-@dataclass(frozen=True)
-class GatewayCancelSeen:
+class GatewayCancelSeen(NamedTuple):
     """One cancellation on the gateway's copy of a payment."""
 
     transaction_key: str
@@ -156,12 +156,11 @@ class GatewayCancelSeen:
 
 @dataclass(frozen=True)
 class OutsideCancel:
-    """A cancellation made at the gateway that the shop records as a refund."""
+    """A cancellation made at the gateway that the shop records as a refund, with the units it
+    gives back: all those left when it cancels the rest of the payment, else none."""
 
-    transaction_key: str
-    amount: int
-    reason: str
-    quantity: int  # units given back: all those left when it cancels the rest of the payment
+    seen: GatewayCancelSeen
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -199,5 +198,5 @@ def outside_cancels(cancels: list[GatewayCancelSeen], shop: ShopRefunds) -> list
             break
         room -= cancel.amount
         quantity = shop.units_left if room == 0 else 0
-        found.append(OutsideCancel(cancel.transaction_key, cancel.amount, cancel.reason, quantity))
+        found.append(OutsideCancel(cancel, quantity))
     return found

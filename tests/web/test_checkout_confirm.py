@@ -34,7 +34,7 @@ async def order_and_payment(app, order_id: int) -> tuple[Order, Payment]:
 
 
 async def test_another_member_replaying_a_paid_success_url_gets_404(client, shop, members, products):
-    _owner, order_id, _, query = await open_checkout(client, shop, members, products)
+    _owner, _order_id, _, query = await open_checkout(client, shop, members, products)
     back = await pay_with(client, query, "approve")
     assert (await client.get(back)).status_code == 303  # paid, and the answer remembered
     other = await members.create()

@@ -27,7 +27,7 @@ def test_the_embedded_default_mounts_the_sandbox_with_its_webhook(tmp_path):
 def test_production_without_a_gateway_fails_at_start_up_with_what_to_set(tmp_path, env):
     settings = from_env(tmp_path, **env)
     assert not settings.sandbox_gateway and settings.payment_webhook_secret is None
-    with pytest.raises(SettingsError, match="PAYMENT_GATEWAY_URL.*SANDBOX_GATEWAY=1"):
+    with pytest.raises(SettingsError, match=r"PAYMENT_GATEWAY_URL.*SANDBOX_GATEWAY=1"):
         create_app(settings)
 
 

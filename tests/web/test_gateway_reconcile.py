@@ -16,14 +16,7 @@ from app.models.payments import Payment, PaymentStatus
 from app.payments.gateway_changes import reconcile_recent
 from app.settings import SANDBOX_WEBHOOK_SECRET
 from tasks.payments import reconcile_payments
-from tests.helpers.gateway import (
-    cancel_at_gateway,
-    in_process_gateway,
-    money,
-    money_when,
-    pay_through_checkout,
-    post_webhook,
-)
+from tests.helpers import gateway as gw
 
 
 @pytest.fixture
@@ -34,7 +27,7 @@ def settings(settings):
 
 @pytest.fixture
 async def shop(app):
-    with in_process_gateway(app):
+    with gw.in_process_gateway(app):
         yield app
 
 
@@ -49,37 +42,37 @@ def reconcile(app, **kw):
 
 async def test_without_a_webhook_the_sweep_finds_a_cancellation_made_at_the_gateway(client, shop, members, products):
     assert (await client.post("/payments/webhook", content=b"{}")).status_code in (404, 405)  # none mounted
-    paid = await pay_through_checkout(client, shop, members, products)
-    await cancel_at_gateway(client, paid.payment_key, reason="refunded by phone")
-    assert (await money(shop, paid.order_id)).order is OrderStatus.PAID  # nobody told the shop yet
+    paid = await gw.pay_through_checkout(client, shop, members, products)
+    await gw.cancel_at_gateway(client, paid.payment_key, reason="refunded by phone")
+    assert (await gw.money(shop, paid.order_id)).order is OrderStatus.PAID  # nobody told the shop yet
     reconcile_payments.send()  # the sweep, as the web process's background loop sends it
-    state = await money_when(shop, paid.order_id, settled(2), "the reconcile to record the cancellation")
+    state = await gw.money_when(shop, paid.order_id, settled(2), "the reconcile to record the cancellation")
     assert state.order is OrderStatus.REFUNDED
     assert state.payment is PaymentStatus.CANCELLED and state.refunded == 10_000
     assert [(a, q) for a, q, _ in state.refunds] == [(10_000, 1)] and state.nets == [-9_000, 9_000]
     assert state.outside_audits == 1 and state.taken == 0
     assert sum((await reconcile(shop)).values()) == 0  # wholly cancelled: never looked up again
-    assert (await money(shop, paid.order_id)).refunds == state.refunds
+    assert (await gw.money(shop, paid.order_id)).refunds == state.refunds
 
 
 async def test_the_reconcile_records_a_partial_cancellation_once_per_look(client, shop, members, products):
-    paid = await pay_through_checkout(client, shop, members, products)
-    await cancel_at_gateway(client, paid.payment_key, amount=2_500)
+    paid = await gw.pay_through_checkout(client, shop, members, products)
+    await gw.cancel_at_gateway(client, paid.payment_key, amount=2_500)
     assert (await reconcile(shop))["recorded"] == 1
     assert (await reconcile(shop))["unchanged"] == 1  # looked again: already recorded
-    state = await money_when(shop, paid.order_id, settled(2), "the settlement reversal")
+    state = await gw.money_when(shop, paid.order_id, settled(2), "the settlement reversal")
     assert state.order is OrderStatus.PARTIALLY_REFUNDED and state.payment is PaymentStatus.PARTIALLY_CANCELLED
     assert [(a, q) for a, q, _ in state.refunds] == [(2_500, 0)] and state.refunded == 2_500
     assert state.nets == [-2_250, 9_000] and state.taken == 1 and state.outside_audits == 1
 
 
 async def test_only_recent_payments_are_looked_up(client, shop, members, products):
-    paid = await pay_through_checkout(client, shop, members, products)
+    paid = await gw.pay_through_checkout(client, shop, members, products)
     async with shop.state.database.transaction() as db:
         await db.execute(update(Payment).values(approved_at=utcnow() - timedelta(days=40)))
-    await cancel_at_gateway(client, paid.payment_key)
+    await gw.cancel_at_gateway(client, paid.payment_key)
     assert sum((await reconcile(shop)).values()) == 0
-    assert (await money(shop, paid.order_id)).lookups == 0
+    assert (await gw.money(shop, paid.order_id)).lookups == 0
 
 
 class TestWithTheWebhookToo:
@@ -88,12 +81,12 @@ class TestWithTheWebhookToo:
         return settings.with_changes(payment_webhook_secret=SANDBOX_WEBHOOK_SECRET)
 
     async def test_webhooks_and_reconciles_at_once_record_a_cancellation_once(self, client, shop, members, products):
-        paid = await pay_through_checkout(client, shop, members, products)
-        cancelled = await cancel_at_gateway(client, paid.payment_key)  # the sandbox sends its webhook too
-        webhooks = [post_webhook(client, cancelled, SANDBOX_WEBHOOK_SECRET) for _ in range(4)]
+        paid = await gw.pay_through_checkout(client, shop, members, products)
+        cancelled = await gw.cancel_at_gateway(client, paid.payment_key)  # the sandbox sends its webhook too
+        webhooks = [gw.post_webhook(client, cancelled, SANDBOX_WEBHOOK_SECRET) for _ in range(4)]
         results = await asyncio.gather(*webhooks, *(reconcile(shop) for _ in range(3)))
         assert {r.status_code for r in results[:4]} == {200}
-        state = await money_when(shop, paid.order_id, settled(2), "the settlement reversal")
+        state = await gw.money_when(shop, paid.order_id, settled(2), "the settlement reversal")
         assert state.order is OrderStatus.REFUNDED and state.payment is PaymentStatus.CANCELLED
         assert len(state.refunds) == 1 and state.refunded == 10_000 and state.outside_audits == 1
         assert state.nets == [-9_000, 9_000] and state.taken == 0 and state.refund_ledger_rows == 1
