@@ -151,6 +151,7 @@ def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str
         "REDIS_URL": args.redis,
         "SMORE_VAR_DIR": tmp,
         "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
+        "SANDBOX_GATEWAY": "1",  # test payments through the built-in sandbox gateway
         **more,
     }
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)

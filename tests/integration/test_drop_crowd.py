@@ -93,6 +93,7 @@ def running_shop(settings, log: Path):
         "REDIS_URL": settings.redis_url,
         "SECRET_KEY": settings.secret_key,
         "SMORE_VAR_DIR": str(settings.var_dir),
+        "SANDBOX_GATEWAY": "1",
         "PORT": str(port),
         "PURCHASE_HOLD_SECONDS": str(HOLD_SECONDS),
         "SWEEP_SECONDS": "2",

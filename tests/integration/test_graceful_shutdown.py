@@ -87,6 +87,7 @@ def start(name: str, settings, tmp_path: Path, **env: str) -> Process:
         "DATABASE_URL": settings.database_url,
         "SECRET_KEY": settings.secret_key,
         "SMORE_VAR_DIR": str(settings.var_dir),
+        "SANDBOX_GATEWAY": "1",
         "PYTHONUNBUFFERED": "1",
         **env,
     }

@@ -55,6 +55,7 @@ def start_worker(settings, log: Path) -> subprocess.Popen[bytes]:
         "REDIS_URL": settings.redis_url,
         "SECRET_KEY": settings.secret_key,
         "SMORE_VAR_DIR": str(settings.var_dir),
+        "SANDBOX_GATEWAY": "1",
     }
     command = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1", "--threads", "8"]
     out = log.open("ab")

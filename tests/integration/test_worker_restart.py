@@ -45,6 +45,7 @@ def start_worker(settings, gateway: str, log: Path) -> subprocess.Popen[bytes]:
         "SECRET_KEY": settings.secret_key,
         "SMORE_VAR_DIR": str(settings.var_dir),
         "PAYMENT_GATEWAY_URL": gateway,
+        "SANDBOX_GATEWAY": "1",  # the test's own sandbox, with its public test keys
         "PAYMENT_STALE_SECONDS": "1",
     }
     command = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1", "--threads", "2"]
