@@ -41,7 +41,7 @@ def reconcile(app, **kw):
 
 
 async def test_without_a_webhook_the_sweep_finds_a_cancellation_made_at_the_gateway(client, shop, members, products):
-    assert (await client.post("/payments/webhook", content=b"{}")).status_code in (404, 405)  # none mounted
+    assert (await client.post("/payments/webhook", content=b"{}")).status_code == 404  # none mounted
     paid = await gw.pay_through_checkout(client, shop, members, products)
     await gw.cancel_at_gateway(client, paid.payment_key, reason="refunded by phone")
     assert (await gw.money(shop, paid.order_id)).order is OrderStatus.PAID  # nobody told the shop yet
