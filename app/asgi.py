@@ -18,6 +18,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -70,6 +71,7 @@ from app.settings import PROJECT_ROOT, Settings
 from app.web.admission import AdmissionMiddleware, Door
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input_guard import InputGuardMiddleware
+from app.web.security_headers import security_headers_hook
 from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
 from app.web.templating import build_template_config
@@ -299,8 +301,11 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
         stores=stores,
         state=state,
         before_request=_load_member,
+        before_send=[security_headers_hook(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[open_search_index, lifecycle.startup],
         on_shutdown=[lifecycle.shutdown, close_search_index],
+        # The API schema pages (/schema*) describe every route: only for a developer.
+        openapi_config=OpenAPIConfig(title="Smore", version="1") if settings.debug else None,
         debug=settings.debug,
     )
