@@ -69,6 +69,7 @@ from app.sellers.controllers import SellerController
 from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
 from app.web.admission import AdmissionMiddleware, Door
+from app.web.csrf import SessionCSRFMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input_guard import InputGuardMiddleware
 from app.web.security_headers import security_headers_hook
@@ -253,6 +254,7 @@ def _middleware(settings: Settings) -> list[Any]:
         secure=settings.secure_cookies,
         samesite="lax",
         renew_on_access=True,
+        absolute_max_age=settings.session_absolute_seconds,
     )
     return [
         InputGuardMiddleware,
@@ -261,6 +263,7 @@ def _middleware(settings: Settings) -> list[Any]:
             AdmissionMiddleware, door=Door(settings.max_concurrent_requests, settings.request_queue_seconds)
         ),
         session_config.middleware,
+        DefineMiddleware(SessionCSRFMiddleware, config=_csrf(settings)),  # reads and binds the session's token
         TransactionMiddleware,
     ]
 
@@ -295,7 +298,6 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
         route_handlers=_route_handlers(settings),
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=_middleware(settings),
-        csrf_config=_csrf(settings),
         template_config=template_config,
         plugins=[HTMXPlugin(), channels],
         stores=stores,

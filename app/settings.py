@@ -100,8 +100,9 @@ class Settings:
     redis_url: str | None = env_var(None)
     port: int = env_var(8000)
     debug: bool = env_var(False)
-    # Session cookie lifetime.
+    # Session lifetimes: idle (renewed by each request) and absolute (from sign-in, however active).
     session_max_age: int = 14 * 24 * 3600
+    session_absolute_seconds: int = env_var(30 * 24 * 3600)
     secure_cookies: bool = env_var(False)
     # Failed-login limits (``app/accounts/throttle.py``): refused passwords allowed per window for
     # one email from one client address, and from one address; past them the pair or the address
