@@ -46,8 +46,12 @@ async def _product(products, seller, name: str, price: int):
     )
 
 
-async def _buy_and_open_its_order(page: Page, product_id: int) -> None:
-    await page.goto(f"/products/{product_id}")
+async def _buy_and_open_its_order(page: Page, product_id: int, *, by_link: bool = False) -> None:
+    if by_link:  # htmx swaps the page in and keeps the <body> (its hx-headers) it started with
+        await page.click(f"a[href='/products/{product_id}']")
+        await page.wait_for_url(f"**/products/{product_id}")
+    else:
+        await page.goto(f"/products/{product_id}")
     await expect(page.locator("#live-stock")).to_have_attribute("data-live", "connected")
     await page.click("#buy-box button[type=submit]")
     await expect(page.locator(".buy-yours")).to_contain_text("Yours!")
@@ -93,8 +97,8 @@ async def test_a_visitor_and_a_shopper_see_no_violation(live_server: str, browse
     await visit(page, f"/auctions/{auction.id}")
     await expect(page.locator("#auction-stream")).to_have_attribute("data-live", "connected")
 
-    await sign_in(page, "ana@example.test")
-    await _buy_and_open_its_order(page, paid.id)
+    await sign_in(page, "ana@example.test")  # a new CSRF token: the next press, from the page as it is, sends it
+    await _buy_and_open_its_order(page, paid.id, by_link=True)
     await pay_with_the_approve_card(page, "₩12,000")  # the sandbox checkout and its success return
     order_url = page.url
     await _buy_and_open_its_order(page, cancelled.id)
