@@ -4,10 +4,10 @@ for a signed-in session, and nothing is changed by the refused request."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from tests.helpers.factories import PASSWORD
+from tests.helpers.sessions import replace_session, stored_session
 from tests.helpers.web import HTMX, csrf_token, login, post_form, second_browser
 
 
@@ -25,9 +25,9 @@ def rendered_token(html: str) -> str:
 
 
 async def bound_token(app, client) -> str:
-    data = await app.stores.get("sessions").get(client.cookies["session"])
-    assert data is not None
-    return json.loads(data)["_csrf"]
+    session = await stored_session(app.state.settings, client.cookies["session"])
+    assert session is not None
+    return session["_csrf"]
 
 
 async def plant(client, token: str) -> None:
@@ -117,10 +117,11 @@ async def test_signing_out_ends_the_token_with_the_session(client, app, members)
 async def test_a_session_without_its_token_is_given_one(client, app, members):
     """A session signed in before tokens were bound gets its own at its next request."""
     await login(client, (await members.create()).email)
-    store, session_id = app.stores.get("sessions"), client.cookies["session"]
-    session = json.loads(await store.get(session_id))
+    session_id = client.cookies["session"]
+    session = await stored_session(app.state.settings, session_id)
+    assert session is not None
     del session["_csrf"]
-    await store.set(session_id, json.dumps(session, separators=(",", ":")).encode(), expires_in=3600)
+    await replace_session(app.state.settings, session_id, session)
     old = client.cookies["csrftoken"]
     r = await client.get("/me")
     given = csrf_cookie(r)

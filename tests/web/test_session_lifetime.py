@@ -4,7 +4,6 @@ whatever its activity."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from litestar.testing import AsyncTestClient
@@ -12,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from app.settings import Settings
 from app.web.sessions import COOKIE_SENT_KEY, STARTED_KEY, RotatingSessionBackend
 from tasks.web import create_app
+from tests.helpers.sessions import replace_session, stored_session
 from tests.helpers.web import login
 
 DAY = 24 * 3600
@@ -28,9 +28,9 @@ async def signed_in(client, members) -> None:
 
 
 async def stored(app, client) -> dict:
-    data = await app.stores.get("sessions").get(client.cookies["session"])
-    assert data is not None, "no session record"
-    return json.loads(data)
+    session = await stored_session(app.state.settings, client.cookies["session"])
+    assert session is not None, "no session record"
+    return session
 
 
 async def backdate(app, client, **seconds_ago: int) -> None:
@@ -39,9 +39,7 @@ async def backdate(app, client, **seconds_ago: int) -> None:
     keys = {"started": STARTED_KEY, "cookie_at": COOKIE_SENT_KEY}
     for name, ago in seconds_ago.items():
         session[keys[name]] = int(time.time()) - ago
-    await app.stores.get("sessions").set(
-        client.cookies["session"], json.dumps(session, separators=(",", ":")).encode(), expires_in=DAY
-    )
+    await replace_session(app.state.settings, client.cookies["session"], session)
 
 
 def count_writes(app, monkeypatch) -> list[str]:
@@ -108,7 +106,7 @@ async def test_a_session_ends_thirty_days_after_sign_in_however_active(client, a
     await backdate(app, client, started=30 * DAY + 1, cookie_at=60)
     r = await client.get("/me")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
-    assert await app.stores.get("sessions").get(old_id) is None
+    assert await stored_session(app.state.settings, old_id) is None
     [cookie] = session_cookies(r)
     assert cookie.startswith("session=null;")  # the browser forgets it
 
