@@ -18,11 +18,11 @@ _SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 @dataclass(frozen=True)
 class SmtpServer:
+    """Where and how to hand mail over, read from ``SMTP_URL``."""
+
     scheme: str
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
+    address: tuple[str, int]  # host and port
+    login: tuple[str, str] | None = None  # user name and password, when the server asks for them
     timeout: float = 10.0
 
     @classmethod
@@ -30,27 +30,22 @@ class SmtpServer:
         parts = urlsplit(url)
         if parts.scheme not in _SCHEMES or not parts.hostname:
             raise ValueError(f"SMTP_URL must look like smtp://host:port (smtp, smtp+starttls or smtps), not {url!r}")
-        return cls(
-            scheme=parts.scheme,
-            host=parts.hostname,
-            port=parts.port or _SCHEMES[parts.scheme],
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            timeout=timeout,
-        )
+        login = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+        return cls(parts.scheme, (parts.hostname, parts.port or _SCHEMES[parts.scheme]), login, timeout)
 
     def _send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
+        host, port = self.address
         if self.scheme == "smtps":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(host, port, timeout=self.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = smtplib.SMTP(host, port, timeout=self.timeout)
         with smtp:
             if self.scheme == "smtp+starttls":
                 smtp.starttls(context=context)
-            if self.username:
-                smtp.login(self.username, self.password or "")
+            if self.login:
+                smtp.login(*self.login)
             smtp.send_message(message)
 
     async def send(self, message: EmailMessage) -> None:

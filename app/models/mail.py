@@ -16,9 +16,9 @@ class OutgoingMail(TimestampMixin, Base):
     __tablename__ = "mail_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # what it is about: a reset link, an auction notice
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     to_address: Mapped[str] = mapped_column(String(254))
-    kind: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     # One mail per subject (a redelivered event or a second sweep adds nothing); None: no such rule.

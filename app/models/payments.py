@@ -71,10 +71,10 @@ class Payment(UpdatedAtMixin, Base):
     refund_reserved: Mapped[Won] = mapped_column(default=0)
     # the policy in force when the payment was made
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
-    fee_basis_points: Mapped[int] = mapped_column(default=0)
-    refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
     # when the payment was last looked up at the gateway for changes made there (the reconcile)
     checked_at: Mapped[datetime | None]
+    fee_basis_points: Mapped[int] = mapped_column(default=0)
+    refund_tiers: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
 
 
 class PaymentChange(StatusHistory, Base):

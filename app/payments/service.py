@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -221,21 +222,25 @@ async def _in_progress(db: AsyncSession, payment_id: int) -> tuple[Payment, Orde
     return payment, order
 
 
+async def _settled_now(
+    db: AsyncSession, payment: Payment, target: PaymentStatus, reason: str, values: Mapping[str, Any]
+) -> bool:
+    """Move an in-progress payment to the gateway's answer; False when it was recorded already (a
+    retry, the recovery job) or meanwhile by a concurrent confirm (the row is then read again)."""
+    if payment.status is not PaymentStatus.IN_PROGRESS:
+        return False
+    if await try_move(db, payment, target, reason=reason, **values):
+        return True
+    await db.refresh(payment)
+    return False
+
+
 async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, approved_at: object) -> ConfirmOutcome:
     """The gateway approved: payment done, right paid, order paid. If the order stopped being
     payable meanwhile (its deadline passed during the confirm), the charge is refunded in full."""
     payment, order = await _in_progress(db, payment_id)
-    if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
-        return outcome_of(payment, order)
-    if not await try_move(
-        db,
-        payment,
-        PaymentStatus.DONE,
-        reason="approved by the gateway",
-        method=method,
-        approved_at=approved_at or utcnow(),
-    ):
-        await db.refresh(payment)
+    values = {"method": method, "approved_at": approved_at or utcnow()}
+    if not await _settled_now(db, payment, PaymentStatus.DONE, "approved by the gateway", values):
         return outcome_of(payment, order)
     right = await pay_right(db, order.right_id) if order.right_id is not None else None
     if order.status in PAYABLE and (order.right_id is None or right is not None):
@@ -260,18 +265,8 @@ async def record_failed(db: AsyncSession, payment_id: int, code: str, message: s
     a key that is not this payment's, say another shopper's taken from their success URL, stays
     free for the payment it belongs to."""
     payment, order = await _in_progress(db, payment_id)
-    if payment.status is not PaymentStatus.IN_PROGRESS:  # recorded already (a retry, the recovery job)
-        return outcome_of(payment, order)
-    if not await try_move(
-        db,
-        payment,
-        PaymentStatus.FAILED,
-        reason=f"{code}: {message}",
-        failure_code=code,
-        failure_message=message,
-        payment_key=None,
-    ):
-        await db.refresh(payment)
+    values = {"failure_code": code, "failure_message": message, "payment_key": None}
+    if not await _settled_now(db, payment, PaymentStatus.FAILED, f"{code}: {message}", values):
         return outcome_of(payment, order)
     released = await fail_order(db, order, reason=f"payment {payment.id} failed ({code})")
     return ConfirmOutcome("failed", message, order.id, right_released=released)
