@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 
 from app.accounts.common_passwords import is_common
 from app.accounts.name_rules import RESERVED_MESSAGE, is_reserved
+from app.core.generations import session_current as session_current  # the accounts speak of it too
 from app.core.states import StateMachine
 from app.core.text import length_error
 from app.models.members import MemberStatus
@@ -131,9 +131,3 @@ def safe_next_url(raw: str | None, default: str = "/") -> str:
     if any(ch in raw for ch in "\r\n\t\\") or len(raw) > 2000:
         return default
     return raw
-
-
-def session_current(generations: Mapping[int, int], member_id: int, generation: int | None) -> bool:
-    """A press or bid whose session was signed in at ``generation`` still speaks for the member
-    (``generations``: each member's current one; None: the caller is not a session)."""
-    return generation is None or generations.get(member_id) == generation

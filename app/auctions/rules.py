@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from app.accounts.rules import session_current
-
 # The ranking (ranking.py) and proxy bidding (proxies.py) are re-exported here, with the other rules.
 from app.auctions.proxies import resolve_proxies as resolve_proxies
 from app.auctions.ranking import Bid as Bid
@@ -19,6 +17,7 @@ from app.auctions.ranking import Board
 from app.auctions.ranking import minimum_next_bid as minimum_next_bid
 from app.auctions.ranking import ranking as ranking
 from app.auctions.ranking import winners as winners
+from app.core.generations import session_current
 from app.core.numbers import looks_whole, parse_whole
 from app.core.states import StateMachine
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum, auto
 
-from app.accounts.rules import session_current
+from app.core.generations import session_current
 from app.core.states import StateMachine
 from app.models.catalog import ProductStatus
 from app.models.drops import RightStatus
