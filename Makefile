@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop bench-auction
+.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop bench-auction messages catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,24 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-migrate: install
+# The catalogs: `make messages` collects every marked string of app/, tasks/ and templates/ into
+# app/locale/messages.pot and adds the new ones to the ko and en catalogs (translate them in
+# app/locale/ko/LC_MESSAGES/messages.po); `make catalogs` compiles them (run and test do it).
+LOCALES := app/locale
+KEYWORDS := -k Msg -k N_ -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2
+
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-default-keywords --sort-output --add-location=file \
+		--project=Smore --copyright-holder=Smore --omit-header -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete \
+		--init-missing -l ko
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete \
+		--init-missing -l en
+
+catalogs: install
+	$(BIN)/pybabel compile -d $(LOCALES) --statistics
+
+migrate: install catalogs
 	$(BIN)/alembic upgrade head
 
 seed: migrate
@@ -50,7 +67,7 @@ chromium:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 # Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
-test: install-test chromium
+test: install-test chromium catalogs
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -72,6 +72,8 @@ from app.web.admission import AdmissionMiddleware, Door
 from app.web.csrf import SessionCSRFMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input_guard import InputGuardMiddleware
+from app.web.language import language_page, set_language
+from app.web.locale import LocaleMiddleware
 from app.web.security_headers import security_headers_hook
 from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
@@ -206,6 +208,8 @@ def _route_handlers(settings: Settings) -> list[Any]:
     return [
         home,
         healthz,
+        language_page,
+        set_language,
         goodbye,
         DropController,
         ProductAuctionController,
@@ -257,6 +261,7 @@ def _middleware(settings: Settings) -> list[Any]:
         absolute_max_age=settings.session_absolute_seconds,
     )
     return [
+        LocaleMiddleware,
         InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(

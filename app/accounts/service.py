@@ -13,6 +13,7 @@ from app.accounts.name_rules import clean_display_name
 from app.accounts.passwords import PasswordHasher
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
+from app.core.i18n import LANGUAGES, _, is_zone
 from app.core.status import Aggregate, Move, created, move, register
 from app.db import add_once
 from app.models.members import Member, MemberRole, MemberStatus
@@ -113,6 +114,25 @@ class AccountService:
         member.password_hash = await self.hasher.hash(new)
         await self.db.flush()
         await end_sessions(self.db, member)
+
+    async def set_language(self, member: Member, language: str) -> None:
+        """The member's language for pages and mails (``ko`` or ``en``)."""
+        if language not in LANGUAGES:
+            raise FormInvalid({"language": _("Choose 한국어 or English.")})
+        member.language = language
+        await self.db.flush()
+
+    async def set_place(self, member: Member, language: str, time_zone: str) -> None:
+        """The member's language and the time zone every time is shown and read in."""
+        errors: dict[str, str] = {}
+        if language not in LANGUAGES:
+            errors["language"] = _("Choose 한국어 or English.")
+        if not is_zone(time_zone):
+            errors["time_zone"] = _("Choose a time zone from the list.")
+        if errors:
+            raise FormInvalid(errors)
+        member.language, member.time_zone = language, time_zone
+        await self.db.flush()
 
     async def set_email_notices(self, member: Member, on: bool) -> None:
         """Auction notices (won, offered, payment deadline near) by email too, or only in the inbox."""

@@ -24,9 +24,10 @@ from app.auctions.bidding import BidRequest
 from app.auctions.queries import bidding_context
 from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
 from app.core.errors import DomainError
+from app.core.i18n import current_language
 from app.core.scheduling import Scheduler
 from app.db import request_session
-from app.live.hub import touch_kind
+from app.live.hub import html_for, touch_kind
 from app.live.hubs import auction_channel
 from app.web.forms import read_form
 from app.web.pages import MemberPages, SellerPages, flash_redirect, member_list, refuse_signed_out, session_member
@@ -37,10 +38,11 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel
 
 
 @functools.lru_cache(maxsize=64)
-def shared_state(raw: str | bytes) -> tuple[bytes, dict[str, Any]]:
-    """A hub message as the ready "state" event every viewer gets, and its fields (read only)."""
+def shared_state(raw: str | bytes, language: str) -> tuple[bytes, dict[str, Any]]:
+    """A hub message as the ready "state" event every viewer in ``language`` gets, and its fields
+    (read only)."""
     message = json.loads(raw)
-    return ServerSentEventMessage(event="state", data=message["html"]).encode(), message
+    return ServerSentEventMessage(event="state", data=html_for(message, language)).encode(), message
 
 
 class AuctionController(Controller):
@@ -126,6 +128,7 @@ class AuctionController(Controller):
         (not once per viewer), so the stream is a plain byte stream of ready events."""
         hub, streams, database = services.hubs["auction"], services.streams, services.database
         member_id = session_member_id(request)
+        language = current_language()
         if await hub.message(auction_id) is None:
             raise NotFoundException("This auction does not exist.")
         assert request.app.template_engine is not None  # the app is built with its templates
@@ -143,7 +146,7 @@ class AuctionController(Controller):
 
                 async def messages(raw: str | bytes) -> list[bytes]:
                     nonlocal mine, looked_at
-                    state, message = shared_state(raw)
+                    state, message = shared_state(raw, language)
                     out = [state]
                     if member_id is None:
                         return out

@@ -18,11 +18,12 @@ from litestar.response.sse import ServerSentEventMessage
 
 from app.accounts.identity import session_generation
 from app.core.errors import DomainError
+from app.core.i18n import current_language
 from app.drops import purchases
 from app.drops.purchases import HeldRight, Pressed
 from app.drops.rules import Outcome, PressResult
 from app.drops.service import KeyConflict, Press
-from app.live.hub import channel_for
+from app.live.hub import channel_for, html_for
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus
 from app.web.forms import read_form
@@ -88,6 +89,8 @@ class DropController(Controller):
         if await live.current(product_id) is None:
             raise NotFoundException("This product does not exist.")
 
+        language = current_language()
+
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             async with streams.subscription(channel_for(product_id)) as subscriber:
                 current = await live.current(product_id)  # a reconnecting client gets the state first
@@ -96,7 +99,7 @@ class DropController(Controller):
                 yield ServerSentEventMessage(event="stock", data=current)
                 async for raw in subscriber.iter_events():
                     message = json.loads(raw)
-                    yield ServerSentEventMessage(event=message["event"], data=message["html"])
+                    yield ServerSentEventMessage(event=message["event"], data=html_for(message, language))
 
         return ServerSentEvent(stream())
 

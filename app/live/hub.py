@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, using
 from app.db import Database, after_commit
 from app.drops.view import stock_state
 
@@ -40,6 +41,21 @@ def channel_for(product_id: int) -> str:
 
 def encode(event: str, html: str, **extra: Any) -> str:
     return json.dumps({"event": event, "html": html, **extra})
+
+
+def html_for(message: dict[str, Any], language: str) -> str:
+    """The fragment of a hub message in ``language`` (every message carries each language's)."""
+    return str(message.get(f"html_{language}") or message["html"])
+
+
+def _variants(render: Callable[[dict[str, Any]], str], state: dict[str, Any]) -> dict[str, str]:
+    """The fragment in every language (``html`` is the default language's), times in the shop's
+    zone; the page a viewer opens shows times in their own zone."""
+    out: dict[str, str] = {}
+    for language in LANGUAGES:
+        with using(language):
+            out["html" if language == DEFAULT_LANGUAGE else f"html_{language}"] = render(state)
+    return out
 
 
 @dataclass(eq=False)
@@ -111,7 +127,8 @@ class LiveHub:
                 log.exception("could not publish the live state of %s", self.channel(subject_id))
 
     def _encode(self, state: dict[str, Any]) -> str:
-        return encode(self.event, self.render(state), **(self.extra(state) if self.extra else {}))
+        extra = self.extra(state) if self.extra else {}
+        return json.dumps({"event": self.event, **_variants(self.render, state), **extra})
 
     async def message(self, subject_id: int) -> str | None:
         """The subject's current state as the message its channel carries (None: no such subject)."""

@@ -45,6 +45,9 @@ class Member(TimestampMixin, Base):
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # Auction notices (won, offered, payment deadline near) also come by email.
     email_notices: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The member's language ("ko", "en"; none: the browser's) and time zone (none: Asia/Seoul).
+    language: Mapped[str | None] = mapped_column(String(8))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_active(self) -> bool:

@@ -15,6 +15,8 @@ from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import current_language
+from app.live.hub import html_for
 from app.models.members import Member
 from app.notifications.service import channel_for, inbox, mark_read, open_notice
 from app.web.forms import read_form
@@ -54,13 +56,14 @@ class NotificationController(MemberPages):
     async def events(self, member: NamedDependency[Member], services: NamedDependency[Services]) -> ServerSentEvent:
         """The unread count, now and whenever it changes."""
         hub, streams, member_id = services.hubs["member"], services.streams, member.id
+        language = current_language()
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             async with streams.subscription(channel_for(member_id)) as subscriber:
-                current = await hub.message(member_id)
+                current = await hub.current(member_id)
                 if current is not None:
-                    yield ServerSentEventMessage(event="badge", data=json.loads(current)["html"])
+                    yield ServerSentEventMessage(event="badge", data=current)
                 async for raw in subscriber.iter_events():
-                    yield ServerSentEventMessage(event="badge", data=json.loads(raw)["html"])
+                    yield ServerSentEventMessage(event="badge", data=html_for(json.loads(raw), language))
 
         return ServerSentEvent(stream())

@@ -14,6 +14,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template import TemplateConfig
 
+from app.core import i18n
 from app.settings import PROJECT_ROOT
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
@@ -26,10 +27,14 @@ def format_won(amount: int | None) -> str:
     return f"−₩{-amount:,}" if amount < 0 else f"₩{amount:,}"
 
 
-def format_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def format_datetime(value: datetime | None, form: str = "full") -> str:
+    """A time in the viewer's language and zone, with the zone's name (``|dt``, ``|dt("date")``)."""
+    return i18n.format_datetime(value, form)
+
+
+def iso_datetime(value: datetime | None) -> str:
+    """The machine-readable form for ``<time datetime>`` (UTC)."""
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value is not None else ""
 
 
 def viewer(request: Any) -> Any:
@@ -61,9 +66,21 @@ def build_template_config(
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.raw_gettext, i18n.raw_ngettext, newstyle=True, pgettext=i18n.raw_pgettext
+    )
+    env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks: whitespace folded, as extracted
     env.filters["won"] = format_won
     env.filters["dt"] = format_datetime
+    env.filters["iso"] = iso_datetime
+    env.filters["local_input"] = i18n.input_value
+    env.filters["remaining"] = i18n.format_remaining
+    env.filters["text"] = i18n.text
+    env.globals["current_language"] = i18n.current_language
+    env.globals["current_zone"] = i18n.current_zone_name
+    env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["viewer"] = viewer
     env.globals["flash_messages"] = flash_messages
     env.globals["new_key"] = lambda: uuid.uuid4().hex  # idempotency key of a form (one per render)
