@@ -15,6 +15,7 @@ from litestar.response import Template
 from litestar.template import TemplateConfig
 
 from app.core import i18n
+from app.core.labels import label
 from app.settings import PROJECT_ROOT
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
@@ -78,6 +79,7 @@ def build_template_config(
     env.filters["local_input"] = i18n.input_value
     env.filters["remaining"] = i18n.format_remaining
     env.filters["text"] = i18n.text
+    env.filters["label"] = label
     env.globals["current_language"] = i18n.current_language
     env.globals["current_zone"] = i18n.current_zone_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES

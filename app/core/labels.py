@@ -1,0 +1,105 @@
+"""The words people read for the shop's states and reasons: never the raw value (``held``,
+``partially_cancelled``, ``payment_failed``). Templates write ``state|label("order")``; an unknown
+value shows as itself, so a new state is visible (and the translation test asks for its label)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.i18n import Msg
+
+LABELS: dict[str, dict[str, Msg]] = {
+    "product": {
+        "draft": Msg("Draft"),
+        "scheduled": Msg("Scheduled"),
+        "on_sale": Msg("On sale"),
+        "conversion_pending": Msg("Converting to auction"),
+        "auction_live": Msg("Auction live"),
+        "ended": Msg("Ended"),
+        "cancelled": Msg("Cancelled"),
+        "hidden": Msg("Hidden"),
+    },
+    "right": {
+        "held": Msg("Waiting for payment"),
+        "paid": Msg("Paid"),
+        "expired": Msg("Expired"),
+        "cancelled": Msg("Cancelled"),
+    },
+    "stock_reason": {
+        "listing": Msg("Put on sale"),
+        "purchase": Msg("Purchase"),
+        "expiry": Msg("Payment deadline passed"),
+        "payment_failed": Msg("Payment failed"),
+        "cancel": Msg("Cancelled"),
+        "refund": Msg("Refund"),
+        "conversion": Msg("Conversion to auction"),
+        "admin_adjust": Msg("Adjusted by an admin"),
+    },
+    "order": {
+        "created": Msg("Order created"),
+        "awaiting_payment": Msg("Waiting for payment"),
+        "paid": Msg("Paid"),
+        "completed": Msg("Order completed"),
+        "cancelled": Msg("Cancelled"),
+        "failed": Msg("Payment failed"),
+        "partially_refunded": Msg("Partially refunded"),
+        "refunded": Msg("Refunded"),
+    },
+    "order_source": {"drop": Msg("First-come sale"), "auction": Msg("Live auction")},
+    "payment": {
+        "ready": Msg("Before payment"),
+        "in_progress": Msg("Payment in progress"),
+        "done": Msg("Payment completed"),
+        "failed": Msg("Payment failed"),
+        "cancelled": Msg("Cancelled"),
+        "partially_cancelled": Msg("Partially cancelled"),
+    },
+    "refund": {
+        "requested": Msg("Waiting for a decision"),
+        "rejected": Msg("Rejected"),
+        "reserved": Msg("Being refunded"),
+        "done": Msg("Refunded"),
+        "failed": Msg("Refund failed"),
+    },
+    "auction": {
+        "scheduled": Msg("Scheduled"),
+        "live": Msg("Live"),
+        "closed": Msg("Closed"),
+        "settled": Msg("Settled"),
+    },
+    "result": {
+        "offered": Msg("Won: waiting for payment"),
+        "paid": Msg("Paid"),
+        "given_up": Msg("Given up"),
+        "passed_over": Msg("Not paid in time"),
+        "unsold": Msg("Unsold"),
+    },
+    "bid_kind": {"manual": Msg("Bid"), "proxy": Msg("Automatic bid")},
+    "notification": {
+        "outbid": Msg("Outbid"),
+        "won": Msg("Won"),
+        "offered": Msg("Offered to you"),
+        "deadline": Msg("Payment deadline near"),
+    },
+    "role": {"shopper": Msg("Shopper"), "seller": Msg("Seller"), "admin": Msg("Admin")},
+    "member": {"active": Msg("Active"), "suspended": Msg("Suspended"), "withdrawn": Msg("Withdrawn")},
+    "application": {"pending": Msg("Waiting for review"), "approved": Msg("Approved"), "rejected": Msg("Rejected")},
+    "outcome": {
+        "granted": Msg("Purchase right granted"),
+        "sold_out": Msg("Sold out"),
+        "limit": Msg("Per-member limit reached"),
+        "not_on_sale": Msg("Not on sale"),
+        "ended": Msg("Ended"),
+        "signed_out": Msg("Signed out"),
+        "own_product": Msg("Own product"),
+    },
+}
+
+
+def label(value: Any, kind: str) -> str:
+    """The words for ``value`` (an enum or its value) of ``kind``, in the current language."""
+    if value is None:
+        return ""
+    raw = getattr(value, "value", value)
+    found = LABELS.get(kind, {}).get(str(raw))
+    return str(found) if found is not None else str(raw)
