@@ -261,7 +261,6 @@ def _middleware(settings: Settings) -> list[Any]:
         absolute_max_age=settings.session_absolute_seconds,
     )
     return [
-        LocaleMiddleware,
         InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(
@@ -299,7 +298,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     _live(state, channels, template_config)
     state["services"] = build_services(state)  # built once; controllers take ``services``
     lifecycle = _Lifecycle(state, stores)
-    return Litestar(
+    app = Litestar(
         route_handlers=_route_handlers(settings),
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=_middleware(settings),
@@ -316,3 +315,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
         openapi_config=OpenAPIConfig(title="Smore", version="1") if settings.debug else None,
         debug=settings.debug,
     )
+    # The language and zone wrap everything the app answers, the pages of addresses no route
+    # matches (a 404 raised before any route's middleware) included.
+    app.asgi_handler = LocaleMiddleware(app.asgi_handler)
+    return app

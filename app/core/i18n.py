@@ -262,12 +262,9 @@ def parse_local(value: str, zone: ZoneInfo | None = None) -> datetime:
     naive = datetime.fromisoformat(value.strip())
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
-    zone = zone or current_zone()
-    moment = naive.replace(tzinfo=zone)
-    back = moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != naive:  # inside a gap: the clocks jumped over it
-        moment = naive.replace(tzinfo=zone, fold=1)
-    return moment.astimezone(UTC)
+    # fold=0: a repeated hour reads as its first pass, a skipped one with the offset before the
+    # jump (02:30 on a spring-forward night is 03:30 after it)
+    return naive.replace(tzinfo=zone or current_zone()).astimezone(UTC)
 
 
 def format_remaining(delta: timedelta) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import DomainError
+from app.core.i18n import _
 from app.core.results import rows_changed
 from app.core.states import StateMachine
 from app.events.outbox import record_event
@@ -212,7 +213,7 @@ async def move(
         .execution_options(synchronize_session=False)
     )
     if rows_changed(result) != 1:
-        raise StaleStatus(f"This {aggregate.name.replace('_', ' ')} changed meanwhile; reload the page and try again.")
+        raise StaleStatus(_("This changed meanwhile; reload the page and try again."))
     for key, value in written.items():
         set_committed_value(entity, key, value)
     row = aggregate.history(step)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from app.core.i18n import _
+
 
 def length_error(value: str, most: int, *, blank: str, what: str) -> str | None:
     """The first checks of a required text field: ``blank`` when it is empty, then its length
-    against ``most`` (``what`` names the field in the message, e.g. ``"A slug"``)."""
+    against ``most`` (``what`` names the field in the message, translated, e.g. ``_("The slug")``)."""
     if not value:
         return blank
     if len(value) > most:
-        return f"{what} has at most {most} characters."
+        return _("%(what)s has at most %(most)d characters.", what=what, most=most)
     return None

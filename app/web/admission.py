@@ -18,15 +18,23 @@ import logging
 import anyio
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
+from markupsafe import escape
+
+from app.core.i18n import _, current_language
 
 log = logging.getLogger(__name__)
 _TURN = "smore_admission_turn"  # the scope state's key of the door a request was let in by
 
-_BODY = (
-    b"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-    b"<title>Busy</title><h1>The shop is very busy</h1><p>Nothing was done. Please try again in a few "
-    b"seconds.</p></html>"
-)
+
+def _busy_page() -> bytes:
+    """The 503 page, in the viewer's language (no template: the shop is too busy for one)."""
+    language = current_language()
+    title, heading = escape(_("Busy")), escape(_("The shop is very busy"))
+    text = escape(_("Nothing was done. Please try again in a few seconds."))
+    return (
+        f"<!doctype html><html lang={language}><meta charset=utf-8><meta name=viewport "
+        f"content='width=device-width'><title>{title}</title><h1>{heading}</h1><p>{text}</p></html>"
+    ).encode()
 
 
 def waits_at_the_door(scope: Scope) -> bool:
@@ -78,7 +86,7 @@ class AdmissionMiddleware:
                     "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"retry-after", b"5")],
                 }
             )
-            await send({"type": "http.response.body", "body": _BODY, "more_body": False})
+            await send({"type": "http.response.body", "body": _busy_page(), "more_body": False})
             return
         scope.setdefault("state", {})[_TURN] = slots
         try:

@@ -29,6 +29,7 @@ from litestar.types import Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from app.accounts.identity import SESSION_MEMBER_KEY
+from app.core.i18n import _
 from app.web.sessions import session_id_rotated
 
 SESSION_TOKEN_KEY = "_csrf"
@@ -67,7 +68,9 @@ class SessionCSRFMiddleware(CSRFMiddleware):
         else:
             submitted = await self._submitted_token(request)
             if submitted is None or not self._accepts(submitted, cookie, bound):
-                raise PermissionDeniedException("CSRF token verification failed")
+                raise PermissionDeniedException(
+                    _("This form has expired or came from another site. Reload the page and try again.")
+                )
             state.csrf_token = submitted
         await self.app(scope, receive, self._binding_send(scope, send, cookie, bound))
 
