@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop bench-auction messages catalogs
+.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop bench-auction messages catalogs font screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,19 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# The web font "Smore Sans" (static/fonts/README.md): a subset of NanumGothic from Debian's fonts-nanum,
+# regenerated from the package. The files are in the repository; run and test never need this.
+FONT_PACKAGE := fonts-nanum=20200506-1
+FONT_SRC     := var/font-src
+
+font: install
+	$(PIP) install --quiet -c requirements.lock fonttools brotli
+	rm -rf $(FONT_SRC) && mkdir -p $(FONT_SRC)
+	cd $(FONT_SRC) && { apt-get download $(FONT_PACKAGE) 2>/dev/null || \
+		{ $(SUDO) apt-get update -qq && apt-get download $(FONT_PACKAGE); }; } && dpkg-deb -x fonts-nanum_*.deb .
+	$(BIN)/python docs/make_font.py $(FONT_SRC)/usr/share/fonts/truetype/nanum $(FONT_SRC)/usr/share/doc/fonts-nanum/copyright
+	rm -rf $(FONT_SRC)
 
 # Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
 test: install-test chromium catalogs

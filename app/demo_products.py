@@ -4,12 +4,16 @@ skipped."""
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,9 +28,16 @@ from app.models.base import utcnow
 from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
 from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
 from app.models.members import Member
-from app.settings import Settings
+from app.settings import PROJECT_ROOT, Settings
 
 S = ProductStatus
+log = logging.getLogger("smore.seed")
+
+# The shop's web font (static/fonts/README.md): the pictures' labels are drawn with it, so a Korean
+# name shows as Korean, not as boxes.
+LABEL_FONT = PROJECT_ROOT / "static" / "fonts" / "smore-sans-700.woff2"
+LABEL_SIZE = 44
+AnyFont = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @dataclass(frozen=True)
@@ -181,11 +192,69 @@ DEMO_PRODUCTS = [
 ]
 
 
-def _picture(colour: tuple[int, int, int], label: str, shade: int) -> bytes:
+@functools.cache
+def label_font(size: int = LABEL_SIZE, path: Path = LABEL_FONT) -> AnyFont:
+    """Smore Sans at ``size`` pixels. Pillow's FreeType reads WOFF2 when it was built with Brotli (its
+    wheels are); otherwise fontTools, where installed, unpacks it into a TrueType file first. Without
+    either, Pillow's own font (Latin only) stands in, and the log says so."""
+    try:
+        return ImageFont.truetype(str(path), size)
+    except OSError:
+        pass
+    try:
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(str(path))
+        font.flavor = None
+        unpacked = Path(tempfile.mkdtemp(prefix="smore-font-")) / f"{path.stem}.ttf"
+        font.save(str(unpacked))
+        return ImageFont.truetype(str(unpacked), size)
+    except Exception:
+        log.warning("the demo pictures' labels use Pillow's default font: %s could not be read", path.name)
+        return ImageFont.load_default(size)
+
+
+def wrap(label: str, font: AnyFont, width: float, max_lines: int = 3) -> list[str]:
+    """``label`` in lines no wider than ``width``: broken at spaces, a word too long for a line at
+    any character; the last line shortened with "…" when more would follow."""
+    lines: list[str] = []
+    line = ""
+    for word in label.split():
+        candidate = f"{line} {word}" if line else word
+        if font.getlength(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:
+            if line and font.getlength(line + char) > width:
+                lines.append(line)
+                line = ""
+            line += char
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and font.getlength(last + "…") > width:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last.rstrip() + "…"]
+    return lines
+
+
+def picture(colour: tuple[int, int, int], label: str, shade: int, font: AnyFont | None = None) -> bytes:
+    """An 800 × 800 PNG: a disc on a ground of ``colour`` (darker by ``shade``) and ``label`` in white
+    on a dark band at the bottom, in Smore Sans unless ``font`` says otherwise."""
+    font = font or label_font()
     img = Image.new("RGB", (800, 800), tuple(max(0, c - shade) for c in colour))
     draw = ImageDraw.Draw(img)
     draw.ellipse((200, 200, 600, 600), fill=tuple(min(255, c + 60) for c in colour))
-    draw.text((40, 740), label[:40], fill=(255, 255, 255))
+    lines = wrap(label, font, 720)
+    line_height = round(LABEL_SIZE * 1.3)
+    top = 800 - 40 - line_height * len(lines)
+    draw.rectangle((0, top - 24, 800, 800), fill=(20, 20, 28))
+    for n, line in enumerate(lines):
+        draw.text((40, top + n * line_height), line, font=font, fill=(255, 255, 255))
     buffer = io.BytesIO()
     img.save(buffer, "PNG")
     return buffer.getvalue()
@@ -257,7 +326,7 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member, sh
         db.add(product)
         await db.flush()
         uploads = [
-            process_image(Upload(f"demo{i}.png", _picture(demo.colour, demo.name, i * 40)), 10**7) for i in (0, 1)
+            process_image(Upload(f"demo{i}.png", picture(demo.colour, demo.name, i * 40)), 10**7) for i in (0, 1)
         ]
         for position, stored in enumerate(store(settings.uploads_path, uploads)):
             db.add(ProductImage(product_id=product.id, position=position, **stored.row_values()))
