@@ -79,6 +79,11 @@ font: install
 	$(BIN)/python docs/make_font.py $(FONT_SRC)/usr/share/fonts/truetype/nanum $(FONT_SRC)/usr/share/doc/fonts-nanum/copyright
 	rm -rf $(FONT_SRC)
 
+# PNGs of the main pages (phone and desktop, Korean and English) into docs/screenshots/, from the demo
+# data on a temporary database (tests/browser/screenshots.py). A minute or so; never part of test.
+screenshots: install-test chromium catalogs
+	$(BIN)/python -m tests.browser.screenshots $(SCREENSHOTS_ARGS)
+
 # Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
 test: install-test chromium catalogs
 	$(BIN)/ruff format --check .
