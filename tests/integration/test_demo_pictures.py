@@ -4,11 +4,13 @@ boxes a font without Hangul draws (Pillow's own font)."""
 from __future__ import annotations
 
 import io
+import logging
+import sys
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from app.demo_products import DEMO_PRODUCTS, label_font, picture, wrap
+from app.demo_products import DEMO_PRODUCTS, LABEL_FONT, label_font, picture, wrap
 from app.models.catalog import Product, ProductImage
 from app.seed import seed
 
@@ -48,7 +50,44 @@ def test_a_long_name_wraps_within_the_picture():
     assert len(lines) == 3
     assert lines[-1].endswith("…")
     assert all(font.getlength(line) <= 720 for line in lines)
-    assert wrap("한정판피규어세트한정판피규어세트한정판피규어세트한정판피규어세트", font, 300)[0] != ""
+    long_word = "한정판피규어세트" * 4
+    broken = wrap(long_word, font, 300, max_lines=10)
+    assert len(broken) > 1
+    assert "".join(broken) == long_word
+    assert all(font.getlength(line) <= 300 for line in broken)
+    assert wrap("Moonlight Knight Figure", font, 720) == ["Moonlight Knight Figure"]
+
+
+def test_where_pillow_cannot_read_woff2_fonttools_unpacks_it(monkeypatch):
+    real = ImageFont.truetype
+    expected = glyphs(real(str(LABEL_FONT), 44), "지금구매")
+
+    def without_woff2(font, size=10, *args, **kwargs):
+        if str(font).endswith(".woff2"):
+            raise OSError("unknown file format")
+        return real(font, size, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFont, "truetype", without_woff2)
+    font = label_font.__wrapped__(44)
+    assert isinstance(font, ImageFont.FreeTypeFont)
+    assert str(font.path).endswith(".ttf")
+    assert glyphs(font, "지금구매") == expected
+
+
+def test_without_either_the_labels_fall_back_to_pillows_font_and_say_so(monkeypatch, caplog):
+    real = ImageFont.truetype
+
+    def unreadable(font, *args, **kwargs):
+        if "smore-sans" in str(font):
+            raise OSError("unknown file format")
+        return real(font, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFont, "truetype", unreadable)
+    monkeypatch.setitem(sys.modules, "fontTools.ttLib", None)
+    with caplog.at_level(logging.WARNING, logger="smore.seed"):
+        font = label_font.__wrapped__(44)
+    assert font.getbbox("Smore")[2] > 0
+    assert "default font" in caplog.text
 
 
 async def test_a_seeded_korean_label_is_drawn_in_smore_sans(app, settings):
