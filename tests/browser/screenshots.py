@@ -8,7 +8,7 @@ Playwright, signed in as each demo role:
 
     python -m tests.browser.screenshots [--only product,auction] [--out DIR]
 
-A page is captured whole when its PNG stays under ``MAX_BYTES``, else its first screen only.
+A page is captured down to two screens when its PNG stays under ``MAX_BYTES``, else its first screen only.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from tests.helpers.keys import key
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 MAX_BYTES = 300_000
+MAX_SCREENS = 2
 SIZES = {"desktop": (1280, 800), "phone": (360, 800)}
 LANGUAGES = ("ko", "en")
 LOCALES = {"ko": "ko-KR", "en": "en-GB"}
@@ -91,10 +92,12 @@ async def _goto(page: Page, path: str) -> None:
 
 
 async def _checkout(page: Page, shop: Shop) -> None:
-    """The order's Pay button leads to the sandbox gateway's hosted checkout."""
+    """The order's Pay button leads to the sandbox gateway's hosted checkout (shown as a full load
+    shows it)."""
     await _goto(page, f"/orders/{shop.order_id}")
     await page.click("#pay-button")
     await page.wait_for_url("**/sandbox-gateway/checkout?**")
+    await page.reload(wait_until="load")
 
 
 SHOTS = [
@@ -213,9 +216,21 @@ def _small_png(data: bytes) -> bytes:
 
 
 async def _capture(page: Page) -> bytes:
-    await page.evaluate("document.fonts.ready.then(() => true)")
+    """The page down to ``MAX_SCREENS`` screens (its first screen alone when that is too large a
+    PNG), once its fonts and pictures are in."""
+    await page.evaluate(
+        """async () => {
+            document.querySelectorAll('img[loading="lazy"]').forEach(img => { img.loading = "eager"; });
+            await Promise.all([...document.images].filter(img => !img.complete)
+                .map(img => new Promise(done => { img.onload = img.onerror = done; })));
+            await document.fonts.ready;
+        }"""
+    )
     await page.wait_for_timeout(300)  # the live regions' first update
-    whole = _small_png(await page.screenshot(full_page=True, animations="disabled"))
+    viewport = page.viewport_size or {"width": 1280, "height": 800}
+    height = min(await page.evaluate("document.documentElement.scrollHeight"), MAX_SCREENS * viewport["height"])
+    clip = {"x": 0, "y": 0, "width": viewport["width"], "height": height}
+    whole = _small_png(await page.screenshot(full_page=True, clip=clip, animations="disabled"))
     if len(whole) <= MAX_BYTES:
         return whole
     return _small_png(await page.screenshot(animations="disabled"))
