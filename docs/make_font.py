@@ -65,8 +65,8 @@ def rename(font: TTFont, style: str) -> None:
     font["post"].formatType = 3.0  # no glyph names: smaller, and nothing reads them
 
 
-def build(source_dir: Path) -> list[Path]:
-    OUT.mkdir(parents=True, exist_ok=True)
+def build(source_dir: Path, out: Path = OUT) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, (style, weight) in WEIGHTS.items():
         options = subset_options()
@@ -76,7 +76,7 @@ def build(source_dir: Path) -> list[Path]:
         subsetter.subset(font)
         rename(font, style)
         font.recalcTimestamp = False  # the same package gives the same bytes
-        target = OUT / f"smore-sans-{weight}.woff2"
+        target = out / f"smore-sans-{weight}.woff2"
         subset.save_font(font, str(target), options)
         written.append(target)
     return written
@@ -103,10 +103,10 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     source_dir = Path(argv[0])
     for path in build(source_dir):
-        print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
+        print(f"{path}: {path.stat().st_size:,} bytes")
     if len(argv) == 2:
         (OUT / "OFL.txt").write_text(licence_text(Path(argv[1])), encoding="utf-8")
-        print(f"{(OUT / 'OFL.txt').relative_to(ROOT)} written")
+        print(f"{OUT / 'OFL.txt'} written")
 
 
 if __name__ == "__main__":
