@@ -107,6 +107,7 @@ SHOTS = [
     Shot("order", "shopper", lambda page, shop: _goto(page, f"/orders/{shop.order_id}")),
     Shot("checkout", "shopper", _checkout),
     Shot("seller", "seller", lambda page, shop: _goto(page, "/seller")),
+    Shot("seller-products", "seller", lambda page, shop: _goto(page, "/seller/products")),
     Shot("admin", "admin", lambda page, shop: _goto(page, "/admin")),
 ]
 
