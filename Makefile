@@ -74,8 +74,8 @@ FONT_SRC     := var/font-src
 font: install
 	$(PIP) install --quiet -c requirements.lock fonttools brotli
 	rm -rf $(FONT_SRC) && mkdir -p $(FONT_SRC)
-	cd $(FONT_SRC) && { apt-get download $(FONT_PACKAGE) 2>/dev/null || \
-		{ $(SUDO) apt-get update -qq && apt-get download $(FONT_PACKAGE); }; } && dpkg-deb -x fonts-nanum_*.deb .
+	(cd $(FONT_SRC) && { apt-get download $(FONT_PACKAGE) 2>/dev/null || \
+		{ $(SUDO) apt-get update -qq && apt-get download $(FONT_PACKAGE); }; } && dpkg-deb -x fonts-nanum_*.deb .)
 	$(BIN)/python docs/make_font.py $(FONT_SRC)/usr/share/fonts/truetype/nanum $(FONT_SRC)/usr/share/doc/fonts-nanum/copyright
 	rm -rf $(FONT_SRC)
 
