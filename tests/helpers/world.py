@@ -1,0 +1,149 @@
+"""A small shop with something on every page, written through the real services: a seller with a
+drop on sale and a live auction, a shopper who paid for a unit (and asked a partial refund), holds
+another unit unpaid and bid on the auction, a member whose seller application waits for review, an
+administrator, and an open password-reset link. The crawl, phone-width and accessibility tests
+visit every page of every role over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import insert, select
+
+from app.accounts.resets import token_hash
+from app.catalog.transitions import transition
+from app.drops.rules import Outcome
+from app.drops.service import Press
+from app.models.auctions import Auction
+from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
+from app.models.members import Member, MemberRole, PasswordReset
+from app.models.orders import Order
+from app.models.payments import PaymentStatus
+from app.orders.service import order_for_right
+from app.payments.refund_requests import request_money
+from app.payments.service import record_done, start_payment
+from app.sellers.service import SellerService
+from tests.helpers.auctions import bid, dispatch_all
+from tests.helpers.drops import open_sale, service
+from tests.helpers.keys import key
+
+RESET_TOKEN = "a-reset-link-token-for-the-pages-tests-0123456789"
+
+
+@dataclass(frozen=True)
+class World:
+    admin: Member
+    seller: Member
+    shopper: Member
+    applicant: Member
+    category_id: int
+    category_slug: str
+    product_id: int  # the seller's drop, on sale
+    auction_product_id: int
+    auction_id: int
+    right_id: int  # the shopper's unpaid unit
+    order_id: int  # the shopper's paid order
+    payment_id: int
+    payment_key: str
+    refund_id: int
+    application_id: int
+    reset_token: str
+
+    def emails(self) -> dict[str, str | None]:
+        """Each role's sign-in address (None: a visitor)."""
+        return {"visitor": None, "shopper": self.shopper.email, "seller": self.seller.email, "admin": self.admin.email}
+
+
+async def seeded_world(app, members, products) -> World:
+    database = app.state.database
+    admin = await members.admin()
+    seller = await members.create("seller@example.test", role=MemberRole.SELLER, display_name="Studio Seoul")
+    shopper = await members.create("ana@example.test", display_name="Ana Kim")
+    applicant = await members.create("ben@example.test", display_name="Ben Park")
+    category = await products.category("figures", "Figures")
+
+    drop = await products.create(
+        seller,
+        category_id=category.id,
+        name="Limited figure",
+        status=ProductStatus.ON_SALE,
+        list_price=12_000,
+        fixed_quantity=4,
+        total_quantity=6,
+        purchase_limit=2,
+        sale_starts_at=utcnow() - timedelta(minutes=1),
+    )
+    await open_sale(app, drop.id)
+    drops = service(app)
+    rights = []
+    for _ in range(2):
+        result = await drops.press(Press(drop.id, shopper.id, key()))
+        assert result.outcome is Outcome.GRANTED, result
+        rights.append(result.right_id)
+    paid_right, held_right = rights
+
+    async with database.transaction() as db:
+        order = await order_for_right(db, paid_right)
+        assert order is not None
+        payment = await start_payment(db, order)
+        payment.status = PaymentStatus.IN_PROGRESS  # what the confirm's claim does
+        payment.payment_key = f"pk-{payment.id}"
+        order_id, payment_id, payment_key = order.id, payment.id, payment.payment_key
+    async with database.transaction() as db:
+        assert (await record_done(db, payment_id, method="card", approved_at=utcnow())).state == "paid"
+    async with database.transaction() as db:
+        refund = await request_money(
+            db, await db.get(Order, order_id), amount=2_000, reason="the box arrived dented", actor_id=shopper.id
+        )
+        refund_id = refund.id
+
+    auctioned = await products.create(
+        seller,
+        category_id=category.id,
+        name="Signed print",
+        status=ProductStatus.CONVERSION_PENDING,
+        fixed_quantity=2,
+        taken_quantity=2,
+        total_quantity=4,
+        auction_start_price=10_000,
+        auction_increment=1_000,
+        auction_duration_minutes=60,
+    )
+    async with database.transaction() as db:
+        fresh = await db.get(Product, auctioned.id)
+        await transition(db, fresh, ProductStatus.AUCTION_LIVE, reason="every fixed-price unit is paid")
+    await dispatch_all(app)
+    async with database.transaction() as db:
+        auction = (await db.execute(select(Auction).where(Auction.product_id == auctioned.id))).scalar_one()
+    assert (await bid(app, auction.id, shopper.id, 10_000)).accepted
+    await dispatch_all(app)
+
+    async with database.transaction() as db:
+        application = await SellerService(db).apply(
+            await db.get(Member, applicant.id), "Ben's Prints", "ben@example.test", "Hand-pulled prints."
+        )
+        application_id = application.id
+        now = utcnow()
+        columns = {"member_id": shopper.id, "token_hash": token_hash(RESET_TOKEN), "created_at": now}
+        await db.execute(insert(PasswordReset).values(expires_at=now + timedelta(minutes=30), **columns))
+
+    return World(
+        admin=admin,
+        seller=seller,
+        shopper=shopper,
+        applicant=applicant,
+        category_id=category.id,
+        category_slug=category.slug,
+        product_id=drop.id,
+        auction_product_id=auctioned.id,
+        auction_id=auction.id,
+        right_id=held_right,
+        order_id=order_id,
+        payment_id=payment_id,
+        payment_key=payment_key,
+        refund_id=refund_id,
+        application_id=application_id,
+        reset_token=RESET_TOKEN,
+    )
