@@ -9,73 +9,16 @@ import re
 from typing import Any
 
 import pytest
-from litestar.routes import HTTPRoute
 
 from tests.helpers.web import HTMX, login
-from tests.helpers.world import World, seeded_world
+from tests.helpers.world import ANY_TYPE, FRAGMENTS, NOT_HTML, STREAMS, World, fill, get_routes, seeded_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
-# Routes whose answer is not an HTML page: the content type they are meant to have.
-NOT_HTML: dict[str, str] = {
-    "/healthz": "application/json",
-    "/favicon.ico": "image/",
-    "/static/{file_path:path}": "text/css",  # filled with the shop's style sheet
-    "/sandbox-gateway/v1/payments/orders/{order_id:str}": "application/json",  # the gateway's API
-    "/sandbox-gateway/v1/payments/{payment_key:str}": "application/json",
-}
-# Streams (text/event-stream) never end: they are listed, not read here (the live tests read them).
-STREAMS = {"/auctions/{auction_id:int}/events", "/products/{product_id:int}/events", "/me/notifications/events"}
-# HTML fragments swapped into a page (no <title> of their own).
-FRAGMENTS = {"/products/{product_id:int}/buy-box"}
-# Files a visitor may ask for that need not exist: any answer but a 5xx.
-ANY_TYPE = {"/uploads/{file_path:path}"}
-# Known not to hold yet: (path, role or None for every role, header variant or None) → reason.
+# Known not to hold yet: route → why (each has its own xfail test below).
 KNOWN: dict[str, str] = {
     "/seller/apply": "the seller application page is served as application/json on a direct load",
 }
-
-_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
-
-
-def get_routes(app) -> list[str]:
-    paths = []
-    for route in app.routes:
-        if isinstance(route, HTTPRoute) and any("GET" in h.http_methods for h in route.route_handlers):
-            paths.append(route.path)
-    return sorted(set(paths))
-
-
-def fill(path: str, world: World) -> str:
-    """``path`` with its parameters replaced by the seeded shop's ids."""
-    per_route = {
-        "/admin/members/{target_id:int}": {"target_id": world.shopper.id},
-        "/admin/products/{target_id:int}": {"target_id": world.product_id},
-        "/sandbox-gateway/v1/payments/orders/{order_id:str}": {"order_id": f"order-{world.order_id}"},
-        "/products/{product_id:int}/auction": {"product_id": world.auction_product_id},
-    }
-    values: dict[str, Any] = {
-        "category_id": world.category_id,
-        "slug": world.category_slug,
-        "product_id": world.product_id,
-        "target_id": world.shopper.id,
-        "payment_id": world.payment_id,
-        "payment_key": world.payment_key,
-        "refund_id": world.refund_id,
-        "application_id": world.application_id,
-        "auction_id": world.auction_id,
-        "right_id": world.right_id,
-        "order_id": world.order_id,
-        "token": world.reset_token,
-        "file_path": "css/smore.css" if path.startswith("/static/") else "missing.png",
-    } | per_route.get(path, {})
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        assert name in values, f"no value for {{{name}}} in {path}: add it to fill()"
-        return str(values[name])
-
-    return _PARAM.sub(one, path)
 
 
 def _title(html: str) -> str:
