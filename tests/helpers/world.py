@@ -213,3 +213,66 @@ def page_routes(app) -> list[str]:
     """The GET routes that answer an HTML page (not a stream, a fragment, a file or an API)."""
     skip = set(NOT_HTML) | STREAMS | FRAGMENTS | ANY_TYPE
     return [route for route in get_routes(app) if route not in skip]
+
+
+def main_pages(world: World) -> dict[str, list[str]]:
+    """The main pages of each role (what the accessibility test checks)."""
+    product, auction, order = (
+        f"/products/{world.product_id}",
+        f"/auctions/{world.auction_id}",
+        f"/orders/{world.order_id}",
+    )
+    own = f"/seller/products/{world.product_id}"
+    return {
+        "visitor": [
+            "/",
+            "/categories",
+            f"/categories/{world.category_slug}",
+            "/search?q=figure",
+            product,
+            auction,
+            "/login",
+            "/signup",
+            "/password/forgot",
+        ],
+        "shopper": [
+            "/me",
+            "/me/purchases",
+            "/me/bids",
+            "/me/notifications",
+            "/orders",
+            order,
+            f"{order}/refund",
+            "/seller/apply",
+            product,
+            auction,
+        ],
+        "seller": [
+            "/seller",
+            "/seller/products",
+            "/seller/products/new",
+            f"{own}/edit",
+            f"{own}/stock",
+            "/seller/auctions",
+            f"/seller/auctions/{world.auction_id}",
+            "/seller/refunds",
+            f"/seller/refunds/{world.refund_id}",
+            "/seller/settlements",
+        ],
+        "admin": [
+            "/admin",
+            "/admin/sellers",
+            f"/admin/sellers/{world.application_id}",
+            "/admin/members",
+            f"/admin/members/{world.shopper.id}",
+            "/admin/products",
+            f"/admin/products/{world.product_id}",
+            "/admin/categories",
+            "/admin/payments",
+            f"/admin/payments/{world.payment_id}",
+            "/admin/refunds",
+            f"/admin/refunds/{world.refund_id}",
+            "/admin/policies",
+            "/admin/events",
+        ],
+    }
