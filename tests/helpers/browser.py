@@ -1,11 +1,89 @@
-"""Steps a shopper takes in Chromium (through Playwright), and a browser context that records every
-Content-Security-Policy violation its pages report."""
+"""Steps a shopper takes in Chromium (through Playwright), a browser context that records every
+Content-Security-Policy violation its pages report, contexts in a language (Korean or English) and
+at a phone's width, the words of the page in that language (``t``), and the checks the phone-width
+and accessibility tests make on a page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
+from app.core.i18n import gettext, using
 from tests.helpers.factories import PASSWORD
+
+LANGUAGES = ("ko", "en")
+PHONE = {"width": 360, "height": 800}
+DESKTOP = {"width": 1280, "height": 800}
+_BROWSER_LOCALES = {"ko": "ko-KR", "en": "en-US"}
+AXE = Path(__file__).resolve().parent.parent / "browser" / "vendor" / "axe-4.14.1.min.js"
+
+
+def t(text: str, language: str, **params: Any) -> str:
+    """``text`` as the shop shows it in ``language`` (its catalog's translation, English if none)."""
+    with using(language):
+        return gettext(text, **params)
+
+
+async def language_context(
+    browser: Browser, base: str, language: str, *, viewport: dict[str, int] | None = None, **options: Any
+) -> BrowserContext:
+    """A browser context whose visitor reads ``language``: the browser's locale (its
+    Accept-Language) and the shop's ``lang`` cookie both say so."""
+    context = await browser.new_context(
+        base_url=base, locale=_BROWSER_LOCALES[language], viewport=viewport or DESKTOP, **options
+    )
+    await context.add_cookies([{"name": "lang", "value": language, "url": base}])
+    return context
+
+
+async def language_page(browser: Browser, base: str, language: str, email: str | None = None, **options: Any):
+    """A page in a context of its own in ``language``, signed in as ``email`` when given."""
+    context = await language_context(browser, base, language, **options)
+    page = await context.new_page()
+    if email:
+        await sign_in(page, email)
+    return context, page
+
+
+# The page's width beyond the screen, and the elements that stick out furthest (to name the culprit).
+_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right > width + 0.5 && box.width > 0) {
+      let name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+        (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+      wide.push([Math.round(box.right), name]);
+    }
+  }
+  wide.sort((a, b) => b[0] - a[0]);
+  return {scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 3).map(w => w[1] + " to " + w[0] + "px")};
+}"""
+
+
+async def overflow(page: Page, width: int = PHONE["width"]) -> str | None:
+    """None when the page fits ``width``; else how wide it is and what sticks out."""
+    found = await page.evaluate(_OVERFLOW)
+    if found["scroll"] <= width:
+        return None
+    return f"{found['scroll']} px wide ({', '.join(found['wide'])})"
+
+
+async def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of ``impacts`` on the page as it is: "rule-id (impact): target, …".
+    axe is evaluated as the file's text (a <script> element would be refused by the page's policy)."""
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = await page.evaluate(
+        """async () => {
+          const r = await axe.run(document, {resultTypes: ["violations"]});
+          return r.violations.map(v => ({id: v.id, impact: v.impact, targets: v.nodes.map(n => n.target.join(" "))}));
+        }"""
+    )
+    return [f"{v['id']} ({v['impact']}): {', '.join(v['targets'][:5])}" for v in results if v["impact"] in impacts]
 
 
 async def signed_in_page(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
@@ -22,7 +100,7 @@ async def sign_in(page: Page, email: str) -> None:
     await page.fill("#f-email", email)
     await page.fill("#f-password", PASSWORD)
     await page.click("main button[type=submit]")
-    await expect(page.locator('[data-nav="me"]')).to_be_visible()
+    await expect(page.locator('[data-nav="me"]')).to_be_attached()  # in the header's menu (folded on a phone)
 
 
 async def pay_with_the_approve_card(page: Page, amount: str) -> None:
