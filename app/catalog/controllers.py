@@ -18,6 +18,7 @@ from app.catalog import public, rules
 from app.catalog.markup import render_description
 from app.catalog.service import CategoryService
 from app.core.errors import FormInvalid
+from app.drops import purchases
 from app.models.catalog import Category
 from app.web.forms import parse_positive_int, read_form
 from app.web.pages import AdminPages, act, flash_redirect, with_db
@@ -55,7 +56,8 @@ class ProductController(Controller):
     async def show(
         self, request: HTMXRequest, product_id: FromPath[int], db: DbSession, services: AppServices, image: Query = None
     ) -> Template:
-        view = await public.product_view(db, product_id, await current_member(request))
+        viewer = await current_member(request)
+        view = await public.product_view(db, product_id, viewer)
         images = view.product.images
         shown = min(parse_positive_int(image), len(images)) if images else 0
         if view.counts_as_view and image is None:  # browsing the gallery is not another visit
@@ -66,6 +68,7 @@ class ProductController(Controller):
             "main_image": images[shown - 1] if images else None,
             "shown": shown,
             "description": render_description(view.product.description),
+            "buy": await purchases.buy_box(db, view.product, viewer.id if viewer else None),
         }
         return render(request, "catalog/product.html", context | public.template_helpers())
 

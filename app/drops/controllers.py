@@ -6,7 +6,6 @@ import json
 import math
 import uuid
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get, post
@@ -16,9 +15,9 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from app.accounts.identity import session_generation
+from app.accounts.identity import current_member, session_generation
 from app.core.errors import DomainError
-from app.core.i18n import current_language
+from app.core.i18n import Msg, _, current_language, ngettext
 from app.drops import purchases
 from app.drops.purchases import HeldRight, Pressed
 from app.drops.rules import Outcome, PressResult
@@ -32,11 +31,11 @@ from app.web.params import AppServices, DbSession, SignedIn
 from app.web.templating import page
 
 MESSAGES = {
-    Outcome.SOLD_OUT: "Sold out. Units that are not paid in time come back, so keep this page open.",
-    Outcome.LIMIT: "You already hold your limit for this product.",
-    Outcome.NOT_ON_SALE: "Not on sale yet. The Buy button works from the start time.",
-    Outcome.ENDED: "The fixed-price sale has ended.",
-    Outcome.OWN_PRODUCT: "This is your product: sellers cannot buy their own products.",
+    Outcome.SOLD_OUT: Msg("Sold out. Units that are not paid in time come back, so keep this page open."),
+    Outcome.LIMIT: Msg("You already hold your limit for this product."),
+    Outcome.NOT_ON_SALE: Msg("Not on sale yet. The Buy button works from the start time."),
+    Outcome.ENDED: Msg("The fixed-price sale has ended."),
+    Outcome.OWN_PRODUCT: Msg("This is your product: sellers cannot buy their own products."),
 }
 
 
@@ -68,7 +67,7 @@ class DropController(Controller):
                 await refuse_signed_out(request)
             if pressed.result.outcome is Outcome.OWN_PRODUCT:
                 status_code = 403
-            message = MESSAGES.get(pressed.result.outcome, "")
+            message = str(MESSAGES.get(pressed.result.outcome, ""))
         result = pressed.result if pressed else None
         right = pressed.right if pressed else None
         if not (request.htmx and not request.htmx.boosted):
@@ -80,14 +79,19 @@ class DropController(Controller):
         return Template(template_name="drops/_buy_result.html", context=context, status_code=status_code)
 
     @get("/{product_id:int}/buy-box", name="product_buy_box")
-    async def buy_box(self, request: HTMXRequest, product_id: FromPath[int]) -> Template:
-        return Template(template_name="drops/_buy_box.html", context={"product_id": product_id, "key": new_key()})
+    async def buy_box(self, request: HTMXRequest, product_id: FromPath[int], db: DbSession) -> Template:
+        """The buy box as the product page shows it to this viewer (never Buy for the seller)."""
+        product = await purchases.public_product(db, product_id)
+        member = await current_member(request)
+        box = await purchases.buy_box(db, product, member.id if member else None)
+        context = {"buy": box, "product_id": product_id, "key": new_key(), "now": utcnow()}
+        return Template(template_name="drops/_buy_box.html", context=context)
 
     @get("/{product_id:int}/events", name="product_events")
     async def events(self, product_id: FromPath[int], services: AppServices) -> ServerSentEvent:
         live, streams = services.hubs["product"], services.streams
         if await live.current(product_id) is None:
-            raise NotFoundException("This product does not exist.")
+            raise NotFoundException(_("This product does not exist."))
 
         language = current_language()
 
@@ -107,16 +111,18 @@ class DropController(Controller):
 def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:
     if right is None:
         return message
-    return {
-        RightStatus.PAID: "This unit is yours and paid.",
-        RightStatus.EXPIRED: "This purchase right expired: it was not paid in time.",
-        RightStatus.CANCELLED: "This purchase right was given up or its payment failed.",
-    }.get(right.status, f"It is yours! Pay within {_minutes_left(right.expires_at)} to keep it.")
-
-
-def _minutes_left(deadline: datetime) -> str:
-    minutes = max(1, math.ceil((deadline - utcnow()).total_seconds() / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    if right.status is RightStatus.PAID:
+        return _("This unit is yours and paid.")
+    if right.status is RightStatus.EXPIRED:
+        return _("This purchase right expired: it was not paid in time.")
+    if right.status is RightStatus.CANCELLED:
+        return _("This purchase right was given up or its payment failed.")
+    minutes = max(1, math.ceil((right.expires_at - utcnow()).total_seconds() / 60))
+    return ngettext(
+        "It is yours! Pay within %(num)d minute to keep it.",
+        "It is yours! Pay within %(num)d minutes to keep it.",
+        minutes,
+    )
 
 
 class MyPurchasesController(MemberPages):

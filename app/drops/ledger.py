@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
+from app.core.i18n import N_, Msg, _
 from app.drops.stock import ledger_sum
 from app.models.catalog import Product
 from app.models.drops import StockEntry
@@ -25,6 +26,17 @@ class LedgerLine:
     @property
     def signed_delta(self) -> str:
         return f"{self.entry.delta:+d}"
+
+    @property
+    def reference_text(self) -> str:
+        """The row the change is for, in words: "Purchase right #4", "Refund #2" (never ``right:4``)."""
+        kind, _sep, number = (self.entry.reference or "").partition(":")
+        if kind in _REFERENCES and number.isdigit():
+            return str(Msg(_REFERENCES[kind], id=number))
+        return self.entry.reference or ""
+
+
+_REFERENCES = {"right": N_("Purchase right #%(id)s"), "refund": N_("Refund #%(id)s"), "product": N_("Product #%(id)s")}
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class StockLedgerService:
         """The product, or NotFound; with ``seller``, only that seller's own products."""
         product = await self.db.get(Product, product_id)
         if product is None or (seller is not None and product.seller_id != seller.id):
-            raise NotFound("This product does not exist.")
+            raise NotFound(_("This product does not exist."))
         return product
 
     async def ledger(self, product: Product, page: int, size: int) -> StockLedger:

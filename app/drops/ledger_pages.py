@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from app.accounts.guards import provide_member, requires_seller
 from app.catalog.lifecycle import LABELS
+from app.core.i18n import _
 from app.drops.ledger import StockLedgerService
 from app.models.members import Member
 from app.web.pages import AdminPages, with_db
@@ -44,7 +45,9 @@ class AdminStockLedgerController(AdminPages):
     async def stock(
         self, request: HTMXRequest, product_id: FromPath[int], ledgers: Ledgers, page: Query = None
     ) -> Template:
-        return await _ledger_page(request, ledgers, product_id, page, back=(f"/admin/products/{product_id}", "Product"))
+        return await _ledger_page(
+            request, ledgers, product_id, page, back=(f"/admin/products/{product_id}", _("Product"))
+        )
 
 
 class SellerStockLedgerController(Controller):
@@ -57,5 +60,5 @@ class SellerStockLedgerController(Controller):
         self, request: HTMXRequest, product_id: FromPath[int], member: SignedIn, ledgers: Ledgers, page: Query = None
     ) -> Template:
         return await _ledger_page(
-            request, ledgers, product_id, page, seller=member, back=("/seller/products", "My products")
+            request, ledgers, product_id, page, seller=member, back=("/seller/products", _("My products"))
         )

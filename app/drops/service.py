@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.service import active_generations
 from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import _
 from app.core.lanes import Lanes
 from app.db import Database, waiting_for_connections
 from app.drops.gate import Gate, StockChange
@@ -113,7 +114,7 @@ class DropService:
         """Answer one press. Once queued, a press runs to its end even if the client goes away
         meanwhile (its request is cancelled), so that its batch and its answer are not lost."""
         if not key_is_valid(press.key):
-            raise DomainError("This Buy button has expired. Reload the page and press it again.")
+            raise DomainError(_("This Buy button has expired. Reload the page and press it again."))
         task = asyncio.ensure_future(self._press(press, now or utcnow()))
         _background.add(task)
         task.add_done_callback(_background.discard)
@@ -212,7 +213,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
         )
     ).one_or_none()
     if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
-        raise NotFound("This product does not exist.")
+        raise NotFound(_("This product does not exist."))
     members = {press.member_id for press in presses}
     keys = {p.key for p in presses}
     rights = {
@@ -337,7 +338,7 @@ def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None
 
 
 def _conflict() -> KeyConflict:
-    return KeyConflict("This Buy button belongs to another member's page. Reload the page.")
+    return KeyConflict(_("This Buy button belongs to another member's page. Reload the page."))
 
 
 def _replay_or_conflict(right: PurchaseRight, press: Press) -> PressResult | KeyConflict:

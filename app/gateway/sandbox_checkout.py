@@ -16,6 +16,7 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
+from app.core.i18n import _
 from app.gateway.sandbox_payments import CARDS_BY_ID, SANDBOX_CARDS, create_session
 
 if TYPE_CHECKING:
@@ -80,22 +81,30 @@ def parse_checkout(params: Mapping[str, Any], client_key: str) -> CheckoutReques
         return value.strip() if isinstance(value, str) else ""
 
     if not secure_equal(text("clientKey"), client_key):
-        raise CheckoutProblem(401, ["The client key is not valid for this gateway (UNAUTHORIZED_KEY)."])
+        raise CheckoutProblem(
+            401, [_("The client key is not valid for this gateway (%(code)s).", code="UNAUTHORIZED_KEY")]
+        )
     problems: list[str] = []
     order_id, order_name, raw_amount = text("orderId"), text("orderName"), text("amount")
     if not _ORDER_ID.fullmatch(order_id):
-        problems.append("orderId must be 6 to 64 characters: letters, digits, “-” and “_”.")
+        problems.append(_("orderId must be 6 to 64 characters: letters, digits, “-” and “_”."))
     if not order_name or len(order_name) > 100:
-        problems.append("orderName is required (at most 100 characters).")
+        problems.append(_("orderName is required (at most 100 characters)."))
     amount = int(raw_amount) if raw_amount.isascii() and raw_amount.isdigit() and len(raw_amount) <= 10 else 0
     if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
-        problems.append(f"amount must be a whole number of won from {MIN_AMOUNT:,} to {MAX_AMOUNT:,}.")
+        problems.append(
+            _(
+                "amount must be a whole number of won from %(low)s to %(high)s.",
+                low=f"{MIN_AMOUNT:,}",
+                high=f"{MAX_AMOUNT:,}",
+            )
+        )
     success_url, fail_url, email = text("successUrl"), text("failUrl"), text("customerEmail")
     for name, url in (("successUrl", success_url), ("failUrl", fail_url)):
         if not _is_web_url(url):
-            problems.append(f"{name} must be an absolute http:// or https:// URL.")
+            problems.append(_("%(name)s must be an absolute http:// or https:// URL.", name=name))
     if email and (len(email) > 100 or not _EMAIL.fullmatch(email)):
-        problems.append("customerEmail is not an email address.")
+        problems.append(_("customerEmail is not an email address."))
     if problems:
         raise CheckoutProblem(400, problems)
     return CheckoutRequest(client_key, order_id, order_name, amount, success_url, fail_url, email or None)
@@ -124,7 +133,7 @@ async def checkout_submit(request: Request[Any, Any, Any], gateway: NamedDepende
         return Redirect(target, status_code=303)
     card = form.get("card")
     if card not in CARDS_BY_ID:
-        return _window(checkout, error="Choose a test card to pay with.", status_code=400)
+        return _window(checkout, error=_("Choose a test card to pay with."), status_code=400)
     payment_key = await gateway.store.transaction(
         partial(
             create_session,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from app.core.i18n import Msg
 from app.gateway.sandbox_store import (
     StoredPayment,
     get_payment,
@@ -38,24 +39,35 @@ MAX_IDEMPOTENCY_KEY = 300
 class SandboxCard:
     id: str
     number: str
-    name: str
-    behaviour: str
+    name: Msg  # shown in the checkout window, in the shopper's language
+    behaviour: Msg
 
 
 SANDBOX_CARDS = (
-    SandboxCard("approve", "4330-1200-0000-0001", "Approved", "The payment is approved."),
-    SandboxCard("decline", "4330-1200-0000-0002", "Declined", "The card company declines it (REJECT_CARD_PAYMENT)."),
+    SandboxCard("approve", "4330-1200-0000-0001", Msg("Approved"), Msg("The payment is approved.")),
+    SandboxCard(
+        "decline",
+        "4330-1200-0000-0002",
+        Msg("Declined"),
+        Msg("The card company declines it (%(code)s).", code="REJECT_CARD_PAYMENT"),
+    ),
     SandboxCard(
         "insufficient",
         "4330-1200-0000-0003",
-        "Insufficient funds",
-        "Refused for lack of funds (REJECT_ACCOUNT_PAYMENT).",
+        Msg("Insufficient funds"),
+        Msg("Refused for lack of funds (%(code)s).", code="REJECT_ACCOUNT_PAYMENT"),
     ),
     SandboxCard(
-        "timeout", "4330-1200-0000-0004", "Gateway timeout", "No answer for a long while, then 504; no charge."
+        "timeout",
+        "4330-1200-0000-0004",
+        Msg("Gateway timeout"),
+        Msg("No answer for a long while, then 504; no charge."),
     ),
     SandboxCard(
-        "lost-response", "4330-1200-0000-0005", "Approved, answer lost", "Approved at once, but the answer comes late."
+        "lost-response",
+        "4330-1200-0000-0005",
+        Msg("Approved, answer lost"),
+        Msg("Approved at once, but the answer comes late."),
     ),
 )
 CARDS_BY_ID = {card.id: card for card in SANDBOX_CARDS}

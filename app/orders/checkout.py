@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.queries import product_names
 from app.core.errors import DomainError
+from app.core.i18n import _, ngettext
 from app.core.numbers import parse_whole
 from app.drops.purchases import member_right
 from app.gateway.errors import user_message_for
@@ -46,7 +47,7 @@ async def start(db: AsyncSession, settings: Settings, order_id: int, member_id: 
     Raises ``NotPayable`` when the order cannot be paid any more."""
     order = await member_order(db, order_id, member_id)
     payment = await start_payment(db, order)
-    name = (await product_names(db, [order.product_id])).get(order.product_id, "Smore order")
+    name = (await product_names(db, [order.product_id])).get(order.product_id) or _("Smore order")
     return checkout_url(settings.gateway_base_url, settings.payment_client_key, payment, name, site)
 
 
@@ -63,7 +64,7 @@ class GatewayAnswer:
         key, gateway_order, amount = params.get("paymentKey", ""), params.get("orderId", ""), params.get("amount", "")
         whole = parse_whole(amount)
         if not key or not gateway_order or whole is None or len(key) > 200 or len(gateway_order) > 64:
-            raise DomainError("The payment gateway sent an incomplete answer. Nothing was charged.")
+            raise DomainError(_("The payment gateway sent an incomplete answer. Nothing was charged."))
         return cls(key, gateway_order, whole)
 
 
@@ -141,21 +142,21 @@ def read_refund_form(form: Mapping[str, str]) -> tuple[RefundAsk | None, dict[st
     errors: dict[str, str] = {}
     quantity = _whole(form.get("quantity", "") or "0")
     if quantity is None:
-        errors["quantity"] = "Enter a whole number of units."
+        errors["quantity"] = _("Enter a whole number of units.")
     raw_amount = form.get("amount", "")
     amount = _whole(raw_amount) if raw_amount else None
     if raw_amount and amount is None:
-        errors["amount"] = "Enter the amount in whole won, e.g. 12000."
+        errors["amount"] = _("Enter the amount in whole won, e.g. 12000.")
     if quantity and raw_amount and "amount" not in errors:
-        errors["amount"] = (
+        errors["amount"] = _(
             "Returned units are refunded what the refund policy gives for them: leave the amount empty, "
             "or ask for money back without returning units."
         )
     if quantity == 0 and not raw_amount:
-        errors["quantity"] = "Choose the units to return, or ask for an amount without returning units."
+        errors["quantity"] = _("Choose the units to return, or ask for an amount without returning units.")
     reason = form.get("reason", "")
     if len(reason) > 300:
-        errors["reason"] = "At most 300 characters."
+        errors["reason"] = _("At most 300 characters.")
     if errors:
         return None, errors
     assert quantity is not None
@@ -177,10 +178,16 @@ async def refund(db: AsyncSession, order: Order, ask: RefundAsk, actor_id: int) 
 def refund_message(refund: Refund) -> str:
     """What the shopper is told once the refund is asked for."""
     if refund.quantity == 0:
-        return f"Your request for {format_won(refund.amount)} was sent to the seller. Their decision will show here."
-    units = "unit" if refund.quantity == 1 else "units"
-    asked = f"Refund of {format_won(refund.amount)} for {refund.quantity} {units} requested."
-    return f"{asked} It usually completes within a minute."
+        return _(
+            "Your request for %(amount)s was sent to the seller. Their decision will show here.",
+            amount=format_won(refund.amount),
+        )
+    return ngettext(
+        "Refund of %(amount)s for %(num)d unit requested. It usually completes within a minute.",
+        "Refund of %(amount)s for %(num)d units requested. It usually completes within a minute.",
+        refund.quantity,
+        amount=format_won(refund.amount),
+    )
 
 
 async def order_of_right(db: AsyncSession, member_id: int, right_id: int) -> tuple[Order | None, PurchaseRight]:

@@ -10,6 +10,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import _
+from app.core.labels import label
 from app.models.orders import Order
 from app.orders import checkout, queries
 from app.orders.checkout import GatewayAnswer
@@ -26,7 +28,9 @@ from app.web.templating import page as render
 def after_outcome(request: HTMXRequest, outcome: ConfirmOutcome) -> Redirect:
     """Tell the member, and go to the order."""
     kind = {"paid": "success", "pending": "info"}.get(outcome.state, "error")
-    return flash_redirect(request, outcome.message, kind, f"/orders/{outcome.order_id}")
+    # The outcome's sentence is the shop's own (a cached answer or a job's may be in English: its
+    # translation is looked up here).
+    return flash_redirect(request, _(outcome.message), kind, f"/orders/{outcome.order_id}")
 
 
 class OrderController(MemberPages):
@@ -110,7 +114,9 @@ class PurchasePayController(MemberPages):
     async def pay(self, request: HTMXRequest, right_id: FromPath[int], member: SignedIn, db: DbSession) -> Redirect:
         order, right = await checkout.order_of_right(db, member.id, right_id)
         if order is None:
-            message = f"This purchase right is {right.status.value}; there is nothing to pay."
+            message = _(
+                "This purchase right is %(state)s; there is nothing to pay.", state=label(right.status, "right")
+            )
             return flash_redirect(request, message, "error", "/me/purchases")
         return Redirect(f"/orders/{order.id}", status_code=303)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
+from app.core.i18n import _
 from app.core.status import Aggregate, created, move, own_history, register
 from app.db import add_once
 from app.events.outbox import record_event
@@ -38,12 +39,12 @@ async def order_for_right(db: AsyncSession, right_id: int) -> Order | None:
         return existing
     right = await db.get(PurchaseRight, right_id)
     if right is None:
-        raise NotFound("This purchase right does not exist.")
+        raise NotFound(_("This purchase right does not exist."))
     if right.status is not RightStatus.HELD:
         return None  # expired or given up before an order was made: nothing to pay
     seller_id = await db.scalar(select(Product.seller_id).where(Product.id == right.product_id))
     if seller_id is None:
-        raise NotFound("This purchase right's product does not exist.")
+        raise NotFound(_("This purchase right's product does not exist."))
     order = new_order(
         member_id=right.member_id,
         seller_id=seller_id,
@@ -103,7 +104,7 @@ async def member_order(db: AsyncSession, order_id: int, member_id: int) -> Order
     we confirm)."""
     order = await db.get(Order, order_id)
     if order is None or order.member_id != member_id:
-        raise NotFound("This order does not exist.")
+        raise NotFound(_("This order does not exist."))
     return order
 
 

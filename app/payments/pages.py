@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member
+from app.core.i18n import _
 from app.core.numbers import parse_whole
 from app.payments import queries
 from app.payments.policies import current_policy, history, set_policy
@@ -53,16 +54,16 @@ class AdminPolicyController(AdminPages):
         errors: dict[str, str] = {}
         fee = _percent_to_basis_points(form.get("fee_percent", ""))
         if fee is None:
-            errors["fee_percent"] = "Enter a percentage between 0 and 100, at most two decimals (e.g. 10 or 7.5)."
+            errors["fee_percent"] = _("Enter a percentage between 0 and 100, at most two decimals (e.g. 10 or 7.5).")
         rows = [(form.get(f"hours_{i}", ""), form.get(f"percent_{i}", "")) for i in range(MAX_TIERS)]
         tiers, tier_errors = validate_tiers(rows)
         errors |= tier_errors
         cancel_minutes = parse_whole(form.get("cancel_minutes", "0") or "0", high=24 * 60)
         if cancel_minutes is None:
-            errors["cancel_minutes"] = "Enter whole minutes between 0 and 1,440."
+            errors["cancel_minutes"] = _("Enter whole minutes between 0 and 1,440.")
         note = form.get("note", "")
         if len(note) > 300:
-            errors["note"] = "At most 300 characters."
+            errors["note"] = _("At most 300 characters.")
         if errors:
             return await _policies_page(request, db, form, errors, status_code=422)
         assert fee is not None and cancel_minutes is not None
@@ -74,7 +75,7 @@ class AdminPolicyController(AdminPages):
             note=note or None,
             actor_id=admin.id,
         )
-        message = "The new policy is in force. Payments made before keep the policy they were made under."
+        message = _("The new policy is in force. Payments made before keep the policy they were made under.")
         return flash_redirect(request, message, "success", "/admin/policies")
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import ngettext
 from app.models.payments import Policy
 from app.payments.rules import DEFAULT_FEE_BASIS_POINTS, DEFAULT_REFUND_TIERS
 
@@ -56,5 +57,9 @@ def give_up_refusal(policy: Policy, expires_at: datetime, now: datetime) -> str 
     payment deadline (after that it simply runs out). None when giving up is allowed."""
     minutes = policy.cancel_until_minutes_before
     if minutes and now > expires_at - timedelta(minutes=minutes):
-        return f"A purchase right can be given up until {minutes} minutes before its payment deadline."
+        return ngettext(
+            "A purchase right can be given up until %(num)d minute before its payment deadline.",
+            "A purchase right can be given up until %(num)d minutes before its payment deadline.",
+            minutes,
+        )
     return None

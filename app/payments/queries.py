@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.queries import product_names
 from app.core.errors import NotFound
+from app.core.i18n import _
 from app.models.members import Member
 from app.models.orders import Order
 from app.models.payments import (
@@ -45,7 +46,7 @@ async def payment_page(db: AsyncSession, payment_id: int) -> dict[str, Any]:
     """One payment with its order, its audit trail (the order's too), its changes and refunds."""
     payment = await db.get(Payment, payment_id)
     if payment is None:
-        raise NotFound("This payment does not exist.")
+        raise NotFound(_("This payment does not exist."))
     of_payment = (PaymentAudit.payment_id == payment.id) | (PaymentAudit.order_id == payment.order_id)
     trail = await db.execute(select(PaymentAudit).where(of_payment).order_by(PaymentAudit.id))
     changes = await db.execute(

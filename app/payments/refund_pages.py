@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import provide_member
 from app.core.errors import FormInvalid
+from app.core.i18n import _
 from app.models.members import Member
 from app.models.payments import Refund
 from app.payments import queries
@@ -63,7 +64,7 @@ class RefundQueuePages(Controller):
             return await self._review(request, db, member, refund_id, 422, values={"reason": reason}, errors=exc.errors)
 
         rejecting = reject(db, refund_id, member, self._seller(member), reason)
-        done = "The request was declined; the shopper sees your reason on their order."
+        done = _("The request was declined; the shopper sees your reason on their order.")
         return await act(
             request, rejecting, lambda _: done, self.path, refused_url=f"{self.path}/{refund_id}", invalid=again
         )
@@ -78,7 +79,11 @@ class RefundQueuePages(Controller):
 
 
 def _approved(refund: Refund) -> str:
-    return f"Refund #{refund.id} of ₩{refund.amount:,} approved: it is on its way to the shopper."
+    return _(
+        "Refund #%(id)s of %(amount)s approved: it is on its way to the shopper.",
+        id=refund.id,
+        amount=f"₩{refund.amount:,}",
+    )
 
 
 class SellerRefundController(RefundQueuePages, SellerPages):

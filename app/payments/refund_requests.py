@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.i18n import _
+from app.core.labels import label
 from app.core.status import created, move
 from app.core.text import length_error
 from app.models.base import utcnow
@@ -18,7 +20,7 @@ from app.models.orders import Order
 from app.models.payments import Payment, Refund, RefundStatus
 from app.payments.audit import audit
 from app.payments.refunds import hold, lock_left, new_refund, refundable_payment, waiting_request
-from app.payments.rules import REFUND_LABELS, RefundRefused, check_money_request, refund_rate
+from app.payments.rules import RefundRefused, check_money_request, refund_rate
 
 REASON_LENGTH = 300
 
@@ -27,7 +29,7 @@ async def request_money(db: AsyncSession, order: Order, *, amount: int, reason: 
     """Ask for ``amount`` without returning a unit: a request for the seller, nothing reserved;
     or ``RefundRefused`` (field, message). One request waits per order at a time."""
     if not reason.strip():
-        raise RefundRefused("reason", "Tell the seller why you ask for money back.")
+        raise RefundRefused("reason", _("Tell the seller why you ask for money back."))
     payment = await refundable_payment(db, order, "amount")
     assert payment.approved_at is not None
     money_left, _units = await lock_left(db, order, payment)  # requests for one order queue here
@@ -52,13 +54,13 @@ async def queued(db: AsyncSession, refund_id: int, seller_id: int | None) -> tup
     refund = await db.get(Refund, refund_id)
     order = await db.get(Order, refund.order_id) if refund is not None else None
     if refund is None or order is None or (seller_id is not None and order.seller_id != seller_id):
-        raise NotFound("This refund does not exist.")
+        raise NotFound(_("This refund does not exist."))
     return refund, order
 
 
 def _still_waiting(refund: Refund) -> None:
     if refund.status is not RefundStatus.REQUESTED:
-        raise DomainError(f"This request was decided already: it is {REFUND_LABELS[refund.status]}.")
+        raise DomainError(_("This request was decided already: it is %(state)s.", state=label(refund.status, "refund")))
 
 
 async def approve(db: AsyncSession, refund_id: int, decider: Member, seller_id: int | None) -> Refund:
@@ -76,8 +78,11 @@ async def approve(db: AsyncSession, refund_id: int, decider: Member, seller_id: 
             await hold(db, order, payment, refund.amount, 0)
         except RefundRefused:
             raise DomainError(
-                f"Only ₩{max(money_left, 0):,} is left to refund on this order now: "
-                "reject this request (the shopper may ask again)."
+                _(
+                    "Only %(amount)s is left to refund on this order now: "
+                    "reject this request (the shopper may ask again).",
+                    amount=f"₩{max(money_left, 0):,}",
+                )
             ) from None
         await move(db, refund, RefundStatus.RESERVED, reason=f"approved by {decider.display_name}", actor=decider)
         audit(
@@ -95,8 +100,8 @@ async def reject(db: AsyncSession, refund_id: int, decider: Member, seller_id: i
     refund, order = await queued(db, refund_id, seller_id)
     _still_waiting(refund)
     reason = reason.strip()
-    blank = "Tell the shopper why the request is declined."
-    if (problem := length_error(reason, REASON_LENGTH, blank=blank, what="A reason")) is not None:
+    blank = _("Tell the shopper why the request is declined.")
+    if (problem := length_error(reason, REASON_LENGTH, blank=blank, what=_("A reason"))) is not None:
         raise FormInvalid({"reason": problem})
     declined = f"declined by {decider.display_name}: {reason}"
     await move(db, refund, RefundStatus.REJECTED, reason=declined, actor=decider, decision_reason=reason)

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
+from app.core.i18n import _
 from app.core.results import rows_changed
 from app.core.status import Aggregate, Move, columns, created, move, register, try_move
 from app.db import add_once
@@ -105,11 +106,11 @@ async def lock_payments(db: AsyncSession, order_id: int) -> None:
 async def refundable_payment(db: AsyncSession, order: Order, field: str) -> Payment:
     """The order's payment a refund may be taken from, or ``RefundRefused`` on ``field``."""
     if order.status not in PAID_STATES:
-        raise RefundRefused(field, "Only a paid order can be refunded.")
+        raise RefundRefused(field, _("Only a paid order can be refunded."))
     await lock_payments(db, order.id)
     payment = await paid_payment(db, order)
     if payment is None or payment.approved_at is None:
-        raise RefundRefused(field, "This order has no payment to refund.")
+        raise RefundRefused(field, _("This order has no payment to refund."))
     return payment
 
 
@@ -139,7 +140,7 @@ async def request_refund(db: AsyncSession, order: Order, *, quantity: int, reaso
     """Return ``quantity`` units for what the payment's policy refunds for them now, reserved at
     once; or raise ``RefundRefused`` (field, message)."""
     if not reason.strip():
-        raise RefundRefused("reason", "Tell us why you want a refund.")
+        raise RefundRefused("reason", _("Tell us why you want a refund."))
     payment = await refundable_payment(db, order, "quantity")
     assert payment.approved_at is not None
     money_left, units_left = await lock_left(db, order, payment)
@@ -167,7 +168,7 @@ async def hold(db: AsyncSession, order: Order, payment: Payment, amount: int, qu
         .execution_options(synchronize_session=False)
     )
     if rows_changed(reserved) != 1:
-        raise RefundRefused("amount", "That is more than is left to refund on this order.")
+        raise RefundRefused("amount", _("That is more than is left to refund on this order."))
     if quantity:
         taken = await db.execute(
             update(Order)
@@ -176,7 +177,7 @@ async def hold(db: AsyncSession, order: Order, payment: Payment, amount: int, qu
             .execution_options(synchronize_session=False)
         )
         if rows_changed(taken) != 1:
-            raise RefundRefused("quantity", "Those units have been refunded already.")
+            raise RefundRefused("quantity", _("Those units have been refunded already."))
 
 
 def new_refund(
@@ -229,7 +230,7 @@ async def reserve_void(db: AsyncSession, payment: Payment, *, reason: str) -> Re
     assert order is not None
     left = payment.amount - payment.refunded_amount - payment.refund_reserved
     if left <= 0:
-        raise DomainError("Nothing left to refund.")
+        raise DomainError(_("Nothing left to refund."))
     return await _reserve(db, order, payment, left, 0, reason, None)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import NamedTuple
 
+from app.core.i18n import Msg, _
 from app.core.numbers import parse_whole
 from app.core.states import StateMachine
 from app.models.payments import PaymentStatus, RefundStatus
@@ -27,6 +28,28 @@ PAYMENT_STATUS = StateMachine[PaymentStatus](
 )
 REFUNDABLE = (P.DONE, P.PARTIALLY_CANCELLED)
 
+# Failures after which paying again cannot help: the gateway already holds this order's payment,
+# or refuses the shop itself. Any other failure (a declined card, no funds, a cancelled or timed-out
+# checkout, an unknown code) leaves a drop order waiting for payment and its purchase right held
+# until the deadline, so the shopper can try another card.
+FINAL_FAILURES = frozenset(
+    {
+        "ALREADY_PROCESSED_PAYMENT",
+        "DUPLICATED_ORDER_ID",
+        "NOT_FOUND_PAYMENT",
+        "UNAUTHORIZED_KEY",
+        "INVALID_API_KEY",
+        "FORBIDDEN_REQUEST",
+        "INVALID_IDEMPOTENCY_KEY",
+    }
+)
+
+
+def may_pay_again(code: str, *, pay_by: datetime, now: datetime) -> bool:
+    """After a failed attempt with ``code``: may the order still be paid (another card, another try)?"""
+    return code not in FINAL_FAILURES and now < pay_by
+
+
 # A return of units is reserved when asked for (its amount follows the policy), then settled once
 # by the gateway's answer. A request for money only (the units stay with the shopper) waits for
 # the seller's or an admin's decision: approved, it is reserved like any other; or rejected.
@@ -44,11 +67,11 @@ REFUND_STATUS = StateMachine[RefundStatus](
 REFUND_FINAL = frozenset({R.REJECTED, R.DONE, R.FAILED})
 # What the shopper, the seller and the admin read of a refund's state.
 REFUND_LABELS = {
-    R.REQUESTED: "waiting for the seller's decision",
-    R.REJECTED: "declined",
-    R.RESERVED: "in progress",
-    R.DONE: "refunded",
-    R.FAILED: "refused by the gateway",
+    R.REQUESTED: Msg("waiting for the seller's decision"),
+    R.REJECTED: Msg("declined"),
+    R.RESERVED: Msg("in progress"),
+    R.DONE: Msg("refunded"),
+    R.FAILED: Msg("refused by the gateway"),
 }
 
 # The shop's policy until an admin sets one: 10 % fee, full refund within 24 h, half within 72 h.
@@ -91,16 +114,16 @@ def quote_units(*, unit_price: int, units_left: int, money_left: int, rate: int,
     is left (``units_left``: units not refunded yet; ``money_left``: paid minus refunded and
     reserved). The shopper chooses units, never an amount."""
     if rate <= 0:
-        raise RefundRefused("quantity", "The refund period for this order has ended.")
+        raise RefundRefused("quantity", _("The refund period for this order has ended."))
     if units_left <= 0:
-        raise RefundRefused("quantity", "Every unit of this order has been returned already.")
+        raise RefundRefused("quantity", _("Every unit of this order has been returned already."))
     if quantity < 1 or quantity > units_left:
-        raise RefundRefused("quantity", f"Choose between 1 and {units_left} units.")
+        raise RefundRefused("quantity", _("Choose between 1 and %(units)s units.", units=units_left))
     if money_left <= 0:
-        raise RefundRefused("quantity", "Everything paid for this order has been refunded already.")
+        raise RefundRefused("quantity", _("Everything paid for this order has been refunded already."))
     amount = min(money_left, unit_price * quantity * rate // 100)
     if amount <= 0:
-        raise RefundRefused("quantity", "Nothing is refundable for these units under the refund policy.")
+        raise RefundRefused("quantity", _("Nothing is refundable for these units under the refund policy."))
     return RefundQuote(quantity=quantity, amount=amount, rate=rate)
 
 
@@ -108,15 +131,17 @@ def check_money_request(*, money_left: int, rate: int, amount: int, waiting: boo
     """A request for money only (the units stay with the shopper) is for the seller to decide: it
     may be asked for while the policy refunds anything, one at a time, for at most what is left."""
     if rate <= 0:
-        raise RefundRefused("amount", "The refund period for this order has ended.")
+        raise RefundRefused("amount", _("The refund period for this order has ended."))
     if waiting:
-        raise RefundRefused("amount", "Your earlier request is still waiting for the seller's decision.")
+        raise RefundRefused("amount", _("Your earlier request is still waiting for the seller's decision."))
     if money_left <= 0:
-        raise RefundRefused("amount", "Everything paid for this order has been refunded already.")
+        raise RefundRefused("amount", _("Everything paid for this order has been refunded already."))
     if amount <= 0:
-        raise RefundRefused("amount", "Enter an amount of at least ₩1.")
+        raise RefundRefused("amount", _("Enter an amount of at least ₩1."))
     if amount > money_left:
-        raise RefundRefused("amount", f"At most ₩{money_left:,} is left to refund on this order.")
+        raise RefundRefused(
+            "amount", _("At most %(amount)s is left to refund on this order.", amount=f"₩{money_left:,}")
+        )
 
 
 def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[str, str]]:
@@ -128,21 +153,21 @@ def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[st
             continue
         h, p = parse_whole(hours), parse_whole(percent)
         if h is None or p is None:
-            errors[f"tier_{index}"] = "Hours and percent must be whole numbers."
+            errors[f"tier_{index}"] = _("Hours and percent must be whole numbers.")
             continue
         if h <= 0 or h > 24 * 365:
-            errors[f"tier_{index}"] = "Hours must be between 1 and 8,760."
+            errors[f"tier_{index}"] = _("Hours must be between 1 and 8,760.")
         elif p < 0 or p > 100:
-            errors[f"tier_{index}"] = "Percent must be between 0 and 100."
+            errors[f"tier_{index}"] = _("Percent must be between 0 and 100.")
         else:
             tiers.append([h, p])
     tiers.sort()
     if len({h for h, _ in tiers}) != len(tiers):
-        errors["tiers"] = "Each tier needs different hours."
+        errors["tiers"] = _("Each tier needs different hours.")
     if any(later[1] > earlier[1] for earlier, later in pairwise(tiers)):
-        errors["tiers"] = "A later tier cannot refund more than an earlier one."
+        errors["tiers"] = _("A later tier cannot refund more than an earlier one.")
     if len(tiers) > MAX_TIERS:
-        errors["tiers"] = f"At most {MAX_TIERS} tiers."
+        errors["tiers"] = _("At most %(count)s tiers.", count=MAX_TIERS)
     return tiers, errors
 
 

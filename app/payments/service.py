@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import N_, _
+from app.core.labels import label
 from app.core.status import Aggregate, Move, columns, created, move, own_history, register, try_move
 from app.db import Database
 from app.drops.stock import pay_right, release_right
@@ -31,12 +33,17 @@ from app.models.payments import Payment, PaymentChange, PaymentStatus
 from app.orders.rules import PAYABLE
 from app.payments.audit import ExchangeLog, audit
 from app.payments.policies import current_policy
-from app.payments.rules import PAYMENT_STATUS
+from app.payments.rules import PAYMENT_STATUS, may_pay_again
 
 if TYPE_CHECKING:
     from app.gateway.client import GatewayClient
 
 log = logging.getLogger(__name__)
+
+
+# ConfirmOutcome messages are English sentences of the catalog (a confirm's answer is cached, and
+# jobs record outcomes too): the page that shows one translates it.
+PAID = N_("Paid. Thank you!")
 
 
 class NotPayable(DomainError):
@@ -74,13 +81,13 @@ PAYMENT = register(
 async def order_is_payable(db: AsyncSession, order: Order) -> str | None:
     """None when the order may be paid now, else the reason it may not."""
     if order.status not in PAYABLE:
-        return f"This order is {order.status.value.replace('_', ' ')}; it cannot be paid."
+        return _("This order is %(state)s; it cannot be paid.", state=label(order.status, "order"))
     if order.pay_by <= utcnow():
-        return "The payment deadline has passed."
+        return _("The payment deadline has passed.")
     if order.right_id is not None:
         right = await db.get(PurchaseRight, order.right_id)
         if right is None or right.status is not RightStatus.HELD:
-            return "This purchase right is no longer held."
+            return _("This purchase right is no longer held.")
     return None
 
 
@@ -142,8 +149,10 @@ class PaymentFlow:
                 audit(db, "confirm", f"gateway unavailable: {exc}", payment_id=payment_id, order_id=order_id)
             return ConfirmOutcome(
                 "pending",
-                "We could not reach the payment gateway yet. We will finish "
-                "this payment as soon as it answers; you will not be charged twice.",
+                N_(
+                    "We could not reach the payment gateway yet. We will finish "
+                    "this payment as soon as it answers; you will not be charged twice."
+                ),
                 order_id,
             )
         except GatewayError as exc:
@@ -167,21 +176,21 @@ class PaymentFlow:
                     payment_id=payment.id,
                     order_id=order.id,
                 )
-                raise DomainError("The amount does not match this order. Nothing was charged.")
+                raise DomainError(_("The amount does not match this order. Nothing was charged."))
             if payment.status is not PaymentStatus.READY:
                 return outcome_of(payment, order)
             if (reason := await order_is_payable(db, order)) is not None:
                 if not await try_move(db, payment, PaymentStatus.CANCELLED, reason=reason):
                     await db.refresh(payment)  # another confirm claimed it first
                     return outcome_of(payment, order)
-                return ConfirmOutcome("refused", f"{reason} Nothing was charged.", order.id)
+                return ConfirmOutcome("refused", _("%(reason)s Nothing was charged.", reason=reason), order.id)
             try:
                 async with db.begin_nested():
                     moved = await try_move(
                         db, payment, PaymentStatus.IN_PROGRESS, reason="confirming", payment_key=payment_key
                     )
             except IntegrityError as exc:  # this paymentKey already belongs to another payment
-                raise DomainError("This payment was already used for another order.") from exc
+                raise DomainError(_("This payment was already used for another order.")) from exc
             if not moved:  # another confirm of the same payment got here first
                 await db.refresh(payment)
                 return outcome_of(payment, order)
@@ -198,7 +207,7 @@ async def owned_payment(
     ).scalar_one_or_none()
     order = await db.get(Order, order_id)
     if payment is None or order is None or payment.order_id != order.id or order.member_id != member_id:
-        raise NotFound("This payment does not exist.")
+        raise NotFound(_("This payment does not exist."))
     return payment, order
 
 
@@ -206,11 +215,11 @@ def outcome_of(payment: Payment, order: Order) -> ConfirmOutcome:
     """The answer for a confirm that another request (or the recovery job) is handling or handled."""
     if payment.status in (PaymentStatus.DONE, PaymentStatus.PARTIALLY_CANCELLED, PaymentStatus.CANCELLED):
         if order.status is OrderStatus.CANCELLED:
-            return ConfirmOutcome("refused", "This order was cancelled; the payment is being refunded.", order.id)
-        return ConfirmOutcome("paid", "Paid. Thank you!", order.id)
+            return ConfirmOutcome("refused", N_("This order was cancelled; the payment is being refunded."), order.id)
+        return ConfirmOutcome("paid", PAID, order.id)
     if payment.status is PaymentStatus.FAILED:
-        return ConfirmOutcome("failed", payment.failure_message or "The payment failed.", order.id)
-    return ConfirmOutcome("pending", "Your payment is being confirmed.", order.id)
+        return ConfirmOutcome("failed", payment.failure_message or N_("The payment failed."), order.id)
+    return ConfirmOutcome("pending", N_("Your payment is being confirmed."), order.id)
 
 
 async def _in_progress(db: AsyncSession, payment_id: int) -> tuple[Payment, Order]:
@@ -245,7 +254,7 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
     right = await pay_right(db, order.right_id) if order.right_id is not None else None
     if order.status in PAYABLE and (order.right_id is None or right is not None):
         await move(db, order, OrderStatus.PAID, reason=f"payment {payment.id} approved")
-        return ConfirmOutcome("paid", "Paid. Thank you!", order.id)
+        return ConfirmOutcome("paid", PAID, order.id)
     # Charged, but the order is no longer payable: give the money back.
     from app.payments.refunds import reserve_void
 
@@ -254,13 +263,14 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
     await reserve_void(db, payment, reason="the order expired before the payment was confirmed")
     return ConfirmOutcome(
         "refused",
-        "The payment deadline passed before the payment went through. The charge is being refunded in full.",
+        N_("The payment deadline passed before the payment went through. The charge is being refunded in full."),
         order.id,
     )
 
 
 async def record_failed(db: AsyncSession, payment_id: int, code: str, message: str) -> ConfirmOutcome:
-    """The gateway refused (or never charged): payment failed, order failed, the unit goes back.
+    """The gateway refused (or never charged): the payment failed. A drop order may be paid again
+    until its deadline (its right keeps the unit); otherwise the order fails and the unit goes back.
     The failed attempt lets go of the paymentKey it was confirmed with (the audit trail keeps it):
     a key that is not this payment's, say another shopper's taken from their success URL, stays
     free for the payment it belongs to."""
@@ -268,8 +278,23 @@ async def record_failed(db: AsyncSession, payment_id: int, code: str, message: s
     values = {"failure_code": code, "failure_message": message, "payment_key": None}
     if not await _settled_now(db, payment, PaymentStatus.FAILED, f"{code}: {message}", values):
         return outcome_of(payment, order)
-    released = await fail_order(db, order, reason=f"payment {payment.id} failed ({code})")
+    released = await _after_failed_attempt(db, order, code, reason=f"payment {payment.id} failed ({code})")
     return ConfirmOutcome("failed", message, order.id, right_released=released)
+
+
+async def _after_failed_attempt(db: AsyncSession, order: Order, code: str, *, reason: str) -> tuple[int, int] | None:
+    """A payment attempt failed. A drop order keeps waiting (its right and unit held) until its
+    deadline when paying again can help; otherwise it fails and its unit returns to sale. An order
+    without a purchase right (an auction win) fails at once: its unit is offered to the next bidder."""
+    if (
+        order.right_id is not None
+        and order.status in PAYABLE
+        and may_pay_again(code, pay_by=order.pay_by, now=utcnow())
+    ):
+        right = await db.get(PurchaseRight, order.right_id)
+        if right is not None and right.status is RightStatus.HELD:
+            return None
+    return await fail_order(db, order, reason=reason)
 
 
 async def fail_order(db: AsyncSession, order: Order, *, reason: str) -> tuple[int, int] | None:
@@ -290,7 +315,7 @@ async def fail_checkout(
         await db.execute(select(Payment).where(Payment.gateway_order_id == gateway_order_id))
     ).scalar_one_or_none()
     if payment is None or payment.order_id != order.id:
-        raise NotFound("This payment does not exist.")
+        raise NotFound(_("This payment does not exist."))
     if payment.status is not PaymentStatus.READY:
         return outcome_of(payment, order)
     if not await try_move(
@@ -298,5 +323,5 @@ async def fail_checkout(
     ):
         await db.refresh(payment)  # a confirm claimed it meanwhile: that confirm decides
         return outcome_of(payment, order)
-    released = await fail_order(db, order, reason=f"checkout failed ({code})")
+    released = await _after_failed_attempt(db, order, code, reason=f"checkout failed ({code})")
     return ConfirmOutcome("failed", message, order.id, right_released=released)

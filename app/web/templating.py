@@ -84,6 +84,7 @@ def build_template_config(
     env.globals["current_zone"] = i18n.current_zone_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["viewer"] = viewer
+    env.globals["utcnow"] = lambda: datetime.now(UTC)  # the moment a page is made, for its countdowns
     env.globals["flash_messages"] = flash_messages
     env.globals["new_key"] = lambda: uuid.uuid4().hex  # idempotency key of a form (one per render)
     engine = JinjaTemplateEngine.from_environment(env)

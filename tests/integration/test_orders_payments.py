@@ -1,6 +1,6 @@
 """Orders and payments on the database this suite runs on: an order per purchase right, made
-once however often the event arrives; paying moves payment, right and order together; a failed
-payment returns the unit; refunds never exceed what was paid, even when they race; settlement
+once however often the event arrives; paying moves payment, right and order together; a declined
+card keeps the right until its deadline, a failed confirm that cannot be retried returns the unit; refunds never exceed what was paid, even when they race; settlement
 entries are written once per event."""
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from app.payments.refunds import complete_refund, release_refund, request_refund
 from app.payments.rules import RefundRefused
 from app.payments.service import record_done, record_failed, start_payment
 from app.payments.settlement import balance, settle_payment, settle_refund
+from tests.helpers.auctions import dispatch_all
+from tests.helpers.drops import expire_now
 from tests.helpers.orders import granted_right, paid_order
 
 
@@ -55,22 +57,60 @@ async def test_paying_moves_payment_right_and_order_and_settles_once(app, member
         assert await balance(db, order.seller_id) == 9_000
 
 
-async def test_a_failed_payment_fails_the_order_and_returns_the_unit(app, members, products):
-    product, _, right_id = await granted_right(app, members, products, fixed=1)
+async def _failed_attempt(app, right_id: int, code: str):
     async with app.state.database.transaction() as db:
         order = await order_for_right(db, right_id)
         payment = await start_payment(db, order)
         payment.status = PaymentStatus.IN_PROGRESS
     async with app.state.database.transaction() as db:
-        assert (await db.get(Product, product.id)).status is ProductStatus.CONVERSION_PENDING
-        outcome = await record_failed(db, payment.id, "REJECT_CARD_PAYMENT", "Your card was declined.")
-        assert outcome.state == "failed" and outcome.right_released is not None
+        outcome = await record_failed(db, payment.id, code, "Your card was declined.")
+    return order, payment, outcome
+
+
+async def test_a_declined_card_keeps_the_right_and_its_unit_until_the_deadline(app, members, products):
+    product, _, right_id = await granted_right(app, members, products, fixed=1)
+    order, payment, outcome = await _failed_attempt(app, right_id, "REJECT_CARD_PAYMENT")
+    assert outcome.state == "failed" and outcome.right_released is None
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Payment, payment.id)).status is PaymentStatus.FAILED
+        assert (await db.get(Order, order.id)).status is OrderStatus.AWAITING_PAYMENT
+        assert (await db.get(PurchaseRight, right_id)).status is RightStatus.HELD
+        fresh = await db.get(Product, product.id)
+        assert fresh.status is ProductStatus.CONVERSION_PENDING and fresh.fixed_left == 0 == await ledger_sum(
+            db, product.id
+        )
+        again = await start_payment(db, await db.get(Order, order.id))  # another card: a new attempt
+        again.status = PaymentStatus.IN_PROGRESS
+        again.payment_key = "pk-second-card"
+    async with app.state.database.transaction() as db:
+        assert (await record_done(db, again.id, method="card", approved_at=utcnow())).state == "paid"
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Order, order.id)).status is OrderStatus.PAID
+        assert (await db.get(PurchaseRight, right_id)).status is RightStatus.PAID
+
+
+async def test_a_declined_right_returns_its_unit_at_the_deadline(app, members, products):
+    product, _, right_id = await granted_right(app, members, products, fixed=1)
+    order, _payment, _ = await _failed_attempt(app, right_id, "REJECT_CARD_PAYMENT")
+    await expire_now(app, right_id)
+    await dispatch_all(app)
+    async with app.state.database.transaction() as db:
+        assert (await db.get(PurchaseRight, right_id)).status is RightStatus.EXPIRED
+        assert (await db.get(Order, order.id)).status is OrderStatus.CANCELLED
+        fresh = await db.get(Product, product.id)
+        assert fresh.status is ProductStatus.ON_SALE and fresh.fixed_left == 1 == await ledger_sum(db, product.id)
+
+
+async def test_a_failed_confirm_that_cannot_be_retried_fails_the_order_and_returns_the_unit(app, members, products):
+    product, _, right_id = await granted_right(app, members, products, fixed=1)
+    order, payment, outcome = await _failed_attempt(app, right_id, "ALREADY_PROCESSED_PAYMENT")
+    assert outcome.state == "failed" and outcome.right_released is not None
     async with app.state.database.transaction() as db:
         assert (await db.get(Order, order.id)).status is OrderStatus.FAILED
         assert (await db.get(PurchaseRight, right_id)).status is RightStatus.CANCELLED
         fresh = await db.get(Product, product.id)
         assert fresh.status is ProductStatus.ON_SALE and fresh.fixed_left == 1 == await ledger_sum(db, product.id)
-        again = await record_failed(db, payment.id, "REJECT_CARD_PAYMENT", "again")  # redelivered: no-op
+        again = await record_failed(db, payment.id, "ALREADY_PROCESSED_PAYMENT", "again")  # redelivered: no-op
         assert again.right_released is None
 
 

@@ -87,7 +87,7 @@ async def test_the_fail_url_shows_the_shops_sentence_for_the_code_never_its_mess
     again = (await client.get(f"/orders/{order_id}")).text  # the order page keeps showing the shop's words
     assert "evil.example" not in again
     order, payment = await order_and_payment(shop, order_id)
-    assert order.status is OrderStatus.FAILED and payment.status is PaymentStatus.FAILED
+    assert order.status is OrderStatus.AWAITING_PAYMENT and payment.status is PaymentStatus.FAILED  # pay again
     assert payment.failure_message == sentence and "<" not in (payment.failure_code or "")
     async with shop.state.database.transaction() as db:
         kept = [c.reason for c in (await db.execute(select(PaymentChange))).scalars()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -58,15 +59,29 @@ async def test_paying_with_the_approve_card_pays_order_payment_and_right(client,
     ("card", "message"),
     [("decline", "declined"), ("insufficient", "not enough funds"), ("timeout", "nothing was charged")],
 )
-async def test_a_refused_payment_fails_the_order_and_returns_the_unit(client, shop, members, products, card, message):
+async def test_a_refused_payment_keeps_the_right_and_offers_pay_again(client, shop, members, products, card, message):
     _, order_id, _right_id, query = await open_checkout(client, shop, members, products)
     r = await client.get(await pay_with(client, query, card))
     assert r.status_code == 303
     page = await client.get(f"/orders/{order_id}")
     assert message in page.text.lower(), page.text
+    assert 'id="pay-button"' in page.text and "Pay again" in page.text
     order, payments, right, _ = await state(shop, order_id)
-    assert order.status is OrderStatus.FAILED and payments[0].status is PaymentStatus.FAILED
-    assert right.status is RightStatus.CANCELLED  # its unit went back on sale
+    assert order.status is OrderStatus.AWAITING_PAYMENT and payments[0].status is PaymentStatus.FAILED
+    assert right.status is RightStatus.HELD  # its unit stays the shopper's until the deadline
+
+
+async def test_after_a_declined_card_another_card_pays_the_same_order(client, shop, members, products):
+    _, order_id, _right_id, query = await open_checkout(client, shop, members, products)
+    assert (await client.get(await pay_with(client, query, "decline"))).status_code == 303
+    r = await post_form(client, f"/orders/{order_id}/pay")
+    assert r.status_code == 303 and "/sandbox-gateway/checkout?" in r.headers["location"]
+    second = parse_qs(urlsplit(r.headers["location"]).query)
+    assert second["orderId"] != query["orderId"]  # a new attempt
+    assert (await client.get(await pay_with(client, second, "approve"))).status_code == 303
+    order, payments, right, _ = await state(shop, order_id)
+    assert order.status is OrderStatus.PAID and right.status is RightStatus.PAID
+    assert [p.status for p in payments] == [PaymentStatus.FAILED, PaymentStatus.DONE]
 
 
 async def test_an_approval_whose_answer_is_lost_is_found_by_the_lookup(client, shop, members, products):
@@ -78,13 +93,14 @@ async def test_an_approval_whose_answer_is_lost_is_found_by_the_lookup(client, s
     assert order.status is OrderStatus.PAID and payments[0].status is PaymentStatus.DONE
 
 
-async def test_cancelling_in_the_checkout_fails_the_order(client, shop, members, products):
+async def test_cancelling_in_the_checkout_keeps_the_order_payable(client, shop, members, products):
     _, order_id, _right_id, query = await open_checkout(client, shop, members, products)
     back = await pay_with(client, query, "approve", action="cancel")
     assert back.startswith(f"/orders/{order_id}/pay/fail?") and "code=PAY_PROCESS_CANCELED" in back
     assert (await client.get(back)).status_code == 303
-    order, payments, _right, confirms = await state(shop, order_id)
-    assert order.status is OrderStatus.FAILED and payments[0].status is PaymentStatus.FAILED and confirms == 0
+    order, payments, right, confirms = await state(shop, order_id)
+    assert order.status is OrderStatus.AWAITING_PAYMENT and payments[0].status is PaymentStatus.FAILED and confirms == 0
+    assert right.status is RightStatus.HELD
 
 
 async def test_a_tampered_success_url_is_refused_and_changes_nothing(client, shop, members, products):

@@ -34,7 +34,7 @@ async def test_the_window_shows_the_order_the_amount_and_the_test_cards(client):
     assert "Signed print &lt;No. 7&gt; and 2 more" in html and "<No. 7>" not in html
     assert "₩1,234,567" in html and "Pay ₩1,234,567" in html
     for card in SANDBOX_CARDS:
-        assert card.name in html and card.number in html and f'value="{card.id}"' in html
+        assert str(card.name) in html and card.number in html and f'value="{card.id}"' in html
     assert "Cancel payment" in html and "TEST MODE" in html
 
 

@@ -60,11 +60,12 @@ async def test_an_admin_sees_every_row_and_the_totals(client, app, members, prod
     r = await client.get(f"/admin/products/{product.id}/stock")
     assert r.status_code == 200
     assert rows(r.text) == [
-        ("+1", "expiry", f"right:{rights[0]}", "system", "4"),
-        ("-1", "purchase", f"right:{rights[1]}", "Bo Buyer", "3"),
-        ("-1", "purchase", f"right:{rights[0]}", "Ann Buyer", "4"),
-        ("+5", "listing", "", "system", "5"),
+        ("+1", "Payment deadline passed", f"Purchase right #{rights[0]}", "system", "4"),
+        ("-1", "Purchase", f"Purchase right #{rights[1]}", "Bo Buyer", "3"),
+        ("-1", "Purchase", f"Purchase right #{rights[0]}", "Ann Buyer", "4"),
+        ("+5", "Put on sale", "", "system", "5"),
     ]
+    assert "right:" not in r.text
     assert totals(r.text) == "Ledger total 4 = stock 4"
     assert (await client.get("/admin/products/999999/stock")).status_code == 404
 
@@ -101,7 +102,7 @@ async def test_long_ledgers_are_paged_newest_first(client, app, members, product
     assert [r[4] for r in rows(first)] == ["2", "3", "4", "5", "6"]
     assert "Page 1 of 2" in first and 'rel="next"' in first
     last = (await client.get(f"/admin/products/{product.id}/stock?page=2")).text
-    assert [r[4] for r in rows(last)] == ["7", "8"] and rows(last)[1] == ("+8", "listing", "", "system", "8")
+    assert [r[4] for r in rows(last)] == ["7", "8"] and rows(last)[1] == ("+8", "Put on sale", "", "system", "8")
     assert (await client.get(f"/admin/products/{product.id}/stock?page=99")).text.count('class="ledger-row"') == 2
     assert totals(last) == "Ledger total 2 = stock 2"
 
