@@ -165,7 +165,7 @@ async def test_my_purchases_lists_held_paid_and_expired_rights(client, app, memb
         assert f"badge-right-{name}" in row
         assert ("data-deadline=" in row) is (name == "held")
         assert ("Give up" in row) is (name == "held")
-    assert re.search(r'data-deadline="[^"]+">\d+:\d\d left to pay<', page)
+    assert re.search(r'data-deadline="[^"]+"[^>]*>\d+:\d\d left to pay<', page)
 
 
 async def test_giving_a_right_up_returns_the_unit(client, app, members, products):

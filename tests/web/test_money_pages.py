@@ -121,7 +121,7 @@ async def test_seller_settlements_show_entries_and_balance(client, app, members,
     seller = await members.get(order.seller_id)
     await login(client, seller.email)
     r = await client.get("/seller/settlements")
-    assert r.status_code == 200 and "₩9,000" in r.text and "sale" in r.text
+    assert r.status_code == 200 and "₩9,000" in r.text and "Sale" in r.text
     shopper = await members.create()
     await login(client, shopper.email)
     assert (await client.get("/seller/settlements")).status_code == 403
