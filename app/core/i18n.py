@@ -145,20 +145,28 @@ def N_(message: str) -> str:
     return message
 
 
-class Msg:
+class Msg(str):
     """A sentence translated when it is shown, in whatever language is current then: rules and
-    module constants return these instead of finished English. ``str(msg)`` translates;
-    Jinja escapes it like any text."""
+    module constants return these instead of finished English. ``str(msg)``, ``f"{msg}"`` and
+    Jinja translate; as a plain string (``in``, ``==``, JSON) it is the English, so code and tests
+    that compare it keep working."""
 
     __slots__ = ("message", "params")
+    message: str
+    params: dict[str, Any]
 
-    def __init__(self, message: str, **params: Any) -> None:
-        self.message = message
-        self.params = params
+    def __new__(cls, message: str, **params: Any) -> Msg:
+        english = message % params if params else message
+        obj = super().__new__(cls, english)
+        obj.message, obj.params = message, params
+        return obj
 
     def __str__(self) -> str:
         params = {k: str(v) if isinstance(v, Msg) else v for k, v in self.params.items()}
         return gettext(self.message, **params)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
     def __html__(self) -> Markup:
         return escape(str(self))
@@ -166,27 +174,13 @@ class Msg:
     def __repr__(self) -> str:
         return f"Msg({self.message!r})"
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Msg):
-            return (self.message, self.params) == (other.message, other.params)
-        if isinstance(other, str):
-            return str(self) == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.message)
-
-    def __contains__(self, text: str) -> bool:
-        return text in str(self)
-
-    def __add__(self, other: object) -> str:
+    def __add__(self, other: str) -> str:
         return str(self) + str(other)
 
-    def __radd__(self, other: object) -> str:
+    def __radd__(self, other: str) -> str:
         return str(other) + str(self)
 
-    def __bool__(self) -> bool:
-        return bool(self.message)
+    __hash__ = str.__hash__
 
 
 def text(value: object) -> str:
