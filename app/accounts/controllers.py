@@ -17,6 +17,7 @@ from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
 from app.accounts.service import AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
+from app.core.i18n import Msg, _
 from app.models.members import Member
 from app.web.admission import wait_outside
 from app.web.forms import read_form
@@ -26,8 +27,8 @@ from app.web.templating import page
 
 Accounts = NamedDependency[AccountService]
 
-THROTTLED = "Too many failed sign-in attempts from your network. Please wait {minutes} minutes and try again."
-SLOWED = " After several failed attempts, signing in to this account waits a few seconds."
+THROTTLED = Msg("Too many failed sign-in attempts from your network. Please wait %(minutes)s minutes and try again.")
+SLOWED = Msg("After several failed attempts, signing in to this account waits a few seconds.")
 
 
 async def provide_accounts(db: DbSession, services: AppServices) -> AccountService:
@@ -77,7 +78,7 @@ class AuthController(Controller):
                 "next": form.get("next", ""),
             }
             return page(request, "accounts/signup.html", context, status_code=422)
-        return _signed_in(request, member, f"Welcome to Smore, {member.display_name}!", form)
+        return _signed_in(request, member, _("Welcome to Smore, %(name)s!", name=member.display_name), form)
 
     @post("/signup/check-email", name="signup_check_email", middleware=[EMAIL_CHECK_LIMIT])
     async def check_email(self, request: HTMXRequest, accounts: Accounts) -> Template:
@@ -112,12 +113,12 @@ class AuthController(Controller):
                 member = await accounts.authenticate(email, form.get("password", ""))
         except Throttled:
             minutes = max(1, services.settings.login_failure_window_seconds // 60)
-            context["message"] = THROTTLED.format(minutes=minutes)
+            context["message"] = _(THROTTLED.message, minutes=minutes)
             return page(request, "accounts/login.html", context, status_code=429)
         except LoginRefused as exc:
-            context["message"] = exc.message + (SLOWED if waited else "")
+            context["message"] = exc.message + (" " + str(SLOWED) if waited else "")
             return page(request, "accounts/login.html", context, status_code=400)
-        return _signed_in(request, member, f"Signed in as {member.display_name}.", form)
+        return _signed_in(request, member, _("Signed in as %(name)s.", name=member.display_name), form)
 
     @post("/logout", name="logout")
     async def logout(self, request: HTMXRequest) -> Redirect:
@@ -156,7 +157,7 @@ class MeController(Controller):
                 profile_values={"display_name": form.get("display_name", "")},
                 profile_errors=exc.errors,
             )
-        return flash_redirect(request, "Your profile was saved.", "success", "/me")
+        return flash_redirect(request, _("Your profile was saved."), "success", "/me")
 
     @post("/password", name="me_password")
     async def change_password(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
@@ -172,14 +173,14 @@ class MeController(Controller):
             return self._page(request, member, 422, password_errors=exc.errors)
         sign_in(request, member)  # this browser stays signed in, under a new session id
         return flash_redirect(
-            request, "Your password was changed. Every other device was signed out.", "success", "/me"
+            request, _("Your password was changed. Every other device was signed out."), "success", "/me"
         )
 
     @post("/emails", name="me_emails")
     async def emails(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Redirect:
         on = (await read_form(request)).get("email_notices") == "yes"
         await accounts.set_email_notices(member, on)
-        return flash_redirect(request, "Auction emails are on." if on else "Auction emails are off.", "success", "/me")
+        return flash_redirect(request, _("Auction emails are on.") if on else _("Auction emails are off."), "success", "/me")
 
     @get("/withdraw", name="me_withdraw")
     async def withdraw_form(self, request: HTMXRequest) -> Template:

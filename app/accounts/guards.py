@@ -11,13 +11,14 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.htmx import HTMXRequest
 
 from app.accounts.identity import current_member
+from app.core.i18n import _
 from app.models.members import Member, MemberRole
 
 
 async def _member_or_401(connection: ASGIConnection[Any, Any, Any, Any]) -> Member:
     member = await current_member(connection)
     if member is None:
-        raise NotAuthorizedException("Please sign in to continue.")
+        raise NotAuthorizedException(_("Please sign in to continue."))
     return member
 
 
@@ -28,13 +29,13 @@ async def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: Base
 async def requires_seller(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     member = await _member_or_401(connection)
     if member.role is not MemberRole.SELLER:
-        raise PermissionDeniedException("This page is for approved sellers. You can apply at /seller/apply.")
+        raise PermissionDeniedException(_("This page is for approved sellers. You can apply at /seller/apply."))
 
 
 async def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     member = await _member_or_401(connection)
     if member.role is not MemberRole.ADMIN:
-        raise PermissionDeniedException("This page is for administrators.")
+        raise PermissionDeniedException(_("This page is for administrators."))
 
 
 async def provide_member(request: HTMXRequest) -> Member:

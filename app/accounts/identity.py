@@ -10,6 +10,7 @@ from typing import Any, cast
 from litestar.connection import ASGIConnection
 from litestar.plugins.flash import flash
 
+from app.core.i18n import Msg
 from app.db import request_session
 from app.models.members import Member, MemberStatus
 from app.web.sessions import rotate_session_id
@@ -35,10 +36,10 @@ def session_generation(connection: ASGIConnection[Any, Any, Any, Any]) -> int:
 
 
 _ENDED = {
-    MemberStatus.SUSPENDED: "Your account has been suspended. You have been signed out.",
-    MemberStatus.WITHDRAWN: "This account has been withdrawn. You have been signed out.",
+    MemberStatus.SUSPENDED: Msg("Your account has been suspended. You have been signed out."),
+    MemberStatus.WITHDRAWN: Msg("This account has been withdrawn. You have been signed out."),
 }
-_RENEW = "You were signed out: your password was changed, or your sessions were ended. Please sign in again."
+_RENEW = Msg("You were signed out: your password was changed, or your sessions were ended. Please sign in again.")
 
 
 def _why_ended(connection: ASGIConnection[Any, Any, Any, Any], member: Member | None) -> str | None:
@@ -46,9 +47,9 @@ def _why_ended(connection: ASGIConnection[Any, Any, Any, Any], member: Member | 
     if member is None:
         return ""
     if member.status is not MemberStatus.ACTIVE:
-        return _ENDED.get(member.status, "")
+        return str(_ENDED.get(member.status, ""))
     if member.session_generation != session_generation(connection):
-        return _RENEW
+        return str(_RENEW)
     return None
 
 

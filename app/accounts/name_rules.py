@@ -16,6 +16,8 @@ from functools import cache
 
 from confusable_homoglyphs import confusables
 
+from app.core.i18n import Msg
+
 # Characters that render as nothing but are not format characters (category Cf) in Unicode:
 # combining grapheme joiner, Hangul fillers, the blank Braille pattern.
 _INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
@@ -24,7 +26,7 @@ _SPACES = re.compile(r"\s+")
 # Latin words reserved as a word of the name or at its start or end; Korean ones anywhere in it.
 RESERVED_WORDS = ("admin", "administrator", "moderator", "smore")
 RESERVED_KOREAN = ("운영자", "관리자", "스모어", "운영진", "운영팀", "관리팀")
-RESERVED_MESSAGE = "This name belongs to the shop's staff. Choose another display name."
+RESERVED_MESSAGE = Msg("This name belongs to the shop's staff. Choose another display name.")
 
 # Digits and signs that stand in for letters, and Latin letters that pass for one another.
 _FOLD = str.maketrans(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.identity import forget_member
 from app.accounts.resets import LinkInvalid, PasswordResets
 from app.core.errors import FormInvalid
+from app.core.i18n import _
 from app.web.forms import read_form
 from app.web.services import Services
 from app.web.templating import page
@@ -74,5 +75,5 @@ class PasswordResetController(Controller):
             context: dict[str, Any] = {"token": token, "errors": exc.errors}
             return page(request, "accounts/reset.html", context, status_code=422)
         forget_member(request)  # every session of the member ended, this one too
-        flash(request, "Your password was changed and you were signed out everywhere. Sign in with it now.", "success")
+        flash(request, _("Your password was changed and you were signed out everywhere. Sign in with it now."), "success")
         return Redirect("/login", status_code=303)

@@ -21,6 +21,7 @@ from app.accounts import rules
 from app.accounts.passwords import PasswordHasher
 from app.accounts.service import end_sessions
 from app.core.errors import DomainError, FormInvalid
+from app.core.i18n import Msg
 from app.core.results import rows_changed
 from app.core.scheduling import send_password_reset
 from app.db import database_of
@@ -104,7 +105,7 @@ class PasswordResets:
     async def open_link(self, token: str) -> PasswordReset:
         """The open link ``token`` names, or ``LinkInvalid``."""
         if not token or len(token) > TOKEN_MAX:
-            raise LinkInvalid(_INVALID)
+            raise LinkInvalid(str(_INVALID))
         link = await self.db.scalar(
             select(PasswordReset).where(
                 PasswordReset.token_hash == token_hash(token),
@@ -113,7 +114,7 @@ class PasswordResets:
             )
         )
         if link is None:
-            raise LinkInvalid(_INVALID)
+            raise LinkInvalid(str(_INVALID))
         return link
 
     async def use_link(self, token: str, new: str, confirm: str) -> Member:
@@ -121,7 +122,7 @@ class PasswordResets:
         link = await self.open_link(token)
         member = await self.db.get(Member, link.member_id)
         if member is None or member.status is not MemberStatus.ACTIVE:
-            raise LinkInvalid(_INVALID)
+            raise LinkInvalid(str(_INVALID))
         errors = rules.new_password_errors(new, confirm, email=member.email, display_name=member.display_name)
         if errors:
             raise FormInvalid(errors)
@@ -132,7 +133,7 @@ class PasswordResets:
             .execution_options(synchronize_session=False)
         )
         if not rows_changed(taken):  # another request used it a moment ago
-            raise LinkInvalid(_INVALID)
+            raise LinkInvalid(str(_INVALID))
         member.password_hash = await self.hasher.hash(new)
         await self.db.flush()
         await close_links(self.db, member.id)
@@ -151,4 +152,4 @@ async def mail_link_to(db: AsyncSession, email: str) -> bool:
     return await issue_link(db, member, cap=LINKS_PER_LIFETIME)
 
 
-_INVALID = "This reset link has expired or was already used. Ask for a new one below."
+_INVALID = Msg("This reset link has expired or was already used. Ask for a new one below.")

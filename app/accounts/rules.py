@@ -8,6 +8,7 @@ import unicodedata
 
 from app.accounts.common_passwords import is_common
 from app.accounts.name_rules import RESERVED_MESSAGE, is_reserved
+from app.core.i18n import _
 from app.core.generations import session_current as session_current  # the accounts speak of it too
 from app.core.states import StateMachine
 from app.core.text import length_error
@@ -40,36 +41,38 @@ def normalise_email(email: str) -> str:
 
 
 def email_error(email: str) -> str | None:
-    if err := length_error(email, EMAIL_MAX, blank="Enter your email address.", what="An email address"):
+    if err := length_error(email, EMAIL_MAX, blank=_("Enter your email address."), what=_("An email address")):
         return err
-    return None if _EMAIL_RE.match(email) else "Enter a valid email address, like name@example.com."
+    return None if _EMAIL_RE.match(email) else _("Enter a valid email address, like name@example.com.")
 
 
 def password_error(password: str, *, email: str = "", display_name: str = "") -> str | None:
     """Why ``password`` may not be a member's (None: it may). Every form that sets a password
     (sign-up, password change, reset) asks this, with the member's email and display name."""
     if len(password) < PASSWORD_MIN:
-        return f"Use at least {PASSWORD_MIN} characters."
+        return _("Use at least %(most)d characters.", most=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
-        return f"Use at most {PASSWORD_MAX} characters."
+        return _("Use at most %(most)d characters.", most=PASSWORD_MAX)
     folded = password.casefold()
     email = email.strip().casefold()
     local = email.split("@", 1)[0]
     if email and (email in folded or (len(local) >= PERSONAL_MIN and local in folded)):
-        return "Your password cannot contain your email address."
+        return _("Your password cannot contain your email address.")
     name = display_name.strip().casefold()
     if len(name) >= PERSONAL_MIN and (name in folded or name.replace(" ", "") in folded):
-        return "Your password cannot contain your display name."
+        return _("Your password cannot contain your display name.")
     if is_common(password):
-        return "This is one of the most common passwords, the first ones attackers try. Choose another."
+        return _("This is one of the most common passwords, the first ones attackers try. Choose another.")
     return None
 
 
 def overlong_password_error(password: str) -> str | None:
     """A password no account can have (longer than any the shop accepts): said plainly, never hashed."""
     if len(password) > PASSWORD_MAX:
-        return (
-            f"A password has at most {PASSWORD_MAX} characters; this one has {len(password):,}. Check what was pasted."
+        return _(
+            "A password has at most %(most)d characters; this one has %(count)s. Check what was pasted.",
+            most=PASSWORD_MAX,
+            count=f"{len(password):,}",
         )
     return None
 
@@ -81,25 +84,25 @@ def new_password_errors(
     if err := password_error(password, email=email, display_name=display_name):
         return {field: err}
     if password != confirm:
-        return {f"{field}_confirm": "The two passwords differ."}
+        return {f"{field}_confirm": _("The two passwords differ.")}
     return {}
 
 
 def display_name_error(name: str, *, staff: bool = False) -> str | None:
     """Why ``name`` (as cleaned by ``name_rules.clean_display_name``) may not be a display name;
     only ``staff`` may take a name that speaks for the shop."""
-    if err := length_error(name, DISPLAY_NAME_MAX, blank="Enter a display name.", what="A display name"):
+    if err := length_error(name, DISPLAY_NAME_MAX, blank=_("Enter a display name."), what=_("A display name")):
         return err
     if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return "A display name cannot contain control characters."
-    return RESERVED_MESSAGE if not staff and is_reserved(name) else None
+        return _("A display name cannot contain control characters.")
+    return str(RESERVED_MESSAGE) if not staff and is_reserved(name) else None
 
 
 def reason_error(reason: str, *, required: bool = True) -> str | None:
     if required and not reason:
-        return "Give a reason."
+        return _("Give a reason.")
     if len(reason) > REASON_MAX:
-        return f"A reason has at most {REASON_MAX} characters."
+        return _("A reason has at most %(most)d characters.", most=REASON_MAX)
     return None
 
 

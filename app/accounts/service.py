@@ -13,10 +13,13 @@ from app.accounts.name_rules import clean_display_name
 from app.accounts.passwords import PasswordHasher
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
-from app.core.i18n import LANGUAGES, _, is_zone
+from app.core.i18n import LANGUAGES, Msg, _, is_zone
 from app.core.status import Aggregate, Move, created, move, register
 from app.db import add_once
 from app.models.members import Member, MemberRole, MemberStatus
+
+# Said next to the email field, by the sign-up and by its inline check; the page links "Sign in".
+EMAIL_TAKEN = Msg("An account with this email already exists. Sign in instead?")
 
 
 def _member_values(step: Move[MemberStatus]) -> dict[str, object]:
@@ -63,7 +66,7 @@ class AccountService:
         staff = role is MemberRole.ADMIN  # the shop's own accounts may speak for it
         errors = rules.signup_errors(email, display_name, password, password_confirm, staff=staff)
         if "email" not in errors and await self.email_taken(email):
-            errors["email"] = "An account with this email already exists. Sign in instead?"
+            errors["email"] = str(EMAIL_TAKEN)
         if errors:
             raise FormInvalid(errors)
         member = Member(
@@ -74,7 +77,7 @@ class AccountService:
             status=MemberStatus.ACTIVE,
         )
         if not await add_once(self.db, member):  # a concurrent sign-up took the email between check and insert
-            raise FormInvalid({"email": "An account with this email already exists. Sign in instead?"})
+            raise FormInvalid({"email": str(EMAIL_TAKEN)})
         created(self.db, member, reason="signed up", actor=member)
         return member
 
@@ -84,12 +87,13 @@ class AccountService:
         member = await self.by_email(email) if email else None
         ok = await self.hasher.verify(password, member.password_hash if member else None)
         if member is None or not ok:
-            raise WrongPassword("Wrong email or password.")
+            raise WrongPassword(_("Wrong email or password."))
         if member.status is MemberStatus.WITHDRAWN:
-            raise LoginRefused("This account was withdrawn and can no longer sign in.")
+            raise LoginRefused(_("This account was withdrawn and can no longer sign in."))
         if member.status is MemberStatus.SUSPENDED:
-            reason = f" Reason: {member.status_reason}" if member.status_reason else ""
-            raise LoginRefused(f"This account is suspended.{reason}")
+            if member.status_reason:
+                raise LoginRefused(_("This account is suspended. Reason: %(reason)s", reason=member.status_reason))
+            raise LoginRefused(_("This account is suspended."))
         return member
 
     async def update_profile(self, member: Member, display_name: str) -> Member:
@@ -105,7 +109,7 @@ class AccountService:
         if err := rules.overlong_password_error(old):
             errors["old_password"] = err
         elif not await self.hasher.verify(old, member.password_hash):
-            errors["old_password"] = "This is not your current password."
+            errors["old_password"] = _("This is not your current password.")
         errors |= rules.new_password_errors(
             new, confirm, email=member.email, display_name=member.display_name, field="new_password"
         )
@@ -143,11 +147,11 @@ class AccountService:
         """Soft delete: the row, its email and everything that refers to it stay."""
         errors: dict[str, str] = {}
         if not confirmed:
-            errors["confirm"] = "Tick the box to confirm that you want to withdraw."
+            errors["confirm"] = _("Tick the box to confirm that you want to withdraw.")
         if err := rules.overlong_password_error(password):
             errors["password"] = err
         elif not await self.hasher.verify(password, member.password_hash):
-            errors["password"] = "This is not your current password."
+            errors["password"] = _("This is not your current password.")
         if errors:
             raise FormInvalid(errors)
         await set_member_status(self.db, member, MemberStatus.WITHDRAWN, actor=member, reason="withdrawn by member")

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.core.i18n import Msg
+
+# Said above a form whose fields have errors; a missing record's page when nothing more is known.
+CORRECT_FIELDS = Msg("Please correct the fields marked below.")
+NO_SUCH_PAGE = Msg("This page does not exist.")
+
 
 class DomainError(Exception):
     """A refusal with a message fit to show to the member."""
@@ -16,8 +22,8 @@ class DomainError(Exception):
 class FormInvalid(DomainError):
     """Field-level refusals: ``errors`` maps a field name to its message."""
 
-    def __init__(self, errors: Mapping[str, str], message: str = "Please correct the fields marked below.") -> None:
-        super().__init__(message)
+    def __init__(self, errors: Mapping[str, str], message: str | None = None) -> None:
+        super().__init__(message if message is not None else str(CORRECT_FIELDS))
         self.errors = dict(errors)
 
 
@@ -26,6 +32,7 @@ class NotFound(Exception):
     handler's ``except DomainError`` never turns it into a flash message: the app-wide handler makes
     it the 404 page."""
 
-    def __init__(self, message: str = "This page does not exist.") -> None:
+    def __init__(self, message: str | None = None) -> None:
+        message = message if message is not None else str(NO_SUCH_PAGE)
         super().__init__(message)
         self.message = message

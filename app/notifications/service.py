@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
+from app.core.i18n import _
 from app.core.results import rows_changed
 from app.db import database_of
 from app.live.hub import touch_after_commit
@@ -137,6 +138,6 @@ async def open_notice(db: AsyncSession, member_id: int, notification_id: int) ->
     """Mark the member's notice read and return where it leads; anyone else's is "not found"."""
     notice = await db.get(Notification, notification_id)
     if notice is None or notice.member_id != member_id:
-        raise NotFound("This notification does not exist.")
+        raise NotFound(_("This notification does not exist."))
     await mark_read(db, member_id, notice.id)
     return notice.link

@@ -7,9 +7,10 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import ClientException
 
+from app.core.i18n import Msg
 from app.core.numbers import parse_id
 
-NUL_IN_FORM = "The form contained a NUL character, which no field accepts. Nothing was saved."
+NUL_IN_FORM = Msg("The form contained a NUL character, which no field accepts. Nothing was saved.")
 
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -23,7 +24,7 @@ async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
         value = form.get(key)
         data[key] = value.strip() if isinstance(value, str) else ""
         if "\x00" in data[key]:  # no field takes one, and PostgreSQL cannot store it
-            raise ClientException(NUL_IN_FORM)
+            raise ClientException(str(NUL_IN_FORM))
     return data
 
 

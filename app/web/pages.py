@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import provide_member, requires_admin, requires_login, requires_seller
 from app.accounts.identity import current_member, session_member_id
 from app.core.errors import DomainError, FormInvalid
+from app.core.i18n import Msg
 from app.models.members import Member
 from app.web.forms import read_form
 from app.web.pagination import wanted
 from app.web.templating import page as render
 
-SIGN_IN = "Please sign in to continue."
+SIGN_IN = Msg("Please sign in to continue.")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -37,19 +38,19 @@ class MemberPages(Controller):
     dependencies = {"member": Provide(provide_member)}
 
 
-def session_member(request: Request[Any, Any, Any], refusal: str = SIGN_IN) -> int:
+def session_member(request: Request[Any, Any, Any], refusal: str | Msg = SIGN_IN) -> int:
     """The id the session was signed in with, not checked against the database (a crowd's posts
     cost no database work); without one, 401 with ``refusal``."""
     member_id = session_member_id(request)
     if member_id is None:
-        raise NotAuthorizedException(refusal)
+        raise NotAuthorizedException(str(refusal))
     return member_id
 
 
 async def refuse_signed_out(request: Request[Any, Any, Any]) -> NoReturn:
     """The member of the session may no longer sign in: sign them out, tell them why, and 401."""
     await current_member(request)  # signs the session out and tells them why
-    raise NotAuthorizedException(SIGN_IN)
+    raise NotAuthorizedException(str(SIGN_IN))
 
 
 def flash_redirect(request: Request[Any, Any, Any], message: str, kind: str, url: str) -> Redirect:
