@@ -180,7 +180,9 @@ class MeController(Controller):
     async def emails(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Redirect:
         on = (await read_form(request)).get("email_notices") == "yes"
         await accounts.set_email_notices(member, on)
-        return flash_redirect(request, _("Auction emails are on.") if on else _("Auction emails are off."), "success", "/me")
+        return flash_redirect(
+            request, _("Auction emails are on.") if on else _("Auction emails are off."), "success", "/me"
+        )
 
     @get("/withdraw", name="me_withdraw")
     async def withdraw_form(self, request: HTMXRequest) -> Template:

@@ -75,5 +75,7 @@ class PasswordResetController(Controller):
             context: dict[str, Any] = {"token": token, "errors": exc.errors}
             return page(request, "accounts/reset.html", context, status_code=422)
         forget_member(request)  # every session of the member ended, this one too
-        flash(request, _("Your password was changed and you were signed out everywhere. Sign in with it now."), "success")
+        flash(
+            request, _("Your password was changed and you were signed out everywhere. Sign in with it now."), "success"
+        )
         return Redirect("/login", status_code=303)

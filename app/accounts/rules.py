@@ -8,8 +8,8 @@ import unicodedata
 
 from app.accounts.common_passwords import is_common
 from app.accounts.name_rules import RESERVED_MESSAGE, is_reserved
-from app.core.i18n import _
 from app.core.generations import session_current as session_current  # the accounts speak of it too
+from app.core.i18n import _
 from app.core.states import StateMachine
 from app.core.text import length_error
 from app.models.members import MemberStatus
