@@ -22,17 +22,17 @@ async def _member_or_401(connection: ASGIConnection[Any, Any, Any, Any]) -> Memb
     return member
 
 
-async def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_login(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     await _member_or_401(connection)
 
 
-async def requires_seller(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_seller(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     member = await _member_or_401(connection)
     if member.role is not MemberRole.SELLER:
         raise PermissionDeniedException(_("This page is for approved sellers. You can apply at /seller/apply."))
 
 
-async def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     member = await _member_or_401(connection)
     if member.role is not MemberRole.ADMIN:
         raise PermissionDeniedException(_("This page is for administrators."))

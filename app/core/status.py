@@ -58,7 +58,7 @@ def _nothing(move: Move[Any]) -> Mapping[str, object]:
     return {}
 
 
-def _named_after_aggregate(_: Any) -> Any:
+def _named_after_aggregate(_step: Any) -> Any:
     """The default ``history`` and ``topic``, which ``Aggregate`` replaces with its name's own."""
     raise AssertionError("an Aggregate fills in its default history and topic when it is made")
 

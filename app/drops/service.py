@@ -165,7 +165,7 @@ class DropService:
         """One transaction: load the product's snapshot (locking its row), decide, write."""
         presses = [(waiting.press, waiting.now) for waiting in batch]
         async with self.database.transaction() as db:
-            snapshot = await load_snapshot(db, batch[0].press.product_id, [p for p, _ in presses], self.hold)
+            snapshot = await load_snapshot(db, batch[0].press.product_id, [p for p, _answer in presses], self.hold)
             decision = decide(snapshot, presses)
             rights, version = await write_decision(db, snapshot, decision)
         return _results(decision, rights, version)

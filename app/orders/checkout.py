@@ -76,7 +76,7 @@ async def confirm(
     per member and payment and read only once the payment is known to be the member's: another
     member's replay is "not found" and never reads or writes the owner's answer."""
     async with services.database.transaction() as db:
-        payment, _ = await owned_payment(db, order_id, member_id, answer.gateway_order_id)
+        payment, _order = await owned_payment(db, order_id, member_id, answer.gateway_order_id)
     remembered = f"{member_id}:{payment.id}"
     cached = await answers.get(remembered)
     if cached is not None:

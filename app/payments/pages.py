@@ -87,7 +87,7 @@ class SellerSettlementController(SellerPages):
 
 def _percent_to_basis_points(raw: str) -> int | None:
     raw = raw.strip().rstrip("%").strip()
-    whole, _, fraction = raw.partition(".")
+    whole, _dot, fraction = raw.partition(".")
     percent, hundredths = parse_whole(whole, high=100), parse_whole((fraction + "00")[:2])
     if percent is None or hundredths is None or len(fraction) > 2 or (fraction and parse_whole(fraction) is None):
         return None

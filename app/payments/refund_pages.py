@@ -66,7 +66,7 @@ class RefundQueuePages(Controller):
         rejecting = reject(db, refund_id, member, self._seller(member), reason)
         done = _("The request was declined; the shopper sees your reason on their order.")
         return await act(
-            request, rejecting, lambda _: done, self.path, refused_url=f"{self.path}/{refund_id}", invalid=again
+            request, rejecting, lambda _form: done, self.path, refused_url=f"{self.path}/{refund_id}", invalid=again
         )
 
     async def _review(

@@ -162,7 +162,7 @@ def validate_tiers(raw: list[tuple[str, str]]) -> tuple[list[list[int]], dict[st
         else:
             tiers.append([h, p])
     tiers.sort()
-    if len({h for h, _ in tiers}) != len(tiers):
+    if len({h for h, _share in tiers}) != len(tiers):
         errors["tiers"] = _("Each tier needs different hours.")
     if any(later[1] > earlier[1] for earlier, later in pairwise(tiers)):
         errors["tiers"] = _("A later tier cannot refund more than an earlier one.")

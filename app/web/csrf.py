@@ -76,7 +76,7 @@ class SessionCSRFMiddleware(CSRFMiddleware):
 
     async def _submitted_token(self, request: Request[Any, Any, Any]) -> str | None:
         token = request.headers.get(self.config.header_name)
-        content_type, _ = request.content_type
+        content_type, _params = request.content_type
         if not token and content_type in {RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART}:
             value = (await request.form()).get("_csrf_token")
             token = value if isinstance(value, str) else None

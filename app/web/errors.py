@@ -37,7 +37,7 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def login_redirect(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
+def login_redirect(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.method != "GET":
         # After signing in, go back to the page the form was on, never to a POST-only URL.

@@ -1,7 +1,8 @@
 """Orders and payments on the database this suite runs on: an order per purchase right, made
 once however often the event arrives; paying moves payment, right and order together; a declined
-card keeps the right until its deadline, a failed confirm that cannot be retried returns the unit; refunds never exceed what was paid, even when they race; settlement
-entries are written once per event."""
+card keeps the right until its deadline, a failed confirm that cannot be retried returns the
+unit; refunds never exceed what was paid, even when they race; settlement entries are written
+once per event."""
 
 from __future__ import annotations
 

@@ -100,3 +100,24 @@ def test_a_korean_page_speaks_korean() -> None:
         assert str(i18n.Msg("Seller dashboard")) == "판매자 대시보드"
     with i18n.using("en"):
         assert i18n.gettext("Sign in") == "Sign in"
+
+
+def test_no_function_hides_gettext_behind_a_local_underscore() -> None:
+    """``_`` is gettext: a parameter or variable of that name in a module that translates would make
+    ``_("…")`` call something else (a route handler, a tuple's part) and fail at the worst moment."""
+    import ast
+
+    wrong = []
+    for path in [*ROOT.joinpath("app").rglob("*.py"), *ROOT.joinpath("tasks").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not any(
+            isinstance(node, ast.ImportFrom) and any(alias.name == "_" for alias in node.names)
+            for node in ast.walk(tree)
+        ):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg) and node.arg == "_":
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} parameter _")
+            elif isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} assigns _")
+    assert not wrong, wrong
