@@ -10,24 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.rules import AuctionStatus
+from app.core.labels import labels_of
 from app.models.auctions import Auction, AuctionResult, ResultStatus, StandingBid
 from app.models.catalog import Product
 from app.models.members import Member
 from app.models.orders import Order
 
-STATUS_LABELS = {
-    AuctionStatus.SCHEDULED: "Starting soon",
-    AuctionStatus.LIVE: "Live",
-    AuctionStatus.CLOSED: "Closed",
-    AuctionStatus.SETTLED: "Settled",
-}
-RESULT_LABELS = {
-    ResultStatus.OFFERED: "Offered — waiting for payment",
-    ResultStatus.PAID: "Paid",
-    ResultStatus.GIVEN_UP: "Given up",
-    ResultStatus.PASSED_OVER: "Passed over (not paid)",
-    ResultStatus.UNSOLD: "Unsold",
-}
+STATUS_LABELS = labels_of("auction", AuctionStatus)
+RESULT_LABELS = labels_of("result", ResultStatus)
 
 Mine = TypeVar("Mine", StandingBid, AuctionResult)
 

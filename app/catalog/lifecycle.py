@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.core.labels import labels_of
 from app.core.states import IllegalTransition, StateMachine
 from app.models.catalog import ProductStatus as S
 
@@ -30,16 +31,7 @@ PUBLIC_STATUSES = frozenset({S.SCHEDULED, S.ON_SALE, S.CONVERSION_PENDING, S.AUC
 # The seller may still edit everything.
 EDITABLE_STATUSES = frozenset({S.DRAFT, S.SCHEDULED})
 
-LABELS = {
-    S.DRAFT: "Draft",
-    S.SCHEDULED: "Starting soon",
-    S.ON_SALE: "On sale",
-    S.CONVERSION_PENDING: "Sold out — some may come back",
-    S.AUCTION_LIVE: "Live auction",
-    S.ENDED: "Ended",
-    S.CANCELLED: "Cancelled",
-    S.HIDDEN: "Hidden",
-}
+LABELS = labels_of("product", S)
 
 
 def check_move(current: S, target: S, hidden_from: S | None = None) -> None:

@@ -11,10 +11,10 @@ from app.core.i18n import Msg
 LABELS: dict[str, dict[str, Msg]] = {
     "product": {
         "draft": Msg("Draft"),
-        "scheduled": Msg("Scheduled"),
+        "scheduled": Msg("Starting soon"),
         "on_sale": Msg("On sale"),
-        "conversion_pending": Msg("Converting to auction"),
-        "auction_live": Msg("Auction live"),
+        "conversion_pending": Msg("Sold out — some may come back"),
+        "auction_live": Msg("Live auction"),
         "ended": Msg("Ended"),
         "cancelled": Msg("Cancelled"),
         "hidden": Msg("Hidden"),
@@ -62,16 +62,16 @@ LABELS: dict[str, dict[str, Msg]] = {
         "failed": Msg("refused by the gateway"),
     },
     "auction": {
-        "scheduled": Msg("Scheduled"),
+        "scheduled": Msg("Starting soon"),
         "live": Msg("Live"),
         "closed": Msg("Closed"),
         "settled": Msg("Settled"),
     },
     "result": {
-        "offered": Msg("Won: waiting for payment"),
+        "offered": Msg("Offered — waiting for payment"),
         "paid": Msg("Paid"),
         "given_up": Msg("Given up"),
-        "passed_over": Msg("Not paid in time"),
+        "passed_over": Msg("Passed over (not paid)"),
         "unsold": Msg("Unsold"),
     },
     "bid_kind": {"manual": Msg("Bid"), "proxy": Msg("Automatic bid")},
@@ -94,6 +94,11 @@ LABELS: dict[str, dict[str, Msg]] = {
         "own_product": Msg("Own product"),
     },
 }
+
+
+def labels_of(kind: str, enum: Any) -> dict[Any, Msg]:
+    """``{member: words}`` of an enum, for code that looks a state's words up by the enum member."""
+    return {member: LABELS[kind][member.value] for member in enum if member.value in LABELS[kind]}
 
 
 def label(value: Any, kind: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.labels import labels_of
 from app.core.states import StateMachine
 from app.models.orders import OrderStatus
 
@@ -25,13 +26,4 @@ PAYABLE = (S.CREATED, S.AWAITING_PAYMENT)
 # Orders with money received (refunds are possible from these).
 PAID_STATES = (S.PAID, S.COMPLETED, S.PARTIALLY_REFUNDED)
 
-LABELS = {
-    S.CREATED: "Created",
-    S.AWAITING_PAYMENT: "Awaiting payment",
-    S.PAID: "Paid",
-    S.COMPLETED: "Completed",
-    S.CANCELLED: "Cancelled",
-    S.FAILED: "Payment failed",
-    S.PARTIALLY_REFUNDED: "Partially refunded",
-    S.REFUNDED: "Refunded",
-}
+LABELS = labels_of("order", S)

@@ -9,7 +9,8 @@ from datetime import datetime
 from itertools import pairwise
 from typing import NamedTuple
 
-from app.core.i18n import Msg, _
+from app.core.i18n import _
+from app.core.labels import labels_of
 from app.core.numbers import parse_whole
 from app.core.states import StateMachine
 from app.models.payments import PaymentStatus, RefundStatus
@@ -66,13 +67,7 @@ REFUND_STATUS = StateMachine[RefundStatus](
 )
 REFUND_FINAL = frozenset({R.REJECTED, R.DONE, R.FAILED})
 # What the shopper, the seller and the admin read of a refund's state.
-REFUND_LABELS = {
-    R.REQUESTED: Msg("waiting for the seller's decision"),
-    R.REJECTED: Msg("declined"),
-    R.RESERVED: Msg("in progress"),
-    R.DONE: Msg("refunded"),
-    R.FAILED: Msg("refused by the gateway"),
-}
+REFUND_LABELS = labels_of("refund", R)
 
 # The shop's policy until an admin sets one: 10 % fee, full refund within 24 h, half within 72 h.
 DEFAULT_FEE_BASIS_POINTS = 1000
