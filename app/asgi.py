@@ -60,7 +60,7 @@ from app.live.streams import LiveStreams
 from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
-from app.pages import home
+from app.pages import favicon, home
 from app.payments.controllers import payment_webhook
 from app.payments.pages import AdminPaymentController, AdminPolicyController, SellerSettlementController
 from app.payments.refund_pages import AdminRefundController, SellerRefundController
@@ -207,6 +207,7 @@ class _Lifecycle:
 def _route_handlers(settings: Settings) -> list[Any]:
     return [
         home,
+        favicon,
         healthz,
         language_page,
         set_language,

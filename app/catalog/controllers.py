@@ -4,7 +4,6 @@ product page) and ``/admin/categories`` (create, rename, move, delete)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
@@ -146,7 +145,7 @@ class AdminCategoryController(AdminPages):
         return await self._index_page(request, categories)
 
     @post("/", name="admin_category_create")
-    async def create(self, request: HTMXRequest, member: SignedIn, categories: Categories) -> Any:
+    async def create(self, request: HTMXRequest, member: SignedIn, categories: Categories) -> Template | Redirect:
         form = await read_form(request)
         try:
             category = await categories.create(
@@ -163,7 +162,7 @@ class AdminCategoryController(AdminPages):
     @post("/{category_id:int}", name="admin_category_rename")
     async def rename(
         self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
-    ) -> Any:
+    ) -> Template | Redirect:
         def renaming(form: dict[str, str]) -> Awaitable[Category]:
             return categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
 
@@ -172,7 +171,7 @@ class AdminCategoryController(AdminPages):
     @post("/{category_id:int}/move", name="admin_category_move")
     async def move(
         self, request: HTMXRequest, category_id: FromPath[int], member: SignedIn, categories: Categories
-    ) -> Any:
+    ) -> Template | Redirect:
         def moving(form: dict[str, str]) -> Awaitable[Category]:
             return categories.move(category_id, form.get("parent_id", ""), admin=member)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.plugins.htmx import HTMXRequest
@@ -30,14 +28,14 @@ class SellerController(Controller):
         return page(request, "sellers/dashboard.html", {"application": application})
 
     @get("/apply", name="seller_apply", guards=[requires_login])
-    async def apply_form(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Any:
+    async def apply_form(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Template | Redirect:
         if member.is_seller:
             return Redirect("/seller", status_code=303)
         latest = await sellers.latest_application(member)
         return page(request, "sellers/apply.html", {"latest": latest, "values": {}, "errors": {}})
 
     @post("/apply", guards=[requires_login])
-    async def apply(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Any:
+    async def apply(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Template | Redirect:
         form = await read_form(request)
         try:
             await sellers.apply(

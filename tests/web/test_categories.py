@@ -63,6 +63,7 @@ async def test_create_refusals_keep_input_and_change_nothing(client, app, member
         data.update(override)
         r = await post_form(client, "/admin/categories", data)
         assert r.status_code == 422, (override, r.status_code)
+        assert r.headers["content-type"].startswith("text/html"), r.headers["content-type"]
         assert message in field_error(r.text, field), (override, field_error(r.text, field))
         if field != "name":
             assert f'value="{data["name"]}"' in r.text  # what was typed is kept
@@ -101,6 +102,7 @@ async def test_rename(client, app, members):
     assert r.status_code == 422 and "already used" in field_error(r.text, "slug") and 'value="Pots"' in r.text
     r = await post_form(client, f"/admin/categories/{kitchen.id}", {"name": "y" * 61, "slug": "pots"})
     assert r.status_code == 422 and "at most 60" in field_error(r.text, "name")
+    assert r.headers["content-type"].startswith("text/html")
     assert sorted(await rows(app)) == ["cookware", "garden"]
     assert (await audit_actions(app))[-1] == "category.rename"
 

@@ -221,3 +221,13 @@ async def test_category_page_lists_public_products_of_the_subtree_paginated(clie
     assert 'class="pagination"' not in r.text
     r = await client.get("/categories/sneakers", params={"page": "abc"})
     assert r.status_code == 200 and "Elsewhere" in r.text
+
+
+async def test_favicon_is_a_small_image(client):
+    r = await client.get("/favicon.ico")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/")
+    assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert 0 < len(r.content) < 20_000
+    page = await client.get("/")
+    assert '<link rel="icon" href="/favicon.ico">' in page.text

@@ -185,3 +185,16 @@ async def test_reject_without_reason_of_unknown_application_is_404(client, app, 
     async with admin_browser(client, members) as admin:
         r = await post_form(admin, "/admin/sellers/424242/reject", {"reason": ""})
         assert r.status_code == 404
+
+
+async def test_apply_page_is_html_on_a_direct_load_a_refresh_and_an_htmx_request(client, shopper):
+    for headers in ({}, {"HX-Request": "true"}, {"HX-Request": "true", "HX-Boosted": "true"}):
+        r = await client.get("/seller/apply", headers=headers)
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/html"), (headers, r.headers["content-type"])
+        assert r.text.lstrip().lower().startswith("<!doctype html>")
+    refused = await apply(client, business_name="")
+    assert refused.status_code == 422 and refused.headers["content-type"].startswith("text/html")
+    assert await flash_after(client, await apply(client))
+    again = await client.get("/seller/apply")
+    assert again.headers["content-type"].startswith("text/html") and "waiting for review" in again.text
