@@ -31,6 +31,8 @@ _ENDS_TIER = {
 _TIER_SPAN = 10**14  # larger than any millisecond timestamp we will see
 # The name is repeated in the combined search fields: a match in the name ranks higher.
 NAME_WEIGHT = 3
+# The seller's name is shown on a hit but is not product text: a shop called "Hanbit Figures"
+# would otherwise make every one of its products match "figure".
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def to_document(product: Product, categories: Mapping[int, CategoryInfo], seller
     path = " / ".join(categories[i].name for i in path_ids if i in categories)
     name, description = normalise(product.name), normalise(product.description or "")
     seller, category = normalise(seller_name), normalise(path)
-    combined = "\n".join([name] * NAME_WEIGHT + [category, description, seller])
+    combined = "\n".join([name] * NAME_WEIGHT + [category, description])
     return {
         "id": str(product.id),
         "text": combined,

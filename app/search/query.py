@@ -3,7 +3,7 @@
 Whoosh's query-syntax parser is never used: the text is split into words (runs of CJK characters
 and runs of other letters and digits), so ``name:x OR (y* AND ~z)`` is just the words ``name x OR
 y AND z``. Every word must match (And); an English word matches its stem in the combined ``text``
-field (name, category path, description, seller); a CJK word matches as a substring through the
+field (name, category path, description; never the seller's name); a CJK word matches as a substring through the
 ``ngrams`` field (longer than the largest n-gram: all its 4-grams must match). The word still being
 typed also matches as a prefix of a name word.
 """
@@ -192,7 +192,7 @@ def word_query(word: Word, *, prefix: bool = False) -> wq.Query:
     if word.cjk:
         return _all_of("ngrams", ngrams(word.text))
     clauses: list[wq.Query] = [wq.Term("text", term) for term in word.terms]
-    # a word found in the name itself outranks one found only in the category or seller
+    # a word found in the name itself outranks one found only in the category or description
     clauses += [wq.Term("name", term, boost=NAME_BOOST) for term in word.terms]
     if prefix and len(word.text) >= PREFIX_MIN:
         clauses.append(wq.Prefix("name", word.text))

@@ -13,7 +13,7 @@ import unicodedata
 
 from whoosh.analysis import Analyzer, LowercaseFilter, NgramFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.columns import NumericColumn
-from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 # Hangul syllables and jamo, kana, CJK ideographs (incl. extension A and compatibility ideographs).
 CJK_CHARS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff"
@@ -36,10 +36,6 @@ def word_analyzer() -> Analyzer:
     )
 
 
-def seller_analyzer() -> Analyzer:
-    return RegexTokenizer(WORD_RUN) | LowercaseFilter()
-
-
 def ngram_analyzer() -> Analyzer:
     """Whoosh's NgramWordAnalyzer with a tokenizer that only takes CJK runs."""
     return RegexTokenizer(CJK_RUN) | NgramFilter(NGRAM_MIN, NGRAM_MAX)
@@ -49,14 +45,14 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         # Searching goes through one field per script over the name (three times, which ranks name
-        # matches first), category path, description and seller: one posting list per word or
-        # n-gram, the cheapest thing for Whoosh to intersect, rank and count.
+        # matches first), category path and description: one posting list per word or n-gram, the
+        # cheapest thing for Whoosh to intersect, rank and count. The seller's name is not searched.
         text=TEXT(analyzer=word_analyzer(), phrase=False),
         ngrams=TEXT(analyzer=ngram_analyzer(), phrase=False),
         # The name alone: the word being typed matches as a prefix of a name word.
         name=TEXT(analyzer=word_analyzer(), stored=True, phrase=False),
         category=TEXT(analyzer=word_analyzer(), stored=True, phrase=False),
-        seller=TEXT(analyzer=seller_analyzer(), stored=True, phrase=False),
+        seller=STORED(),  # shown on a hit, never matched
         # The category and all its ancestors, so filtering by a category includes its subtree.
         category_ids=KEYWORD(stored=True),
         status=ID(stored=True),

@@ -266,3 +266,19 @@ def test_a_word_in_the_name_outranks_the_same_word_in_category_or_seller(tmp_pat
         assert ids(ix, "figure") == [2, 1]
     finally:
         ix.close()
+
+
+def test_the_sellers_name_is_not_product_text(tmp_path):
+    ix = SearchIndex(tmp_path / "seller")
+    try:
+        # a shop whose name says "figure" also sells records and a poster
+        ix.upsert(_doc(1, "Jazz vinyl", category=3, seller="Hanbit Figures 피규어샵"))
+        ix.upsert(_doc(2, "Tour poster", category=3, seller="Hanbit Figures 피규어샵"))
+        ix.upsert(_doc(3, "Moonlight Knight Figure", category=3, seller="Other Shop"))
+        assert ids(ix, "figure") == [3]
+        assert ids(ix, "figures ") == [3]
+        assert ids(ix, "피규어샵") == []
+        assert ids(ix, "hanbit") == []
+        assert ix.with_searcher(lambda s: s.document(id="1"))["seller"] == "Hanbit Figures 피규어샵"  # still shown
+    finally:
+        ix.close()

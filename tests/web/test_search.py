@@ -166,3 +166,19 @@ async def test_pagination_keeps_the_query(client, members, products, app, settin
     second = (await client.get("/search" + link.group(1).replace("&amp;", "&"))).text
     assert len(hit_ids(second)) == 2
     assert not set(hit_ids(first)) & set(hit_ids(second))
+
+
+async def test_a_sellers_name_does_not_make_every_product_match(client, app, members, products, settings):
+    shop = await members.create(role=MemberRole.SELLER, display_name="Figure Friends 피규어")
+    vinyl = await products.category("records", "Records")
+    record = await products.create(shop, name="Jazz vinyl", category_id=vinyl.id, list_price=45_000)
+    poster = await products.create(shop, name="Tour poster", category_id=vinyl.id, list_price=9_000)
+    figure = await products.create(shop, name="Moonlight Knight figure", category_id=vinyl.id, list_price=90_000)
+    await rebuild(app.state.database, get_index(settings.search_path))
+    html = (await client.get("/search", params={"q": "figure"})).text
+    assert hit_ids(html) == [figure.id]
+    assert hit_ids((await client.get("/search", params={"q": "피규어"})).text) == []
+    assert hit_ids((await client.get("/search", params={"q": "friends "})).text) == []
+    every = (await client.get("/search")).text
+    assert set(hit_ids(every)) == {record.id, poster.id, figure.id}
+    assert "Figure Friends 피규어" in every  # the seller is still named on each hit
