@@ -21,6 +21,9 @@ from app.models.orders import Order, OrderSource
 
 @on(Topic.PRODUCT_STATUS_CHANGED, name="auctions.open_on_conversion")
 async def open_auction(db: AsyncSession, event: OutboxEvent) -> None:
+    """The move to ``auction_live`` opens the auction in its own transaction already
+    (``app.catalog.transitions``); this finds it open and does nothing, unless a product reached
+    the status some other way."""
     if event.payload.get("to_status") == ProductStatus.AUCTION_LIVE.value:
         await service.open_for_product(db, event.aggregate_id)
 

@@ -1,6 +1,10 @@
 """The product's status moves: its description for the status core (the lifecycle table, the
 history row, ``product.status_changed`` with from and to, what hiding writes), and the moves the
-catalog makes itself (a scheduled sale opening)."""
+catalog makes itself (a scheduled sale opening, the conversion of a sold-out sale).
+
+A product that goes live as an auction gets its auction in the same transaction as the move: the
+product page links to the auction the moment the move commits, so the auction must exist by then
+(an event handler opening it a moment later would leave that link answering "not found")."""
 
 from __future__ import annotations
 
@@ -54,7 +58,29 @@ async def transition(
 ) -> ProductStatusChange:
     """A product's move through the status core (``StaleStatus`` when it moved meanwhile)."""
     change: ProductStatusChange = await move(db, product, target, actor=actor, reason=reason)
+    if target is ProductStatus.AUCTION_LIVE:
+        await open_auction(db, product)
     return change
+
+
+async def open_auction(db: AsyncSession, product: Product) -> None:
+    """The auction of a product that has just moved to ``auction_live``, opened in the same
+    transaction (once: a product has one auction)."""
+    from app.auctions.service import open_for_product  # the auctions build on the catalog
+
+    await open_for_product(db, product.id)
+
+
+async def convert_sold_out(db: AsyncSession, product: Product, *, reason: str) -> bool:
+    """A sold-out fixed-price sale whose taken units are all paid converts: to a live auction for
+    the remaining units (opened with the move), or ended when none remain. False when it had
+    moved meanwhile."""
+    target = lifecycle.after_fixed_units_paid(product.total_quantity, product.fixed_quantity)
+    if not await try_move(db, product, target, reason=reason):
+        return False
+    if target is ProductStatus.AUCTION_LIVE:
+        await open_auction(db, product)
+    return True
 
 
 def set_committed(product: Product, key: str, value: object) -> None:
@@ -78,6 +104,7 @@ async def open_due_sale(db: AsyncSession, product_id: int, now: datetime | None 
     if not await try_move(db, product, target, reason="sale start time reached"):
         return False
     if target is ProductStatus.AUCTION_LIVE:
+        await open_auction(db, product)
         return True
     from app.drops.stock import open_stock
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import lifecycle
+from app.catalog.transitions import convert_sold_out
 from app.core.status import Aggregate, columns, due, own_history, register, try_move
 from app.db import add_once, after_commit, database_of
 from app.drops.gate import StockChange, gate_for
@@ -153,8 +153,7 @@ async def convert_if_paid(db: AsyncSession, product_id: int) -> bool:
     )
     if held or product.taken_quantity < product.fixed_quantity:
         return False
-    target = lifecycle.after_fixed_units_paid(product.total_quantity, product.fixed_quantity)
-    return await try_move(db, product, target, reason="every fixed-price unit is paid")
+    return await convert_sold_out(db, product, reason="every fixed-price unit is paid")
 
 
 async def due_rights(db: AsyncSession, now: datetime | None = None, limit: int = 1000) -> list[int]:
