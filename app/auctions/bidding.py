@@ -31,6 +31,7 @@ from app.auctions.rules import (
     decide,
 )
 from app.core.errors import DomainError
+from app.core.i18n import DEFAULT_LANGUAGE, Msg, _, using
 from app.core.lanes import Lanes
 from app.db import Database, waiting_for_connections
 from app.events.topics import Topic, publishes
@@ -39,6 +40,7 @@ from app.models.auctions import Bid as BidRow
 from app.models.base import Base, utcnow
 from app.models.catalog import Product
 from app.models.events import OutboxEvent
+from app.models.members import Member
 from app.notifications.service import notify_many
 
 __all__ = ["BidAnswer", "BidRequest", "BidService", "Decided", "decide_batch"]
@@ -71,7 +73,7 @@ class BidService:
         """Decide one bid; returns once it is stored (or refused). A bid whose client goes away
         is still decided: its batch may already be under way."""
         if request.key is not None and not _KEY.match(request.key):
-            raise DomainError("This bid form has expired. Reload the page and bid again.")
+            raise DomainError(_("This bid form has expired. Reload the page and bid again."))
         return await self.lanes.submit(request.auction_id, (request, now or utcnow()))
 
     async def _run(self, auction_id: int, items: list[tuple[BidRequest, datetime]]) -> list[BidAnswer | Exception]:
@@ -96,7 +98,7 @@ async def decide_batch(
     """Load the auction's snapshot (locking its row), decide the batch with the pure rules, write."""
     loaded = await load_snapshot(db, auction_id, requests, extend)
     if loaded is None:
-        return Decided([BidAnswer(False, "This auction does not exist.") for _ in requests])
+        return Decided([BidAnswer(False, Msg("This auction does not exist.")) for _request in requests])
     snapshot, product_id = loaded
     decision = decide(snapshot, requests)
     if not decision.accepted:
@@ -135,11 +137,11 @@ async def load_snapshot(
     if row is None:
         return None
     status, ends_at, units, start_price, increment, seller_id, sequence, product_id = row
-    members = {r.member_id for r, _ in requests}
+    members = {r.member_id for r, _at in requests}
     # The bid handler does not load the member (a crowd of bids costs no query each): check here
     # that every bidder is still active and still signed in (their session not ended since).
     generations = await active_generations(db, members)
-    keys = [r.key for r, _ in requests if r.key]
+    keys = [r.key for r, _at in requests if r.key]
     keyed: dict[str, KeyedBid] = {}
     if keys:
         found = await db.execute(select(BidRow).where(BidRow.auction_id == auction_id, BidRow.key.in_(keys)))
@@ -227,19 +229,29 @@ async def _notify_outbid(
     db: AsyncSession, auction_id: int, product_id: int, outbid: tuple[tuple[int, int], ...]
 ) -> None:
     name = await db.scalar(select(Product.name).where(Product.id == product_id))
-    await notify_many(
-        db,
-        [
+    languages = await member_languages(db, [member_id for member_id, _by in outbid])
+    rows = []
+    for member_id, by in outbid:
+        with using(languages.get(member_id) or DEFAULT_LANGUAGE):  # the notice is read in their language
+            text = _("You were outbid on %(product)s. Bid again to win it.", product=name)
+        rows.append(
             {
                 "member_id": member_id,
                 "kind": NotificationKind.OUTBID,
-                "text": f"You were outbid on {name}. Bid again to win it.",
+                "text": text,
                 "link": f"/auctions/{auction_id}",
                 "dedupe_key": f"outbid:{auction_id}:{by}",
             }
-            for member_id, by in outbid
-        ],
-    )
+        )
+    await notify_many(db, rows)
+
+
+async def member_languages(db: AsyncSession, member_ids: list[int]) -> dict[int, str | None]:
+    """Each member's language (None: not chosen), for the notices written to them."""
+    if not member_ids:
+        return {}
+    rows = await db.execute(select(Member.id, Member.language).where(Member.id.in_(set(member_ids))))
+    return {member_id: language for member_id, language in rows}
 
 
 def _table(model: type[Base]) -> Table:

@@ -12,20 +12,22 @@ from app.auctions import service, view
 from app.auctions.rules import AuctionStatus
 from app.catalog.queries import product_names
 from app.core.errors import NotFound
+from app.core.i18n import N_, _
 from app.db import Database
 from app.live.hub import touch_after_commit
 from app.models.auctions import Auction, Bid, ResultStatus
 from app.models.catalog import Product
+from app.models.orders import Order
 from app.web.pagination import Page, paginate
 
-_UNKNOWN = "This auction does not exist."
-_NOTHING_TO_GIVE_UP = "You hold no unit of this auction to give up."
+_UNKNOWN = N_("This auction does not exist.")
+_NOTHING_TO_GIVE_UP = N_("You hold no unit of this auction to give up.")
 
 
 async def auction(db: AsyncSession, auction_id: int) -> Auction:
     found = await db.get(Auction, auction_id)
     if found is None:
-        raise NotFound(_UNKNOWN)
+        raise NotFound(_(_UNKNOWN))
     return found
 
 
@@ -33,7 +35,7 @@ async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | No
     """The live state, and where the member stands in it."""
     state = await view.auction_state(db, auction_id)
     if state is None:
-        raise NotFound(_UNKNOWN)
+        raise NotFound(_(_UNKNOWN))
     mine = await view.my_standing(db, auction_id, member_id)
     result = await view.my_result(db, auction_id, member_id)
     winners = [(t["member_id"], t["amount"]) for t in state["top"]]
@@ -61,6 +63,9 @@ async def bidding_page(db: AsyncSession, auction_id: int, member_id: int | None)
     context = await bidding_context(db, auction_id, member_id)
     found = await auction(db, auction_id)
     context |= {"auction": found, "product": await db.get(Product, found.product_id)}
+    result = context["result"]
+    context["pay_by"] = (await db.get(Order, result.order_id)).pay_by if result and result.order_id else None
+    context["picture"] = await product_picture(db, found.product_id)
     if found.seller_id == member_id or found.status is not AuctionStatus.LIVE:
         context["results"] = await view.results(db, auction_id) if found.status is not AuctionStatus.LIVE else []
     return context
@@ -83,7 +88,7 @@ async def give_up_page(db: AsyncSession, auction_id: int, member_id: int | None)
     found = await auction(db, auction_id)
     result = await view.my_result(db, auction_id, member_id)
     if result is None or result.status is not ResultStatus.OFFERED:
-        raise NotFound(_NOTHING_TO_GIVE_UP)
+        raise NotFound(_(_NOTHING_TO_GIVE_UP))
     return {"auction": found, "result": result, "product": await db.get(Product, found.product_id)}
 
 
@@ -92,12 +97,12 @@ async def give_up(db: AsyncSession, auction_id: int, member_id: int | None, *, p
     await auction(db, auction_id)
     result = await view.my_result(db, auction_id, member_id)
     if result is None:
-        raise NotFound(_NOTHING_TO_GIVE_UP)
+        raise NotFound(_(_NOTHING_TO_GIVE_UP))
     released = await service.release_offer(
         db, result.id, ResultStatus.GIVEN_UP, reason="given up by the winner", pay_seconds=pay_seconds
     )
     if not released:
-        return f"This unit is already {view.RESULT_LABELS[result.status].lower()}."
+        return _("This unit is already settled: %(status)s.", status=str(view.RESULT_LABELS[result.status]))
     touch_after_commit(db, "auction", auction_id)
     return None
 
@@ -119,7 +124,7 @@ async def seller_auction(db: AsyncSession, seller_id: int, auction_id: int) -> d
     """One of the seller's auctions with its results; anyone else's is "not found"."""
     found = await auction(db, auction_id)
     if found.seller_id != seller_id:
-        raise NotFound(_UNKNOWN)
+        raise NotFound(_(_UNKNOWN))
     return {
         "auction": found,
         "product": await db.get(Product, found.product_id),

@@ -18,6 +18,7 @@ from app.auctions.ranking import minimum_next_bid as minimum_next_bid
 from app.auctions.ranking import ranking as ranking
 from app.auctions.ranking import winners as winners
 from app.core.generations import session_current
+from app.core.i18n import Msg
 from app.core.numbers import looks_whole, parse_whole
 from app.core.states import StateMachine
 
@@ -39,9 +40,16 @@ AUCTION_STATUS = StateMachine[AuctionStatus](
 MAX_BID = 10_000_000_000
 
 
+def won(amount: int) -> str:
+    """Whole won as both languages write it: ₩12,000."""
+    return f"₩{amount:,}"
+
+
 class BidRefused(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    """A bid refused, with the sentence that says why (translated where it is shown)."""
+
+    def __init__(self, message: Msg) -> None:
+        super().__init__(message.message)
         self.message = message
 
 
@@ -49,10 +57,10 @@ def parse_amount(raw: str) -> int:
     """Whole won from a form: digits, optional thousands separators and a leading ₩."""
     text = raw.strip().removeprefix("₩").replace(",", "").strip()
     if not looks_whole(text):
-        raise BidRefused("Enter the bid in whole won, e.g. 15000.")
+        raise BidRefused(Msg("Enter the bid in whole won, e.g. 15000."))
     value = parse_whole(text, high=MAX_BID)
     if value is None:
-        raise BidRefused(f"Bids above ₩{MAX_BID:,} are not accepted.")
+        raise BidRefused(Msg("Bids above %(most)s are not accepted.", most=won(MAX_BID)))
     return value
 
 
@@ -71,19 +79,21 @@ def check_bid(
 ) -> None:
     """Raise ``BidRefused`` with a clear sentence, or return when the bid is valid."""
     if member_id == seller_id:
-        raise BidRefused("You cannot bid on your own product.")
+        raise BidRefused(Msg("You cannot bid on your own product."))
     if status is not AuctionStatus.LIVE or now >= ends_at:
         raise BidRefused(
-            "This auction is not taking bids." if status is not AuctionStatus.LIVE else "This auction has ended."
+            Msg("This auction is not taking bids.")
+            if status is not AuctionStatus.LIVE
+            else Msg("This auction has ended.")
         )
     ranked = ranking(bids)
     mine = next((b for b in ranked if b.member_id == member_id), None)
     if mine is not None and amount <= mine.amount:
-        raise BidRefused(f"Your bid stands at ₩{mine.amount:,}; a new bid must be higher.")
+        raise BidRefused(Msg("Your bid stands at %(amount)s; a new bid must be higher.", amount=won(mine.amount)))
     others = [b for b in ranked if b.member_id != member_id]
     needed = minimum_next_bid(others, units, start_price, increment)
     if amount < needed:
-        raise BidRefused(f"Bid at least ₩{needed:,}.")
+        raise BidRefused(Msg("Bid at least %(amount)s.", amount=won(needed)))
 
 
 def extended_end(ends_at: datetime, bid_at: datetime, extend: timedelta) -> datetime:
@@ -109,7 +119,7 @@ class BidRequest:
 @dataclass(frozen=True)
 class BidAnswer:
     accepted: bool
-    message: str
+    message: Msg
     amount: int | None = None
     maximum: int | None = None
     replay: bool = False
@@ -225,7 +235,7 @@ class _Batch:
         if request.member_id not in self.s.active or not session_current(
             self.s.generations, request.member_id, request.generation
         ):
-            return BidAnswer(False, "Please sign in to bid.", signed_out=True)
+            return BidAnswer(False, Msg("Please sign in to bid."), signed_out=True)
         if request.key and (request.key in self.keyed or request.key in self.seen_keys):
             return _replay(request, self.keyed.get(request.key), self.seen_keys.get(request.key), self.ends_at)
         try:
@@ -251,9 +261,9 @@ class _Batch:
                 increment=s.increment,
             )
         elif request.member_id == s.seller_id:
-            raise BidRefused("You cannot bid on your own product.")
+            raise BidRefused(Msg("You cannot bid on your own product."))
         elif s.status is not AuctionStatus.LIVE or now >= self.ends_at:
-            raise BidRefused("This auction is not taking bids.")
+            raise BidRefused(Msg("This auction is not taking bids."))
         return amount, maximum
 
     def _accept(self, request: BidRequest, amount: int | None, maximum: int | None, now: datetime) -> BidAnswer:
@@ -285,11 +295,19 @@ class _Batch:
         self.accepted += 1
         mine = self.board.standing[member]
         if amount is None:
-            message = f"Your maximum is now ₩{maximum:,}; your bid stays at ₩{mine.amount:,}."
+            message = Msg(
+                "Your maximum is now %(maximum)s; your bid stays at %(amount)s.",
+                maximum=won(maximum or 0),
+                amount=won(mine.amount),
+            )
         elif mine.amount > amount:
-            message = f"Your bid of ₩{amount:,} is in; proxy bidding raised it to ₩{mine.amount:,}."
+            message = Msg(
+                "Your bid of %(amount)s is in; proxy bidding raised it to %(raised)s.",
+                amount=won(amount),
+                raised=won(mine.amount),
+            )
         else:
-            message = f"Your bid of ₩{amount:,} is in."
+            message = Msg("Your bid of %(amount)s is in.", amount=won(amount))
         return BidAnswer(True, message, amount=mine.amount, maximum=maximums.get(member), ends_at=self.ends_at)
 
     def _place(self, member: int, amount: int, proxy: bool, key: str | None, maximum: int | None, at: datetime) -> None:
@@ -350,22 +368,22 @@ def _amounts(request: BidRequest, board: Board, start_price: int, increment: int
     maximum, the bid is the least that wins a unit (nothing, when already winning)."""
     amount, maximum = request.amount, request.maximum
     if amount is None and maximum is None:
-        raise BidRefused("Enter a bid, or a maximum for proxy bidding.")
+        raise BidRefused(Msg("Enter a bid, or a maximum for proxy bidding."))
     if amount is not None and maximum is not None and maximum < amount:
-        raise BidRefused("Your maximum must be at least your bid.")
+        raise BidRefused(Msg("Your maximum must be at least your bid."))
     if amount is None:
         assert maximum is not None
         mine = board.standing.get(request.member_id)
         if mine is not None and request.member_id in board.winners():
             if maximum <= mine.amount:
-                raise BidRefused(f"Your bid stands at ₩{mine.amount:,}; a maximum must be higher.")
+                raise BidRefused(Msg("Your bid stands at %(amount)s; a maximum must be higher.", amount=won(mine.amount)))
             return None, maximum
         others = [b for b in board.top if b.member_id != request.member_id]
         needed = minimum_next_bid(others, board.units, start_price, increment)
         if mine is not None and needed <= mine.amount:
             needed = mine.amount + increment
         if needed > maximum:
-            raise BidRefused(f"Bid at least ₩{needed:,}; your maximum is below that.")
+            raise BidRefused(Msg("Bid at least %(amount)s; your maximum is below that.", amount=won(needed)))
         amount = needed
     return amount, maximum
 
@@ -373,11 +391,17 @@ def _amounts(request: BidRequest, board: Board, start_price: int, increment: int
 def _replay(request: BidRequest, stored: KeyedBid | None, owner: int | None, ends_at: datetime) -> BidAnswer:
     member = stored.member_id if stored is not None else owner
     if member != request.member_id:
-        return BidAnswer(False, "This bid form belongs to another member's page. Reload the page.", ends_at=ends_at)
+        return BidAnswer(
+            False, Msg("This bid form belongs to another member's page. Reload the page."), ends_at=ends_at
+        )
     amount = stored.amount if stored is not None else request.amount
     if amount is None:  # a maximum only, sent twice in one batch
-        message = f"Your maximum of ₩{request.maximum or 0:,} is in (sent twice, counted once)."
+        message = Msg("Your maximum of %(maximum)s is in (sent twice, counted once).", maximum=won(request.maximum or 0))
         return BidAnswer(True, message, maximum=request.maximum, replay=True, ends_at=ends_at)
     return BidAnswer(
-        True, f"Your bid of ₩{amount:,} is in (sent twice, counted once).", amount=amount, replay=True, ends_at=ends_at
+        True,
+        Msg("Your bid of %(amount)s is in (sent twice, counted once).", amount=won(amount)),
+        amount=amount,
+        replay=True,
+        ends_at=ends_at,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.result_rules import RESULT_STATUS
 from app.auctions.rules import AUCTION_STATUS, AuctionStatus
+from app.core.i18n import DEFAULT_LANGUAGE, _, ngettext, using
 from app.core.status import Aggregate, Move, columns, created, due, move, own_history, register, try_move
 from app.db import add_once
 from app.events.outbox import record_event
@@ -20,6 +21,7 @@ from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, AuctionChange, AuctionResult, NotificationKind, ResultStatus, StandingBid
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
+from app.models.members import Member
 from app.models.orders import Order, OrderSource, OrderStatus
 from app.notifications.service import notify
 from app.orders.rules import PAYABLE
@@ -161,18 +163,27 @@ async def _offer(
     await db.flush()
     created(db, result, reason="offered at the close" if first else "passed on")
     name = await db.scalar(select(Product.name).where(Product.id == auction.product_id))
-    if first:
-        text = f"You won {name} at ₩{standing.amount:,}. Pay by the deadline to keep it."
-        kind = NotificationKind.WON
-    else:
-        text = (
-            f"A unit of {name} is offered to you at your bid of ₩{standing.amount:,}. Pay by the deadline to take it."
-        )
-        kind = NotificationKind.OFFERED
+    amount = f"₩{standing.amount:,}"
+    with using(await _language_of(db, standing.member_id)):  # the notice is read in the winner's language
+        if first:
+            text = _("You won %(product)s at %(amount)s. Pay by the deadline to keep it.", product=name, amount=amount)
+            kind = NotificationKind.WON
+        else:
+            text = _(
+                "A unit of %(product)s is offered to you at your bid of %(amount)s. Pay by the deadline to take it.",
+                product=name,
+                amount=amount,
+            )
+            kind = NotificationKind.OFFERED
     await notify(
         db, standing.member_id, kind, text, f"/orders/{order.id}", f"{kind.value}:{auction.id}", about=name or ""
     )
     return result
+
+
+async def _language_of(db: AsyncSession, member_id: int) -> str:
+    """The language a notice to the member is written in: theirs, else the shop's default."""
+    return await db.scalar(select(Member.language).where(Member.id == member_id)) or DEFAULT_LANGUAGE
 
 
 # ---------------------------------------------------------------------------------- pass over
@@ -306,11 +317,18 @@ async def remind_deadlines(db: AsyncSession, *, pay_seconds: int, now: datetime 
     ).all()
     for order_id, member_id, pay_by, name in rows:
         minutes = max(1, int((pay_by - now).total_seconds() // 60))
+        with using(await _language_of(db, member_id)):
+            text = ngettext(
+                "Pay for %(product)s within %(num)d minute, or it passes to the next bidder.",
+                "Pay for %(product)s within %(num)d minutes, or it passes to the next bidder.",
+                minutes,
+                product=name,
+            )
         await notify(
             db,
             member_id,
             NotificationKind.DEADLINE,
-            f"Pay for {name} within {minutes} minute{'s' if minutes != 1 else ''}, or it passes to the next bidder.",
+            text,
             f"/orders/{order_id}",
             f"deadline:{order_id}",
             about=name,

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auctions.rules import AuctionStatus
+from app.auctions.rules import AuctionStatus, won
+from app.core.i18n import _
 from app.core.labels import labels_of
 from app.models.auctions import Auction, AuctionResult, ResultStatus, StandingBid
 from app.models.catalog import Product
@@ -60,6 +61,7 @@ async def auction_state(db: AsyncSession, auction_id: int) -> dict[str, Any] | N
         "product_name": product_name,
         "status": auction.status.value,
         "label": STATUS_LABELS[auction.status],
+        "lowest": top[-1].amount if len(top) >= auction.units else None,
         "units": auction.units,
         "start_price": auction.start_price,
         "increment": auction.increment,
@@ -107,34 +109,37 @@ def position(
     once closed, from their result (the units are offered down the ranking, so the top bids at the
     close no longer say who holds a unit)."""
     if member_id is None:
-        return Position("none", "Sign in to bid.")
+        return Position("none", _("Sign in to bid."))
     if status != AuctionStatus.LIVE.value:
         return _after_close(result, mine)
     ranks = {m: (i, amount) for i, (m, amount) in enumerate(winners, start=1)}
     if member_id in ranks:
         rank, amount = ranks[member_id]
-        return Position("winning", f"Winning at ₩{amount:,} (rank {rank}).", amount, maximum)
+        return Position("winning", _("Winning at %(amount)s (rank %(rank)s).", amount=won(amount), rank=rank), amount, maximum)
     if mine is None:
-        return Position("none", f"No bid yet — bid at least ₩{minimum:,}.")
-    return Position("outbid", f"Outbid — bid at least ₩{minimum:,}.", mine, maximum)
+        return Position("none", _("No bid yet — bid at least %(amount)s.", amount=won(minimum)))
+    return Position("outbid", _("Outbid — bid at least %(amount)s.", amount=won(minimum)), mine, maximum)
 
 
 def _after_close(result: AuctionResult | None, mine: int | None) -> Position:
     if result is None or result.amount is None:
         if mine is None:
-            return Position("none", "You did not bid.")
-        return Position("lost", f"Your bid of ₩{mine:,} did not win a unit.", mine)
-    amount, rank = result.amount, result.rank
+            return Position("none", _("You did not bid."))
+        return Position("lost", _("Your bid of %(amount)s did not win a unit.", amount=won(mine)), mine)
+    amount, rank = won(result.amount), result.rank
     texts = {
-        ResultStatus.OFFERED: ("won", f"You won a unit at ₩{amount:,} (rank {rank}). Pay by the deadline to keep it."),
-        ResultStatus.PAID: ("won", f"You won a unit at ₩{amount:,} (rank {rank}) and paid for it."),
-        ResultStatus.GIVEN_UP: ("given_up", f"You gave up the unit you won at ₩{amount:,}."),
+        ResultStatus.OFFERED: (
+            "won",
+            _("You won a unit at %(amount)s (rank %(rank)s). Pay by the deadline to keep it.", amount=amount, rank=rank),
+        ),
+        ResultStatus.PAID: ("won", _("You won a unit at %(amount)s (rank %(rank)s) and paid for it.", amount=amount, rank=rank)),
+        ResultStatus.GIVEN_UP: ("given_up", _("You gave up the unit you won at %(amount)s.", amount=amount)),
         ResultStatus.PASSED_OVER: (
             "passed_over",
-            f"The unit you won at ₩{amount:,} was not paid in time and passed on.",
+            _("The unit you won at %(amount)s was not paid in time and passed on.", amount=amount),
         ),
     }
-    kind, text = texts.get(result.status, ("lost", f"Your bid of ₩{amount:,} did not win a unit."))
+    kind, text = texts.get(result.status, ("lost", _("Your bid of %(amount)s did not win a unit.", amount=amount)))
     return Position(kind, text, amount)
 
 
