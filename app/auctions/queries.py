@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions import service, view
 from app.auctions.rules import AuctionStatus
+from app.catalog.markup import render_description
 from app.catalog.queries import product_names
 from app.core.errors import NotFound
 from app.core.i18n import N_, _
 from app.db import Database
 from app.live.hub import touch_after_commit
 from app.models.auctions import Auction, Bid, ResultStatus
-from app.models.catalog import Product
+from app.models.catalog import Product, ProductImage
 from app.models.orders import Order
 from app.web.pagination import Page, paginate
 
@@ -57,6 +58,14 @@ async def bidding_context(db: AsyncSession, auction_id: int, member_id: int | No
     }
 
 
+async def product_picture(db: AsyncSession, product_id: int) -> ProductImage | None:
+    """The product's first picture (the auction page shows it), or None."""
+    found = await db.execute(
+        select(ProductImage).where(ProductImage.product_id == product_id).order_by(ProductImage.position).limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
 async def bidding_page(db: AsyncSession, auction_id: int, member_id: int | None) -> dict[str, Any]:
     """The bidding page: the auction, its product, the member's position, and the results once
     it has closed (the seller sees them, empty, while it runs)."""
@@ -66,6 +75,8 @@ async def bidding_page(db: AsyncSession, auction_id: int, member_id: int | None)
     result = context["result"]
     context["pay_by"] = (await db.get(Order, result.order_id)).pay_by if result and result.order_id else None
     context["picture"] = await product_picture(db, found.product_id)
+    product = context["product"]
+    context["description"] = render_description(product.description) if product and product.description else ""
     if found.seller_id == member_id or found.status is not AuctionStatus.LIVE:
         context["results"] = await view.results(db, auction_id) if found.status is not AuctionStatus.LIVE else []
     return context

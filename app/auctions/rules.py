@@ -89,7 +89,12 @@ def check_bid(
     ranked = ranking(bids)
     mine = next((b for b in ranked if b.member_id == member_id), None)
     if mine is not None and amount <= mine.amount:
-        raise BidRefused(Msg("Your bid stands at %(amount)s; a new bid must be higher.", amount=won(mine.amount)))
+        raise BidRefused(
+            Msg(
+                "Your bid stands at %(amount)s; a new bid must be higher.",
+                amount=won(mine.amount),
+            )
+        )
     others = [b for b in ranked if b.member_id != member_id]
     needed = minimum_next_bid(others, units, start_price, increment)
     if amount < needed:
@@ -376,7 +381,9 @@ def _amounts(request: BidRequest, board: Board, start_price: int, increment: int
         mine = board.standing.get(request.member_id)
         if mine is not None and request.member_id in board.winners():
             if maximum <= mine.amount:
-                raise BidRefused(Msg("Your bid stands at %(amount)s; a maximum must be higher.", amount=won(mine.amount)))
+                raise BidRefused(
+                    Msg("Your bid stands at %(amount)s; a maximum must be higher.", amount=won(mine.amount))
+                )
             return None, maximum
         others = [b for b in board.top if b.member_id != request.member_id]
         needed = minimum_next_bid(others, board.units, start_price, increment)
@@ -396,7 +403,9 @@ def _replay(request: BidRequest, stored: KeyedBid | None, owner: int | None, end
         )
     amount = stored.amount if stored is not None else request.amount
     if amount is None:  # a maximum only, sent twice in one batch
-        message = Msg("Your maximum of %(maximum)s is in (sent twice, counted once).", maximum=won(request.maximum or 0))
+        message = Msg(
+            "Your maximum of %(maximum)s is in (sent twice, counted once).", maximum=won(request.maximum or 0)
+        )
         return BidAnswer(True, message, maximum=request.maximum, replay=True, ends_at=ends_at)
     return BidAnswer(
         True,

@@ -115,7 +115,9 @@ def position(
     ranks = {m: (i, amount) for i, (m, amount) in enumerate(winners, start=1)}
     if member_id in ranks:
         rank, amount = ranks[member_id]
-        return Position("winning", _("Winning at %(amount)s (rank %(rank)s).", amount=won(amount), rank=rank), amount, maximum)
+        return Position(
+            "winning", _("Winning at %(amount)s (rank %(rank)s).", amount=won(amount), rank=rank), amount, maximum
+        )
     if mine is None:
         return Position("none", _("No bid yet — bid at least %(amount)s.", amount=won(minimum)))
     return Position("outbid", _("Outbid — bid at least %(amount)s.", amount=won(minimum)), mine, maximum)
@@ -130,9 +132,16 @@ def _after_close(result: AuctionResult | None, mine: int | None) -> Position:
     texts = {
         ResultStatus.OFFERED: (
             "won",
-            _("You won a unit at %(amount)s (rank %(rank)s). Pay by the deadline to keep it.", amount=amount, rank=rank),
+            _(
+                "You won a unit at %(amount)s (rank %(rank)s). Pay by the deadline to keep it.",
+                amount=amount,
+                rank=rank,
+            ),
         ),
-        ResultStatus.PAID: ("won", _("You won a unit at %(amount)s (rank %(rank)s) and paid for it.", amount=amount, rank=rank)),
+        ResultStatus.PAID: (
+            "won",
+            _("You won a unit at %(amount)s (rank %(rank)s) and paid for it.", amount=amount, rank=rank),
+        ),
         ResultStatus.GIVEN_UP: ("given_up", _("You gave up the unit you won at %(amount)s.", amount=amount)),
         ResultStatus.PASSED_OVER: (
             "passed_over",

@@ -11,15 +11,21 @@
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
   var reloading = false;
 
-  function text(ms) {
+  // The words come from the element (the page's language): data-left is the sentence with {time}
+  // in it, data-expired / data-ended / data-now what it says at zero, data-day the days' unit.
+  function words(el, name, fallback) { return el.getAttribute("data-" + name) || fallback; }
+
+  function clock(el, ms) {
     var s = Math.floor(ms / 1000);
     var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
-    return "starts in " + (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s % 60);
+    return (d ? d + words(el, "day", "d") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s % 60);
   }
 
-  function deadlineText(ms) {
+  function text(el, ms, fallback) { return words(el, "left", fallback).replace("{time}", clock(el, ms)); }
+
+  function deadlineText(el, ms) {
     var s = Math.ceil(ms / 1000);
-    return Math.floor(s / 60) + ":" + pad(s % 60) + " left to pay";
+    return words(el, "left", "{time} left to pay").replace("{time}", Math.floor(s / 60) + ":" + pad(s % 60));
   }
 
   function tickDeadlines(now) {
@@ -27,7 +33,7 @@
       var at = Date.parse(el.getAttribute("data-deadline"));
       if (isNaN(at)) return;
       var left = at - now;
-      var label = left > 0 ? deadlineText(left) : "expired";
+      var label = left > 0 ? deadlineText(el, left) : words(el, "expired", "expired");
       if (el.textContent !== label) el.textContent = label;
       el.classList.toggle("deadline-passed", left <= 0);
     });
@@ -40,7 +46,7 @@
       var at = Date.parse(el.getAttribute("data-ends"));
       if (isNaN(at)) return;
       var left = at - now;
-      var label = left > 0 ? text(left).replace("starts in", "ends in") : "ended";
+      var label = left > 0 ? text(el, left, "ends in {time}") : words(el, "ended", "ended");
       if (el.textContent !== label) el.textContent = label;
     });
   }
@@ -54,10 +60,10 @@
       if (isNaN(at)) return;
       var left = at - now;
       if (left > 0) {
-        el.textContent = text(left);
+        el.textContent = text(el, left, "starts in {time}");
         el.dataset.countdownRunning = "1";  // it was still counting on this page
       } else {
-        el.textContent = "starting now";
+        el.textContent = words(el, "now", "starting now");
         // reload only when the countdown crossed zero here, so a page served just before the
         // sale opened cannot reload in a loop
         if (el.dataset.countdownRunning && !reloading) {

@@ -42,7 +42,7 @@ async def login(client: AsyncTestClient[Any], email: str, password: str = PASSWO
 
 def field_error(html: str, name: str) -> str:
     """The error text shown next to field ``name``."""
-    match = re.search(rf'<p class="error" id="e-{re.escape(name)}">(.*?)</p>', html, re.S)
+    match = re.search(rf'<p class="error" id="e-{re.escape(name)}"[^>]*>(.*?)</p>', html, re.S)
     return match.group(1).strip() if match else ""
 
 
