@@ -17,7 +17,7 @@ from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
 from app.accounts.service import AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
-from app.core.i18n import Msg, _
+from app.core.i18n import Msg, _, current_language, current_zone_name, using, zone_choices
 from app.models.members import Member
 from app.web.admission import wait_outside
 from app.web.forms import read_form
@@ -136,9 +136,32 @@ class MeController(Controller):
             "profile_values": {"display_name": member.display_name},
             "profile_errors": {},
             "password_errors": {},
+            "place_values": {"language": member.language or current_language(), "time_zone": current_zone_name()},
+            "place_errors": {},
+            "zones": zone_choices(),
         }
         context.update(extra)
         return page(request, "accounts/me.html", context, status_code=status_code)
+
+    @get(["/password", "/emails", "/place"], name="me_forms")
+    async def forms(self) -> Redirect:
+        """The forms of the account page post here; a refresh after a refused post lands on the page."""
+        return Redirect("/me", status_code=303)
+
+    @post("/place", name="me_place")
+    async def place(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+        form = await read_form(request)
+        language, zone = form.get("language", ""), form.get("time_zone", "")
+        try:
+            await accounts.set_place(member, language, zone)
+        except FormInvalid as exc:
+            return self._page(
+                request, member, 422, place_values={"language": language, "time_zone": zone}, place_errors=exc.errors
+            )
+        request.scope.setdefault("state", {})["smore_language"] = language
+        with using(language, zone):
+            saved = _("Your language and time zone were saved.")
+        return flash_redirect(request, saved, "success", "/me")
 
     @get("/", name="me")
     async def show(self, request: HTMXRequest, member: SignedIn) -> Template:

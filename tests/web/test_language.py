@@ -51,3 +51,30 @@ async def test_a_member_keeps_their_language_on_any_browser(client, app, members
 async def test_error_pages_speak_the_viewer_language(client) -> None:
     r = await client.get("/no-such-page", headers={"accept-language": "ko"})
     assert r.status_code == 404 and '<html lang="ko">' in r.text
+
+
+async def test_a_member_chooses_language_and_time_zone_on_their_page(client, app, members) -> None:
+    member = await members.create("zone@example.test")
+    await login(client, "zone@example.test")
+    page = await client.get("/me")
+    assert 'name="time_zone"' in page.text and '<option value="Asia/Seoul" selected>' in page.text
+    assert " KST" in page.text  # member since …, in the default zone with its name
+    r = await post_form(client, "/me/place", {"language": "ko", "time_zone": "Asia/Tokyo"})
+    assert r.status_code == 303 and r.headers["location"] == "/me"
+    page = await client.get("/me", headers={"accept-language": "en"})
+    assert '<html lang="ko">' in page.text and " JST" in page.text and "언어와 시간대" in page.text
+    async with app.state.database.transaction() as db:
+        saved = await db.get(Member, member.id)
+        assert (saved.language, saved.time_zone) == ("ko", "Asia/Tokyo")
+    # a refresh of the form's address after a post lands on the page, never "Method not allowed"
+    assert (await client.get("/me/place")).status_code == 303
+
+
+async def test_an_unknown_zone_is_refused_next_to_the_field_and_changes_nothing(client, app, members) -> None:
+    member = await members.create("zone2@example.test")
+    await login(client, "zone2@example.test")
+    r = await post_form(client, "/me/place", {"language": "en", "time_zone": "Mars/Olympus"})
+    assert r.status_code == 422 and 'id="e-time_zone">Choose a time zone from the list.<' in r.text
+    async with app.state.database.transaction() as db:
+        saved = await db.get(Member, member.id)
+        assert (saved.language, saved.time_zone) == (None, None)
