@@ -17,6 +17,7 @@ from app.catalog.queries import root_categories
 from app.catalog.rules import MAX_ID
 from app.catalog.service import CategoryService
 from app.core.errors import NotFound
+from app.core.i18n import _, pgettext
 from app.models.base import utcnow
 from app.models.catalog import Category, Product
 from app.models.catalog import ProductStatus as S
@@ -138,21 +139,18 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def format_kst(value: datetime) -> str:
-    return value.astimezone(KST).strftime("%Y-%m-%d %H:%M KST")
-
-
 def starts_in(value: datetime, now: datetime | None = None) -> str:
     """``starts in 2d 03:04:05`` (the same text the countdown script keeps up to date)."""
     seconds = int((value - (now or utcnow())).total_seconds())
     if seconds <= 0:
-        return "starting now"
+        return _("starting now")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"starts in {f'{days}d ' if days else ''}{hours:02d}:{minutes:02d}:{secs:02d}"
+    day = f"{days}{pgettext('days, short', 'd')} " if days else ""
+    return _("starts in %(time)s", time=f"{day}{hours:02d}:{minutes:02d}:{secs:02d}")
 
 
 def template_helpers() -> dict[str, Any]:
     """Merged into the context of pages that show product cards."""
-    return {"labels": LABELS, "iso_utc": iso_utc, "kst": format_kst, "starts_in": starts_in}
+    return {"labels": LABELS, "iso_utc": iso_utc, "starts_in": starts_in}

@@ -18,6 +18,7 @@ from whoosh import query as wq
 from whoosh.sorting import FieldFacet
 
 from app.catalog.lifecycle import PUBLIC_STATUSES
+from app.core.i18n import Msg, _
 from app.search.schema import CJK_RUN, NGRAM_MAX, SCHEMA, WORD_RUN, normalise
 
 MAX_CHARS = 200
@@ -28,11 +29,11 @@ NAME_BOOST = 2.0
 PREFIX_MIN = 3  # the word being typed also matches as a name prefix from this length on
 
 SORTS = {
-    "relevance": "Best match",
-    "newest": "Newest",
-    "price_asc": "Price: low to high",
-    "price_desc": "Price: high to low",
-    "ending_soon": "Ending soon",
+    "relevance": Msg("Best match"),
+    "newest": Msg("Newest"),
+    "price_asc": Msg("Price: low to high"),
+    "price_desc": Msg("Price: high to low"),
+    "ending_soon": Msg("Ending soon"),
 }
 PUBLIC_STATUS_VALUES = frozenset(s.value for s in PUBLIC_STATUSES)
 
@@ -106,7 +107,10 @@ def _parse_price(raw: str | None, label: str, messages: list[str]) -> int | None
     if digits.isascii() and digits.isdigit() and len(digits) <= 13 and int(digits) <= MAX_PRICE:
         return int(digits)
     shown = text if len(text) <= 20 else text[:20] + "…"
-    messages.append(f"“{shown}” is not a price in whole won, so the {label} price was ignored.")
+    if label == "minimum":
+        messages.append(_("“%(shown)s” is not a price in whole won, so the minimum price was ignored.", shown=shown))
+    else:
+        messages.append(_("“%(shown)s” is not a price in whole won, so the maximum price was ignored.", shown=shown))
     return None
 
 
@@ -125,15 +129,15 @@ def parse_params(
     messages: list[str] = []
     raw = q or ""
     if len(raw) > MAX_CHARS:
-        messages.append(f"Searches are limited to {MAX_CHARS} characters; the rest was left out.")
+        messages.append(_("Searches are limited to %(most)s characters; the rest was left out.", most=MAX_CHARS))
         raw = raw[:MAX_CHARS]
     text = clean_text(raw)
     words = split_words(text)
     if len(words) > MAX_WORDS:
-        messages.append(f"Only the first {MAX_WORDS} words are used.")
+        messages.append(_("Only the first %(most)s words are used.", most=MAX_WORDS))
         words = words[:MAX_WORDS]
     if text and not any(w.cjk or w.terms for w in words):
-        messages.append("Type at least one word of two or more letters or digits (very common words are skipped).")
+        messages.append(_("Type at least one word of two or more letters or digits (very common words are skipped)."))
 
     category_id: int | None = None
     cat = (category or "").strip()
@@ -146,18 +150,18 @@ def parse_params(
         ):
             category_id = int(cat)
         else:
-            messages.append("That category does not exist; showing every category.")
+            messages.append(_("That category does not exist; showing every category."))
 
     state: str | None = (status or "").strip() or None
     if state is not None and state not in PUBLIC_STATUS_VALUES:
-        messages.append("That state cannot be searched; showing every state.")
+        messages.append(_("That state cannot be searched; showing every state."))
         state = None
 
     low = _parse_price(min_price, "minimum", messages)
     high = _parse_price(max_price, "maximum", messages)
     if low is not None and high is not None and low > high:
         low, high = high, low
-        messages.append("The minimum price was above the maximum; they were swapped.")
+        messages.append(_("The minimum price was above the maximum; they were swapped."))
 
     key = (sort or "").strip()
     return SearchParams(
