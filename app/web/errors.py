@@ -13,20 +13,21 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy import exc as sa_exc
 
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import Msg
 from app.db import connection_shortage, write_contention
 
 log = logging.getLogger(__name__)
 
 _TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Too large",
-    422: "Check your input",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Busy right now",
+    400: Msg("Bad request"),
+    403: Msg("Not allowed"),
+    404: Msg("Not found"),
+    405: Msg("Method not allowed"),
+    413: Msg("Too large"),
+    422: Msg("Check your input"),
+    429: Msg("Too many requests"),
+    500: Msg("Something went wrong"),
+    503: Msg("Busy right now"),
 }
 # Seconds a client is asked to wait before trying again when the database has no connection for it.
 RETRY_AFTER_SECONDS = 5
@@ -60,7 +61,7 @@ def http_error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     if _wants_json(request):
         return Response(content={"status_code": status, "detail": detail}, status_code=status)
     template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html"
-    context = {"status": status, "title": _TITLES.get(status, "Error"), "detail": detail}
+    context = {"status": status, "title": _TITLES.get(status, Msg("Error")), "detail": detail}
     return Template(template_name=template, context=context, status_code=status, headers=exc.headers or None)
 
 
