@@ -13,7 +13,7 @@ from tests.helpers.world import main_pages, seeded_world
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Pages known to fail today: url → why (each has its own xfail test below).
-KNOWN = {"/seller/apply": "the seller application page is served as application/json (no <title>, no lang)"}
+KNOWN: dict[str, str] = {}  # none today (/seller/apply, once served as JSON, has its own test)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -46,7 +46,6 @@ async def test_no_serious_violation_on_the_main_pages(
     assert found == [], "serious or critical axe violations:\n" + "\n".join(found)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN["/seller/apply"])
 async def test_the_seller_application_page(live_server: str, browser: Browser, app, members):
     shopper = await members.create("ana@example.test")
     context, page = await language_page(browser, live_server, "en", shopper.email)

@@ -15,10 +15,9 @@ from tests.helpers.world import ANY_TYPE, FRAGMENTS, NOT_HTML, STREAMS, World, f
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
-# Known not to hold yet: route → why (each has its own xfail test below).
-KNOWN: dict[str, str] = {
-    "/seller/apply": "the seller application page is served as application/json on a direct load",
-}
+# Known not to hold yet: route → why (none today; /seller/apply, once served as JSON, has its own
+# test below).
+KNOWN: dict[str, str] = {}
 
 
 def _title(html: str) -> str:
@@ -111,7 +110,6 @@ async def test_every_get_route_of_every_role(client, app, world):
     assert unexpected == {}, "\n".join(line for found in unexpected.values() for line in found)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN["/seller/apply"])
 async def test_the_seller_application_page_is_html(client, app, world):
     for role in ("visitor", "shopper"):
         client.cookies.clear()
