@@ -7,8 +7,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from app.core.i18n import _, input_value, parse_local
 from app.core.numbers import MAX_ID as MAX_ID
 
 NAME_MAX = 120
@@ -18,7 +19,6 @@ QUANTITY_MAX = 100_000
 DURATION_MIN, DURATION_MAX = 5, 7 * 24 * 60
 MIN_LEAD = timedelta(minutes=1)
 MAX_LEAD = timedelta(days=366)
-DEFAULT_TZ_OFFSET = 540  # minutes east of UTC: Korea Standard Time
 
 FIELDS = (
     "name",
@@ -29,7 +29,6 @@ FIELDS = (
     "fixed_quantity",
     "purchase_limit",
     "sale_starts_at",
-    "tz_offset_minutes",
     "auction_start_price",
     "auction_increment",
     "auction_duration_minutes",
@@ -86,31 +85,23 @@ def _amount(value: int, unit: str) -> str:
     return f"₩{value:,}" if unit == "won" else f"{value:,}{unit}"
 
 
-def parse_local_datetime(raw: str, tz_offset_raw: str | None) -> datetime | str:
-    """An HTML ``datetime-local`` value read in the browser's offset (minutes east of UTC, filled
-    in by a script; Korea time when absent) → aware UTC, or a message."""
+def parse_local_datetime(raw: str) -> datetime | str:
+    """An HTML ``datetime-local`` value read in the viewer's time zone (their setting; Asia/Seoul by
+    default) → aware UTC, or a message."""
     text = raw.strip()
     if not text:
-        return "Enter the date and time the sale starts."
+        return _("Enter the date and time the sale starts.")
     if not _LOCAL_DATETIME.match(text):
-        return "Enter the start as a date and time, like 2030-05-01 20:00."
+        return _("Enter the start as a date and time, like 2030-05-01 20:00.")
     try:
-        naive = datetime.fromisoformat(text.replace(" ", "T"))
-        return (naive - timedelta(minutes=parse_tz_offset(tz_offset_raw))).replace(tzinfo=UTC)
+        return parse_local(text.replace(" ", "T"))
     except (ValueError, OverflowError):
-        return "That date does not exist; check the day and the time."
+        return _("That date does not exist; check the day and the time.")
 
 
-def parse_tz_offset(raw: str | None) -> int:
-    text = (raw or "").strip()
-    if _PLAIN_INT.match(text) and len(text) <= 5 and -14 * 60 <= int(text) <= 14 * 60:
-        return int(text)
-    return DEFAULT_TZ_OFFSET
-
-
-def to_local_input(value: datetime, tz_offset: int = DEFAULT_TZ_OFFSET) -> str:
+def to_local_input(value: datetime) -> str:
     """The reverse of ``parse_local_datetime``: a UTC instant as a ``datetime-local`` value."""
-    return (value.astimezone(UTC) + timedelta(minutes=tz_offset)).strftime("%Y-%m-%dT%H:%M")
+    return input_value(value)
 
 
 def _has_control(text: str, allowed: str = "") -> bool:
@@ -185,12 +176,13 @@ def parse_product_form(form: Mapping[str, str], now: datetime) -> tuple[ProductV
     elif isinstance(fixed, int) and isinstance(limit, int) and fixed > 0 and limit > fixed:
         errors["purchase_limit"] = f"The purchase limit cannot be more than the fixed-price quantity ({fixed:,})."
 
-    starts = parse_local_datetime(get("sale_starts_at"), get("tz_offset_minutes"))
+    starts = parse_local_datetime(get("sale_starts_at"))
     if isinstance(starts, datetime):
-        if starts < now + MIN_LEAD:
-            starts = "The start time is in the past; choose a time at least a minute from now."
+        # The form picks whole minutes: the next minute on the clock counts as "a minute from now".
+        if starts <= now or starts < now.replace(second=0, microsecond=0) + MIN_LEAD:
+            starts = _("The start time is in the past; choose a time at least a minute from now.")
         elif starts > now + MAX_LEAD:
-            starts = "The sale can start at most a year from now."
+            starts = _("The sale can start at most a year from now.")
     take("sale_starts_at", starts)
 
     # Auction settings matter only when some units are left over for the auction.

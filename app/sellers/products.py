@@ -30,7 +30,7 @@ from app.web.templating import page as page_
 # Five pictures of 5 MB each plus the fields; other forms keep the app's default limit.
 UPLOAD_BODY_LIMIT = 32 * 1024 * 1024
 LIST_URL = "/seller/products"
-NEW_DEFAULTS = {"purchase_limit": "1", "auction_duration_minutes": "60", "tz_offset_minutes": "540"}
+NEW_DEFAULTS = {"purchase_limit": "1", "auction_duration_minutes": "60"}
 
 
 Listings = NamedDependency[ProductService]
@@ -65,14 +65,13 @@ OWNED = {"product": Provide(provide_owned)}
 
 
 def form_values(product: Product) -> dict[str, str]:
-    """A stored product as the form shows it (times in Korea time; the page script converts)."""
+    """A stored product as the form shows it (times in the viewer's zone)."""
     values = {
         key: "" if (value := getattr(product, key)) is None else str(value)
         for key in product_rules.FIELDS
-        if key not in ("sale_starts_at", "tz_offset_minutes")
+        if key != "sale_starts_at"
     }
     values["sale_starts_at"] = product_rules.to_local_input(product.sale_starts_at)
-    values["tz_offset_minutes"] = str(product_rules.DEFAULT_TZ_OFFSET)
     return values
 
 

@@ -13,6 +13,7 @@ from app.catalog.product_rules import (
     parse_product_form,
     to_local_input,
 )
+from app.core.i18n import using
 from tests.helpers.forms import REFUSAL_ARGS, refusals
 
 NOW = datetime(2030, 5, 1, 3, 0, tzinfo=UTC)  # 12:00 in Korea
@@ -25,7 +26,6 @@ GOOD = {
     "fixed_quantity": "6",
     "purchase_limit": "2",
     "sale_starts_at": "2030-05-02T20:00",
-    "tz_offset_minutes": "540",
     "auction_start_price": "100000",
     "auction_increment": "5,000",
     "auction_duration_minutes": "60",
@@ -139,18 +139,16 @@ def test_numbers_may_be_grouped_with_commas(raw, expected):
 
 
 @pytest.mark.parametrize(
-    ("offset", "expected"),
+    ("zone", "expected"),
     [
-        ("540", datetime(2030, 5, 2, 11, 0, tzinfo=UTC)),  # Seoul
-        ("0", datetime(2030, 5, 2, 20, 0, tzinfo=UTC)),
-        ("-420", datetime(2030, 5, 3, 3, 0, tzinfo=UTC)),  # California summer time
-        (None, datetime(2030, 5, 2, 11, 0, tzinfo=UTC)),  # no script: Korea time
-        ("garbage", datetime(2030, 5, 2, 11, 0, tzinfo=UTC)),
-        ("99999", datetime(2030, 5, 2, 11, 0, tzinfo=UTC)),
+        ("Asia/Seoul", datetime(2030, 5, 2, 11, 0, tzinfo=UTC)),  # the default zone
+        ("UTC", datetime(2030, 5, 2, 20, 0, tzinfo=UTC)),
+        ("America/Los_Angeles", datetime(2030, 5, 3, 3, 0, tzinfo=UTC)),  # California summer time
     ],
 )
-def test_the_start_time_is_read_in_the_browsers_offset(offset, expected):
-    assert parse_local_datetime("2030-05-02T20:00", offset) == expected
+def test_the_start_time_is_read_in_the_viewers_zone(zone, expected):
+    with using("en", zone):
+        assert parse_local_datetime("2030-05-02T20:00") == expected
 
 
 def test_start_time_needs_a_minute_of_lead():
@@ -158,11 +156,23 @@ def test_start_time_needs_a_minute_of_lead():
     values, errors = check(sale_starts_at=soon)
     assert errors == {} and values is not None
     assert values.sale_starts_at == NOW + timedelta(minutes=2)
-    _, errors = check(sale_starts_at=to_local_input(NOW + timedelta(seconds=30)))
+    _, errors = check(sale_starts_at=to_local_input(NOW - timedelta(minutes=1)))
     assert "in the past" in errors["sale_starts_at"]
+    _, errors = check(sale_starts_at=to_local_input(NOW))
+    assert "in the past" in errors["sale_starts_at"]
+
+
+def test_the_next_minute_on_the_clock_is_a_minute_ahead():
+    """A seller at 12:00:40 who picks 12:01 (the next minute the form offers) is not refused."""
+    now = NOW.replace(second=40)
+    form = {**GOOD, "sale_starts_at": to_local_input(now.replace(second=0) + timedelta(minutes=1))}
+    values, errors = parse_product_form(form, now)
+    assert errors == {} and values is not None
 
 
 def test_local_input_round_trips():
     instant = datetime(2030, 5, 2, 11, 0, tzinfo=UTC)
     assert to_local_input(instant) == "2030-05-02T20:00"
-    assert parse_local_datetime(to_local_input(instant, -300), "-300") == instant
+    with using("en", "America/New_York"):
+        assert to_local_input(instant) == "2030-05-02T07:00"
+        assert parse_local_datetime(to_local_input(instant)) == instant
