@@ -73,7 +73,8 @@ async def bidding_page(db: AsyncSession, auction_id: int, member_id: int | None)
     found = await auction(db, auction_id)
     context |= {"auction": found, "product": await db.get(Product, found.product_id)}
     result = context["result"]
-    context["pay_by"] = (await db.get(Order, result.order_id)).pay_by if result and result.order_id else None
+    order = await db.get(Order, result.order_id) if result and result.order_id else None
+    context["pay_by"] = order.pay_by if order is not None else None
     context["picture"] = await product_picture(db, found.product_id)
     product = context["product"]
     context["description"] = render_description(product.description) if product and product.description else ""

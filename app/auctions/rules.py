@@ -11,6 +11,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 # The ranking (ranking.py) and proxy bidding (proxies.py) are re-exported here, with the other rules.
+from app.auctions.amounts import MAX_BID as MAX_BID
+from app.auctions.amounts import BidRefused as BidRefused
+from app.auctions.amounts import parse_amount as parse_amount
+from app.auctions.amounts import won as won
 from app.auctions.proxies import resolve_proxies as resolve_proxies
 from app.auctions.ranking import Bid as Bid
 from app.auctions.ranking import Board
@@ -19,7 +23,6 @@ from app.auctions.ranking import ranking as ranking
 from app.auctions.ranking import winners as winners
 from app.core.generations import session_current
 from app.core.i18n import Msg
-from app.core.numbers import looks_whole, parse_whole
 from app.core.states import StateMachine
 
 
@@ -35,33 +38,6 @@ AUCTION_STATUS = StateMachine[AuctionStatus](
     "auction",
     {A.SCHEDULED: {A.LIVE}, A.LIVE: {A.CLOSED}, A.CLOSED: {A.SETTLED}, A.SETTLED: set()},
 )
-
-# The largest bid the shop accepts (KRW, whole won): far above any real price, far below overflow.
-MAX_BID = 10_000_000_000
-
-
-def won(amount: int) -> str:
-    """Whole won as both languages write it: ₩12,000."""
-    return f"₩{amount:,}"
-
-
-class BidRefused(ValueError):
-    """A bid refused, with the sentence that says why (translated where it is shown)."""
-
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.message)
-        self.message = message
-
-
-def parse_amount(raw: str) -> int:
-    """Whole won from a form: digits, optional thousands separators and a leading ₩."""
-    text = raw.strip().removeprefix("₩").replace(",", "").strip()
-    if not looks_whole(text):
-        raise BidRefused(Msg("Enter the bid in whole won, e.g. 15000."))
-    value = parse_whole(text, high=MAX_BID)
-    if value is None:
-        raise BidRefused(Msg("Bids above %(most)s are not accepted.", most=won(MAX_BID)))
-    return value
 
 
 def check_bid(

@@ -149,7 +149,7 @@ def _after_close(result: AuctionResult | None, mine: int | None) -> Position:
         ),
     }
     kind, text = texts.get(result.status, ("lost", _("Your bid of %(amount)s did not win a unit.", amount=amount)))
-    return Position(kind, text, amount)
+    return Position(kind, text, result.amount)
 
 
 async def _members_row(db: AsyncSession, model: type[Mine], auction_id: int, member_id: int | None) -> Mine | None:
