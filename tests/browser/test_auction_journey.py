@@ -203,7 +203,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     await page_a.click("#confirm-give-up")
     await page_a.wait_for_url(f"**/auctions/{auction.id}")
     gave_up = "You gave up the unit; it passes to the next bidder."
-    await expect(page_a.locator(".flash")).to_contain_text(words(gave_up, language))
+    await expect(page_a.locator(".flash-success")).to_contain_text(words(gave_up, language))
     await _says(page_a.locator("#my-result"), language, "Unit 2 at ₩14,000: Given up.", "₩14,000")
     await _says(_position(page_a), language, "You gave up the unit you won at ₩14,000.", "₩14,000", whole=True)
 
