@@ -5,7 +5,8 @@ the other's bids, the minimum next bid and its own position over SSE without a r
 pushes the end back (soft close) and the app schedules the close itself; the live server's worker
 closes it and both pages turn to the closed state live. The winner of unit 1 pays in the sandbox
 checkout and the seller sees the unit paid; the winner of unit 2 gives it up and it is offered to
-the next bidder."""
+the next bidder. In Korean and in English: the steps find their controls by id, role or address; a
+sentence is compared whole in English and by its amounts in Korean (pages are translated under it)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from app.models.auctions import Auction, AuctionResult, ResultStatus
 from app.models.base import utcnow
 from app.models.orders import Order, OrderStatus
 from tests.helpers.auctions import bid, live_auction
-from tests.helpers.browser import pay_with_the_approve_card, signed_in_page
+from tests.helpers.browser import LANGUAGES, language_page, pay_with_the_approve_card, words
 from tests.helpers.keys import key
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,15 @@ WAIT_MS = 10_000  # the longest a live update may take (a close waits for the en
 def settings(settings):
     # a short soft close, so the late bid's extension (and the close it schedules) come quickly
     return settings.with_changes(auction_extend_seconds=EXTEND_SECONDS)
+
+
+async def _says(locator: Locator, language: str, english: str, part: str, *, whole: bool = False) -> None:
+    """``locator`` says ``english`` (in English: exactly, or containing it); in Korean it contains
+    ``part``, the sentence's words that do not change with the language (an amount, a rank)."""
+    if language == "en":
+        await (expect(locator).to_have_text(english) if whole else expect(locator).to_contain_text(english))
+    else:
+        await expect(locator).to_contain_text(part)
 
 
 async def _watching(page: Page, auction_id: int) -> None:
@@ -89,8 +99,9 @@ async def _result_of(app, auction_id: int, member_id: int) -> tuple[AuctionResul
         return result, order
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up(
-    live_server: str, browser: Browser, app, members, products
+    live_server: str, browser: Browser, app, members, products, language
 ):
     ana = await members.create("ana@example.test", display_name="Ana")
     bo = await members.create("bo@example.test", display_name="Bo")
@@ -99,8 +110,8 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     seller = await members.get(auction.seller_id)
     assert (await bid(app, auction.id, cy.id, 10_000)).accepted
 
-    ctx_a, page_a = await signed_in_page(browser, live_server, "ana@example.test")
-    ctx_b, page_b = await signed_in_page(browser, live_server, "bo@example.test")
+    ctx_a, page_a = await language_page(browser, live_server, language, "ana@example.test")
+    ctx_b, page_b = await language_page(browser, live_server, language, "bo@example.test")
     await _watching(page_a, auction.id)
     await _watching(page_b, auction.id)
     for page in (page_a, page_b):
@@ -114,7 +125,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
 
     # B bids higher; A's page follows, A keeps a unit
     await _bids_and_is_followed(page_b, 12_000, page_a, bids=3, top=["1B•••₩12,000", "2A•••₩11,000"], then="winning")
-    await expect(_position(page_a)).to_contain_text("rank 2")
+    await _says(_position(page_a), language, "rank 2", "2")
 
     # C, off-screen, bids over both: A is pushed out, live
     placed = await BidService(app.state.database, app.state.settings.auction_extend_seconds, after_batch).place(
@@ -122,7 +133,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
     )
     assert placed.accepted, placed.message
     await expect(_position(page_a)).to_have_attribute("data-position", "outbid")
-    await expect(_position(page_a)).to_contain_text("Outbid — bid at least ₩13,000")
+    await _says(_position(page_a), language, "Outbid — bid at least ₩13,000", "₩13,000")
     await _sees(page_a, bids=4, minimum=13_000, top=["1C•••₩13,000", "2B•••₩12,000"])
     await expect(_position(page_b)).to_have_attribute("data-position", "winning")
 
@@ -148,9 +159,9 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
         (page_b, "You won a unit at ₩15,000 (rank 1). Pay by the deadline to keep it."),
     ):
         await expect(_live(page)).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
-        await expect(_live(page).locator(".badge")).to_have_text("Closed")
+        await expect(_live(page).locator(".badge")).to_have_text(words("Closed", language, whole=True))
         await expect(_position(page)).to_have_attribute("data-position", "won")
-        await expect(_position(page)).to_have_text(won)
+        await _says(_position(page), language, won, won.split(" at ", 1)[1].split(" ", 1)[0], whole=True)
         assert await page.evaluate("window.__stillHere === true"), "a bidder's page was reloaded"
     async with app.state.database.transaction() as db:
         closed = await db.get(Auction, auction.id)
@@ -163,13 +174,13 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
 
     # B pays for unit 1 in the sandbox checkout (the result and its links arrived live)
     my_result = page_b.locator("#my-result")
-    await expect(my_result).to_contain_text("Unit 1 at ₩15,000: Offered — waiting for payment.")
-    await my_result.get_by_role("link", name="Pay now").click()
+    await _says(my_result, language, "Unit 1 at ₩15,000: Offered — waiting for payment.", "₩15,000")
+    await my_result.locator(f"a[href='/orders/{order_b.id}']").first.click()
     await page_b.wait_for_url(f"**/orders/{order_b.id}")
-    await pay_with_the_approve_card(page_b, "₩15,000")
+    await pay_with_the_approve_card(page_b, "₩15,000", language)
 
     # The seller sees unit 1 paid (the order's event reaches the auction through the worker)
-    ctx_s, page_s = await signed_in_page(browser, live_server, seller.email)
+    ctx_s, page_s = await language_page(browser, live_server, language, seller.email)
     await page_s.goto(f"/seller/auctions/{auction.id}")
     unit_1 = page_s.locator("#results tbody tr").filter(has_text="Bo")
     for _ in range(40):
@@ -178,21 +189,23 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
         await page_s.wait_for_timeout(250)
         await page_s.reload()
     await expect(unit_1).to_have_class("result-paid")
-    await expect(unit_1).to_contain_text("Paid")
-    await expect(unit_1).to_contain_text(f"#{order_b.id} paid")
+    await expect(unit_1).to_contain_text(words("Paid", language))
+    await _says(unit_1, language, f"#{order_b.id} paid", f"#{order_b.id}")
     await expect(page_s.locator("#results tbody tr").filter(has_text="Ana")).to_have_class("result-offered")
-    await expect(page_s.locator("main")).to_contain_text("extended 1 time by late bids")
+    if language == "en":
+        await expect(page_s.locator("main")).to_contain_text("extended 1 time by late bids")
 
     # A gives unit 2 up: it passes to C, the next bidder
-    await expect(page_a.locator("#my-result")).to_contain_text("Unit 2 at ₩14,000: Offered — waiting for payment.")
-    await page_a.locator("#my-result").get_by_role("link", name="Give it up").click()
+    await _says(page_a.locator("#my-result"), language, "Unit 2 at ₩14,000: Offered — waiting for payment.", "₩14,000")
+    await page_a.locator(f"#my-result a[href='/auctions/{auction.id}/give-up']").click()
     await page_a.wait_for_url(f"**/auctions/{auction.id}/give-up")
-    await expect(page_a.locator("main")).to_contain_text("You won unit 2 at ₩14,000")
+    await _says(page_a.locator("main"), language, "You won unit 2 at ₩14,000", "₩14,000")
     await page_a.click("#confirm-give-up")
     await page_a.wait_for_url(f"**/auctions/{auction.id}")
-    await expect(page_a.locator(".flash")).to_contain_text("You gave up the unit; it passes to the next bidder.")
-    await expect(page_a.locator("#my-result")).to_contain_text("Unit 2 at ₩14,000: Given up.")
-    await expect(_position(page_a)).to_have_text("You gave up the unit you won at ₩14,000.")
+    gave_up = "You gave up the unit; it passes to the next bidder."
+    await expect(page_a.locator(".flash-success")).to_contain_text(words(gave_up, language))
+    await _says(page_a.locator("#my-result"), language, "Unit 2 at ₩14,000: Given up.", "₩14,000")
+    await _says(_position(page_a), language, "You gave up the unit you won at ₩14,000.", "₩14,000", whole=True)
 
     result_a, order_a = await _result_of(app, auction.id, ana.id)
     assert result_a.status is ResultStatus.GIVEN_UP

@@ -5,6 +5,7 @@ and accessibility tests make on a page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ def t(text: str, language: str, **params: Any) -> str:
     """``text`` as the shop shows it in ``language`` (its catalog's translation, English if none)."""
     with using(language):
         return gettext(text, **params)
+
+
+def words(english: str, language: str, *, whole: bool = False) -> str | re.Pattern[str]:
+    """What a page in ``language`` says for ``english``: in English the text itself; in Korean its
+    translation or, while a page is not translated yet, the English (both are accepted). ``whole``:
+    the entire text of the element, else a part of it."""
+    if language == "en":
+        return english
+    forms = "|".join(re.escape(form) for form in dict.fromkeys((t(english, language), english)))
+    return re.compile(f"^\\s*(?:{forms})\\s*$" if whole else f"(?:{forms})")
 
 
 async def language_context(
@@ -103,10 +114,10 @@ async def sign_in(page: Page, email: str) -> None:
     await expect(page.locator('[data-nav="me"]')).to_be_attached()  # in the header's menu (folded on a phone)
 
 
-async def pay_with_the_approve_card(page: Page, amount: str) -> None:
+async def pay_with_the_approve_card(page: Page, amount: str, language: str = "en") -> None:
     """On an order's page: Pay, then in the gateway's hosted checkout (asking ``amount``) the card
-    that approves; back on the order, paid."""
-    await expect(page.locator("#order-state")).to_have_text("Awaiting payment")
+    that approves; back on the order, paid (the page in ``language``)."""
+    await expect(page.locator("#order-state")).to_have_text(words("Awaiting payment", language, whole=True))
     await page.click("#pay-button")
 
     # the gateway's hosted checkout
@@ -115,8 +126,8 @@ async def pay_with_the_approve_card(page: Page, amount: str) -> None:
     await page.check("input[name=card][value=approve]")
     await page.click("button.pay")
 
-    await expect(page.locator("#order-state")).to_have_text("Paid")
-    await expect(page.locator(".flash")).to_contain_text("Paid. Thank you!")
+    await expect(page.locator("#order-state")).to_have_text(words("Paid", language, whole=True))
+    await expect(page.locator(".flash")).to_contain_text(words("Paid. Thank you!", language))
 
 
 VIOLATION = "csp-violation:"
