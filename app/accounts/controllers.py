@@ -9,15 +9,17 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
 from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
-from app.accounts.service import AccountService, LoginRefused, WrongPassword
+from app.accounts.service import EMAIL_TAKEN, AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
-from app.core.i18n import Msg, _
+from app.core.i18n import Msg, _, current_zone_name, using, zone_choices
+from app.models.base import utcnow
 from app.models.members import Member
 from app.web.admission import wait_outside
 from app.web.forms import read_form
@@ -29,6 +31,13 @@ Accounts = NamedDependency[AccountService]
 
 THROTTLED = Msg("Too many failed sign-in attempts from your network. Please wait %(minutes)s minutes and try again.")
 SLOWED = Msg("After several failed attempts, signing in to this account waits a few seconds.")
+
+
+def taken_error() -> Markup:
+    """The email is taken: the sentence with its way to the sign-in page."""
+    return Markup('{} <a href="/login">{}</a>').format(
+        _("An account with this email already exists."), _("Sign in instead?")
+    )
 
 
 async def provide_accounts(db: DbSession, services: AppServices) -> AccountService:
@@ -71,6 +80,8 @@ class AuthController(Controller):
             )
         except FormInvalid as exc:
             values = {k: v for k, v in form.items() if "password" not in k}
+            if exc.errors.get("email") == str(EMAIL_TAKEN):
+                exc.errors["email"] = taken_error()
             context = {
                 "values": values,
                 "errors": exc.errors,
@@ -87,8 +98,9 @@ class AuthController(Controller):
         email = rules.normalise_email(form.get("email", ""))
         error = rules.email_error(email)
         if error is None and await accounts.email_taken(email):
-            error = "An account with this email already exists. Sign in instead?"
-        return Template(template_name="_partials/field_error.html", context={"name": "email", "error": error})
+            error = taken_error()
+        # no error: an empty paragraph replaces the stale one
+        return Template(template_name="_partials/field_error.html", context={"name": "email", "error": error or ""})
 
     @get("/login", name="login")
     async def login_form(self, request: HTMXRequest, next: Query = None) -> Template | Redirect:
@@ -136,6 +148,10 @@ class MeController(Controller):
             "profile_values": {"display_name": member.display_name},
             "profile_errors": {},
             "password_errors": {},
+            "place_errors": {},
+            "zones": zone_choices(),
+            "current_zone": current_zone_name(),
+            "now": utcnow(),
         }
         context.update(extra)
         return page(request, "accounts/me.html", context, status_code=status_code)
@@ -158,6 +174,30 @@ class MeController(Controller):
                 profile_errors=exc.errors,
             )
         return flash_redirect(request, _("Your profile was saved."), "success", "/me")
+
+    @get("/place", name="me_place")
+    async def place_page(self) -> Redirect:
+        """The language and time zone form lives on /me (a refresh after a refused post lands there)."""
+        return Redirect("/me", status_code=303)
+
+    @post("/place")
+    async def set_place(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+        form = await read_form(request)
+        try:
+            await accounts.set_place(member, form.get("language", ""), form.get("time_zone", ""))
+        except FormInvalid as exc:
+            return self._page(request, member, 422, place_errors=exc.errors)
+        with using(member.language, member.time_zone):
+            saved = _("Your language and time zone were saved.")
+        return flash_redirect(request, saved, "success", "/me")
+
+    @get("/password", name="me_password_page")
+    async def password_page(self) -> Redirect:
+        return Redirect("/me", status_code=303)
+
+    @get("/emails", name="me_emails_page")
+    async def emails_page(self) -> Redirect:
+        return Redirect("/me", status_code=303)
 
     @post("/password", name="me_password")
     async def change_password(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
