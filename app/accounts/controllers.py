@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -15,10 +16,11 @@ from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
 from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
+from app.accounts.name_rules import clean_display_name
 from app.accounts.service import EMAIL_TAKEN, AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
-from app.core.i18n import Msg, _, current_zone_name, using, zone_choices
+from app.core.i18n import LANGUAGE_NAMES, Msg, _, current_language, current_zone_name, using, zone_choices
 from app.models.base import utcnow
 from app.models.members import Member
 from app.web.admission import wait_outside
@@ -38,6 +40,24 @@ def taken_error() -> Markup:
     return Markup('{} <a href="/login">{}</a>').format(
         _("An account with this email already exists."), _("Sign in instead?")
     )
+
+
+# The sign-up fields checked while they are typed (besides the email, which has its own check).
+CHECKED_FIELDS = ("display_name", "password", "password_confirm")
+
+
+def field_check(form: dict[str, str], name: str) -> tuple[str | None, dict[str, str | None]]:
+    """The error of sign-up field ``name`` as typed so far (None: none), and those of the fields it
+    decides too (a new password decides whether the repetition still matches it)."""
+    email = rules.normalise_email(form.get("email", ""))
+    display_name = clean_display_name(form.get("display_name", ""))
+    password, confirm = form.get("password", ""), form.get("password_confirm", "")
+    if name == "display_name":
+        return rules.display_name_error(display_name), {}
+    mismatch = _("The two passwords differ.") if confirm and password != confirm else None
+    if name == "password":
+        return rules.password_error(password, email=email, display_name=display_name), {"password_confirm": mismatch}
+    return mismatch, {}
 
 
 async def provide_accounts(db: DbSession, services: AppServices) -> AccountService:
@@ -102,6 +122,17 @@ class AuthController(Controller):
         # no error: an empty paragraph replaces the stale one
         return Template(template_name="_partials/field_error.html", context={"name": "email", "error": error or ""})
 
+    @post("/signup/check/{name:str}", name="signup_check_field", middleware=[EMAIL_CHECK_LIMIT])
+    async def check_field(self, request: HTMXRequest, name: FromPath[str]) -> Template:
+        """Inline validation of another sign-up field while it is typed (HTMX): its error, or an
+        empty paragraph once it is corrected (and the repetition's, when the password changes)."""
+        form = await read_form(request)
+        if name not in CHECKED_FIELDS:
+            return Template(template_name="_partials/field_error.html", context={"name": "field", "error": ""})
+        error, also = field_check(form, name)
+        context = {"name": name, "error": error or "", "also": also}
+        return Template(template_name="_partials/field_error.html", context=context)
+
     @get("/login", name="login")
     async def login_form(self, request: HTMXRequest, next: Query = None) -> Template | Redirect:
         return await _entry_form(request, "accounts/login.html", next)
@@ -148,8 +179,10 @@ class MeController(Controller):
             "profile_values": {"display_name": member.display_name},
             "profile_errors": {},
             "password_errors": {},
+            "place_values": {"language": member.language or current_language(), "time_zone": current_zone_name()},
             "place_errors": {},
-            "zones": zone_choices(),
+            "languages": list(LANGUAGE_NAMES.items()),
+            "zones": [(zone, zone.replace("_", " ")) for zone in zone_choices()],
             "current_zone": current_zone_name(),
             "now": utcnow(),
         }

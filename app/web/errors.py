@@ -104,9 +104,9 @@ async def load_viewer(request: Request[Any, Any, Any]) -> None:
         state["smore_member"] = None
     finally:
         if not had_session:
-            scope.pop("session", None)
+            scope.pop("session", None)  # type: ignore[misc]
         if not had_db and (db := state.pop(SESSION_STATE_KEY, None)) is not None:
-            await db.rollback()
+            # closed, not rolled back first: a rollback would expire the member the page shows
             await db.close()
 
 
@@ -125,14 +125,14 @@ class _ViewerFirst:
 class ErrorPage(Template):
     """An error page that shows the signed-in header whatever went wrong and wherever."""
 
-    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **options: Any) -> Any:  # type: ignore[override]
+    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **options: Any) -> Any:
         return _ViewerFirst(self, request, options)
 
 
 def _answers(request: Request[Any, Any, Any], path: str, method: str) -> bool:
     """Whether the app has a route for ``method`` at ``path``."""
     try:
-        request.app.asgi_router.handle_routing(path=path, method=method)  # type: ignore[arg-type]
+        request.app.asgi_router.handle_routing(path=path, method=method)
     except Exception:
         return False
     return True
