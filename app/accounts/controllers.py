@@ -7,17 +7,21 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from app.accounts import rules
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
 from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
-from app.accounts.service import AccountService, LoginRefused, WrongPassword
+from app.accounts.name_rules import clean_display_name
+from app.accounts.service import EMAIL_TAKEN, AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
-from app.core.i18n import Msg, _, current_language, current_zone_name, using, zone_choices
+from app.core.i18n import LANGUAGE_NAMES, Msg, _, current_language, current_zone_name, using, zone_choices
+from app.models.base import utcnow
 from app.models.members import Member
 from app.web.admission import wait_outside
 from app.web.forms import read_form
@@ -29,6 +33,31 @@ Accounts = NamedDependency[AccountService]
 
 THROTTLED = Msg("Too many failed sign-in attempts from your network. Please wait %(minutes)s minutes and try again.")
 SLOWED = Msg("After several failed attempts, signing in to this account waits a few seconds.")
+
+
+def taken_error() -> Markup:
+    """The email is taken: the sentence with its way to the sign-in page."""
+    return Markup('{} <a href="/login">{}</a>').format(
+        _("An account with this email already exists."), _("Sign in instead?")
+    )
+
+
+# The sign-up fields checked while they are typed (besides the email, which has its own check).
+CHECKED_FIELDS = ("display_name", "password", "password_confirm")
+
+
+def field_check(form: dict[str, str], name: str) -> tuple[str | None, dict[str, str | None]]:
+    """The error of sign-up field ``name`` as typed so far (None: none), and those of the fields it
+    decides too (a new password decides whether the repetition still matches it)."""
+    email = rules.normalise_email(form.get("email", ""))
+    display_name = clean_display_name(form.get("display_name", ""))
+    password, confirm = form.get("password", ""), form.get("password_confirm", "")
+    if name == "display_name":
+        return rules.display_name_error(display_name), {}
+    mismatch = _("The two passwords differ.") if confirm and password != confirm else None
+    if name == "password":
+        return rules.password_error(password, email=email, display_name=display_name), {"password_confirm": mismatch}
+    return mismatch, {}
 
 
 async def provide_accounts(db: DbSession, services: AppServices) -> AccountService:
@@ -71,6 +100,8 @@ class AuthController(Controller):
             )
         except FormInvalid as exc:
             values = {k: v for k, v in form.items() if "password" not in k}
+            if exc.errors.get("email") == str(EMAIL_TAKEN):
+                exc.errors["email"] = taken_error()
             context = {
                 "values": values,
                 "errors": exc.errors,
@@ -87,8 +118,20 @@ class AuthController(Controller):
         email = rules.normalise_email(form.get("email", ""))
         error = rules.email_error(email)
         if error is None and await accounts.email_taken(email):
-            error = "An account with this email already exists. Sign in instead?"
-        return Template(template_name="_partials/field_error.html", context={"name": "email", "error": error})
+            error = taken_error()
+        # no error: an empty paragraph replaces the stale one
+        return Template(template_name="_partials/field_error.html", context={"name": "email", "error": error or ""})
+
+    @post("/signup/check/{name:str}", name="signup_check_field", middleware=[EMAIL_CHECK_LIMIT])
+    async def check_field(self, request: HTMXRequest, name: FromPath[str]) -> Template:
+        """Inline validation of another sign-up field while it is typed (HTMX): its error, or an
+        empty paragraph once it is corrected (and the repetition's, when the password changes)."""
+        form = await read_form(request)
+        if name not in CHECKED_FIELDS:
+            return Template(template_name="_partials/field_error.html", context={"name": "field", "error": ""})
+        error, also = field_check(form, name)
+        context = {"name": name, "error": error or "", "also": also}
+        return Template(template_name="_partials/field_error.html", context=context)
 
     @get("/login", name="login")
     async def login_form(self, request: HTMXRequest, next: Query = None) -> Template | Redirect:
@@ -138,30 +181,13 @@ class MeController(Controller):
             "password_errors": {},
             "place_values": {"language": member.language or current_language(), "time_zone": current_zone_name()},
             "place_errors": {},
-            "zones": zone_choices(),
+            "languages": list(LANGUAGE_NAMES.items()),
+            "zones": [(zone, zone.replace("_", " ")) for zone in zone_choices()],
+            "current_zone": current_zone_name(),
+            "now": utcnow(),
         }
         context.update(extra)
         return page(request, "accounts/me.html", context, status_code=status_code)
-
-    @get(["/password", "/emails", "/place"], name="me_forms")
-    async def forms(self) -> Redirect:
-        """The forms of the account page post here; a refresh after a refused post lands on the page."""
-        return Redirect("/me", status_code=303)
-
-    @post("/place", name="me_place")
-    async def place(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
-        form = await read_form(request)
-        language, zone = form.get("language", ""), form.get("time_zone", "")
-        try:
-            await accounts.set_place(member, language, zone)
-        except FormInvalid as exc:
-            return self._page(
-                request, member, 422, place_values={"language": language, "time_zone": zone}, place_errors=exc.errors
-            )
-        request.scope.setdefault("state", {})["smore_language"] = language
-        with using(language, zone):
-            saved = _("Your language and time zone were saved.")
-        return flash_redirect(request, saved, "success", "/me")
 
     @get("/", name="me")
     async def show(self, request: HTMXRequest, member: SignedIn) -> Template:
@@ -181,6 +207,30 @@ class MeController(Controller):
                 profile_errors=exc.errors,
             )
         return flash_redirect(request, _("Your profile was saved."), "success", "/me")
+
+    @get("/place", name="me_place")
+    async def place_page(self) -> Redirect:
+        """The language and time zone form lives on /me (a refresh after a refused post lands there)."""
+        return Redirect("/me", status_code=303)
+
+    @post("/place")
+    async def set_place(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+        form = await read_form(request)
+        try:
+            await accounts.set_place(member, form.get("language", ""), form.get("time_zone", ""))
+        except FormInvalid as exc:
+            return self._page(request, member, 422, place_errors=exc.errors)
+        with using(member.language, member.time_zone):
+            saved = _("Your language and time zone were saved.")
+        return flash_redirect(request, saved, "success", "/me")
+
+    @get("/password", name="me_password_page")
+    async def password_page(self) -> Redirect:
+        return Redirect("/me", status_code=303)
+
+    @get("/emails", name="me_emails_page")
+    async def emails_page(self) -> Redirect:
+        return Redirect("/me", status_code=303)
 
     @post("/password", name="me_password")
     async def change_password(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:

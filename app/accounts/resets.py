@@ -76,7 +76,16 @@ async def issue_link(
         "minutes": max(1, lifetime // 60),
         "forgot": f"{settings.site_url}/password/forgot",
     }
-    await queue_mail(db, to=member.email, template=template, context=context, member_id=member.id, sensitive=True)
+    await queue_mail(
+        db,
+        to=member.email,
+        template=template,
+        context=context,
+        member_id=member.id,
+        sensitive=True,
+        language=member.language,
+        zone=member.time_zone,
+    )
     return True
 
 

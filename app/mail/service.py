@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import current_language, using
 from app.core.scheduling import send_mail
 from app.db import Database, database_of
 from app.mail.compose import compose
@@ -40,11 +41,15 @@ async def queue_mail(
     member_id: int | None = None,
     dedupe_key: str | None = None,
     sensitive: bool = False,
+    language: str | None = None,
+    zone: str | None = None,
 ) -> int | None:
     """Put the mail ``template`` rendered with ``context`` in the outbox for ``to`` (``kind``: what
     it is about, the template's name by default); its id, or None when a mail with ``dedupe_key``
-    was queued before."""
-    text = compose(template, **context)
+    was queued before. The mail speaks the recipient's ``language`` (when the member chose none:
+    the language of the request that sends it) and shows times in their ``zone``."""
+    with using(language or current_language(), zone):
+        text = compose(template, **context)
     values = {
         "member_id": member_id,
         "to_address": to,

@@ -68,7 +68,7 @@ async def _mail_notice(
 ) -> None:
     row = (
         await db.execute(
-            select(Member.email, Member.display_name).where(
+            select(Member.email, Member.display_name, Member.language, Member.time_zone).where(
                 Member.id == member_id, Member.email_notices, Member.status == MemberStatus.ACTIVE
             )
         )
@@ -88,6 +88,8 @@ async def _mail_notice(
         kind=kind.value,
         member_id=member_id,
         dedupe_key=key,
+        language=row.language,
+        zone=row.time_zone,
     )
 
 

@@ -12,10 +12,12 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.core.i18n import Msg
 from app.core.numbers import is_id
 
-BAD_ADDRESS = "This address contains a character no page of the shop has (a control character). Nothing was changed."
-NOT_FOUND = "This {what} does not exist."
+BAD_ADDRESS = Msg(
+    "This address contains a character no page of the shop has (a control character). Nothing was changed."
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
@@ -25,8 +27,24 @@ def _bad_address(scope: Scope) -> bool:
     return bool(_CONTROL.search(scope.get("path", ""))) or b"%00" in query or b"\x00" in query
 
 
-# What a path id names, when its parameter's name does not say it plainly.
-_NOUNS = {"right": "purchase right", "application": "seller application"}
+# What a path id names (its parameter's name without ``_id``, or for a bare ``target_id`` the path
+# segment before it, made singular): the whole sentence, so that every language can say it its way.
+NOT_FOUND = {
+    "application": Msg("This seller application does not exist."),
+    "auction": Msg("This auction does not exist."),
+    "category": Msg("This category does not exist."),
+    "event": Msg("This event does not exist."),
+    "member": Msg("This member does not exist."),
+    "notification": Msg("This notification does not exist."),
+    "order": Msg("This order does not exist."),
+    "payment": Msg("This payment does not exist."),
+    "product": Msg("This product does not exist."),
+    "purchase": Msg("This purchase right does not exist."),
+    "refund": Msg("This refund does not exist."),
+    "right": Msg("This purchase right does not exist."),
+    "seller": Msg("This seller does not exist."),
+}
+NO_SUCH_PAGE = Msg("This page does not exist.")
 
 
 def _bad_path_id(scope: Scope) -> str | None:
@@ -49,7 +67,7 @@ def _missing(scope: Scope, name: str) -> str:
         template = scope.get("path_template", "").split("/")
         before = template.index("{" + name + "}") - 1 if "{" + name + "}" in template else 0
         noun = template[before].removesuffix("s") if before > 0 else "page"
-    return NOT_FOUND.format(what=_NOUNS.get(noun, noun))
+    return str(NOT_FOUND.get(noun, NO_SUCH_PAGE))
 
 
 class InputGuardMiddleware:
@@ -61,7 +79,7 @@ class InputGuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP:
             if _bad_address(scope):
-                raise ClientException(BAD_ADDRESS)
+                raise ClientException(str(BAD_ADDRESS))
             if (name := _bad_path_id(scope)) is not None:
                 raise NotFoundException(_missing(scope, name))
         await self.app(scope, receive, send)

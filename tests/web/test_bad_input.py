@@ -72,7 +72,7 @@ async def test_a_control_character_in_an_address_is_a_400_that_says_so(client, a
     ):
         r = await client.get(url)
         assert r.status_code == 400, url
-        assert BAD_ADDRESS in r.text, url
+        assert str(BAD_ADDRESS) in r.text, url
         assert r.headers["content-type"].startswith("text/html")
 
 
@@ -83,13 +83,13 @@ async def test_a_nul_in_any_form_field_is_refused_and_changes_nothing(client, ap
     await login(client, member.email)
     for data in ({"display_name": "Mina\x00"}, {"display_name": "Mina", "unused": "\x00"}):
         r = await post_form(client, "/me", data)
-        assert r.status_code == 400 and NUL_IN_FORM in r.text
+        assert r.status_code == 400 and str(NUL_IN_FORM) in r.text
     for data in (
         {"kind": "money", "quantity": "0", "amount": "1\x00", "reason": "x"},
         {"quantity": "1", "reason": "\x00"},
     ):
         r = await post_form(client, f"/orders/{order.id}/refund", data)
-        assert r.status_code == 400 and NUL_IN_FORM in r.text
+        assert r.status_code == 400 and str(NUL_IN_FORM) in r.text
     assert (await members.get(member.id)).display_name == member.display_name
     async with app.state.database.transaction() as db:
         assert await db.scalar(select(func.count()).select_from(Refund)) == 0
