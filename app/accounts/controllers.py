@@ -194,7 +194,7 @@ class MeController(Controller):
         return self._page(request, member)
 
     @post("/")
-    async def update(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+    async def update(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Template | Redirect:
         form = await read_form(request)
         try:
             await accounts.update_profile(member, form.get("display_name", ""))
@@ -214,7 +214,7 @@ class MeController(Controller):
         return Redirect("/me", status_code=303)
 
     @post("/place")
-    async def set_place(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+    async def set_place(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Template | Redirect:
         form = await read_form(request)
         try:
             await accounts.set_place(member, form.get("language", ""), form.get("time_zone", ""))
@@ -233,7 +233,7 @@ class MeController(Controller):
         return Redirect("/me", status_code=303)
 
     @post("/password", name="me_password")
-    async def change_password(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+    async def change_password(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Template | Redirect:
         form = await read_form(request)
         try:
             await accounts.change_password(
@@ -262,7 +262,7 @@ class MeController(Controller):
         return page(request, "accounts/withdraw.html", {"errors": {}})
 
     @post("/withdraw")
-    async def withdraw(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Any:
+    async def withdraw(self, request: HTMXRequest, member: SignedIn, accounts: Accounts) -> Template | Redirect:
         form = await read_form(request)
         try:
             await accounts.withdraw(member, form.get("password", ""), form.get("confirm") == "yes")

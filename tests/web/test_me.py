@@ -84,3 +84,20 @@ async def test_role_aware_navigation(client, members):
         for marker in absent:
             assert marker not in html, (email, marker)
         await post_form(client, "/logout")
+
+
+async def test_a_refused_account_form_is_an_html_page(client, members):
+    """A form answered with its errors (422) is the page again, never JSON."""
+    from tests.helpers.web import login, post_form
+
+    await members.create("typed@example.test")
+    await login(client, "typed@example.test")
+    for url, data in (
+        ("/me", {"display_name": ""}),
+        ("/me/password", {"old_password": "wrong", "new_password": "x", "new_password_confirm": "y"}),
+        ("/me/withdraw", {"password": ""}),
+        ("/me/place", {"language": "xx", "time_zone": "Nowhere/Land"}),
+    ):
+        r = await post_form(client, url, data)
+        assert r.status_code == 422, url
+        assert r.headers["content-type"].startswith("text/html"), (url, r.headers["content-type"])
