@@ -88,7 +88,11 @@ async def test_hide_with_reason_removes_it_everywhere_and_the_seller_sees_why(cl
     assert await audit_rows(app, p.id) == [(admin.id, "product.hide", "Reported as counterfeit")]
     detail = await client.get(f"/admin/products/{p.id}")
     assert "is hidden from the public" in detail.text
-    assert 'id="product-status">Hidden<' in detail.text and ">Hidden</td>" in detail.text and "product.hide" not in detail.text
+    assert (
+        'id="product-status">Hidden<' in detail.text
+        and ">Hidden</td>" in detail.text
+        and "product.hide" not in detail.text
+    )
     assert 'class="status-change"' in detail.text and "Root Admin" in detail.text
     assert f'action="/admin/products/{p.id}/unhide"' in detail.text
 
@@ -100,7 +104,7 @@ async def test_unhide_returns_to_the_previous_state(client, app, members, produc
     await post_form(client, f"/admin/products/{p.id}/hide", {"reason": "checking"})
     r = await post_form(client, f"/admin/products/{p.id}/unhide", {"reason": "genuine after all"})
     assert r.status_code == 303
-    assert "back to “Auction live”" in (await client.get(r.headers["location"])).text
+    assert "back to “Live auction”" in (await client.get(r.headers["location"])).text
     row = await stored(app, p.id)
     assert (row.status, row.hidden_from) == (S.AUCTION_LIVE, None)
     async with second_browser(client) as visitor:
