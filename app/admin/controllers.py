@@ -12,6 +12,7 @@ from app.accounts.guards import provide_member
 from app.admin.dashboard import dashboard_counts
 from app.audit import audit_trail
 from app.core.errors import FormInvalid
+from app.core.i18n import _
 from app.models.members import ApplicationStatus
 from app.sellers.service import SellerService
 from app.web.forms import read_form
@@ -69,7 +70,9 @@ class AdminController(AdminPages):
         self, request: HTMXRequest, application_id: FromPath[int], member: SignedIn, sellers: Sellers
     ) -> Redirect:
         approving = sellers.approve(application_id, member)
-        return await act(request, approving, lambda a: f"{a.business_name} is now a seller.", "/admin/sellers")
+        return await act(
+            request, approving, lambda a: _("%(name)s is now a seller.", name=a.business_name), "/admin/sellers"
+        )
 
     @post("/sellers/{application_id:int}/reject", name="admin_seller_reject")
     async def reject(
@@ -84,7 +87,7 @@ class AdminController(AdminPages):
         return await act(
             request,
             sellers.reject(application_id, member, reason),
-            lambda a: f"The application of {a.business_name} was rejected.",
+            lambda a: _("The application of %(name)s was rejected.", name=a.business_name),
             "/admin/sellers",
             invalid=again,
         )

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import _
 from app.core.results import rows_changed
 from app.events.outbox import WROTE_EVENTS
 from app.models.base import utcnow
@@ -66,9 +67,11 @@ class EventFailureService:
         failure = await self.db.get(EventFailure, (event_id, handler))
         event = await self.db.get(OutboxEvent, event_id)
         if failure is None or event is None:
-            raise NotFound("This failed event does not exist.")
+            raise NotFound(_("This failed event does not exist."))
         if not changed:
-            raise DomainError(f"{handler} on event {event_id} is not parked; nothing was changed.")
+            raise DomainError(
+                _("%(handler)s on event %(event)s is not parked; nothing was changed.", handler=handler, event=event_id)
+            )
         event.handled_at = None
         event.resend_at = utcnow()
         event.publish_attempts = 0

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from app.admin.event_service import TABS, EventFailureService
 from app.core.errors import NotFound
+from app.core.i18n import _
 from app.core.numbers import parse_id
 from app.web.forms import read_form
 from app.web.pages import AdminPages, act, with_db
@@ -37,11 +38,19 @@ class AdminEventController(AdminPages):
         form = await read_form(request)
         handler = form.get("handler", "")
         if not handler:
-            raise NotFound("This failed event does not exist.")
+            raise NotFound(_("This failed event does not exist."))
         back = "/admin/events" + (f"?page={page}" if (page := parse_id(form.get("page"))) else "")
         # The relay sends the event once the un-parking has committed (a delivery that ran before
         # would still find the handler parked and skip it).
         retrying = failures.retry(event_id, handler)
         return await act(
-            request, retrying, lambda e: f"{handler} will run again for event {event_id} ({e.topic}).", back
+            request,
+            retrying,
+            lambda e: _(
+                "%(handler)s will run again for event %(event)s (%(topic)s).",
+                handler=handler,
+                event=event_id,
+                topic=e.topic,
+            ),
+            back,
         )

@@ -15,6 +15,7 @@ from app.accounts.rules import reason_error
 from app.accounts.service import end_sessions, set_member_status
 from app.audit import audit_trail, record_audit
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.i18n import _
 from app.core.states import IllegalTransition
 from app.models.members import AuditEntry, Member, MemberStatus
 from app.web.pagination import Page, paginate
@@ -53,20 +54,20 @@ class MemberModerationService:
         """Members whose email or display name contains ``q`` (any case), optionally one status."""
         q = q.strip()
         if len(q) > QUERY_MAX:
-            raise FormInvalid({"q": f"Search for at most {QUERY_MAX} characters."})
+            raise FormInvalid({"q": _("Search for at most %(n)s characters.", n=QUERY_MAX)})
         status_filter = STATUS_FILTERS.get(status or "")
         params = {"q": q, "status": status_filter.value if status_filter else ""}
         return await paginate(self.db, search_statement(q, status_filter), page, size, params)
 
     async def get(self, member_id: int, *, for_update: bool = False) -> Member:
         if not 1 <= member_id <= _ID_MAX:
-            raise NotFound("This member does not exist.")
+            raise NotFound(_("This member does not exist."))
         stmt = select(Member).where(Member.id == member_id)
         if for_update:
             stmt = stmt.with_for_update()
         member = (await self.db.execute(stmt)).scalar_one_or_none()
         if member is None:
-            raise NotFound("This member does not exist.")
+            raise NotFound(_("This member does not exist."))
         return member
 
     async def trail(self, member: Member) -> list[AuditEntry]:
@@ -75,9 +76,9 @@ class MemberModerationService:
     async def suspend(self, member_id: int, admin: Member, reason: str) -> Member:
         member = await self.get(member_id, for_update=True)
         if member.id == admin.id:
-            raise DomainError("You cannot suspend your own account.")
+            raise DomainError(_("You cannot suspend your own account."))
         if member.is_admin:
-            raise DomainError("Administrators cannot be suspended here.")
+            raise DomainError(_("Administrators cannot be suspended here."))
         await self._change(member, MemberStatus.SUSPENDED, admin, reason)
         return member
 
@@ -91,9 +92,11 @@ class MemberModerationService:
         link to choose a new one (a stolen account is taken back)."""
         member = await self.get(member_id, for_update=True)
         if member.id == admin.id:
-            raise DomainError("Change your own password on your account page.")
+            raise DomainError(_("Change your own password on your account page."))
         if member.status is MemberStatus.WITHDRAWN:
-            raise DomainError(f"{member.display_name} has withdrawn; a withdrawn account cannot be moderated.")
+            raise DomainError(
+                _("%(name)s has withdrawn; a withdrawn account cannot be moderated.", name=member.display_name)
+            )
         if err := reason_error(reason):
             raise FormInvalid({"reason": err})
         member.password_hash = unusable_password()
@@ -106,14 +109,16 @@ class MemberModerationService:
 
     async def _change(self, member: Member, target: MemberStatus, admin: Member, reason: str) -> None:
         if member.status is MemberStatus.WITHDRAWN:
-            raise DomainError(f"{member.display_name} has withdrawn; a withdrawn account cannot be moderated.")
+            raise DomainError(
+                _("%(name)s has withdrawn; a withdrawn account cannot be moderated.", name=member.display_name)
+            )
         if err := reason_error(reason):
             raise FormInvalid({"reason": err})
         try:
             await set_member_status(self.db, member, target, actor=admin, reason=reason)
         except IllegalTransition:
             if target is MemberStatus.SUSPENDED:
-                message = f"{member.display_name} is already suspended; nothing was changed."
+                message = _("%(name)s is already suspended; nothing was changed.", name=member.display_name)
             else:
-                message = f"{member.display_name} is not suspended; nothing was changed."
+                message = _("%(name)s is not suspended; nothing was changed.", name=member.display_name)
             raise DomainError(message) from None

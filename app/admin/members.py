@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from app.admin.member_service import STATUS_FILTERS, MemberModerationService
 from app.core.errors import FormInvalid
+from app.core.i18n import _
 from app.models.members import Member
 from app.web.pages import ModerationPages, moderation_action, moderation_page, with_db
 from app.web.pagination import wanted
@@ -51,8 +52,13 @@ class AdminMemberController(ModerationPages):
 
     def _done(self, action: str, target: Member) -> str:
         if action == "reset_password":
-            return f"{target.display_name}'s password was reset: they were signed out everywhere and mailed a link."
-        return f"{target.display_name} was {'suspended' if action == 'suspend' else 'unsuspended'}."
+            return _(
+                "%(name)s's password was reset: they were signed out everywhere and mailed a link.",
+                name=target.display_name,
+            )
+        if action == "suspend":
+            return _("%(name)s was suspended.", name=target.display_name)
+        return _("%(name)s was unsuspended.", name=target.display_name)
 
     suspend = moderation_action("suspend", "admin_member_suspend")
     unsuspend = moderation_action("unsuspend", "admin_member_unsuspend")

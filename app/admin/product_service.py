@@ -17,10 +17,11 @@ from app.accounts.rules import reason_error
 from app.admin.member_service import escape_like
 from app.audit import audit_trail, record_audit
 from app.catalog import rules
-from app.catalog.lifecycle import LABELS
 from app.catalog.service import CategoryService
 from app.catalog.transitions import history, transition
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.i18n import N_, _
+from app.core.labels import label
 from app.core.states import IllegalTransition
 from app.core.status import StaleStatus
 from app.models.catalog import Category, Product, ProductStatus, ProductStatusChange
@@ -29,7 +30,7 @@ from app.web.pagination import Page, paginate
 
 QUERY_MAX = 200
 STATUS_FILTERS = {status.value: status for status in ProductStatus}
-_UNKNOWN = "This product does not exist."
+_UNKNOWN = N_("This product does not exist.")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def clean_filters(q: str, status: str, category: str, seller: str) -> Filters:
     """Odd status or category values are dropped (show everything); overlong text is refused."""
     q, seller = q.strip(), seller.strip()
     errors = {
-        name: f"Search for at most {QUERY_MAX} characters."
+        name: _("Search for at most %(n)s characters.", n=QUERY_MAX)
         for name, v in (("q", q), ("seller", seller))
         if len(v) > QUERY_MAX
     }
@@ -102,7 +103,7 @@ class ProductModerationService:
     async def get(self, product_id: int) -> Product:
         product = await self.db.get(Product, product_id) if 1 <= product_id <= rules.MAX_ID else None
         if product is None:
-            raise NotFound(_UNKNOWN)
+            raise NotFound(_(_UNKNOWN))
         return product
 
     async def seller(self, product: Product) -> Member | None:
@@ -127,7 +128,7 @@ class ProductModerationService:
     async def hide(self, product_id: int, admin: Member, reason: str) -> Product:
         product = await self.get(product_id)
         if product.status is ProductStatus.HIDDEN:
-            raise DomainError(f"“{product.name}” is already hidden; nothing was changed.")
+            raise DomainError(_("“%(name)s” is already hidden; nothing was changed.", name=product.name))
         await self._move(product, ProductStatus.HIDDEN, admin, reason)
         await record_audit(self.db, actor=admin, action="product.hide", target=product, reason=reason)
         return product
@@ -135,7 +136,7 @@ class ProductModerationService:
     async def unhide(self, product_id: int, admin: Member, reason: str) -> Product:
         product = await self.get(product_id)
         if product.status is not ProductStatus.HIDDEN or product.hidden_from is None:
-            raise DomainError(f"“{product.name}” is not hidden; nothing was changed.")
+            raise DomainError(_("“%(name)s” is not hidden; nothing was changed.", name=product.name))
         await self._move(product, product.hidden_from, admin, reason)
         await record_audit(self.db, actor=admin, action="product.unhide", target=product, reason=reason)
         return product
@@ -146,7 +147,9 @@ class ProductModerationService:
         try:
             await transition(self.db, product, target, actor=admin, reason=reason)
         except IllegalTransition:
-            label = LABELS[product.status].lower()
-            raise DomainError(f"“{product.name}” is {label}; it cannot be changed that way.") from None
+            state = label(product.status, "product")
+            raise DomainError(
+                _("“%(name)s” is “%(state)s”; it cannot be changed that way.", name=product.name, state=state)
+            ) from None
         except StaleStatus as exc:
             raise DomainError(exc.message) from None

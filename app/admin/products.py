@@ -12,6 +12,8 @@ from litestar.response import Template
 from app.admin.product_service import STATUS_FILTERS, Filters, ProductModerationService, clean_filters
 from app.catalog.lifecycle import LABELS
 from app.core.errors import FormInvalid
+from app.core.i18n import _
+from app.core.labels import label
 from app.models.catalog import Product
 from app.web.pages import ModerationPages, moderation_action, moderation_page, with_db
 from app.web.pagination import wanted
@@ -74,8 +76,9 @@ class AdminProductController(ModerationPages):
     detail = moderation_page("admin_product")
 
     def _done(self, action: str, target: Product) -> str:
-        done = "hidden from the public" if action == "hide" else f"back to “{LABELS[target.status]}”"
-        return f"“{target.name}” is {done}."
+        if action == "hide":
+            return _("“%(name)s” is hidden from the public.", name=target.name)
+        return _("“%(name)s” is back to “%(state)s”.", name=target.name, state=label(target.status, "product"))
 
     hide = moderation_action("hide", "admin_product_hide")
     unhide = moderation_action("unhide", "admin_product_unhide")

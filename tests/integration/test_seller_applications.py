@@ -39,5 +39,6 @@ async def test_review_page_shows_the_application_and_its_history(client, app, me
     r = await post_form(client, f"/admin/sellers/{application.id}/reject", {"reason": "Missing licence"})
     assert r.status_code == 303
     page = await client.get(f"/admin/sellers/{application.id}")
-    assert "seller_application.reject" in page.text and "Missing licence" in page.text
+    assert ">Rejected</td>" in page.text and "seller_application.reject" not in page.text
+    assert "Missing licence" in page.text
     assert (await client.get("/admin/sellers/999999")).status_code == 404

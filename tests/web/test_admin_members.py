@@ -92,8 +92,8 @@ async def test_suspend_audits_and_ends_the_members_session(client, members, app)
         ]
         assert before <= rows[0].created_at <= datetime.now(UTC) + timedelta(seconds=5)
         detail = await client.get(f"/admin/members/{target.id}")
-        assert 'id="member-status">suspended<' in detail.text and "Selling counterfeits" in detail.text
-        assert "Root Admin" in detail.text and "member.suspend" in detail.text
+        assert 'id="member-status">Suspended<' in detail.text and "Selling counterfeits" in detail.text
+        assert "Root Admin" in detail.text and ">Suspended</td>" in detail.text and "member.suspend" not in detail.text
         assert f'action="/admin/members/{target.id}/unsuspend"' in detail.text
         # the member's existing session stops working on its very next request
         r = await victim.get("/me")

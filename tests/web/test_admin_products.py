@@ -88,7 +88,11 @@ async def test_hide_with_reason_removes_it_everywhere_and_the_seller_sees_why(cl
     assert await audit_rows(app, p.id) == [(admin.id, "product.hide", "Reported as counterfeit")]
     detail = await client.get(f"/admin/products/{p.id}")
     assert "is hidden from the public" in detail.text
-    assert 'id="product-status">Hidden<' in detail.text and "product.hide" in detail.text
+    assert (
+        'id="product-status">Hidden<' in detail.text
+        and ">Hidden</td>" in detail.text
+        and "product.hide" not in detail.text
+    )
     assert 'class="status-change"' in detail.text and "Root Admin" in detail.text
     assert f'action="/admin/products/{p.id}/unhide"' in detail.text
 
