@@ -105,7 +105,7 @@ async def test_a_visitor_and_a_shopper_see_no_violation(live_server: str, browse
     await page.click("#pay-button")
     await page.wait_for_url("**/sandbox-gateway/checkout?**")
     await page.click("button.cancel")  # the fail return
-    await expect(page.locator(".flash-error")).to_be_visible()
+    await expect(page.locator(".flash-error").first).to_be_visible()
 
     await visit(page, f"/auctions/{auction.id}")
     await expect(page.locator("#auction-stream")).to_have_attribute("data-live", "connected")
