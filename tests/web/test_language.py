@@ -78,3 +78,17 @@ async def test_an_unknown_zone_is_refused_next_to_the_field_and_changes_nothing(
     async with app.state.database.transaction() as db:
         saved = await db.get(Member, member.id)
         assert (saved.language, saved.time_zone) == (None, None)
+
+
+async def test_the_admin_money_and_category_pages_speak_korean(client, members) -> None:
+    from tests.helpers.web import as_admin
+
+    await as_admin(client, members)
+    for url, phrase in (
+        ("/admin/policies", "수수료 (결제 금액 중 쇼핑몰이 받는 %)"),
+        ("/admin/payments", "결제가 없어요."),
+        ("/admin/categories", "카테고리 만들기"),
+    ):
+        r = await client.get(url, headers={"accept-language": "ko"})
+        assert r.status_code == 200 and '<html lang="ko">' in r.text, url
+        assert phrase in r.text, url
