@@ -10,6 +10,7 @@ from litestar import Controller, Litestar, get
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from app.catalog import public
 from app.catalog import rules as category_rules
 from app.catalog.lifecycle import LABELS, PUBLIC_STATUSES
 from app.catalog.service import CategoryService
@@ -56,7 +57,7 @@ class SearchController(Controller):
             "statuses": STATUS_OPTIONS,
             "sorts": SORTS,
             "max_chars": MAX_CHARS,
-        }
+        } | public.template_helpers()
         # A history restore after a cache miss must get the whole page back.
         fragment = None if request.htmx.history_restore_request else "search/_results.html"
         response = render(request, "search/index.html", context, fragment=fragment)
