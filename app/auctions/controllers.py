@@ -24,7 +24,7 @@ from app.auctions.bidding import BidRequest
 from app.auctions.queries import bidding_context
 from app.auctions.rules import AuctionStatus, BidRefused, parse_amount
 from app.core.errors import DomainError
-from app.core.i18n import current_language
+from app.core.i18n import DEFAULT_ZONE, current_language, current_zone_name
 from app.core.scheduling import Scheduler
 from app.db import request_session
 from app.live.hub import html_for, touch_kind
@@ -129,6 +129,7 @@ class AuctionController(Controller):
         hub, streams, database = services.hubs["auction"], services.streams, services.database
         member_id = session_member_id(request)
         language = current_language()
+        own_zone = current_zone_name() != DEFAULT_ZONE  # rare: one read per message for this viewer
         if await hub.message(auction_id) is None:
             raise NotFoundException("This auction does not exist.")
         assert request.app.template_engine is not None  # the app is built with its templates
@@ -147,6 +148,8 @@ class AuctionController(Controller):
                 async def messages(raw: str | bytes) -> list[bytes]:
                     nonlocal mine, looked_at
                     state, message = shared_state(raw, language)
+                    if own_zone:  # the shared fragment shows the shop's zone: this viewer gets theirs
+                        state = ServerSentEventMessage(event="state", data=await hub.current(auction_id) or "").encode()
                     out = [state]
                     if member_id is None:
                         return out

@@ -255,3 +255,23 @@ async def test_a_member_suspended_meanwhile_cannot_bid_and_is_signed_out(client,
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
     assert await stored_bids(app) == 0
     assert (await client.get("/me")).status_code == 303  # the session was signed out
+
+
+async def test_a_live_update_shows_the_viewers_own_zone(client, app, members, products):
+    """The hub renders the shared fragment once per language, in the shop's zone; a viewer who
+    chose another zone gets the update rendered in theirs, with its name."""
+    auction = await live_auction(app, members, products, units=1, start=10_000, increment=1_000)
+    await signed_in(client, members)
+    await post_form(client, "/me/place", {"language": "en", "time_zone": "Asia/Tokyo"})
+
+    async def rival_bids() -> None:
+        async with second_browser(client) as other:
+            await login(other, (await members.create()).email)
+            assert (await place(other, auction.id, "12000")).status_code == 200
+
+    def after_the_rival(events) -> bool:
+        return any(name == "state" and 'data-bids="1"' in data for name, data in events)
+
+    events = await sse_events(client, f"/auctions/{auction.id}/events", after_the_rival, during=rival_bids)
+    states = [data for name, data in events if name == "state"]
+    assert len(states) >= 2 and all(" JST" in data and " KST" not in data for data in states)
