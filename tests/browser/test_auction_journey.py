@@ -64,7 +64,7 @@ def _position(page: Page) -> Locator:
 async def _place_bid(page: Page, amount: int) -> None:
     await page.fill("#amount", str(amount))
     await page.click("#bid-box button.bid-button")
-    await expect(page.locator("#bid-message")).to_contain_text(f"₩{amount:,}")
+    await expect(page.locator("#my-position")).to_contain_text(f"₩{amount:,}")
 
 
 async def _sees(page: Page, *, bids: int, minimum: int, top: list[str]) -> None:
@@ -190,7 +190,7 @@ async def test_two_bidders_follow_each_other_live_then_one_pays_and_one_gives_up
         await page_s.reload()
     await expect(unit_1).to_have_class("result-paid")
     await expect(unit_1).to_contain_text(words("Paid", language))
-    await _says(unit_1, language, f"#{order_b.id} paid", f"#{order_b.id}")
+    await _says(unit_1, language, f"#{order_b.id} Paid", f"#{order_b.id}")
     await expect(page_s.locator("#results tbody tr").filter(has_text="Ana")).to_have_class("result-offered")
     if language == "en":
         await expect(page_s.locator("main")).to_contain_text("extended 1 time by late bids")

@@ -111,7 +111,7 @@ async def test_a_visitor_and_a_shopper_see_no_violation(live_server: str, browse
     await expect(page.locator("#auction-stream")).to_have_attribute("data-live", "connected")
     await page.fill("#amount", "10000")
     await page.click("#bid-box button.bid-button")
-    await expect(page.locator("#bid-message")).to_contain_text("₩10,000")
+    await expect(page.locator("#my-position")).to_contain_text("₩10,000")
     await visit_all(
         page,
         ["/me", "/me/purchases", "/me/bids", "/me/notifications", "/orders", order_url, f"{order_url}/refund"],
