@@ -1,5 +1,6 @@
 """Search in a real browser: results follow the typing (HTMX, no page load), filters live in the
-same form, and the pushed URL reproduces the same results when opened on its own."""
+same form, and the pushed URL reproduces the same results when opened on its own, in Korean and in
+English."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from playwright.async_api import Browser, expect
 
 from app.search.index import get_index
 from app.search.rebuild import rebuild
+from tests.helpers.browser import LANGUAGES, language_context
 
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 async def test_results_follow_typing_and_the_url_is_shareable(
-    live_server: str, browser: Browser, app, members, products, settings
+    live_server: str, browser: Browser, app, members, products, settings, language
 ) -> None:
     seller = await members.seller()
     figures = await products.category("figures", "Figures")
@@ -23,9 +26,10 @@ async def test_results_follow_typing_and_the_url_is_shareable(
     await products.create(seller, name="Jazz vinyl", category_id=vinyl.id, list_price=45_000)
     await rebuild(app.state.database, get_index(settings.search_path))
 
-    context = await browser.new_context(base_url=live_server)
+    context = await language_context(browser, live_server, language)
     page = await context.new_page()
     await page.goto("/search")
+    await expect(page.locator("html")).to_have_attribute("lang", language)
     hits = page.locator(".search-hit")
     await expect(hits).to_have_count(3)
     await page.evaluate("window.stillTheSamePage = true")
