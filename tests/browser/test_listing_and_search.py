@@ -1,4 +1,5 @@
-"""The demo seller lists a product; shoppers find it in search in Korean and in English and open it."""
+"""The demo seller lists a product; shoppers find it in search in Korean and in English and open it,
+with the shop's pages in Korean and in English."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.async_api import Browser, expect
 
 from app.search.index import get_index
 from app.seed import DEMO_PASSWORD, seed
+from tests.helpers.browser import LANGUAGES, language_context, t
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +31,12 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-async def test_seller_lists_then_shoppers_find_it_in_korean_and_english(live_server: str, browser: Browser, settings):
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_seller_lists_then_shoppers_find_it_in_korean_and_english(
+    live_server: str, browser: Browser, settings, language
+):
     await seed(settings)
-    context = await browser.new_context(base_url=live_server, timezone_id="Asia/Seoul")
+    context = await language_context(browser, live_server, language, timezone_id="Asia/Seoul")
     page = await context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the publish confirmation
 
@@ -57,9 +62,9 @@ async def test_seller_lists_then_shoppers_find_it_in_korean_and_english(live_ser
     await page.click("main form button[type=submit]")
     await expect(page).to_have_url(f"{live_server}/seller/products")
     row = page.locator("tr", has_text=NAME)
-    await expect(row).to_contain_text("Draft")
-    await row.get_by_role("button", name="Publish").click()
-    await expect(page.locator("tr", has_text=NAME)).to_contain_text("Starting soon")
+    await expect(row).to_contain_text(t("Draft", language))
+    await row.get_by_role("button", name=t("Publish", language)).click()
+    await expect(page.locator("tr", has_text=NAME)).to_contain_text(t("Starting soon", language))
 
     # the index follows the product's events within seconds; search once it has
     index = get_index(settings.search_path)
@@ -68,7 +73,7 @@ async def test_seller_lists_then_shoppers_find_it_in_korean_and_english(live_ser
             break
         await asyncio.sleep(0.1)
 
-    shopper = await (await browser.new_context(base_url=live_server)).new_page()
+    shopper = await (await language_context(browser, live_server, language)).new_page()
     await shopper.goto("/search")
     await shopper.fill("#f-q", "별빛한정판")  # a Korean substring of one word
     hit = shopper.locator(".search-hit", has_text=NAME)
