@@ -16,9 +16,9 @@ SWEEP_AFTER_SECONDS = 60.0
 
 
 @actor(queue_name="mail", max_retries=3, min_backoff=500, max_backoff=10_000)
-async def mail_reset_link(email: str) -> None:
+async def mail_reset_link(email: str, language: str | None = None) -> None:
     async with runtime.database().transaction() as db:
-        await mail_link_to(db, email)
+        await mail_link_to(db, email, language)
 
 
 @actor(queue_name="mail", max_retries=8, min_backoff=2_000, max_backoff=600_000)

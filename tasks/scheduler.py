@@ -38,8 +38,8 @@ class DramatiqScheduler:
     def send_mail(self, mail_id: int) -> None:
         send_mail.send(mail_id)
 
-    def send_password_reset(self, email: str) -> None:
-        mail_reset_link.send(email)
+    def send_password_reset(self, email: str, language: str | None = None) -> None:
+        mail_reset_link.send(email, language)
 
     async def refresh_gate(self, product_id: int) -> None:
         """Not a message: the gate is rebuilt at once, on the loop that asked (after its commit)."""

@@ -21,7 +21,7 @@ from app.accounts import rules
 from app.accounts.passwords import PasswordHasher
 from app.accounts.service import end_sessions
 from app.core.errors import DomainError, FormInvalid
-from app.core.i18n import Msg
+from app.core.i18n import Msg, current_language
 from app.core.results import rows_changed
 from app.core.scheduling import send_password_reset
 from app.db import database_of
@@ -43,7 +43,12 @@ def token_hash(token: str) -> str:
 
 
 async def issue_link(
-    db: AsyncSession, member: Member, *, template: str = "password_reset", cap: int | None = None
+    db: AsyncSession,
+    member: Member,
+    *,
+    template: str = "password_reset",
+    cap: int | None = None,
+    language: str | None = None,
 ) -> bool:
     """Mail ``member`` a new reset link (``template``: the mail that carries it) — unless ``cap``
     links were made for them within a link's lifetime: then False, and nothing is written. The
@@ -83,7 +88,7 @@ async def issue_link(
         context=context,
         member_id=member.id,
         sensitive=True,
-        language=member.language,
+        language=member.language or language,
         zone=member.time_zone,
     )
     return True
@@ -109,7 +114,7 @@ class PasswordResets:
         email = rules.normalise_email(email)
         if err := rules.email_error(email):
             raise FormInvalid({"email": err})
-        send_password_reset(self.db, email)
+        send_password_reset(self.db, email, current_language())
 
     async def open_link(self, token: str) -> PasswordReset:
         """The open link ``token`` names, or ``LinkInvalid``."""
@@ -150,7 +155,7 @@ class PasswordResets:
         return member
 
 
-async def mail_link_to(db: AsyncSession, email: str) -> bool:
+async def mail_link_to(db: AsyncSession, email: str, language: str | None = None) -> bool:
     """The queue's half of asking: mail a link if ``email`` is an active member's who was mailed
     fewer than ``LINKS_PER_LIFETIME`` links within a link's lifetime (the member's row is locked
     first on PostgreSQL, whose statements each see the commits before them; on SQLite the writer's
@@ -158,7 +163,7 @@ async def mail_link_to(db: AsyncSession, email: str) -> bool:
     member = await db.scalar(select(Member).where(func.lower(Member.email) == email).with_for_update())
     if member is None or member.status is not MemberStatus.ACTIVE:
         return False
-    return await issue_link(db, member, cap=LINKS_PER_LIFETIME)
+    return await issue_link(db, member, cap=LINKS_PER_LIFETIME, language=language)
 
 
 _INVALID = Msg("This reset link has expired or was already used. Ask for a new one below.")

@@ -42,8 +42,9 @@ class Scheduler(Protocol):
     def send_mail(self, mail_id: int) -> None:
         """Send the queued mail through SMTP (retried until it is sent)."""
 
-    def send_password_reset(self, email: str) -> None:
-        """Mail a password reset link to the member with this email, if there is one."""
+    def send_password_reset(self, email: str, language: str | None = None) -> None:
+        """Mail a password reset link to the member with this email, if there is one (in
+        ``language``, the asking page's, when the member chose none)."""
 
     async def refresh_gate(self, product_id: int) -> None:
         """Rebuild the gate's copy of the product's stock from the database."""
@@ -115,8 +116,8 @@ def send_mail(db: AsyncSession, mail_id: int) -> None:
     _later(db, lambda s: s.send_mail(mail_id))
 
 
-def send_password_reset(db: AsyncSession, email: str) -> None:
-    _later(db, lambda s: s.send_password_reset(email))
+def send_password_reset(db: AsyncSession, email: str, language: str | None = None) -> None:
+    _later(db, lambda s: s.send_password_reset(email, language))
 
 
 def refresh_gate(db: AsyncSession, product_id: int) -> None:
