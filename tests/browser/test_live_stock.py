@@ -42,6 +42,7 @@ async def test_a_purchase_updates_another_shoppers_stock_live(
 
     await shopper_a.locator("#buy-box button.buy-button").click()
     await expect(shopper_a.locator("#buy-box")).to_contain_text(words("Yours!", language))
+    await expect(shopper_a.locator("#buy-box")).to_be_focused()  # the result takes the focus
 
     await expect(shopper_b.locator("#live-stock .stock-left")).to_contain_text(_left(4, language))
     assert await shopper_b.evaluate("window.__stillHere === true"), "shopper B's page was reloaded"
