@@ -65,6 +65,7 @@ async def _place_bid(page: Page, amount: int) -> None:
     await page.fill("#amount", str(amount))
     await page.click("#bid-box button.bid-button")
     await expect(page.locator("#my-position")).to_contain_text(f"₩{amount:,}")
+    await expect(page.locator("#my-position")).to_be_focused()  # the answer's region, which live updates keep
 
 
 async def _sees(page: Page, *, bids: int, minimum: int, top: list[str]) -> None:
