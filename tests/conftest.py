@@ -6,14 +6,10 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from alembic import command
 from alembic.config import Config
 from litestar import Litestar
@@ -23,6 +19,7 @@ from app.settings import PROJECT_ROOT, Settings, normalise_database_url
 from tasks.web import create_app
 from tests.helpers.backends import TEST_DATABASE_URL, TEST_REDIS_URL, _clean, _free_port
 from tests.helpers.factories import MemberFactory, ProductFactory
+from tests.helpers.servers import serve
 
 
 def run_migrations(url: str) -> None:
@@ -123,21 +120,5 @@ def live_server(settings: Settings, app) -> Iterator[str]:  # `app` first: it cl
     port = _free_port()
     # the port goes into the settings: the app sends shoppers to its own sandbox gateway there
     served = create_app(settings.with_changes(port=port))
-    server = uvicorn.Server(
-        uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("the live server did not start")
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(served, port, start_seconds=15) as base:
+        yield base

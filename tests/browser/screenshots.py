@@ -19,15 +19,12 @@ import io
 import logging
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import uvicorn
 from alembic import command
 from alembic.config import Config
 from PIL import Image
@@ -50,6 +47,7 @@ from app.settings import PROJECT_ROOT, Settings
 from tasks.web import create_app
 from tests.helpers.backends import _free_port
 from tests.helpers.keys import key
+from tests.helpers.servers import CHROMIUM, CHROMIUM_ARGS, serve
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 MAX_BYTES = 300_000
@@ -57,17 +55,6 @@ MAX_SCREENS = 2
 SIZES = {"desktop": (1280, 800), "phone": (360, 800)}
 LANGUAGES = ("ko", "en")
 LOCALES = {"ko": "ko-KR", "en": "en-GB"}
-# Debian's Chromium, started as the browser tests start it (tests/browser/conftest.py).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROLES = {"shopper": "shopper@smore.test", "seller": "seller@smore.test", "admin": "admin@smore.test"}
 BIDDERS = [("bidder.one@smore.test", "Minji K."), ("bidder.two@smore.test", "Joon P.")]
 
@@ -157,28 +144,8 @@ async def _order_of(settings: Settings, member_id: int) -> int:
     raise RuntimeError("no order was made for the demo shopper's purchase right")
 
 
-@contextmanager
-def _served(settings: Settings) -> Iterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{settings.port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("the shop did not start")
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def _served(settings: Settings) -> AbstractContextManager[str]:
+    return serve(create_app(settings), settings.port)
 
 
 async def _sign_in(browser: Browser, base: str, email: str) -> dict:
