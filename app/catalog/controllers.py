@@ -17,6 +17,7 @@ from app.catalog import public, rules
 from app.catalog.markup import render_description
 from app.catalog.service import CategoryService
 from app.core.errors import FormInvalid
+from app.core.i18n import N_, _
 from app.drops import purchases
 from app.models.catalog import Category
 from app.web.forms import parse_positive_int, read_form
@@ -138,7 +139,7 @@ class AdminCategoryController(AdminPages):
             category = await change(form)
         except FormInvalid as exc:
             return await self._edit_page(request, categories, category_id, exc=exc, **{form_name: form})
-        return flash_redirect(request, done.format(category.name), "success", f"/admin/categories/{category_id}")
+        return flash_redirect(request, _(done, name=category.name), "success", f"/admin/categories/{category_id}")
 
     @get("/", name="admin_categories")
     async def index(self, request: HTMXRequest, categories: Categories) -> Template:
@@ -153,7 +154,9 @@ class AdminCategoryController(AdminPages):
             )
         except FormInvalid as exc:
             return await self._index_page(request, categories, form, exc)
-        return flash_redirect(request, f"Category “{category.name}” created.", "success", "/admin/categories")
+        return flash_redirect(
+            request, _("Category “%(name)s” created.", name=category.name), "success", "/admin/categories"
+        )
 
     @get("/{category_id:int}", name="admin_category")
     async def edit(self, request: HTMXRequest, category_id: FromPath[int], categories: Categories) -> Template:
@@ -166,7 +169,9 @@ class AdminCategoryController(AdminPages):
         def renaming(form: dict[str, str]) -> Awaitable[Category]:
             return categories.rename(category_id, form.get("name", ""), form.get("slug", ""), admin=member)
 
-        return await self._change(request, categories, category_id, renaming, "Category saved as “{}”.", "rename")
+        return await self._change(
+            request, categories, category_id, renaming, N_("Category saved as “%(name)s”."), "rename"
+        )
 
     @post("/{category_id:int}/move", name="admin_category_move")
     async def move(
@@ -175,7 +180,7 @@ class AdminCategoryController(AdminPages):
         def moving(form: dict[str, str]) -> Awaitable[Category]:
             return categories.move(category_id, form.get("parent_id", ""), admin=member)
 
-        return await self._change(request, categories, category_id, moving, "Category “{}” moved.", "move")
+        return await self._change(request, categories, category_id, moving, N_("Category “%(name)s” moved."), "move")
 
     @get("/{category_id:int}/delete", name="admin_category_delete_confirm")
     async def confirm_delete(
@@ -195,5 +200,8 @@ class AdminCategoryController(AdminPages):
     ) -> Redirect:
         await categories.get(category_id)
         deleting = categories.delete(category_id, admin=member)
-        done, refused_url = (lambda c: f"Category “{c.name}” deleted."), f"/admin/categories/{category_id}"
+        done, refused_url = (
+            (lambda c: _("Category “%(name)s” deleted.", name=c.name)),
+            f"/admin/categories/{category_id}",
+        )
         return await act(request, deleting, done, "/admin/categories", refused_url=refused_url)

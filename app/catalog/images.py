@@ -21,6 +21,7 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import _
 from app.db import after_commit, after_rollback
 
 MAX_PIXELS = 40_000_000
@@ -82,7 +83,7 @@ class StoredImage:
 
 
 def shown_name(filename: str) -> str:
-    name = Path(filename.replace("\\", "/")).name or "The file"
+    name = Path(filename.replace("\\", "/")).name or _("The file")
     return name if len(name) <= _NAME_SHOWN else name[: _NAME_SHOWN - 1] + "…"
 
 
@@ -95,18 +96,32 @@ def process_image(upload: Upload, max_bytes: int) -> ProcessedImage:
     Raises ``ImageRejected`` with a message naming the file."""
     name = f"“{shown_name(upload.filename)}”"
     if len(upload.data) > max_bytes:
-        raise ImageRejected(f"{name} is larger than {_megabytes(max_bytes)}; upload a smaller picture.")
+        raise ImageRejected(
+            _("%(name)s is larger than %(most)s; upload a smaller picture.", name=name, most=_megabytes(max_bytes))
+        )
     if not upload.data:
-        raise ImageRejected(f"{name} is empty.")
-    not_allowed = f"{name} is not a JPEG, PNG or WebP picture."
-    too_large = f"{name} has too many pixels; pictures may have at most {MAX_PIXELS // 1_000_000} megapixels."
+        raise ImageRejected(_("%(name)s is empty.", name=name))
+    not_allowed = _("%(name)s is not a JPEG, PNG or WebP picture.", name=name)
+    megapixels = MAX_PIXELS // 1_000_000
+    too_large = _(
+        "%(name)s has too many pixels; pictures may have at most %(most)s megapixels.", name=name, most=megapixels
+    )
     try:
         # Only the three accepted decoders are ever tried; headers only, nothing decoded yet.
         with Image.open(io.BytesIO(upload.data), formats=list(FORMATS)) as probe:
             kind = probe.format or ""
             width, height = probe.size
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-                raise ImageRejected(f"{too_large[:-1]} (this one is {width:,} by {height:,}).")
+                raise ImageRejected(
+                    _(
+                        "%(name)s has too many pixels; pictures may have at most %(most)s megapixels "
+                        "(this one is %(width)s by %(height)s).",
+                        name=name,
+                        most=megapixels,
+                        width=f"{width:,}",
+                        height=f"{height:,}",
+                    )
+                )
             probe.verify()
         # ``verify`` leaves the image unusable: open it again to decode it.
         with Image.open(io.BytesIO(upload.data), formats=[kind]) as img:
@@ -118,9 +133,11 @@ def process_image(upload: Upload, max_bytes: int) -> ProcessedImage:
         raise ImageRejected(too_large) from None
     except UnidentifiedImageError:
         other = _other_format(upload.data)
-        raise ImageRejected(f"{name} is a {other} file; upload JPEG, PNG or WebP." if other else not_allowed) from None
+        raise ImageRejected(
+            _("%(name)s is a %(kind)s file; upload JPEG, PNG or WebP.", name=name, kind=other) if other else not_allowed
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, TypeError, KeyError, IndexError):
-        raise ImageRejected(f"{name} could not be read; it may be damaged.") from None
+        raise ImageRejected(_("%(name)s could not be read; it may be damaged.", name=name)) from None
 
 
 def _other_format(data: bytes) -> str | None:

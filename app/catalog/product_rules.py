@@ -62,27 +62,32 @@ class ProductValues:
 
 def parse_int(raw: str, *, low: int, high: int, what: str, unit: str = "", example: str = "12,000") -> int | str:
     """A whole number typed as text (``"12,000"`` allowed) within ``low..high``, or the message
-    explaining why not. ``what`` starts the message (“The list price”)."""
+    explaining why not. ``what`` (translated) starts the message (“The list price”)."""
     text = raw.strip().replace(" ", "")
+    what = str(what)
     if not text:
-        return f"Enter {what[0].lower()}{what[1:]}."
+        return _("Enter %(what)s.", what=what[0].lower() + what[1:])
     if not text.isascii() or not (_PLAIN_INT.match(text) or _GROUPED_INT.match(text)):
-        return f"{what} must be a whole number, like {example}."
+        return _("%(what)s must be a whole number, like %(example)s.", what=what, example=example)
     digits = text.replace(",", "").lstrip("+")
     if digits.startswith("-"):
-        return f"{what} must be at least {_amount(low, unit)}."
+        return _("%(what)s must be at least %(amount)s.", what=what, amount=_amount(low, unit))
     if len(digits.lstrip("0")) > 15:  # never hand int() a number of absurd length
-        return f"{what} can be at most {_amount(high, unit)}."
+        return _("%(what)s can be at most %(amount)s.", what=what, amount=_amount(high, unit))
     value = int(digits)
     if value < low:
-        return f"{what} must be at least {_amount(low, unit)}."
+        return _("%(what)s must be at least %(amount)s.", what=what, amount=_amount(low, unit))
     if value > high:
-        return f"{what} can be at most {_amount(high, unit)}."
+        return _("%(what)s can be at most %(amount)s.", what=what, amount=_amount(high, unit))
     return value
 
 
 def _amount(value: int, unit: str) -> str:
-    return f"₩{value:,}" if unit == "won" else f"{value:,}{unit}"
+    if unit == "won":
+        return f"₩{value:,}"
+    if unit == "minutes":
+        return _("%(count)s minutes", count=f"{value:,}")
+    return f"{value:,}"
 
 
 def parse_local_datetime(raw: str) -> datetime | str:
@@ -99,6 +104,18 @@ def parse_local_datetime(raw: str) -> datetime | str:
         return _("That date does not exist; check the day and the time.")
 
 
+def parse_start(raw: str, now: datetime) -> datetime | str:
+    """The sale's start from the form, read in the viewer's zone: a minute ahead at least (the form
+    picks whole minutes, so the next minute on the clock counts), a year at most; or a message."""
+    starts = parse_local_datetime(raw)
+    if isinstance(starts, datetime):
+        if starts <= now or starts < now.replace(second=0, microsecond=0) + MIN_LEAD:
+            return _("The start time is in the past; choose a time at least a minute from now.")
+        if starts > now + MAX_LEAD:
+            return _("The sale can start at most a year from now.")
+    return starts
+
+
 def to_local_input(value: datetime) -> str:
     """The reverse of ``parse_local_datetime``: a UTC instant as a ``datetime-local`` value."""
     return input_value(value)
@@ -110,28 +127,34 @@ def _has_control(text: str, allowed: str = "") -> bool:
 
 def name_error(name: str) -> str | None:
     if not name:
-        return "Enter the product's name."
+        return _("Enter the product's name.")
     if len(name) > NAME_MAX:
-        return f"A name has at most {NAME_MAX} characters (this one has {len(name):,})."
+        return _(
+            "A name has at most %(most)s characters (this one has %(count)s).", most=NAME_MAX, count=f"{len(name):,}"
+        )
     if _has_control(name):
-        return "A name cannot contain control characters."
+        return _("A name cannot contain control characters.")
     return None
 
 
 def description_error(description: str) -> str | None:
     if len(description) > DESCRIPTION_MAX:
-        return f"A description has at most {DESCRIPTION_MAX:,} characters (this one has {len(description):,})."
+        return _(
+            "A description has at most %(most)s characters (this one has %(count)s).",
+            most=f"{DESCRIPTION_MAX:,}",
+            count=f"{len(description):,}",
+        )
     if _has_control(description, "\n\t"):
-        return "The description contains control characters; paste it as plain text."
+        return _("The description contains control characters; paste it as plain text.")
     return None
 
 
 def parse_category_id(raw: str) -> int | str:
     text = raw.strip()
     if not text:
-        return "Choose a category."
+        return _("Choose a category.")
     if not text.isascii() or not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
-        return "Choose one of the listed categories."
+        return _("Choose one of the listed categories.")
     return int(text)
 
 
@@ -159,42 +182,39 @@ def parse_product_form(form: Mapping[str, str], now: datetime) -> tuple[ProductV
     if err := description_error(description):
         errors["description"] = err
     take("category_id", parse_category_id(get("category_id")))
-    take("list_price", parse_int(get("list_price"), low=1, high=PRICE_MAX, what="The list price", unit="won"))
+    take("list_price", parse_int(get("list_price"), low=1, high=PRICE_MAX, what=_("The list price"), unit="won"))
 
     def quantity(key: str, what: str, raw: str, low: int = 1) -> None:
         take(key, parse_int(raw, low=low, high=QUANTITY_MAX, what=what, example="10"))
 
-    quantity("total_quantity", "The total quantity", get("total_quantity"))
+    quantity("total_quantity", _("The total quantity"), get("total_quantity"))
     # 0: an auction-only listing, every unit goes to the auction
-    quantity("fixed_quantity", "The fixed-price quantity", get("fixed_quantity"), low=0)
-    quantity("purchase_limit", "The purchase limit", get("purchase_limit").strip() or "1")
+    quantity("fixed_quantity", _("The fixed-price quantity"), get("fixed_quantity"), low=0)
+    quantity("purchase_limit", _("The purchase limit"), get("purchase_limit").strip() or "1")
 
     total, fixed, limit = clean.get("total_quantity"), clean.get("fixed_quantity"), clean.get("purchase_limit")
     if isinstance(total, int) and isinstance(fixed, int) and fixed > total:
-        errors["fixed_quantity"] = f"The fixed-price quantity cannot be more than the total quantity ({total:,})."
+        errors["fixed_quantity"] = _(
+            "The fixed-price quantity cannot be more than the total quantity (%(total)s).", total=f"{total:,}"
+        )
         clean.pop("fixed_quantity")
     elif isinstance(fixed, int) and isinstance(limit, int) and fixed > 0 and limit > fixed:
-        errors["purchase_limit"] = f"The purchase limit cannot be more than the fixed-price quantity ({fixed:,})."
+        errors["purchase_limit"] = _(
+            "The purchase limit cannot be more than the fixed-price quantity (%(fixed)s).", fixed=f"{fixed:,}"
+        )
 
-    starts = parse_local_datetime(get("sale_starts_at"))
-    if isinstance(starts, datetime):
-        # The form picks whole minutes: the next minute on the clock counts as "a minute from now".
-        if starts <= now or starts < now.replace(second=0, microsecond=0) + MIN_LEAD:
-            starts = _("The start time is in the past; choose a time at least a minute from now.")
-        elif starts > now + MAX_LEAD:
-            starts = _("The sale can start at most a year from now.")
-    take("sale_starts_at", starts)
+    take("sale_starts_at", parse_start(get("sale_starts_at"), now))
 
     # Auction settings matter only when some units are left over for the auction.
     needs_auction = not (isinstance(total, int) and isinstance(fixed, int) and fixed >= total)
     if needs_auction:
         take(
             "auction_start_price",
-            parse_int(get("auction_start_price"), low=1, high=PRICE_MAX, what="The auction start price", unit="won"),
+            parse_int(get("auction_start_price"), low=1, high=PRICE_MAX, what=_("The auction start price"), unit="won"),
         )
         take(
             "auction_increment",
-            parse_int(get("auction_increment"), low=1, high=PRICE_MAX, what="The bid increment", unit="won"),
+            parse_int(get("auction_increment"), low=1, high=PRICE_MAX, what=_("The bid increment"), unit="won"),
         )
         take(
             "auction_duration_minutes",
@@ -202,8 +222,8 @@ def parse_product_form(form: Mapping[str, str], now: datetime) -> tuple[ProductV
                 get("auction_duration_minutes"),
                 low=DURATION_MIN,
                 high=DURATION_MAX,
-                what="The auction duration",
-                unit=" minutes",
+                what=_("The auction duration"),
+                unit="minutes",
                 example="60",
             ),
         )

@@ -16,6 +16,7 @@ from app.catalog import rules as category_rules
 from app.catalog.service import CategoryService
 from app.catalog.transitions import product_changed, set_committed, transition
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.i18n import Msg, _
 from app.core.results import rows_changed
 from app.core.states import IllegalTransition
 from app.models.base import utcnow
@@ -24,8 +25,8 @@ from app.models.members import Member
 from app.settings import Settings
 from app.web.pagination import Page, paginate
 
-FROZEN = "The sale has started; price and quantities can no longer change."
-_UNKNOWN = "This product does not exist."
+FROZEN = Msg("The sale has started; price and quantities can no longer change.")
+_UNKNOWN = Msg("This product does not exist.")
 
 
 def has_started(product: Product, now: datetime) -> bool:
@@ -125,12 +126,14 @@ class ProductService:
         now = now or utcnow()
         product = await self.owned(seller, product_id)
         if product.status is not ProductStatus.DRAFT:
-            label = lifecycle.LABELS[product.status].lower()
-            raise DomainError(f"Only a draft can be published; “{product.name}” is {label}.")
+            label = str(lifecycle.LABELS[product.status]).lower()
+            raise DomainError(
+                _("Only a draft can be published; “%(name)s” is %(state)s.", name=product.name, state=label)
+            )
         if product.sale_starts_at < now + product_rules.MIN_LEAD:
             raise FormInvalid(
-                {"sale_starts_at": "The start time has passed; choose a new one, then publish."},
-                "This draft cannot be published yet.",
+                {"sale_starts_at": _("The start time has passed; choose a new one, then publish.")},
+                _("This draft cannot be published yet."),
             )
         await self._move(product, ProductStatus.SCHEDULED, seller)
         return product
@@ -140,10 +143,16 @@ class ProductService:
         now = now or utcnow()
         product = await self.owned(seller, product_id)
         if not lifecycle.is_editable(product.status):
-            label = lifecycle.LABELS[product.status].lower()
-            raise DomainError(f"“{product.name}” is {label}; only products not yet on sale can be cancelled.")
+            label = str(lifecycle.LABELS[product.status]).lower()
+            raise DomainError(
+                _(
+                    "“%(name)s” is %(state)s; only products not yet on sale can be cancelled.",
+                    name=product.name,
+                    state=label,
+                )
+            )
         if has_started(product, now):
-            raise DomainError(f"“{product.name}” can no longer be cancelled: the sale has started.")
+            raise DomainError(_("“%(name)s” can no longer be cancelled: the sale has started.", name=product.name))
         await self._move(product, ProductStatus.CANCELLED, seller)
         return product
 
@@ -153,8 +162,10 @@ class ProductService:
         try:
             await transition(self.db, product, target, actor=seller)
         except IllegalTransition:
-            label = lifecycle.LABELS[product.status].lower()
-            raise DomainError(f"“{product.name}” is {label} now; reload the page and try again.") from None
+            label = str(lifecycle.LABELS[product.status]).lower()
+            raise DomainError(
+                _("“%(name)s” is %(state)s now; reload the page and try again.", name=product.name, state=label)
+            ) from None
 
     async def _check(
         self, form: Mapping[str, str], uploads: Sequence[images.Upload], kept: int, now: datetime
@@ -163,15 +174,20 @@ class ProductService:
         values, errors = product_rules.parse_product_form(form, now)
         category_id = values.category_id if values else product_rules.parse_category_id(form.get("category_id", ""))
         if isinstance(category_id, int) and await self.db.get(Category, category_id) is None:
-            errors["category_id"] = "Choose one of the listed categories; that one does not exist."
+            errors["category_id"] = _("Choose one of the listed categories; that one does not exist.")
         limit = self.settings.max_images
         if kept + len(uploads) > limit:
             left = limit - kept
             errors["images"] = (
-                f"A product can have at most {limit} pictures; you chose {len(uploads)}."
+                _("A product can have at most %(most)s pictures; you chose %(count)s.", most=limit, count=len(uploads))
                 if kept == 0
-                else f"A product can have at most {limit} pictures; this one keeps {kept}, "
-                f"so add at most {max(left, 0)} more."
+                else _(
+                    "A product can have at most %(most)s pictures; this one keeps %(kept)s, "
+                    "so add at most %(left)s more.",
+                    most=limit,
+                    kept=kept,
+                    left=max(left, 0),
+                )
             )
             processed: list[images.ProcessedImage] = []
         else:

@@ -17,14 +17,14 @@ from app.catalog.queries import root_categories
 from app.catalog.rules import MAX_ID
 from app.catalog.service import CategoryService
 from app.core.errors import NotFound
-from app.core.i18n import _, pgettext
+from app.core.i18n import Msg, _, pgettext
 from app.models.base import utcnow
 from app.models.catalog import Category, Product
 from app.models.catalog import ProductStatus as S
 from app.models.members import Member, MemberRole
 from app.web.pagination import Page, paginate
 
-_UNKNOWN = "This product does not exist or is not available."
+_UNKNOWN = Msg("This product does not exist or is not available.")
 SECTION_SIZE = 8
 LIVE_DROP_STATUSES = (S.ON_SALE, S.CONVERSION_PENDING)
 

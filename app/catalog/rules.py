@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.core.i18n import Msg, _
 from app.core.numbers import MAX_ID as MAX_ID  # an INTEGER primary key on every backend
 from app.core.text import length_error
 
@@ -17,7 +18,7 @@ MAX_DEPTH = 5
 
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_SLUG_HINT = "Use lowercase letters a-z, digits and single hyphens between them, like “kitchen-tools”."
+_SLUG_HINT = Msg("Use lowercase letters a-z, digits and single hyphens between them, like “kitchen-tools”.")
 
 Parents = Mapping[int, int | None]
 
@@ -38,13 +39,15 @@ def slugify(name: str) -> str:
 
 
 def name_error(name: str) -> str | None:
-    if err := length_error(name, NAME_MAX, blank="Enter a name.", what="A name"):
+    if err := length_error(name, NAME_MAX, blank=_("Enter a name."), what=_("A name")):
         return err
-    return "A name cannot contain control characters." if any(unicodedata.category(ch) == "Cc" for ch in name) else None
+    return (
+        _("A name cannot contain control characters.") if any(unicodedata.category(ch) == "Cc" for ch in name) else None
+    )
 
 
 def slug_error(slug: str) -> str | None:
-    if err := length_error(slug, SLUG_MAX, blank="Enter a slug.", what="A slug"):
+    if err := length_error(slug, SLUG_MAX, blank=_("Enter a slug."), what=_("A slug")):
         return err
     return None if _SLUG_RE.match(slug) else _SLUG_HINT
 
@@ -61,7 +64,7 @@ def category_errors(name: str, slug: str) -> tuple[str, dict[str, str]]:
     elif "name" not in errors:
         slug = slugify(name)
         if not slug:
-            errors["slug"] = "This name has no letters a-z or digits to make a slug from; type one, like “tea-sets”."
+            errors["slug"] = _("This name has no letters a-z or digits to make a slug from; type one, like “tea-sets”.")
     return slug, errors
 
 
@@ -128,9 +131,9 @@ def parent_error(parent_id: int | None, parents: Parents) -> str | None:
     if parent_id is None:
         return None
     if parent_id not in parents:
-        return "Choose a parent from the list; that category does not exist."
+        return _("Choose a parent from the list; that category does not exist.")
     if depth(parent_id, parents) >= MAX_DEPTH:
-        return f"Categories nest at most {MAX_DEPTH} levels deep; choose a parent higher up."
+        return _("Categories nest at most %(most)s levels deep; choose a parent higher up.", most=MAX_DEPTH)
     return None
 
 
@@ -139,13 +142,13 @@ def move_error(category_id: int, new_parent_id: int | None, parents: Parents) ->
     if new_parent_id is None:
         return None
     if new_parent_id not in parents:
-        return "Choose a parent from the list; that category does not exist."
+        return _("Choose a parent from the list; that category does not exist.")
     if new_parent_id == category_id:
         return "A category cannot be placed under itself."
     if new_parent_id in descendant_ids(category_id, parents):
         return "A category cannot be moved under one of its own subcategories."
     if depth(new_parent_id, parents) + height(category_id, parents) > MAX_DEPTH:
-        return f"Categories nest at most {MAX_DEPTH} levels deep; this move would go deeper."
+        return _("Categories nest at most %(most)s levels deep; this move would go deeper.", most=MAX_DEPTH)
     return None
 
 

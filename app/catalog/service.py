@@ -11,15 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import record_audit
 from app.catalog import rules
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.i18n import Msg, _, ngettext
 from app.models.catalog import Category
 from app.models.members import Member
 
-_UNKNOWN = "This category does not exist."
-_KIND_LABELS = {"subcategories": ("subcategory", "subcategories")}  # kind → (one, many)
+_UNKNOWN = Msg("This category does not exist.")
 
 
 def _slug_taken(slug: str, owner: Category) -> str:
-    return f"The slug “{slug}” is already used by “{owner.name}”; choose another."
+    return _("The slug “%(slug)s” is already used by “%(owner)s”; choose another.", slug=slug, owner=owner.name)
 
 
 class CategoryService:
@@ -98,8 +98,15 @@ class CategoryService:
         blocking = await self._blocking_references(category)
         if not blocking:
             return None
-        parts = [f"{count} {_KIND_LABELS.get(kind, (kind, kind))[count != 1]}" for kind, count in blocking.items()]
-        return f"“{category.name}” has {' and '.join(parts)}; move or delete them first."
+        parts = [
+            ngettext("%(num)d subcategory", "%(num)d subcategories", count)
+            if kind == "subcategories"
+            else f"{count} {kind}"
+            for kind, count in blocking.items()
+        ]
+        return _(
+            "“%(name)s” has %(parts)s; move or delete them first.", name=category.name, parts=_(" and ").join(parts)
+        )
 
     # -- admin changes ---------------------------------------------------------------------------
 
@@ -111,14 +118,14 @@ class CategoryService:
                 change()
                 await self.db.flush()
         except IntegrityError:
-            raise FormInvalid({"slug": f"The slug “{slug}” is already used; choose another."}) from None
+            raise FormInvalid({"slug": _("The slug “%(slug)s” is already used; choose another.", slug=slug)}) from None
 
     async def create(self, name: str, slug: str, parent_id: str | int | None, *, admin: Member) -> Category:
         slug, errors = rules.category_errors(name, slug)
         try:
             parent = rules.parse_id(parent_id)
         except ValueError:
-            errors["parent_id"] = "Choose a parent from the list."
+            errors["parent_id"] = _("Choose a parent from the list.")
             parent = None
         else:
             if err := rules.parent_error(parent, await self.parent_map()):
@@ -155,7 +162,7 @@ class CategoryService:
         try:
             parent = rules.parse_id(new_parent_id)
         except ValueError:
-            raise FormInvalid({"parent_id": "Choose a parent from the list."}) from None
+            raise FormInvalid({"parent_id": _("Choose a parent from the list.")}) from None
         parents = await self.parent_map(lock=True)
         if err := rules.move_error(category.id, parent, parents):
             raise FormInvalid({"parent_id": err})
@@ -179,6 +186,8 @@ class CategoryService:
                 await self.db.delete(category)
                 await self.db.flush()
         except IntegrityError:  # a subcategory was added since the check above
-            raise DomainError(f"“{name}” gained subcategories meanwhile; move or delete them first.") from None
+            raise DomainError(
+                _("“%(name)s” gained subcategories meanwhile; move or delete them first.", name=name)
+            ) from None
         await record_audit(self.db, actor=admin, action="category.delete", target=category, reason=reason)
         return category

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import provide_member, requires_login, requires_seller
 from app.core.errors import DomainError, FormInvalid
+from app.core.i18n import _
 from app.sellers.service import SellerService
 from app.web.forms import read_form
 from app.web.pages import flash_redirect, with_db
@@ -47,4 +48,6 @@ class SellerController(Controller):
             return page(request, "sellers/apply.html", context, status_code=422)
         except DomainError as exc:
             return flash_redirect(request, exc.message, "error", "/seller/apply")
-        return flash_redirect(request, "Thank you! Your application is waiting for review.", "success", "/seller/apply")
+        return flash_redirect(
+            request, _("Thank you! Your application is waiting for review."), "success", "/seller/apply"
+        )

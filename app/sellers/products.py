@@ -17,6 +17,7 @@ from app.catalog import lifecycle, product_rules
 from app.catalog.images import Upload
 from app.catalog.product_service import FROZEN, ProductService, has_started
 from app.core.errors import FormInvalid
+from app.core.i18n import _
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.members import Member
@@ -80,9 +81,9 @@ def frozen_message(product: Product | None) -> str | None:
     if product is None or not has_started(product, utcnow()):
         return None
     if product.status is ProductStatus.CANCELLED:
-        return "This product is cancelled; it can no longer change."
+        return _("This product is cancelled; it can no longer change.")
     if product.status is ProductStatus.HIDDEN:
-        return "This product is hidden by a moderator; it cannot be edited while hidden."
+        return _("This product is hidden by a moderator; it cannot be edited while hidden.")
     return FROZEN
 
 
@@ -159,13 +160,16 @@ class SellerProductController(Controller):
 
     @post("/", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def create(self, request: HTMXRequest, member: SignedIn, listings: Listings) -> Template | Redirect:
-        values, uploads, _ = await read_product_form(request, listings.settings.max_image_bytes)
+        values, uploads, _removed = await read_product_form(request, listings.settings.max_image_bytes)
         try:
             product = await listings.create_draft(member, values, uploads)
         except FormInvalid as exc:
             return await self._form_page(request, listings, None, values, exc.errors, exc.message, 422)
         return flash_redirect(
-            request, f"“{product.name}” is saved as a draft. Publish it when it is ready.", "success", LIST_URL
+            request,
+            _("“%(name)s” is saved as a draft. Publish it when it is ready.", name=product.name),
+            "success",
+            LIST_URL,
         )
 
     @get("/{product_id:int}/edit", name="seller_product_edit", dependencies=OWNED)
@@ -179,7 +183,7 @@ class SellerProductController(Controller):
         values, uploads, remove = await read_product_form(request, listings.settings.max_image_bytes)
         saving = listings.update(member, product_id, values, uploads, remove)
         invalid = self._invalid(request, listings, member, product_id, values)
-        return await act(request, saving, lambda p: f"“{p.name}” is saved.", LIST_URL, invalid=invalid)
+        return await act(request, saving, lambda p: _("“%(name)s” is saved.", name=p.name), LIST_URL, invalid=invalid)
 
     @post("/{product_id:int}/publish", name="seller_product_publish")
     async def publish(
@@ -189,7 +193,7 @@ class SellerProductController(Controller):
         return await act(
             request,
             listings.publish(member, product_id),
-            lambda p: f"“{p.name}” is published; the sale opens by itself at its start time.",
+            lambda p: _("“%(name)s” is published; the sale opens by itself at its start time.", name=p.name),
             LIST_URL,
             invalid=invalid,
         )
@@ -207,4 +211,6 @@ class SellerProductController(Controller):
         member: SignedIn,
         listings: Listings,
     ) -> Redirect:
-        return await act(request, listings.cancel(member, product_id), lambda p: f"“{p.name}” is cancelled.", LIST_URL)
+        return await act(
+            request, listings.cancel(member, product_id), lambda p: _("“%(name)s” is cancelled.", name=p.name), LIST_URL
+        )

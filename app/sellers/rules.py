@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.i18n import Msg, _
 from app.core.states import StateMachine
 from app.models.members import ApplicationStatus
 
@@ -15,7 +16,7 @@ APPLICATION_STATUS = StateMachine[ApplicationStatus](
 )
 
 LIMITS = {"business_name": (2, 100), "contact": (3, 200), "description": (10, 2000)}
-LABELS = {"business_name": "Business name", "contact": "Contact", "description": "Description"}
+LABELS = {"business_name": Msg("Business name"), "contact": Msg("Contact"), "description": Msg("Description")}
 
 
 def application_errors(business_name: str, contact: str, description: str) -> dict[str, str]:
@@ -24,9 +25,9 @@ def application_errors(business_name: str, contact: str, description: str) -> di
     for name, value in values.items():
         low, high = LIMITS[name]
         if not value:
-            errors[name] = f"Enter your {LABELS[name].lower()}."
+            errors[name] = _("Enter your %(what)s.", what=str(LABELS[name]).lower())
         elif len(value) < low:
-            errors[name] = f"{LABELS[name]} needs at least {low} characters."
+            errors[name] = _("%(what)s needs at least %(least)s characters.", what=str(LABELS[name]), least=low)
         elif len(value) > high:
-            errors[name] = f"{LABELS[name]} has at most {high} characters."
+            errors[name] = _("%(what)s has at most %(most)s characters.", what=str(LABELS[name]), most=high)
     return errors

@@ -9,6 +9,8 @@ from sqlalchemy.orm import selectinload
 from app.accounts.rules import reason_error
 from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid, NotFound
+from app.core.i18n import _
+from app.core.labels import label
 from app.core.status import Aggregate, Move, columns, created, move, register
 from app.db import add_once
 from app.models.members import ApplicationStatus, Member, MemberRole, MemberStatus, SellerApplication
@@ -48,10 +50,10 @@ class SellerService:
 
     async def apply(self, member: Member, business_name: str, contact: str, description: str) -> SellerApplication:
         if member.role is not MemberRole.SHOPPER:
-            raise DomainError("You are already a seller." if member.is_seller else "Administrators cannot apply.")
+            raise DomainError(_("You are already a seller.") if member.is_seller else _("Administrators cannot apply."))
         latest = await self.latest_application(member)
         if latest is not None and latest.status is ApplicationStatus.PENDING:
-            raise DomainError("Your application is already waiting for review.")
+            raise DomainError(_("Your application is already waiting for review."))
         errors = rules.application_errors(business_name, contact, description)
         if errors:
             raise FormInvalid(errors)
@@ -63,7 +65,7 @@ class SellerService:
             status=ApplicationStatus.PENDING,
         )
         if not await add_once(self.db, application):  # a concurrent submission won: one pending per member
-            raise DomainError("Your application is already waiting for review.")
+            raise DomainError(_("Your application is already waiting for review."))
         created(self.db, application, reason="applied", actor=member)
         return application
 
@@ -75,7 +77,7 @@ class SellerService:
         )
         application = (await self.db.execute(stmt)).scalar_one_or_none()
         if application is None:
-            raise NotFound("This application does not exist.")
+            raise NotFound(_("This application does not exist."))
         return application
 
     async def list_applications(
@@ -100,16 +102,23 @@ class SellerService:
         )
         application = (await self.db.execute(stmt)).scalar_one_or_none()
         if application is None:
-            raise NotFound("This application does not exist.")
+            raise NotFound(_("This application does not exist."))
         if application.status is not ApplicationStatus.PENDING:
-            raise DomainError(f"This application was already {application.status.value}.")
+            raise DomainError(
+                _("This application was already %(state)s.", state=label(application.status, "application").lower())
+            )
         return application
 
     async def approve(self, application_id: int, admin: Member) -> SellerApplication:
         application = await self._pending(application_id)
         member = application.member
         if member.status is not MemberStatus.ACTIVE:
-            raise DomainError(f"The applicant's account is {member.status.value}; it cannot become a seller.")
+            raise DomainError(
+                _(
+                    "The applicant's account is %(state)s; it cannot become a seller.",
+                    state=label(member.status, "member").lower(),
+                )
+            )
         await move(self.db, application, ApplicationStatus.APPROVED, actor=admin, reason="approved")
         member.role = MemberRole.SELLER
         await record_audit(self.db, actor=admin, action="seller_application.approve", target=application)

@@ -24,6 +24,8 @@ async def test_forgot_password_from_sign_in_to_sign_in(
     page = await context.new_page()
     await page.goto("/login")
     await page.click("#forgot-link")
+    # the sign-in page has its own #f-email: fill the one of the page the link leads to
+    await expect(page).to_have_url(f"{live_server}/password/forgot")
     await page.fill("#f-email", "phone@example.test")
     await page.click("main button[type=submit]")
     await expect(page.locator("#forgot-sent")).to_be_visible()
