@@ -32,7 +32,7 @@ KEYWORDS := -k Msg -k N_ -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2
 
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-default-keywords --sort-output --add-location=file \
-		--project=Smore --copyright-holder=Smore --omit-header -o $(LOCALES)/messages.pot .
+		--project=Smore --copyright-holder=Smore --omit-header --ignore-dirs=".* __pycache__ var node_modules" -o $(LOCALES)/messages.pot .
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete \
 		--init-missing -l ko
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete \

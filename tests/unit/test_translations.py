@@ -29,12 +29,19 @@ def _method_map() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
     return methods, options
 
 
+def _scanned(path: str) -> bool:
+    """The folders `make messages` reads (its --ignore-dirs): every one but hidden ones, caches and
+    var/; Babel's own default would also skip templates/_partials and templates/_layouts."""
+    name = Path(path).name
+    return not (name.startswith(".") or name in {"__pycache__", "var", "node_modules"})
+
+
 def extracted() -> dict[str, tuple[str, ...]]:
     """msgid → its forms, as `make messages` extracts them."""
     methods, options = _method_map()
     found: dict[str, tuple[str, ...]] = {}
     for _file, _line, message, _comments, context in extract_from_dir(
-        str(ROOT), methods, options, keywords=KEYWORDS, strip_comment_tags=True
+        str(ROOT), methods, options, keywords=KEYWORDS, strip_comment_tags=True, directory_filter=_scanned
     ):
         forms = message if isinstance(message, tuple) else (message,)
         if forms and forms[0]:
@@ -121,3 +128,10 @@ def test_no_function_hides_gettext_behind_a_local_underscore() -> None:
             elif isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} assigns _")
     assert not wrong, wrong
+
+
+def test_the_shared_partials_and_layouts_are_translated_too(messages) -> None:  # type: ignore[no-untyped-def]
+    """Strings of templates/_partials (pagination) and templates/_layouts reach the catalogs."""
+    assert "Previous" in messages and "Next" in messages
+    korean = {_key(m): m.string for m in catalog("ko") if m.id}
+    assert korean["Previous"] == "이전"
