@@ -81,7 +81,7 @@ def members_export(q: str, status: str | None) -> CsvExport:
         return rows, found[-1].id if found else None
 
     def header() -> list[str]:
-        return [_("Member"), _("Name"), _("Email"), _("Role"), _("Status"), _("Reason"), zoned(_("Joined"))]
+        return [_("Member"), _("Display name"), _("Email"), _("Role"), _("Status"), _("Reason"), zoned(_("Joined at"))]
 
     return CsvExport(f"members-{status_filter.value}" if status_filter else "members", header, read)
 

@@ -113,8 +113,8 @@ def orders_export(seller_id: int, filters: OrderFilters) -> CsvExport:
             _("Quantity"),
             _("Amount (KRW)"),
             _("State"),
-            zoned(_("Created")),
-            zoned(_("Paid")),
+            zoned(_("Created at")),
+            zoned(_("Paid at")),
         ]
 
     return CsvExport("orders", header, read)

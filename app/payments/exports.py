@@ -53,8 +53,8 @@ def payments_export(status: str | None) -> CsvExport:
             _("Refunded (KRW)"),
             _("State"),
             _("Method"),
-            zoned(_("Created")),
-            zoned(_("Approved")),
+            zoned(_("Created at")),
+            zoned(_("Approved at")),
         ]
 
     name = f"payments-{chosen.value.replace('_', '-')}" if chosen else "payments"
@@ -120,8 +120,8 @@ def refund_requests_export(seller_id: int | None, show: str | None) -> CsvExport
             _("Amount (KRW)"),
             _("Reason"),
             _("State"),
-            zoned(_("Asked")),
-            zoned(_("Decided")),
+            zoned(_("Asked at")),
+            zoned(_("Decided at")),
             _("Decision reason"),
         ]
 
