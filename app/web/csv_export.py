@@ -30,7 +30,7 @@ from app.models.base import utcnow
 
 CHUNK_ROWS = 500
 BOM = "\ufeff"
-MEDIA_TYPE = "text/csv; charset=utf-8"
+MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -1,5 +1,6 @@
-"""Reading the shop's CSV downloads as a spreadsheet would, and a seller's orders written straight
-to the database (any state, any creation time) for the tests of the orders page and its CSV."""
+"""Reading the shop's CSV downloads as a spreadsheet would, a seller's orders written straight to
+the database (any state, any creation time) for the tests of the orders page and its CSV, and
+watching how a download is sent (its body messages, the sessions that read for it)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.models.catalog import ProductStatus
 from app.models.members import Member, MemberRole
@@ -114,3 +120,55 @@ async def more_orders(app: Any, world: SellerOrders, count: int) -> list[int]:
         db.add_all(orders)
         await db.flush()
         return [order.id for order in orders]
+
+
+class LedgerReads:
+    """Watches the sessions that read the stock ledger while a download is sent: the order in which
+    they first read it, and which of them still has a transaction open (a session that read and
+    ended, committed or rolled back, is no longer open)."""
+
+    def __init__(self) -> None:
+        self.readers: list[int] = []
+        self.open: set[int] = set()
+
+    def _executed(self, state: Any) -> None:
+        if "stock_ledger" in str(state.statement):
+            key = id(state.session)
+            if key not in self.readers:
+                self.readers.append(key)
+            self.open.add(key)
+
+    def _ended(self, session: Any, transaction: Any) -> None:
+        if transaction.parent is None:
+            self.open.discard(id(session))
+
+    def __enter__(self) -> LedgerReads:
+        event.listen(Session, "do_orm_execute", self._executed)
+        event.listen(Session, "after_transaction_end", self._ended)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(Session, "do_orm_execute", self._executed)
+        event.remove(Session, "after_transaction_end", self._ended)
+
+
+@contextmanager
+def body_messages(client: Any, reads: LedgerReads) -> Iterator[list[tuple[int, int]]]:
+    """While inside, every ``http.response.body`` message the app sends through ``client``: (its
+    length, how many ledger-reading sessions were open as it left)."""
+    inner = client.app
+    sent: list[tuple[int, int]] = []
+
+    async def recording_app(scope: Any, receive: Any, send: Any) -> None:
+        async def recording_send(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                sent.append((len(message.get("body", b"")), len(reads.open)))
+            await send(message)
+
+        await inner(scope, receive, recording_send)
+
+    client.app = recording_app
+    try:
+        yield sent
+    finally:
+        client.app = inner
