@@ -84,6 +84,7 @@ async def test_refused_filters_are_named_and_list_nothing(client, app, members, 
         error = re.search(rf'<p class="error" id="e-{name}">(.*?)</p>', r.text, re.S)
         assert error and words in error.group(1), (query, error)
         assert listed(r.text) == [] and 'id="export-csv"' not in r.text, query
+        assert 'id="filters-refused"' in r.text and "Shorten the search" not in r.text, query
         export = await client.get(f"/seller/orders/export.csv?{query}")
         assert export.status_code == 400 and export.headers["content-type"].startswith("text/html"), query
 
