@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.i18n import using
 from app.models.orders import OrderStatus
@@ -85,3 +87,17 @@ def test_refused_values_are_named_and_filter_nothing(raw, field):
     filters = read_filters(raw, {7}, SEOUL)
     assert field in filters.errors
     assert (filters.state, filters.product_id, filters.since, filters.until) == (None, None, None, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["status", "product", "since", "until", "page"]), st.text(max_size=60)))
+def test_no_filter_value_raises(raw):
+    filters = read_filters(raw, {1, 2}, SEOUL)
+    assert set(filters.errors) <= {"status", "product", "since", "until"}
+    if filters.since and filters.until:
+        assert filters.since < filters.until
+
+
+@given(st.text(max_size=30))
+def test_no_cell_text_starts_a_formula(text):
+    assert not str(cell_text(text)).startswith(("=", "+", "-", "@", "\t", "\r"))
