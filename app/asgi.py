@@ -60,6 +60,7 @@ from app.live.streams import LiveStreams
 from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
 from app.orders.controllers import OrderController, PurchasePayController
+from app.orders.seller_pages import SellerOrderController
 from app.pages import favicon, home
 from app.payments.controllers import payment_webhook
 from app.payments.pages import AdminPaymentController, AdminPolicyController, SellerSettlementController
@@ -221,6 +222,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         MyPurchasesController,
         PurchasePayController,
         OrderController,
+        SellerOrderController,
         AdminPaymentController,
         AdminPolicyController,
         SellerSettlementController,

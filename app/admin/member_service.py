@@ -18,6 +18,7 @@ from app.core.errors import DomainError, FormInvalid, NotFound
 from app.core.i18n import _
 from app.core.states import IllegalTransition
 from app.models.members import AuditEntry, Member, MemberStatus
+from app.web.csv_export import CsvExport, Label, Row, zoned
 from app.web.pagination import Page, paginate
 
 QUERY_MAX = 200
@@ -46,15 +47,52 @@ def search_statement(q: str, status: MemberStatus | None) -> Select[Member]:
     return stmt.order_by(Member.id)
 
 
+def checked_query(q: str) -> str:
+    """The search as typed, stripped; FormInvalid when it is too long to search for."""
+    q = q.strip()
+    if len(q) > QUERY_MAX:
+        raise FormInvalid({"q": _("Search for at most %(n)s characters.", n=QUERY_MAX)})
+    return q
+
+
+def members_export(q: str, status: str | None) -> CsvExport:
+    """The members the search finds (as ``search`` pages them, by id), as a CSV download; raises
+    FormInvalid for a search the page refuses."""
+    q = checked_query(q)
+    status_filter = STATUS_FILTERS.get(status or "")
+
+    async def read(db: AsyncSession, after: int | None, size: int) -> tuple[list[Row], int | None]:
+        stmt = search_statement(q, status_filter)
+        if after is not None:
+            stmt = stmt.where(Member.id > after)
+        found = list((await db.execute(stmt.limit(size))).scalars())
+        rows: list[Row] = [
+            (
+                m.id,
+                m.display_name,
+                m.email,
+                Label(m.role, "role"),
+                Label(m.status, "member"),
+                m.status_reason,
+                m.created_at,
+            )
+            for m in found
+        ]
+        return rows, found[-1].id if found else None
+
+    def header() -> list[str]:
+        return [_("Member"), _("Display name"), _("Email"), _("Role"), _("Status"), _("Reason"), zoned(_("Joined at"))]
+
+    return CsvExport(f"members-{status_filter.value}" if status_filter else "members", header, read)
+
+
 class MemberModerationService:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
     async def search(self, q: str, status: str | None, page: int, size: int) -> Page[Member]:
         """Members whose email or display name contains ``q`` (any case), optionally one status."""
-        q = q.strip()
-        if len(q) > QUERY_MAX:
-            raise FormInvalid({"q": _("Search for at most %(n)s characters.", n=QUERY_MAX)})
+        q = checked_query(q)
         status_filter = STATUS_FILTERS.get(status or "")
         params = {"q": q, "status": status_filter.value if status_filter else ""}
         return await paginate(self.db, search_statement(q, status_filter), page, size, params)

@@ -1,5 +1,6 @@
 """``/admin/members``: search members, see their history, suspend and unsuspend with a reason, reset
-a member's password (their sessions end; they are mailed a link to choose a new one)."""
+a member's password (their sessions end; they are mailed a link to choose a new one); the search's
+members as a CSV download (``/admin/members/export.csv``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from typing import Any
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import Stream, Template
 
-from app.admin.member_service import STATUS_FILTERS, MemberModerationService
+from app.admin.member_service import STATUS_FILTERS, MemberModerationService, members_export
 from app.core.errors import FormInvalid
 from app.core.i18n import _
 from app.models.members import Member
+from app.web.csv_export import csv_download
 from app.web.pages import ModerationPages, moderation_action, moderation_page, with_db
 from app.web.pagination import wanted
-from app.web.params import Query
+from app.web.params import AppServices, Query
 from app.web.templating import page as render
 
 Moderation = NamedDependency[MemberModerationService]
@@ -30,15 +32,18 @@ class AdminMemberController(ModerationPages):
     async def index(
         self, request: HTMXRequest, moderation: Moderation, q: Query = None, status: Query = None, page: Query = None
     ) -> Template:
-        query = (q or "").strip()
-        status_key = status if status in STATUS_FILTERS else ""
-        context: dict[str, Any] = {"q": query, "status": status_key, "statuses": list(STATUS_FILTERS), "errors": {}}
+        return await _members_page(request, moderation, q, status, page)
+
+    @get("/export.csv", name="admin_members_export")
+    async def export(
+        self, request: HTMXRequest, moderation: Moderation, services: AppServices, q: Query = None, status: Query = None
+    ) -> Stream | Template:
+        """The members the page's search finds, every page of them, as a CSV download."""
         try:
-            context["page"] = await moderation.search(query, status_key, *wanted(request, page))
-        except FormInvalid as exc:
-            context.update(page=None, errors=exc.errors)
-            return render(request, "admin/members.html", context, status_code=400)
-        return render(request, "admin/members.html", context)
+            export = members_export(q or "", status)
+        except FormInvalid:  # the page, with what was refused
+            return await _members_page(request, moderation, q, status, None)
+        return csv_download(services.database, export)
 
     async def _detail(
         self, request: HTMXRequest, moderation: MemberModerationService, member_id: int, status_code: int, **extra: Any
@@ -63,3 +68,17 @@ class AdminMemberController(ModerationPages):
     suspend = moderation_action("suspend", "admin_member_suspend")
     unsuspend = moderation_action("unsuspend", "admin_member_unsuspend")
     reset_password = moderation_action("reset_password", "admin_member_reset_password")
+
+
+async def _members_page(
+    request: HTMXRequest, moderation: MemberModerationService, q: str | None, status: str | None, page: str | None
+) -> Template:
+    query = (q or "").strip()
+    status_key = status if status in STATUS_FILTERS else ""
+    context: dict[str, Any] = {"q": query, "status": status_key, "statuses": list(STATUS_FILTERS), "errors": {}}
+    try:
+        context["page"] = await moderation.search(query, status_key, *wanted(request, page))
+    except FormInvalid as exc:
+        context.update(page=None, errors=exc.errors)
+        return render(request, "admin/members.html", context, status_code=400)
+    return render(request, "admin/members.html", context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -14,6 +14,7 @@ from app.drops.stock import ledger_sum
 from app.models.catalog import Product
 from app.models.drops import StockEntry
 from app.models.members import Member
+from app.web.csv_export import CsvExport, Label, Row, zoned
 from app.web.pagination import Page
 
 
@@ -79,19 +80,53 @@ class StockLedgerService:
         )
         pages = max(1, -(-count // size))
         number = min(max(1, page), pages)
-        # the window runs over every row of the product before LIMIT picks the page
-        balance = func.sum(StockEntry.delta).over(order_by=StockEntry.id).label("balance")
-        stmt = (
-            select(StockEntry, balance, Member.display_name)
-            .outerjoin(Member, Member.id == StockEntry.actor_id)
-            .where(StockEntry.product_id == product.id)
-            .order_by(StockEntry.id.desc())
-            .limit(size)
-            .offset((number - 1) * size)
-        )
+        stmt = _lines(product.id).order_by(StockEntry.id.desc()).limit(size).offset((number - 1) * size)
         lines = [LedgerLine(entry, int(bal), name) for entry, bal, name in (await self.db.execute(stmt)).all()]
         return StockLedger(
             product=product,
             lines=Page(items=lines, number=number, size=size, total=count, params={}),
             total=await ledger_sum(self.db, product.id),
         )
+
+
+def _lines(product_id: int) -> Select[StockEntry, int, str]:
+    """The product's rows with the stock after each and who caused it. The window runs over every
+    row the WHERE keeps before LIMIT picks some; a row's balance needs only the rows before it."""
+    balance = func.sum(StockEntry.delta).over(order_by=StockEntry.id).label("balance")
+    return (
+        select(StockEntry, balance, Member.display_name)
+        .outerjoin(Member, Member.id == StockEntry.actor_id)
+        .where(StockEntry.product_id == product_id)
+    )
+
+
+def ledger_export(product: Product) -> CsvExport:
+    """Every row of the product's ledger, newest first like its page, as a CSV download."""
+    product_id = product.id
+
+    async def read(db: AsyncSession, after: int | None, size: int) -> tuple[list[Row], int | None]:
+        stmt = _lines(product_id)
+        if after is not None:  # the rows before it are all still there for the balance
+            stmt = stmt.where(StockEntry.id < after)
+        found = [
+            LedgerLine(e, int(bal), name)
+            for e, bal, name in (await db.execute(stmt.order_by(StockEntry.id.desc()).limit(size))).all()
+        ]
+        rows: list[Row] = [
+            (
+                line.entry.id,
+                line.entry.created_at,
+                line.entry.delta,
+                Label(line.entry.reason, "stock_reason"),
+                line.reference_text,
+                line.actor if line.actor is not None else _("system"),
+                line.balance,
+            )
+            for line in found
+        ]
+        return rows, found[-1].entry.id if found else None
+
+    def header() -> list[str]:
+        return [_("Entry"), zoned(_("When")), _("Change"), _("Reason"), _("Reference"), _("Who"), _("Balance")]
+
+    return CsvExport(f"stock-ledger-product-{product_id}", header, read)

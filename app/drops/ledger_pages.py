@@ -1,5 +1,6 @@
 """The stock ledger pages: ``/admin/products/{id}/stock`` for administrators and
-``/seller/products/{id}/stock`` for the seller who owns the product (another seller gets 404)."""
+``/seller/products/{id}/stock`` for the seller who owns the product (another seller gets 404), and
+each one's CSV download (``…/stock/export.csv``)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import Stream, Template
 
 from app.accounts.guards import provide_member, requires_seller
 from app.catalog.lifecycle import LABELS
 from app.core.i18n import _
-from app.drops.ledger import StockLedgerService
+from app.drops.ledger import StockLedgerService, ledger_export
 from app.models.members import Member
+from app.web.csv_export import csv_download
 from app.web.pages import AdminPages, with_db
 from app.web.pagination import wanted
-from app.web.params import Query, SignedIn
+from app.web.params import AppServices, Query, SignedIn
+from app.web.services import Services
 from app.web.templating import page as render
 
 Ledgers = NamedDependency[StockLedgerService]
@@ -34,7 +37,15 @@ async def _ledger_page(
     product = await ledgers.product(product_id, seller=seller)
     ledger = await ledgers.ledger(product, *wanted(request, page))
     context = {"ledger": ledger, "p": product, "page": ledger.lines, "labels": LABELS, "back": back}
+    context["export_base"] = request.url.path.rstrip("/")
     return render(request, "drops/stock_ledger.html", context)
+
+
+async def _ledger_download(
+    ledgers: StockLedgerService, services: Services, product_id: int, seller: Member | None = None
+) -> Stream:
+    product = await ledgers.product(product_id, seller=seller)  # another seller's: not found
+    return csv_download(services.database, ledger_export(product))
 
 
 class AdminStockLedgerController(AdminPages):
@@ -49,6 +60,10 @@ class AdminStockLedgerController(AdminPages):
             request, ledgers, product_id, page, back=(f"/admin/products/{product_id}", _("Product"))
         )
 
+    @get("/{product_id:int}/stock/export.csv", name="admin_product_stock_export")
+    async def export(self, product_id: FromPath[int], ledgers: Ledgers, services: AppServices) -> Stream:
+        return await _ledger_download(ledgers, services, product_id)
+
 
 class SellerStockLedgerController(Controller):
     path = "/seller/products"
@@ -62,3 +77,9 @@ class SellerStockLedgerController(Controller):
         return await _ledger_page(
             request, ledgers, product_id, page, seller=member, back=("/seller/products", _("My products"))
         )
+
+    @get("/{product_id:int}/stock/export.csv", name="seller_product_stock_export")
+    async def export(
+        self, product_id: FromPath[int], member: SignedIn, ledgers: Ledgers, services: AppServices
+    ) -> Stream:
+        return await _ledger_download(ledgers, services, product_id, member)

@@ -1,6 +1,7 @@
 """Money pages: ``/admin/payments`` (every payment, and one payment's full audit trail),
 ``/admin/policies`` (the fee and refund rules; each change is a new version), and
-``/seller/settlements`` (the seller's ledger and balance)."""
+``/seller/settlements`` (the seller's ledger and balance); the lists' CSV downloads beside them
+(``…/export.csv``)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,20 @@ from litestar import get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import provide_member
 from app.core.i18n import _
 from app.core.numbers import parse_whole
 from app.payments import queries
+from app.payments.exports import payments_export, settlements_export
 from app.payments.policies import current_policy, history, set_policy
 from app.payments.rules import MAX_TIERS, validate_tiers
+from app.web.csv_export import csv_download
 from app.web.forms import read_form
 from app.web.pages import AdminPages, SellerPages, flash_redirect, list_page, member_list
-from app.web.params import DbSession, Query, SignedIn
+from app.web.params import AppServices, DbSession, Query, SignedIn
 from app.web.templating import page as render
 
 
@@ -31,6 +34,11 @@ class AdminPaymentController(AdminPages):
     @get("/", name="admin_payments")
     async def index(self, request: HTMXRequest, db: DbSession, status: Query = None, page: Query = None) -> Template:
         return await list_page(request, "payments/admin_payments.html", queries.payments_page, db, status, page=page)
+
+    @get("/export.csv", name="admin_payments_export")
+    async def export(self, services: AppServices, status: Query = None) -> Stream:
+        """The payments of the page's filter as a CSV download."""
+        return csv_download(services.database, payments_export(status))
 
     @get("/{payment_id:int}", name="admin_payment")
     async def detail(self, request: HTMXRequest, payment_id: FromPath[int], db: DbSession) -> Template:
@@ -83,6 +91,11 @@ class SellerSettlementController(SellerPages):
     path = "/seller/settlements"
 
     index = member_list("seller_settlements", "payments/seller_settlements.html", queries.settlements_page)
+
+    @get("/export.csv", name="seller_settlements_export")
+    async def export(self, member: SignedIn, services: AppServices) -> Stream:
+        """The seller's settlement entries as a CSV download."""
+        return csv_download(services.database, settlements_export(member.id))
 
 
 def _percent_to_basis_points(raw: str) -> int | None:

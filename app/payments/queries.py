@@ -4,9 +4,9 @@ Reads only, through the request's session."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.queries import product_names
@@ -30,6 +30,7 @@ from app.payments.settlement import balance
 from app.web.pagination import paginate
 
 STATUSES = [s.value for s in PaymentStatus]
+Ts = TypeVarTuple("Ts")
 
 
 async def payments_page(db: AsyncSession, status: str | None, number: int, size: int) -> dict[str, Any]:
@@ -70,19 +71,33 @@ async def settlements_page(db: AsyncSession, seller_id: int, number: int, size: 
 QUEUE_STATES = ("waiting", "decided")
 
 
+def queue_state(show: str | None) -> str:
+    """The part of the queue asked for: ``waiting`` unless ``decided`` is named."""
+    return show if show in QUEUE_STATES else "waiting"
+
+
+def queue_statement(stmt: Select[*Ts], seller_id: int | None, chosen: str) -> Select[*Ts]:
+    """``stmt`` (over refunds) narrowed to the queue's requests of the seller (every seller's:
+    None), those waiting or those decided, joined to their orders."""
+    stmt = stmt.join(Order, Order.id == Refund.order_id)
+    if seller_id is not None:
+        stmt = stmt.where(Order.seller_id == seller_id)
+    if chosen == "waiting":
+        return stmt.where(Refund.status == RefundStatus.REQUESTED)
+    return stmt.where(Refund.decided_at.is_not(None))
+
+
 async def refund_queue(
     db: AsyncSession, seller_id: int | None, show: str | None, number: int, size: int
 ) -> dict[str, Any]:
     """Requests for money only, of the seller's orders (every seller's for an admin: None):
     those waiting for a decision, the oldest first, or those decided, the latest first."""
-    chosen = show if show in QUEUE_STATES else "waiting"
-    stmt = select(Refund).join(Order, Order.id == Refund.order_id)
-    if seller_id is not None:
-        stmt = stmt.where(Order.seller_id == seller_id)
+    chosen = queue_state(show)
+    stmt = queue_statement(select(Refund), seller_id, chosen)
     if chosen == "waiting":
-        stmt = stmt.where(Refund.status == RefundStatus.REQUESTED).order_by(Refund.id)
+        stmt = stmt.order_by(Refund.id)
     else:
-        stmt = stmt.where(Refund.decided_at.is_not(None)).order_by(Refund.decided_at.desc(), Refund.id.desc())
+        stmt = stmt.order_by(Refund.decided_at.desc(), Refund.id.desc())
     listing = await paginate(db, stmt, number, size, {"show": chosen})
     orders = await _orders(db, {r.order_id for r in listing.items})
     names = await product_names(db, [o.product_id for o in orders.values()])

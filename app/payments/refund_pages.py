@@ -10,7 +10,7 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from app.accounts.guards import provide_member
 from app.core.errors import FormInvalid
@@ -18,11 +18,13 @@ from app.core.i18n import _
 from app.models.members import Member
 from app.models.payments import Refund
 from app.payments import queries
+from app.payments.exports import refund_requests_export
 from app.payments.refund_requests import approve, reject
+from app.web.csv_export import csv_download
 from app.web.forms import read_form
 from app.web.pages import AdminPages, SellerPages, act
 from app.web.pagination import wanted
-from app.web.params import DbSession, Query, SignedIn
+from app.web.params import AppServices, DbSession, Query, SignedIn
 from app.web.templating import page as render
 
 
@@ -40,6 +42,11 @@ class RefundQueuePages(Controller):
     ) -> Template:
         context = await queries.refund_queue(db, self._seller(member), show, *wanted(request, page))
         return render(request, "payments/refund_queue.html", context | {"base": self.path})
+
+    @get("/export.csv")
+    async def export(self, member: SignedIn, services: AppServices, show: Query = None) -> Stream:
+        """The part of the queue the page shows (``show``), every page of it, as a CSV download."""
+        return csv_download(services.database, refund_requests_export(self._seller(member), show))
 
     @get("/{refund_id:int}")
     async def detail(self, request: HTMXRequest, db: DbSession, member: SignedIn, refund_id: FromPath[int]) -> Template:

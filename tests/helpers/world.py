@@ -160,6 +160,17 @@ NOT_HTML: dict[str, str] = {
     "/sandbox-gateway/v1/payments/orders/{order_id:str}": "application/json",  # the gateway's API
     "/sandbox-gateway/v1/payments/{payment_key:str}": "application/json",
 }
+# CSV downloads: a CSV file to whoever may have it, an HTML page (403, 404, 400) to anyone else.
+DOWNLOADS: dict[str, str] = {
+    "/seller/orders/export.csv": "text/csv; charset=utf-8",
+    "/seller/settlements/export.csv": "text/csv; charset=utf-8",
+    "/seller/products/{product_id:int}/stock/export.csv": "text/csv; charset=utf-8",
+    "/seller/refunds/export.csv": "text/csv; charset=utf-8",
+    "/admin/products/{product_id:int}/stock/export.csv": "text/csv; charset=utf-8",
+    "/admin/payments/export.csv": "text/csv; charset=utf-8",
+    "/admin/refunds/export.csv": "text/csv; charset=utf-8",
+    "/admin/members/export.csv": "text/csv; charset=utf-8",
+}
 # Streams (text/event-stream) never end: they are listed, not read here (the live tests read them).
 STREAMS = {"/auctions/{auction_id:int}/events", "/products/{product_id:int}/events", "/me/notifications/events"}
 # HTML fragments swapped into a page (no <title> of their own).
@@ -210,8 +221,8 @@ def fill(path: str, world: World) -> str:
 
 
 def page_routes(app) -> list[str]:
-    """The GET routes that answer an HTML page (not a stream, a fragment, a file or an API)."""
-    skip = set(NOT_HTML) | STREAMS | FRAGMENTS | ANY_TYPE
+    """The GET routes that answer an HTML page (not a stream, a fragment, a file, a download or an API)."""
+    skip = set(NOT_HTML) | set(DOWNLOADS) | STREAMS | FRAGMENTS | ANY_TYPE
     return [route for route in get_routes(app) if route not in skip]
 
 
@@ -258,6 +269,7 @@ def main_pages(world: World) -> dict[str, list[str]]:
             "/seller/refunds",
             f"/seller/refunds/{world.refund_id}",
             "/seller/settlements",
+            "/seller/orders",
         ],
         "admin": [
             "/admin",

@@ -20,6 +20,8 @@ NAMED = [
     "app/admin/events.py",
     "app/sellers/products.py",
     "app/drops/ledger_pages.py",
+    "app/orders/seller_pages.py",
+    "app/payments/refund_pages.py",
     "app/accounts/reset_pages.py",
 ]
 SQL_BUILDERS = {"select", "update", "delete", "insert", "text", "func", "pg_insert", "sqlite_insert"}

@@ -11,7 +11,17 @@ from typing import Any
 import pytest
 
 from tests.helpers.web import HTMX, login
-from tests.helpers.world import ANY_TYPE, FRAGMENTS, NOT_HTML, STREAMS, World, fill, get_routes, seeded_world
+from tests.helpers.world import (
+    ANY_TYPE,
+    DOWNLOADS,
+    FRAGMENTS,
+    NOT_HTML,
+    STREAMS,
+    World,
+    fill,
+    get_routes,
+    seeded_world,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -41,6 +51,11 @@ def check(route: str, response: Any, *, fragment_allowed: bool = False) -> str |
     if status == 204 and ("hx-redirect" in response.headers or "hx-location" in response.headers):
         return None  # an HTMX request sent elsewhere (to sign in)
     expected = NOT_HTML.get(route, "text/html")
+    if route in DOWNLOADS and status < 300:
+        expected = DOWNLOADS[route]
+        disposition = response.headers.get("content-disposition", "")
+        if not (disposition.startswith('attachment; filename="smore-') and body.startswith("\ufeff")):
+            return f"answered {status} with {disposition or 'no disposition'} (expected a named CSV file with a BOM)"
     if not content_type.startswith(expected):
         return f"answered {status} as {content_type or 'no content type'} (expected {expected})"
     if expected == "text/html" and route not in FRAGMENTS and not fragment_allowed and not _title(body):
@@ -57,11 +72,14 @@ OWN_PAGES = {
         "/seller/auctions/{auction_id:int}",
         "/seller/refunds/{refund_id:int}",
         "/seller/settlements",
+        "/seller/orders",
+        *[route for route in DOWNLOADS if route.startswith("/seller/")],
     ],
     "admin": [
         "/admin/payments/{payment_id:int}",
         "/admin/sellers/{application_id:int}",
         "/admin/members/{target_id:int}",
+        *[route for route in DOWNLOADS if route.startswith("/admin/")],
     ],
 }
 
@@ -99,7 +117,7 @@ async def world(app, members, products) -> World:
 def test_the_route_table_names_real_routes(app):
     """The tables above speak of routes that exist (a renamed route is not skipped silently)."""
     routes = set(get_routes(app))
-    for table in (STREAMS, FRAGMENTS, ANY_TYPE, set(KNOWN)):
+    for table in (STREAMS, FRAGMENTS, ANY_TYPE, set(DOWNLOADS), set(KNOWN)):
         assert table <= routes, table - routes
     assert (set(NOT_HTML) - {"/favicon.ico"}) <= routes, set(NOT_HTML) - routes
 
