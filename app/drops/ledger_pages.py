@@ -7,16 +7,17 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import ServerSentEvent, Template
 
 from app.accounts.guards import provide_member, requires_seller
 from app.catalog.lifecycle import LABELS
 from app.core.i18n import _
 from app.drops.ledger import StockLedgerService
+from app.drops.ledger_live import ledger_stream
 from app.models.members import Member
 from app.web.pages import AdminPages, with_db
 from app.web.pagination import wanted
-from app.web.params import Query, SignedIn
+from app.web.params import AppServices, Query, SignedIn
 from app.web.templating import page as render
 
 Ledgers = NamedDependency[StockLedgerService]
@@ -34,7 +35,18 @@ async def _ledger_page(
     product = await ledgers.product(product_id, seller=seller)
     ledger = await ledgers.ledger(product, *wanted(request, page))
     context = {"ledger": ledger, "p": product, "page": ledger.lines, "labels": LABELS, "back": back}
+    context["events_url"] = f"{request.url.path}/events"
     return render(request, "drops/stock_ledger.html", context)
+
+
+async def _live_ledger(
+    request: HTMXRequest, services: AppServices, ledgers: StockLedgerService, product_id: int, seller: Member | None
+) -> ServerSentEvent:
+    """The ledger's first page, live (a product that is not there, or not the seller's: 404)."""
+    await ledgers.product(product_id, seller=seller)
+    env = request.app.template_engine.engine  # type: ignore[union-attr]
+    size = services.settings.page_size
+    return ServerSentEvent(ledger_stream(services.database, services.streams, env, product_id, size, seller))
 
 
 class AdminStockLedgerController(AdminPages):
@@ -49,6 +61,12 @@ class AdminStockLedgerController(AdminPages):
             request, ledgers, product_id, page, back=(f"/admin/products/{product_id}", _("Product"))
         )
 
+    @get("/{product_id:int}/stock/events", name="admin_product_stock_events")
+    async def events(
+        self, request: HTMXRequest, product_id: FromPath[int], ledgers: Ledgers, services: AppServices
+    ) -> ServerSentEvent:
+        return await _live_ledger(request, services, ledgers, product_id, None)
+
 
 class SellerStockLedgerController(Controller):
     path = "/seller/products"
@@ -62,3 +80,14 @@ class SellerStockLedgerController(Controller):
         return await _ledger_page(
             request, ledgers, product_id, page, seller=member, back=("/seller/products", _("My products"))
         )
+
+    @get("/{product_id:int}/stock/events", name="seller_product_stock_events")
+    async def events(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: SignedIn,
+        ledgers: Ledgers,
+        services: AppServices,
+    ) -> ServerSentEvent:
+        return await _live_ledger(request, services, ledgers, product_id, member)

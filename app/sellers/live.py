@@ -15,14 +15,19 @@ from typing import Any
 
 from jinja2 import Environment
 from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
+from app.catalog import lifecycle
 from app.core.i18n import current_language, current_zone_name, using
 from app.db import Database
+from app.live.hub import channel_for
 from app.live.hubs import seller_channel
 from app.live.streams import LiveStreams
 from app.live.watch import Reading, watched
 from app.models.base import utcnow
+from app.models.catalog import Product, ProductStatus
 from app.models.members import Member
 from app.sellers import chart_rules
 from app.sellers.dashboard import Dashboard, dashboard
@@ -108,5 +113,52 @@ def dashboard_stream(
             events = part_events(env, board, shown["layout"])
         shown["layout"] = layout_key(board)
         return Reading(events, board.channels)
+
+    return watched(streams, [seller_channel(seller_id)], render)
+
+
+# ---------------------------------------------------------------- /seller/products, live
+
+# A product in one of these states may change during a sale; the list's stream follows them.
+CHANGING = (
+    ProductStatus.SCHEDULED,
+    ProductStatus.ON_SALE,
+    ProductStatus.CONVERSION_PENDING,
+    ProductStatus.AUCTION_LIVE,
+)
+WATCHED_PRODUCTS = 100
+
+
+async def changing_products(db: AsyncSession, seller_id: int, also: set[int]) -> list[Product]:
+    """The seller's products that may change now (the latest first, a bounded number), and those
+    of ``also`` (followed before: their last change is shown too)."""
+    stmt = (
+        select(Product)
+        .options(lazyload(Product.images))
+        .where(Product.seller_id == seller_id, Product.status.in_(CHANGING) | Product.id.in_(also))
+        .order_by(Product.id.desc())
+        .limit(WATCHED_PRODUCTS)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+def product_list_stream(
+    database: Database, streams: LiveStreams, env: Environment, seller_id: int
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """The state and stock cells of the seller's changing products, now and after each change."""
+    language, zone = current_language(), current_zone_name()
+    followed: set[int] = set()
+
+    async def render() -> Reading:
+        with using(language, zone):
+            async with database.transaction() as db:
+                rows = await changing_products(db, seller_id, followed)
+            cells: Any = env.get_template("sellers/_product_cells.html").make_module({"labels": lifecycle.LABELS})
+            events = []
+            for p in rows:
+                events.append(ServerSentEventMessage(event=f"product-{p.id}-state", data=str(cells.state_cell(p))))
+                events.append(ServerSentEventMessage(event=f"product-{p.id}-stock", data=str(cells.stock_cell(p))))
+        followed.update(p.id for p in rows)
+        return Reading(events, [seller_channel(seller_id), *(channel_for(p.id) for p in rows)])
 
     return watched(streams, [seller_channel(seller_id)], render)
