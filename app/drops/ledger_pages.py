@@ -8,12 +8,13 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Stream, Template
+from litestar.response import ServerSentEvent, Stream, Template
 
 from app.accounts.guards import provide_member, requires_seller
 from app.catalog.lifecycle import LABELS
 from app.core.i18n import _
 from app.drops.ledger import StockLedgerService, ledger_export
+from app.drops.ledger_live import ledger_stream
 from app.models.members import Member
 from app.web.csv_export import csv_download
 from app.web.pages import AdminPages, with_db
@@ -38,6 +39,7 @@ async def _ledger_page(
     ledger = await ledgers.ledger(product, *wanted(request, page))
     context = {"ledger": ledger, "p": product, "page": ledger.lines, "labels": LABELS, "back": back}
     context["export_base"] = request.url.path.rstrip("/")
+    context["events_url"] = f"{request.url.path}/events"
     return render(request, "drops/stock_ledger.html", context)
 
 
@@ -46,6 +48,16 @@ async def _ledger_download(
 ) -> Stream:
     product = await ledgers.product(product_id, seller=seller)  # another seller's: not found
     return csv_download(services.database, ledger_export(product))
+
+
+async def _live_ledger(
+    request: HTMXRequest, services: AppServices, ledgers: StockLedgerService, product_id: int, seller: Member | None
+) -> ServerSentEvent:
+    """The ledger's first page, live (a product that is not there, or not the seller's: 404)."""
+    await ledgers.product(product_id, seller=seller)
+    env = request.app.template_engine.engine  # type: ignore[union-attr]
+    size = services.settings.page_size
+    return ServerSentEvent(ledger_stream(services.database, services.streams, env, product_id, size, seller))
 
 
 class AdminStockLedgerController(AdminPages):
@@ -63,6 +75,12 @@ class AdminStockLedgerController(AdminPages):
     @get("/{product_id:int}/stock/export.csv", name="admin_product_stock_export")
     async def export(self, product_id: FromPath[int], ledgers: Ledgers, services: AppServices) -> Stream:
         return await _ledger_download(ledgers, services, product_id)
+
+    @get("/{product_id:int}/stock/events", name="admin_product_stock_events")
+    async def events(
+        self, request: HTMXRequest, product_id: FromPath[int], ledgers: Ledgers, services: AppServices
+    ) -> ServerSentEvent:
+        return await _live_ledger(request, services, ledgers, product_id, None)
 
 
 class SellerStockLedgerController(Controller):
@@ -83,3 +101,14 @@ class SellerStockLedgerController(Controller):
         self, product_id: FromPath[int], member: SignedIn, ledgers: Ledgers, services: AppServices
     ) -> Stream:
         return await _ledger_download(ledgers, services, product_id, member)
+
+    @get("/{product_id:int}/stock/events", name="seller_product_stock_events")
+    async def events(
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: SignedIn,
+        ledgers: Ledgers,
+        services: AppServices,
+    ) -> ServerSentEvent:
+        return await _live_ledger(request, services, ledgers, product_id, member)

@@ -15,6 +15,7 @@ from app.db import add_once, after_commit, database_of
 from app.drops.gate import StockChange, gate_for
 from app.drops.rules import RIGHT_STATUS
 from app.events.topics import Topic
+from app.live.hub import touch_after_commit
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
@@ -138,6 +139,7 @@ async def pay_right(db: AsyncSession, right_id: int, now: datetime | None = None
     right = await _move_held(db, right_id, RightStatus.PAID, reason="paid", now=now)
     if right is None:
         return None
+    touch_after_commit(db, "product", right.product_id)  # the seller's live charts count it paid
     await convert_if_paid(db, right.product_id)
     return right
 

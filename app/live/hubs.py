@@ -1,4 +1,5 @@
-"""The live hubs of a process: product stock, auction state, and each member's inbox badge."""
+"""The live hubs of a process: product stock, auction state, each member's inbox badge, and a
+seller's money (a bare "something changed" for the seller's dashboard, which reads its own)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ def auction_channel(auction_id: int) -> str:
     return f"auction:{auction_id}"
 
 
+def seller_channel(seller_id: int) -> str:
+    return f"seller:{seller_id}"
+
+
+async def seller_state(db: Any, seller_id: int) -> dict[str, Any]:
+    """A seller's dashboard reads what it shows itself, in the viewer's language and zone: the
+    message only says that the seller's money or refund requests changed."""
+    return {"seller_id": seller_id}
+
+
 def build_hubs(database: Database | Callable[[], Database], publish: Publish, engine: Any) -> dict[str, LiveHub]:
     def hub(template_name: str, **options: Any) -> LiveHub:
         template = engine.get_template(template_name)
@@ -28,5 +39,8 @@ def build_hubs(database: Database | Callable[[], Database], publish: Publish, en
         ),
         "member": hub(
             "notifications/_badge.html", read=badge_state, read_many=badge_states, channel=member_channel, event="badge"
+        ),
+        "seller": LiveHub(
+            database, publish, render=lambda state: "", read=seller_state, channel=seller_channel, event="seller"
         ),
     }

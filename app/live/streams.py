@@ -37,9 +37,9 @@ class LiveStreams:
         return len(self._open)
 
     @asynccontextmanager
-    async def subscription(self, channel: str) -> AsyncIterator[Subscriber]:
-        """A subscriber to ``channel`` whose ``iter_events()`` ends when the process stops."""
-        async with self.channels.start_subscription([channel]) as subscriber:
+    async def subscription(self, *channels: str) -> AsyncIterator[Subscriber]:
+        """A subscriber to ``channels`` whose ``iter_events()`` ends when the process stops."""
+        async with self.channels.start_subscription(list(channels)) as subscriber:
             self._open.add(subscriber)
             try:
                 if self.stopping:

@@ -34,6 +34,8 @@ class PurchaseRight(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_purchase_rights_product_member_status", "product_id", "member_id", "status"),
         Index("ix_purchase_rights_status_expires_at", "status", "expires_at"),
+        # the seller's sell-through chart counts a drop's rights per second since its opening
+        Index("ix_purchase_rights_product_id_created_at", "product_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +69,11 @@ class PressRefusal(TimestampMixin, Base):
     gets the same answer whatever happened to the gate (a granted key is its purchase right)."""
 
     __tablename__ = "press_refusals"
-    __table_args__ = (Index("ix_press_refusals_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_press_refusals_created_at", "created_at"),
+        # the seller's sell-through chart counts a drop's refused presses per second
+        Index("ix_press_refusals_product_id_created_at", "product_id", "created_at"),
+    )
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))

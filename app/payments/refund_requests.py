@@ -14,6 +14,7 @@ from app.core.i18n import _
 from app.core.labels import label
 from app.core.status import created, move
 from app.core.text import length_error
+from app.live.hub import touch_after_commit
 from app.models.base import utcnow
 from app.models.members import Member
 from app.models.orders import Order
@@ -45,6 +46,7 @@ async def request_money(db: AsyncSession, order: Order, *, amount: int, reason: 
     created(db, refund, reason=refund.reason)
     summary = f"refund {refund.id} of ₩{amount:,} asked for without a return, for the seller to decide: {refund.reason}"
     audit(db, "refund", summary[:300], payment_id=payment.id, order_id=order.id)
+    touch_after_commit(db, "seller", order.seller_id)  # one more request waits on the dashboard
     return refund
 
 
@@ -92,6 +94,7 @@ async def approve(db: AsyncSession, refund_id: int, decider: Member, seller_id: 
             payment_id=payment.id,
             order_id=order.id,
         )
+    touch_after_commit(db, "seller", order.seller_id)  # one request fewer waits on the dashboard
     return refund
 
 
@@ -112,4 +115,5 @@ async def reject(db: AsyncSession, refund_id: int, decider: Member, seller_id: i
         payment_id=refund.payment_id,
         order_id=order.id,
     )
+    touch_after_commit(db, "seller", order.seller_id)
     return refund

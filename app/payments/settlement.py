@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import add_once
+from app.live.hub import touch_after_commit
 from app.models.orders import Order
 from app.models.payments import Payment, Refund, SettlementEntry
 from app.payments.rules import fee_for
@@ -27,7 +28,10 @@ async def _add(
         net=gross - fee,
         unique_key=key,
     )
-    return await add_once(db, entry)
+    added = await add_once(db, entry)
+    if added:  # the seller's dashboard shows the new revenue and balance
+        touch_after_commit(db, "seller", order.seller_id)
+    return added
 
 
 async def settle_payment(db: AsyncSession, payment_id: int) -> bool:

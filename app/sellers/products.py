@@ -10,7 +10,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, ServerSentEvent, Template
 
 from app.accounts.guards import provide_member, requires_seller
 from app.catalog import lifecycle, product_rules
@@ -21,10 +21,11 @@ from app.core.i18n import _
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.members import Member
+from app.sellers.live import product_list_stream, template_env
 from app.web.forms import parse_positive_int
 from app.web.pages import act, flash_redirect
 from app.web.pagination import wanted
-from app.web.params import DbSession, SignedIn
+from app.web.params import AppServices, DbSession, SignedIn
 from app.web.services import Services
 from app.web.templating import page as page_
 
@@ -153,6 +154,12 @@ class SellerProductController(Controller):
             "is_editable": lifecycle.is_editable,
         }
         return page_(request, "sellers/products.html", context)
+
+    @get("/events", name="seller_products_events")
+    async def events(self, request: HTMXRequest, member: SignedIn, services: AppServices) -> ServerSentEvent:
+        """The state and stock of the seller's products on sale or about to be, live."""
+        stream = product_list_stream(services.database, services.streams, template_env(request.app), member.id)
+        return ServerSentEvent(stream)
 
     @get("/new", name="seller_product_new")
     async def new(self, request: HTMXRequest, listings: Listings) -> Template:

@@ -42,3 +42,43 @@ async def read_stream(
         return start, bytes(body)
 
     return await asyncio.to_thread(client.blocking_portal.call, run)
+
+
+def parse_events(body: str) -> list[tuple[str, str]]:
+    """The complete server-sent events of ``body`` as (event, data)."""
+    import re
+
+    events = []
+    for block in re.split(r"\r?\n\r?\n", body)[:-1]:
+        name = re.search(r"^event: ?(.*)$", block, re.M)
+        data = "\n".join(m.group(1) for m in re.finditer(r"^data: ?(.*)$", block, re.M))
+        if name:
+            events.append((name.group(1).strip(), data))
+    return events
+
+
+async def sse_events(
+    client: Any,
+    path: str,
+    until: Callable[[list[tuple[str, str]]], bool],
+    *,
+    during: Callable[[], Any] | None = None,
+    limit: float = 8.0,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The response start and the events of ``path`` (with the client's cookies) up to the first
+    list ``until`` accepts; ``during`` (a coroutine function) runs once the first event arrived."""
+    first_seen = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def enough(body: bytearray) -> bool:
+        events = parse_events(body.decode())
+        if events:
+            loop.call_soon_threadsafe(first_seen.set)
+        return until(events)
+
+    task = asyncio.ensure_future(read_stream(client, path, enough, limit))
+    if during is not None:
+        await asyncio.wait_for(first_seen.wait(), limit)
+        await during()
+    start, body = await task
+    return start, parse_events(body.decode())

@@ -172,7 +172,15 @@ DOWNLOADS: dict[str, str] = {
     "/admin/members/export.csv": "text/csv; charset=utf-8",
 }
 # Streams (text/event-stream) never end: they are listed, not read here (the live tests read them).
-STREAMS = {"/auctions/{auction_id:int}/events", "/products/{product_id:int}/events", "/me/notifications/events"}
+STREAMS = {
+    "/auctions/{auction_id:int}/events",
+    "/products/{product_id:int}/events",
+    "/me/notifications/events",
+    "/seller/events",
+    "/seller/products/events",
+    "/seller/products/{product_id:int}/stock/events",
+    "/admin/products/{product_id:int}/stock/events",
+}
 # HTML fragments swapped into a page (no <title> of their own).
 FRAGMENTS = {"/products/{product_id:int}/buy-box"}
 # Files a visitor may ask for that need not exist: any answer but a 5xx.
