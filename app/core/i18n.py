@@ -215,8 +215,20 @@ def zone_choices() -> list[str]:
 
 _FORMATS = {
     # 2026년 12월 2일 (수) 오후 3:05 KST  ·  Wed 2 Dec 2026, 3:05 PM KST
-    "ko": {"full": "y년 M월 d일 (E) a h:mm", "date": "y년 M월 d일 (E)", "time": "a h:mm", "short": "M월 d일 a h:mm"},
-    "en": {"full": "EEE d MMM y, h:mm a", "date": "EEE d MMM y", "time": "h:mm a", "short": "d MMM, h:mm a"},
+    "ko": {
+        "full": "y년 M월 d일 (E) a h:mm",
+        "date": "y년 M월 d일 (E)",
+        "time": "a h:mm",
+        "short": "M월 d일 a h:mm",
+        "seconds": "a h:mm:ss",
+    },
+    "en": {
+        "full": "EEE d MMM y, h:mm a",
+        "date": "EEE d MMM y",
+        "time": "h:mm a",
+        "short": "d MMM, h:mm a",
+        "seconds": "h:mm:ss a",
+    },
 }
 
 
