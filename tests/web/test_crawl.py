@@ -62,6 +62,7 @@ OWN_PAGES = {
         "/admin/payments/{payment_id:int}",
         "/admin/sellers/{application_id:int}",
         "/admin/members/{target_id:int}",
+        "/admin/ops",
     ],
 }
 
