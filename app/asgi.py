@@ -34,6 +34,8 @@ from app.accounts.reset_pages import PasswordResetController
 from app.admin.controllers import AdminController
 from app.admin.events import AdminEventController
 from app.admin.members import AdminMemberController
+from app.admin.ops_heartbeats import HeartbeatPublisher, this_process
+from app.admin.ops_pages import AdminOpsController
 from app.admin.products import AdminProductController
 from app.auctions.controllers import (
     AuctionController,
@@ -150,6 +152,10 @@ def _live(state: State, channels: ChannelsPlugin, template_config: Any) -> None:
     state["live"] = hubs["product"]
     state["hubs"] = hubs
     state["streams"] = LiveStreams(channels)
+    streams: LiveStreams = state["streams"]
+    state["heartbeat"] = HeartbeatPublisher(
+        state["settings"], lambda: this_process("web", database.engine, streams.open_count)
+    )
 
 
 class _Lifecycle:
@@ -174,6 +180,7 @@ class _Lifecycle:
             log.warning("could not rebuild the drop gate at start-up; the periodic reconcile will", exc_info=True)
         if settings.background_jobs:
             state["background"].start()
+        state["heartbeat"].start()
         sessions = self.stores.get("sessions")
         if isinstance(sessions, FileStore):
             await sessions.delete_expired()
@@ -187,7 +194,7 @@ class _Lifecycle:
         for restore in self.restore_signals:
             restore()
         set_hubs(None)
-        await asyncio.gather(close_hubs(state["hubs"].values()), state["background"].stop())
+        await asyncio.gather(close_hubs(state["hubs"].values()), state["background"].stop(), state["heartbeat"].stop())
         # The in-process worker finishes the messages it holds within its grace; its handlers may
         # wait for a write this loop still has to finish (SQLite has one writer), so never block
         # the loop on it.
@@ -240,6 +247,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         AdminCategoryController,
         AdminProductController,
         AdminEventController,
+        AdminOpsController,
         CategoryController,
         SearchController,
         ProductController,

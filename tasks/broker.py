@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from app.core.scheduling import QueueLag
 from app.settings import Settings
 from tasks.shutdown import INTERRUPT_SECONDS, EventLoop, StopHook, StopInTime, Unfinished
 
@@ -77,6 +78,13 @@ class BrokerHandle:
             log.warning("broker ping failed", exc_info=True)
             return False
 
+    def waiting(self, sample: int) -> list[QueueLag]:
+        """The messages waiting in each queue, by actor (``tasks.queue_lag``; blocking)."""
+        from tasks.queue_lag import redis_waiting, stub_waiting
+
+        read = stub_waiting if self.backend == "stub" else redis_waiting
+        return read(self.broker, sample)
+
     def start_worker(self) -> None:
         if self.worker is None:
             self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=100)
@@ -103,6 +111,7 @@ class BrokerHandle:
 def configure_broker(settings: Settings) -> BrokerHandle:
     import tasks.actors  # noqa: F401  (declares every actor)
     from tasks.events import EVENT_ACTORS
+    from tasks.heartbeat import Heartbeating
     from tasks.search import SearchIndexing
 
     broker: dramatiq.Broker
@@ -124,6 +133,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     broker.add_middleware(loop)
     broker.add_middleware(stop_in_time)
     broker.add_middleware(SearchIndexing(settings))  # the search indexer runs with the worker
+    broker.add_middleware(Heartbeating(settings, loop))  # the operations page lists the worker
     dramatiq.set_broker(broker)
     for a in _ACTORS:
         a.broker = broker

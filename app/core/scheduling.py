@@ -50,12 +50,30 @@ class Scheduler(Protocol):
         """Rebuild the gate's copy of the product's stock from the database."""
 
 
+@dataclass(frozen=True)
+class QueueLag:
+    """Messages of one actor waiting in one queue: how many, and since when the oldest waits
+    (its enqueue time, or the end of its delay). ``queued`` counts the whole queue's messages,
+    ``delayed`` those whose delay has not ended yet (they are not late)."""
+
+    queue: str
+    actor: str
+    waiting: int
+    oldest_at: datetime | None
+    queued: int
+    delayed: int = 0
+
+
 class Queue(Protocol):
-    """The process's side of the queue, as the web app starts, checks and stops it."""
+    """The process's side of the queue, as the web app starts, checks, inspects and stops it."""
 
     backend: str
 
     def ping(self) -> bool: ...
+
+    def waiting(self, sample: int) -> list[QueueLag]:
+        """Each queue's waiting messages by actor, read from the first ``sample`` of each queue
+        (blocking: call it in a thread)."""
 
     def start_worker(self) -> None: ...
 

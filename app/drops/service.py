@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -54,6 +55,7 @@ from app.drops.rules import (
     key_is_valid,
 )
 from app.drops.stock import ledger_entry
+from app.drops.telemetry import BatchRecord, DropTelemetry, telemetry_for
 from app.events.outbox import add_event
 from app.events.topics import Topic, publishes
 from app.models.base import utcnow
@@ -91,15 +93,24 @@ class DropService:
     product queue in the instance's lanes for the running event loop (a batch's futures and tasks
     belong to the loop that made them)."""
 
-    def __init__(self, database: Database, gate: Gate, hold_seconds: int) -> None:
+    def __init__(
+        self, database: Database, gate: Gate, hold_seconds: int, telemetry: DropTelemetry | None = None
+    ) -> None:
         self.database = database
         self.gate = gate
+        self._telemetry = telemetry  # None: the process's own (``telemetry_for``), on the running loop
+        self._decision_seconds: dict[int, float] = {}  # a batch (by id) → how long its decision took
         self.hold = timedelta(seconds=hold_seconds)
         # A batch waits this long for a database connection before its presses hear an error.
         self.connection_patience = database.settings.batch_connection_patience
         self._lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Lanes[_Waiting, PressResult]] = (
             weakref.WeakKeyDictionary()
         )
+
+    @property
+    def telemetry(self) -> DropTelemetry:
+        """Where the batches are counted (the operations page reads it)."""
+        return self._telemetry or telemetry_for(self.database.settings)
 
     @property
     def lanes(self) -> Lanes[_Waiting, PressResult]:
@@ -126,6 +137,7 @@ class DropService:
             result, owner = remembered
             if owner != press.member_id:
                 raise _conflict()
+            self.telemetry.note_replay(press.product_id, result.outcome.value, now)
             return result
         return await self._decide(press, now)
 
@@ -144,7 +156,11 @@ class DropService:
     # ------------------------------------------------------------------ the decision
 
     async def _run(self, product_id: int, batch: list[_Waiting]) -> list[PressResult | Exception]:
-        return await self.decide_batch(batch)
+        started = time.perf_counter()
+        try:
+            return await self.decide_batch(batch)
+        finally:  # read by ``_settle``, which the lanes call with this same batch
+            self._decision_seconds[id(batch)] = time.perf_counter() - started
 
     async def decide_batch(self, batch: list[_Waiting]) -> list[PressResult | Exception]:
         async def attempts() -> list[PressResult | Exception]:
@@ -171,6 +187,15 @@ class DropService:
         return _results(decision, rights, version)
 
     async def _settle(self, product_id: int, batch: list[_Waiting], outcomes: list[PressResult | Exception]) -> None:
+        """Tell the gate the batch's answers and count the batch, side by side (a round trip each)."""
+        elapsed = self._decision_seconds.pop(id(batch), 0.0)
+        counts = Counter(_outcome_name(outcome) for outcome in outcomes)
+        record = BatchRecord(product_id, len(batch), elapsed, counts, utcnow())
+        await asyncio.gather(self._settle_gate(product_id, batch, outcomes), self.telemetry.record_batch(record))
+
+    async def _settle_gate(
+        self, product_id: int, batch: list[_Waiting], outcomes: list[PressResult | Exception]
+    ) -> None:
         """Tell the gate each press's answer and the batch's change of stock, in one round trip."""
         answers: dict[str, str] = {}
         grants: Counter[int] = Counter()
@@ -335,6 +360,13 @@ def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None
     db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
     db.add(ledger_entry(press.product_id, -1, StockReason.PURCHASE, f"right:{right.id}", actor_id=press.member_id))
     add_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+
+
+def _outcome_name(outcome: PressResult | Exception) -> str:
+    """How the telemetry counts a press's answer: its outcome, or what went wrong."""
+    if isinstance(outcome, PressResult):
+        return outcome.outcome.value
+    return "conflict" if isinstance(outcome, KeyConflict) else "error"
 
 
 def _conflict() -> KeyConflict:

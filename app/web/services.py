@@ -23,6 +23,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from app.accounts.passwords import PasswordHasher
     from app.accounts.throttle import LoginThrottle
+    from app.admin.ops import OpsSources
     from app.catalog.popularity import ViewCounter
     from app.db import Database
     from app.drops.service import DropService
@@ -83,6 +84,15 @@ class Services:
             kind = self.drop_service or DropService
             self._drops = (settings, gate, kind(self.database, gate, settings.purchase_hold_seconds))
         return self._drops[2]
+
+    @property
+    def ops(self) -> OpsSources:
+        """What the operations page reads besides the database (on the running loop)."""
+        from app.admin.ops import OpsSources
+        from app.admin.ops_heartbeats import heartbeats_for
+        from app.drops.telemetry import telemetry_for
+
+        return OpsSources(telemetry_for(self.settings), heartbeats_for(self.settings), self._state["broker"])
 
     def gateway(self, exchanges: ExchangeLog) -> GatewayClient:
         """A client for the payment gateway that records every exchange in ``exchanges``; the

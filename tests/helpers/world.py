@@ -294,5 +294,6 @@ def main_pages(world: World) -> dict[str, list[str]]:
             f"/admin/refunds/{world.refund_id}",
             "/admin/policies",
             "/admin/events",
+            "/admin/ops",
         ],
     }

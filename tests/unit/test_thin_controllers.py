@@ -18,6 +18,7 @@ NAMED = [
     "app/admin/members.py",
     "app/admin/products.py",
     "app/admin/events.py",
+    "app/admin/ops_pages.py",
     "app/sellers/products.py",
     "app/drops/ledger_pages.py",
     "app/orders/seller_pages.py",

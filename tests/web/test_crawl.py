@@ -80,6 +80,7 @@ OWN_PAGES = {
         "/admin/sellers/{application_id:int}",
         "/admin/members/{target_id:int}",
         *[route for route in DOWNLOADS if route.startswith("/admin/")],
+        "/admin/ops",
     ],
 }
 
