@@ -28,6 +28,7 @@ from opentelemetry.trace import Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
+    import httpx
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.settings import Settings
@@ -153,8 +154,8 @@ def instrument_engine(engine: AsyncEngine, settings: Settings) -> None:
     """A span per SQL statement of ``engine`` (its sync engine), when tracing is on."""
     if settings.tracer_provider is None:
         return
-    from opentelemetry.instrumentation.sqlalchemy.version import __version__
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__
 
     tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__, settings.tracer_provider)
     usage = _NO_METERS.get_meter("smore").create_up_down_counter("db.client.connections.usage")
@@ -170,12 +171,16 @@ def instrument_redis(client: Any, settings: Settings) -> Any:
     return client
 
 
-def instrument_http(client: Any, settings: Settings) -> Any:
-    """``client`` (an httpx client) with a span per request, carrying the trace on, when tracing is on."""
-    if settings.tracer_provider is not None:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+def traced_transport(transport: httpx.AsyncBaseTransport | None, settings: Settings) -> httpx.AsyncBaseTransport | None:
+    """An httpx transport that makes a span per request and sends the trace on (``traceparent``),
+    around ``transport`` (None: httpx's own), when tracing is on. A wrapper, not httpx's
+    ``instrument_client``, which patches the transport object itself: a transport shared by several
+    clients would be patched again by each."""
+    if settings.tracer_provider is None:
+        return transport
+    import httpx
+    from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
 
-        HTTPXClientInstrumentor.instrument_client(
-            client, tracer_provider=settings.tracer_provider, meter_provider=_NO_METERS
-        )
-    return client
+    return AsyncOpenTelemetryTransport(
+        transport or httpx.AsyncHTTPTransport(), tracer_provider=settings.tracer_provider, meter_provider=_NO_METERS
+    )
