@@ -61,6 +61,8 @@ from app.live.hubs import build_hubs
 from app.live.streams import LiveStreams
 from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
+from app.observability.tracing import WEB_SERVICE, RouteSpanName, instrument_redis, telemetry_plugin, with_tracing
+from app.observability.tracing import flush as flush_traces
 from app.orders.controllers import OrderController, PurchasePayController
 from app.orders.seller_pages import SellerOrderController
 from app.pages import favicon, home
@@ -94,7 +96,8 @@ def _stores(settings: Settings) -> StoreRegistry:
         # Every request reads its session here. redis-py 8 caps a plain pool at 100 connections and
         # fails the request past that; under a crowd, wait briefly for a free connection instead.
         pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
-        root = RedisStore(Redis.from_pool(pool), namespace="smore", handle_client_shutdown=True)
+        client = instrument_redis(Redis.from_pool(pool), settings)
+        root = RedisStore(client, namespace="smore", handle_client_shutdown=True)
         stores = {
             "sessions": root.with_namespace("sessions"),
             "payment-confirms": root.with_namespace("payment-confirms"),
@@ -112,7 +115,8 @@ def _channels(settings: Settings) -> ChannelsPlugin:
         from redis.asyncio import Redis
 
         backend: Any = RedisChannelsPubSubBackend(
-            redis=Redis.from_url(settings.redis_url), key_prefix=channel_prefix(settings.redis_url)
+            redis=instrument_redis(Redis.from_url(settings.redis_url), settings),
+            key_prefix=channel_prefix(settings.redis_url),
         )
     else:
         backend = MemoryChannelsBackend()
@@ -201,6 +205,7 @@ class _Lifecycle:
         await asyncio.to_thread(state["broker"].stop)
         await self._return_unfinished()
         await state["database"].dispose()
+        await asyncio.to_thread(flush_traces, state["settings"])  # the spans still in the exporter's batch
 
     async def _return_unfinished(self) -> None:
         """An in-memory broker's queue ends here: its unfinished event deliveries go back to the outbox."""
@@ -272,6 +277,7 @@ def _middleware(settings: Settings) -> list[Any]:
         absolute_max_age=settings.session_absolute_seconds,
     )
     return [
+        *([RouteSpanName] if settings.tracer_provider is not None else []),  # the request's span, by its route
         InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(
@@ -296,7 +302,7 @@ def _csrf(settings: Settings) -> CSRFConfig:
 def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     """The web app for ``settings`` (from the environment when None), deferring work through
     ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
-    settings = settings or Settings.from_env()
+    settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
     database = Database(settings, scheduler=jobs.scheduler)
@@ -314,7 +320,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=_middleware(settings),
         template_config=template_config,
-        plugins=[HTMXPlugin(), channels],
+        plugins=[HTMXPlugin(), channels, telemetry_plugin(settings)],
         stores=stores,
         state=state,
         before_request=_load_member,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from app.events.outbox import WROTE_EVENTS
+from app.observability.tracing import instrument_engine, tracer_for
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ class Database:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
         )
+        instrument_engine(self.engine, settings)  # a span per statement, when tracing is on
+        self.tracer = tracer_for(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
 
     @property

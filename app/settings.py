@@ -209,6 +209,15 @@ class Settings:
     public_url: str | None = env_var(None)
     # How long a "forgot password" link works.
     password_reset_seconds: int = env_var(30 * 60)
+    # Traces (``app/observability/tracing.py``): exported over OTLP/HTTP when an endpoint is set
+    # (the exporter reads the other ``OTEL_EXPORTER_OTLP_*`` variables itself); off otherwise.
+    otel_exporter_otlp_endpoint: str | None = env_var(None)
+    otel_exporter_otlp_traces_endpoint: str | None = env_var(None)
+    otel_service_name: str | None = env_var(None)
+    otel_sdk_disabled: bool = env_var(False)
+    # The process's OpenTelemetry tracer provider: built once by ``with_tracing`` (or a test's own);
+    # None: tracing is off and every tracer is the API's no-op.
+    tracer_provider: Any = field(default=None, compare=False, repr=False)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -18,8 +18,10 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from app.core.scheduling import QueueLag
+from app.observability.tracing import tracer_for
 from app.settings import Settings
 from tasks.shutdown import INTERRUPT_SECONDS, EventLoop, StopHook, StopInTime, Unfinished
+from tasks.tracing import TraceMessages
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     broker.add_middleware(stop_in_time)
     broker.add_middleware(SearchIndexing(settings))  # the search indexer runs with the worker
     broker.add_middleware(Heartbeating(settings, loop))  # the operations page lists the worker
+    broker.add_middleware(TraceMessages(tracer_for(settings)))  # the trace context travels in the messages
     dramatiq.set_broker(broker)
     for a in _ACTORS:
         a.broker = broker

@@ -11,6 +11,7 @@ from litestar import Litestar
 
 from app.asgi import create_app as build_app
 from app.core.scheduling import Jobs
+from app.observability.tracing import WEB_SERVICE, with_tracing
 from app.settings import Settings
 from tasks.auctions import sweep_auctions
 from tasks.broker import configure_broker
@@ -40,7 +41,8 @@ def sweeps() -> list[Callable[[], object]]:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
+    # One tracer provider for the process (the in-process worker's spans are the web's too).
+    settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)
     broker = configure_broker(settings)
     scheduler = DramatiqScheduler()
     init_runtime(settings, scheduler)

@@ -2,8 +2,12 @@
 root: the broker, the Dramatiq scheduler its units of work defer work through, the live hubs it
 publishes to (Redis), and the check that every event handler's topic is published."""
 
+import asyncio
+
 from app.events.handlers import check_subscriptions
 from app.live.hub import RedisPublisher, close_hubs, set_hubs, worker_hubs
+from app.observability.tracing import WORKER_SERVICE, with_tracing
+from app.observability.tracing import flush as flush_traces
 from app.settings import Settings
 from tasks import runtime
 from tasks.broker import configure_broker
@@ -11,7 +15,7 @@ from tasks.runtime import init_runtime
 from tasks.scheduler import DramatiqScheduler
 from tasks.shutdown import absorb_repeated_sigterm
 
-settings = Settings.from_env()
+settings = with_tracing(Settings.from_env(), WORKER_SERVICE)  # the process's tracer provider, if any
 settings.require_gateway()
 handle = configure_broker(settings)  # imports every actor and every event handler
 check_subscriptions()
@@ -23,5 +27,6 @@ if settings.redis_url:
     # on stop, on the actors' loop: publish what the hubs hold, then close their client
     handle.on_stop(lambda: close_hubs(hubs.values()), publisher.aclose)
 handle.on_stop(runtime.dispose_database)
+handle.on_stop(lambda: asyncio.to_thread(flush_traces, settings, 1.0))  # the spans still in the exporter's batch
 absorb_repeated_sigterm()
 broker = handle.broker

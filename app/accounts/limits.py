@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.accounts.throttle import LoginLimits, LoginThrottle, MemoryCounter, RedisCounter
+from app.observability.tracing import instrument_redis
 from app.settings import Settings
 
 # The stores the per-address form limits count in (``app.asgi`` puts them in Redis with REDIS_URL).
@@ -22,7 +23,11 @@ RATE_LIMIT_STORES = ("signup-limit", "email-check-limit")
 
 def login_throttle(settings: Settings) -> LoginThrottle:
     limits = LoginLimits(**{f.name: getattr(settings, f"login_{f.name}") for f in fields(LoginLimits)})
-    return LoginThrottle(RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter(), limits)
+    if not settings.redis_url:
+        return LoginThrottle(MemoryCounter(), limits)
+    counter = RedisCounter(settings.redis_url)
+    instrument_redis(counter._redis, settings)  # a span per command, when tracing is on
+    return LoginThrottle(counter, limits)
 
 
 class FormRateLimit:

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.observability.tracing import instrument_redis
+
 KEY_TTL_SECONDS = 24 * 3600
 
 
@@ -301,18 +303,21 @@ _memory_gates: dict[str, MemoryGate] = {}
 _redis_gates: dict[tuple[str, int], RedisGate] = {}
 
 
-def get_gate(redis_url: str | None, scope: str) -> Gate:
+def get_gate(redis_url: str | None, scope: str, settings: Any = None) -> Gate:
     """The gate for this process: one in-memory gate per ``scope`` (the app's var folder, shared by
-    the web loop and the embedded worker thread), or a Redis gate per event loop."""
+    the web loop and the embedded worker thread), or a Redis gate per event loop (its commands
+    traced when the ``settings`` of whoever made it first carry a tracer provider)."""
     if not redis_url:
         return _memory_gates.setdefault(scope, MemoryGate())
     key = (redis_url, id(asyncio.get_running_loop()))
     gate = _redis_gates.get(key)
     if gate is None:
         gate = _redis_gates[key] = RedisGate(redis_url)
+        if settings is not None:
+            instrument_redis(gate.redis, settings)
     return gate
 
 
 def gate_for(settings: Any) -> Gate:
     """The gate of the app or worker these settings describe."""
-    return get_gate(settings.redis_url, str(settings.var_dir))
+    return get_gate(settings.redis_url, str(settings.var_dir), settings)

@@ -22,7 +22,8 @@ import logging
 import time
 import weakref
 from collections import Counter
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,7 @@ from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.observability.tracing import TraceContext, current_trace_context
 
 __all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows", "held_right"]
 
@@ -82,6 +84,9 @@ class KeyConflict(DomainError):
 class _Waiting:
     press: Press
     now: datetime
+    # The press's own trace (its request's): the batch runs in the first press's task, and each
+    # granted right's event carries the trace of the press it answers.
+    trace: TraceContext = field(default_factory=current_trace_context)
 
 
 # Presses under way, in every service of the process: the loop keeps only weak references to its tasks.
@@ -180,10 +185,13 @@ class DropService:
     async def _decide_batch(self, batch: list[_Waiting]) -> list[PressResult | Exception]:
         """One transaction: load the product's snapshot (locking its row), decide, write."""
         presses = [(waiting.press, waiting.now) for waiting in batch]
+        traces: dict[str, TraceContext] = {}
+        for waiting in batch:
+            traces.setdefault(waiting.press.key, waiting.trace)  # a key's first press is the one granted
         async with self.database.transaction() as db:
             snapshot = await load_snapshot(db, batch[0].press.product_id, [p for p, _answer in presses], self.hold)
             decision = decide(snapshot, presses)
-            rights, version = await write_decision(db, snapshot, decision)
+            rights, version = await write_decision(db, snapshot, decision, traces)
         return _results(decision, rights, version)
 
     async def _settle(self, product_id: int, batch: list[_Waiting], outcomes: list[PressResult | Exception]) -> None:
@@ -272,11 +280,12 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
 
 
 async def write_decision(
-    db: AsyncSession, snapshot: DropSnapshot, decision: DropDecision
+    db: AsyncSession, snapshot: DropSnapshot, decision: DropDecision, traces: Mapping[str, TraceContext] | None = None
 ) -> tuple[dict[str, PurchaseRight], int | None]:
     """The batch's writes: the kept refusals, the granted rights with their rows, the units taken
     (one conditional UPDATE, which raises the stock version) and the move to conversion when the
-    last unit went. Returns the new rights by key and the product's new stock version."""
+    last unit went. Returns the new rights by key and the product's new stock version. ``traces``:
+    the trace context of each key's press, for its right's event (else the current one)."""
     product_id = snapshot.product_id
     if decision.refusals:  # one multi-row INSERT; a key taken meanwhile elsewhere makes the batch retry
         rows = [
@@ -290,7 +299,8 @@ async def write_decision(
     db.add_all(list(rights.values()))
     await db.flush()  # one multi-row INSERT … RETURNING for the ids
     for grant in decision.grants:
-        add_grant_rows(db, Press(product_id, grant.member_id, grant.key), rights[grant.key])
+        trace = (traces or {}).get(grant.key)
+        add_grant_rows(db, Press(product_id, grant.member_id, grant.key), rights[grant.key], trace)
     await db.flush()
     version = await _take_units(db, product_id, len(rights), decision.taken_quantity)
     if decision.sold_out:
@@ -354,12 +364,13 @@ def held_right(product_id: int, member_id: int, key: str, unit_price: int, expir
     )
 
 
-def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight) -> None:
+def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight, trace: TraceContext | None = None) -> None:
     """What every granted right writes besides itself: its history row, the ledger row (the unit
-    leaves the stock) and the event the other parts react to. Added, not flushed."""
+    leaves the stock) and the event the other parts react to, in the press's ``trace`` (None: the
+    current one). Added, not flushed."""
     db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
     db.add(ledger_entry(press.product_id, -1, StockReason.PURCHASE, f"right:{right.id}", actor_id=press.member_id))
-    add_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, product_id=press.product_id)
+    add_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, trace_context=trace, product_id=press.product_id)
 
 
 def _outcome_name(outcome: PressResult | Exception) -> str:

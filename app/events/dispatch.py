@@ -56,9 +56,18 @@ async def dispatch(database: Database, event_id: str) -> list[str]:
     for index, handler in enumerate(handlers):
         finish = index == len(handlers) - 1 and not errors
         try:
-            if await _run_once(database, event_id, handler, finish=finish):
-                ran.append(handler.name)
-                marked = finish
+            # a span per handler, in the trace the event's message carried (an error is recorded on it)
+            with database.tracer.start_as_current_span(
+                f"{topic} → {handler.name}",
+                attributes={
+                    "smore.event.id": event_id,
+                    "smore.event.topic": topic,
+                    "smore.event.handler": handler.name,
+                },
+            ):
+                if await _run_once(database, event_id, handler, finish=finish):
+                    ran.append(handler.name)
+                    marked = finish
         except Exception as exc:
             if not await record_failure(database, event_id, handler.name, exc, park_after):
                 errors.append(exc)

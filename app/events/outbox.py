@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import update
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.results import rows_changed
 from app.models.events import OutboxEvent
+from app.observability.tracing import current_trace_context
 
 # Set on the session when it wrote events, so the request edge can wake the relay after commit.
 WROTE_EVENTS = "smore_wrote_events"
@@ -24,14 +26,26 @@ async def record_event(
     return event
 
 
-def add_event(db: AsyncSession, topic: str, aggregate_type: str, aggregate_id: int, **payload: Any) -> OutboxEvent:
-    """``record_event`` without the flush, for a caller that writes many rows in one flush."""
+def add_event(
+    db: AsyncSession,
+    topic: str,
+    aggregate_type: str,
+    aggregate_id: int,
+    *,
+    trace_context: Mapping[str, str] | None = None,
+    **payload: Any,
+) -> OutboxEvent:
+    """``record_event`` without the flush, for a caller that writes many rows in one flush. The
+    event keeps the trace context it was caused in: ``trace_context`` when given (a batch writing
+    for many requests gives each its own; empty: none), else the current one."""
+    carried = dict(trace_context) if trace_context is not None else current_trace_context()
     event = OutboxEvent(
         id=uuid.uuid4().hex,
         topic=topic,
         aggregate_type=aggregate_type,
         aggregate_id=aggregate_id,
         payload=payload,
+        trace_context=carried or None,
     )
     db.add(event)
     db.info[WROTE_EVENTS] = True

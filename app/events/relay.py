@@ -7,7 +7,11 @@ A broker may lose a message (a Redis restart or flush). An event sent but not ha
 (``handled_at``, set by the dispatcher) is sent again at ``resend_at``: ``EVENT_RESEND_SECONDS``
 after the first send, then twice as long after each further send, up to ``RESEND_MAX_SECONDS``, so a
 handler that keeps failing is not flooded. An event whose handlers all ran or are parked is
-handled and never sent again."""
+handled and never sent again.
+
+Each message is sent inside the trace the event was written in (its row's ``trace_context``): the
+queue's middleware (``tasks/tracing.py``) puts that context into the message, so the handler's
+span continues the trace of the request or job that caused the event."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from sqlalchemy import Select, select
 from app.db import Database
 from app.models.base import utcnow
 from app.models.events import OutboxEvent
+from app.observability.tracing import continuing
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,8 @@ async def relay_once(database: Database, send: Callable[[str, str], None], now: 
             events = list((await db.execute(_locked(database, stmt.limit(BATCH - sent)))).scalars())
             for event in events:
                 try:
-                    send(event.id, event.topic)
+                    with continuing(event.trace_context):  # the message carries the event's trace on
+                        send(event.id, event.topic)
                 except Exception:
                     log.exception("could not enqueue event %s; it stays in the outbox", event.id)
                     return sent

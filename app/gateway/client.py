@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from app.gateway.errors import GatewayError, GatewayTimeout, GatewayUnavailable
+from app.observability.tracing import traced_transport
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -263,6 +264,6 @@ def make_gateway_client(
         settings.gateway_base_url,
         settings.payment_secret_key,
         timeout=settings.gateway_timeout_seconds,
-        transport=transport,
+        transport=traced_transport(transport, settings),  # a span per call, carrying the trace on
         on_exchange=on_exchange,
     )

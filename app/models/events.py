@@ -38,6 +38,9 @@ class OutboxEvent(TimestampMixin, Base):
     publish_attempts: Mapped[int] = mapped_column(default=0)
     resend_at: Mapped[datetime | None]
     handled_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The W3C trace context (``traceparent``, ``tracestate``) of the transaction that wrote the
+    # event: the relay sends it with the message, so the handlers' spans continue that trace.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class InboxEntry(TimestampMixin, Base):
