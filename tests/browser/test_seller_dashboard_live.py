@@ -1,13 +1,15 @@
 """A seller watches the sell-through chart of their live drop move while a shopper in another
-browser buys, without reloading, in Korean and in English; the dashboard fits a phone and has no
-serious accessibility violation before and after the change."""
+browser buys, without reloading, and an administrator's open operations page shows that drop's
+presses, in Korean and in English; the dashboard fits a phone and has no serious accessibility
+violation before and after the change (the operations page's width and axe checks are with every
+page's, in test_phone_width and test_accessibility)."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.helpers.browser import LANGUAGES, PHONE, axe_violations, language_page, overflow, t
+from tests.helpers.browser import LANGUAGES, PHONE, axe_violations, language_page, overflow, t, words
 from tests.helpers.drops import on_sale
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(120)]
@@ -20,6 +22,7 @@ async def test_the_seller_watches_the_chart_move_while_a_shopper_buys(
     product = await on_sale(app, members, products, fixed=5, total=7, limit=2)
     seller = await members.get(product.seller_id)
     await members.create("ana@example.test")
+    admin = await members.admin()
 
     seller_context, dashboard = await language_page(browser, live_server, language, seller.email, viewport=PHONE)
     await dashboard.goto("/seller")
@@ -31,6 +34,12 @@ async def test_the_seller_watches_the_chart_move_while_a_shopper_buys(
     await dashboard.evaluate("window.__stillHere = true")
     navigations: list[str] = []
     dashboard.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+    admin_context, ops = await language_page(browser, live_server, language, admin.email)
+    await ops.goto("/admin/ops")
+    ops_row = ops.locator(f"#ops-drop-{product.id}")
+    await expect(ops_row.locator(".ops-granted")).to_have_text("0")
+    await ops.evaluate("window.__stillHere = true")
 
     shopper_context, shopper = await language_page(browser, live_server, language, "ana@example.test")
     await shopper.goto(f"/products/{product.id}")
@@ -48,6 +57,15 @@ async def test_the_seller_watches_the_chart_move_while_a_shopper_buys(
     await expect(dashboard.locator("html")).to_have_attribute("lang", language)
     assert await dashboard.evaluate("window.__stillHere === true"), "the seller's page was reloaded"
     assert navigations == [] and dashboard.url == f"{live_server}/seller"
+
+    # the operations page polls: that drop's two admitted presses, held, without a reload
+    await expect(ops_row.locator(".ops-granted")).to_have_text("2", timeout=8_000)
+    await expect(ops_row.locator(".ops-held")).to_have_text("2")
+    assert int(await ops_row.locator(".ops-batches").inner_text()) in (1, 2)
+    await expect(ops.locator("#ops-summary")).to_have_attribute("aria-live", "polite")
+    await expect(ops.locator("#ops-summary")).to_contain_text(words("presses arriving", language))
+    assert await ops.evaluate("window.__stillHere === true"), "the admin's page was reloaded"
+    await admin_context.close()
 
     await dashboard.locator(f"#drop-{product.id} details summary").click()  # the numbers behind it
     await expect(dashboard.locator(f"#drop-{product.id}-rows tr").last).to_contain_text("2")
