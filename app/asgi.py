@@ -59,6 +59,8 @@ from app.live.hubs import build_hubs
 from app.live.streams import LiveStreams
 from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
+from app.observability.http import MetricsController, prometheus_config
+from app.observability.metrics import set_enabled
 from app.orders.controllers import OrderController, PurchasePayController
 from app.pages import favicon, home
 from app.payments.controllers import payment_webhook
@@ -209,6 +211,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         home,
         favicon,
         healthz,
+        *([MetricsController] if settings.metrics else []),
         language_page,
         set_language,
         goodbye,
@@ -262,6 +265,7 @@ def _middleware(settings: Settings) -> list[Any]:
         absolute_max_age=settings.session_absolute_seconds,
     )
     return [
+        *([prometheus_config().middleware] if settings.metrics else []),  # outermost: times all of it
         InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(
@@ -289,6 +293,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     settings = settings or Settings.from_env()
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    set_enabled(settings.metrics)
     database = Database(settings, scheduler=jobs.scheduler)
     stores = _stores(settings)
     settings.uploads_path.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from app.events.outbox import WROTE_EVENTS
+from app.observability.metrics import watch_pool
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ class Database:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
         )
+        pooled = settings.is_sqlite or not settings.database_null_pool
+        watch_pool(self.engine, settings.db_pool_size + settings.db_max_overflow if pooled else None)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
 
     @property

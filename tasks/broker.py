@@ -124,6 +124,10 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     broker.add_middleware(loop)
     broker.add_middleware(stop_in_time)
     broker.add_middleware(SearchIndexing(settings))  # the search indexer runs with the worker
+    if settings.metrics:
+        from tasks.metrics import QueueMetrics
+
+        broker.add_middleware(QueueMetrics())
     dramatiq.set_broker(broker)
     for a in _ACTORS:
         a.broker = broker

@@ -2,17 +2,24 @@
 root: the broker, the Dramatiq scheduler its units of work defer work through, the live hubs it
 publishes to (Redis), and the check that every event handler's topic is published."""
 
+from app.observability.multiproc import prepare_metrics_directory
+
+prepare_metrics_directory("worker")  # before prometheus_client is first imported (by the actors, below)
+
 from app.events.handlers import check_subscriptions
 from app.live.hub import RedisPublisher, close_hubs, set_hubs, worker_hubs
+from app.observability.metrics import set_enabled
 from app.settings import Settings
 from tasks import runtime
 from tasks.broker import configure_broker
+from tasks.metrics import serve_worker_metrics
 from tasks.runtime import init_runtime
 from tasks.scheduler import DramatiqScheduler
 from tasks.shutdown import absorb_repeated_sigterm
 
 settings = Settings.from_env()
 settings.require_gateway()
+set_enabled(settings.metrics)
 handle = configure_broker(settings)  # imports every actor and every event handler
 check_subscriptions()
 init_runtime(settings, DramatiqScheduler())
@@ -24,4 +31,5 @@ if settings.redis_url:
     handle.on_stop(lambda: close_hubs(hubs.values()), publisher.aclose)
 handle.on_stop(runtime.dispose_database)
 absorb_repeated_sigterm()
+metrics_server = serve_worker_metrics(settings)  # the first worker process to bind serves them all
 broker = handle.broker

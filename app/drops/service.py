@@ -59,6 +59,7 @@ from app.events.topics import Topic, publishes
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.observability.metrics import batch_observer, count_gate_lookup, count_press
 
 __all__ = ["BATCH_ATTEMPTS", "MAX_BATCH", "DropService", "KeyConflict", "Press", "add_grant_rows", "held_right"]
 
@@ -107,13 +108,16 @@ class DropService:
         loop = asyncio.get_running_loop()
         lanes = self._lanes.get(loop)
         if lanes is None:
-            lanes = self._lanes[loop] = Lanes(self._run, max_batch=MAX_BATCH, after=self._settle)
+            lanes = self._lanes[loop] = Lanes(
+                self._run, max_batch=MAX_BATCH, after=self._settle, observe=batch_observer("drop")
+            )
         return lanes
 
     async def press(self, press: Press, now: datetime | None = None) -> PressResult:
         """Answer one press. Once queued, a press runs to its end even if the client goes away
         meanwhile (its request is cancelled), so that its batch and its answer are not lost."""
         if not key_is_valid(press.key):
+            count_press("invalid_key")
             raise DomainError(_("This Buy button has expired. Reload the page and press it again."))
         task = asyncio.ensure_future(self._press(press, now or utcnow()))
         _background.add(task)
@@ -121,20 +125,42 @@ class DropService:
         return await asyncio.shield(task)
 
     async def _press(self, press: Press, now: datetime) -> PressResult:
-        stored = await self._lookup(press)
-        if stored is not None and (remembered := PressResult.from_gate(stored)) is not None:
-            result, owner = remembered
-            if owner != press.member_id:
-                raise _conflict()
-            return result
-        return await self._decide(press, now)
+        """The press's answer, counted by outcome once it is known (the client may be gone)."""
+        try:
+            result = await self._answer(press, now)
+        except KeyConflict:
+            count_press("key_conflict")
+            raise
+        except NotFound:
+            count_press("not_found")
+            raise
+        except Exception:
+            count_press("error")
+            raise
+        count_press("replayed" if result.replayed else result.outcome.value)
+        return result
 
-    async def _lookup(self, press: Press) -> str | None:
+    async def _answer(self, press: Press, now: datetime) -> PressResult:
+        stored = await self._lookup(press)
+        remembered = PressResult.from_gate(stored) if isinstance(stored, str) else None
+        if remembered is None:
+            if stored is not False:
+                count_gate_lookup("database")
+            return await self._decide(press, now)
+        count_gate_lookup("gate")
+        result, owner = remembered
+        if owner != press.member_id:
+            raise _conflict()
+        return result
+
+    async def _lookup(self, press: Press) -> str | bool | None:
+        """The gate's answer for the key, None when it has none, False when the gate failed."""
         try:
             return await self.gate.lookup(press.product_id, press.key)
         except Exception:  # the gate is an optimisation: without it the database answers alone
             log.warning("drop gate unavailable; deciding in the database", exc_info=True)
-            return None
+            count_gate_lookup("unavailable")
+            return False
 
     async def _decide(self, press: Press, now: datetime) -> PressResult:
         """Queue the press for its product's next batch and wait for the answer (the batch settles

@@ -21,10 +21,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from app.core.results import rows_changed
 from app.db import Database, commit, rollback
 from app.events.handlers import Registered, handlers_for
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
+from app.observability.metrics import count_handler_failure, observe_handled_delay
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +42,16 @@ async def dispatch(database: Database, event_id: str) -> list[str]:
     Raises the first error of a handler that failed and is not parked yet."""
     async with database.sessionmaker() as db:
         found = (
-            await db.execute(select(OutboxEvent.topic, OutboxEvent.handled_at).where(OutboxEvent.id == event_id))
+            await db.execute(
+                select(OutboxEvent.topic, OutboxEvent.handled_at, OutboxEvent.published_at).where(
+                    OutboxEvent.id == event_id
+                )
+            )
         ).one_or_none()
     if found is None:
         log.warning("event %s not found", event_id)
         return []
-    topic, handled_at = found
+    topic, handled_at, published_at = found
     if handled_at is not None:  # a resend or a duplicate of an event already handled
         return []
     park_after = database.settings.event_park_after or PARK_AFTER
@@ -60,13 +66,17 @@ async def dispatch(database: Database, event_id: str) -> list[str]:
                 ran.append(handler.name)
                 marked = finish
         except Exception as exc:
-            if not await record_failure(database, event_id, handler.name, exc, park_after):
+            parked = await record_failure(database, event_id, handler.name, exc, park_after)
+            count_handler_failure(handler.name, parked)
+            if not parked:
                 errors.append(exc)
     if errors:
         raise errors[0]
     if not marked:  # the last handler had run before, is parked, failed into parking, or there is none
         async with database.transaction() as db:
-            await db.execute(mark_handled(event_id))
+            marked = bool(rows_changed(await db.execute(mark_handled(event_id))))
+    if marked and published_at is not None:
+        observe_handled_delay((utcnow() - published_at).total_seconds())
     return ran
 
 

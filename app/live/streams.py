@@ -21,6 +21,8 @@ from typing import Any
 
 from litestar.channels import ChannelsPlugin, Subscriber
 
+from app.observability.metrics import live_stream
+
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -42,9 +44,10 @@ class LiveStreams:
         async with self.channels.start_subscription([channel]) as subscriber:
             self._open.add(subscriber)
             try:
-                if self.stopping:
-                    subscriber.put_nowait(None)
-                yield subscriber
+                with live_stream(channel):
+                    if self.stopping:
+                        subscriber.put_nowait(None)
+                    yield subscriber
             finally:
                 self._open.discard(subscriber)
 
