@@ -3,9 +3,22 @@ but not timed), and the domain counters a press, a bid and a payment move."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import shutil
+import subprocess
+import threading
+import uuid
+
+import pytest
 
 from app.drops.service import Press
+from app.events import handlers as registry
+from app.events.dispatch import PARK_AFTER, dispatch
+from app.events.handlers import on_private
+from app.events.outbox import record_event
+from app.live.hub import touch_kind
 from app.observability.metrics import PRESSES, set_enabled
 from tests.helpers.auctions import live_auction
 from tests.helpers.config import with_settings
@@ -14,6 +27,7 @@ from tests.helpers.keys import key
 from tests.helpers.metrics import BEARER, TOKEN, scrape
 from tests.helpers.orders import open_checkout, pay_with
 from tests.helpers.streams import read_stream
+from tests.helpers.waiting import wait_for
 from tests.helpers.web import as_admin, buy, login, place, signed_in
 
 with_token = with_settings("token", metrics_token=TOKEN)
@@ -134,3 +148,90 @@ async def test_metrics_off_serves_nothing_and_records_nothing(client, app, membe
     assert "Yours!" in (await buy(client, product.id, key())).text
     assert granted._value.get() == before
     set_enabled(True)  # the switch is the process's (every app sets it again at its start)
+
+
+@with_token
+async def test_an_open_stream_is_a_live_stream_until_it_ends(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=3)
+    gauge = "smore_live_streams"
+    before = (await scrape(client)).value(gauge, channel="product")
+    opened, finish = asyncio.Event(), threading.Event()
+    loop = asyncio.get_running_loop()
+
+    def enough(body: bytearray) -> bool:
+        if b"event:" in body:
+            loop.call_soon_threadsafe(opened.set)
+        return finish.is_set()
+
+    task = asyncio.ensure_future(read_stream(client, f"/products/{product.id}/events", enough, 10))
+    await asyncio.wait_for(opened.wait(), 5)
+    assert (await scrape(client)).value(gauge, channel="product") == before + 1
+    finish.set()
+    await service(app).press(Press(product.id, (await members.create()).id, key()))
+    touch_kind("product", product.id)  # the stock changed: one more event, the reader sees it and hangs up
+    await task
+    await wait_for(lambda: _streams_back(client, gauge, before), 5, "the stream to be counted closed")
+
+
+async def _streams_back(client, gauge: str, before: float) -> bool:
+    return (await scrape(client)).value(gauge, channel="product") == before
+
+
+@with_token
+async def test_the_outbox_the_pool_and_the_queue_are_measured(client, app, members, products):
+    product = await on_sale(app, members, products, fixed=2)
+    before = await scrape(client)
+    await service(app).press(Press(product.id, (await members.create()).id, key()))  # writes an event
+    relayed = "smore_outbox_relay_delay_seconds_count"
+
+    async def handled() -> bool:
+        now = await scrape(client)
+        names = (relayed, "smore_event_handled_delay_seconds_count")
+        return all(now.value(name) > before.value(name) for name in names) and now.value(
+            "smore_queue_messages_total", actor="handle_event"
+        ) > before.value("smore_queue_messages_total", actor="handle_event")
+
+    await wait_for(handled, 10, "the event to be relayed and handled, and its message counted")
+    after = await scrape(client)
+    assert after.has("smore_outbox_oldest_unsent_age_seconds")
+    assert after.value("smore_db_pool_limit") >= app.state.settings.db_pool_size + app.state.settings.db_max_overflow
+    assert 0 <= after.value("smore_db_pool_checked_out") <= after.value("smore_db_pool_limit")
+
+
+@with_token
+async def test_a_failing_handler_is_counted_and_its_parking_too(client, app):
+    topic, name = f"test.metrics.{uuid.uuid4().hex[:12]}", f"failing-{uuid.uuid4().hex[:8]}"
+
+    async def failing(db, event) -> None:
+        raise RuntimeError("boom")
+
+    on_private(topic, name=name)(failing)
+    try:
+        async with app.state.database.transaction() as db:
+            event_id = (await record_event(db, topic, "test", 7)).id
+        for _ in range(PARK_AFTER):
+            with contextlib.suppress(RuntimeError):
+                await dispatch(app.state.database, event_id)
+    finally:
+        registry._HANDLERS.pop(topic, None)
+    after = await scrape(client)
+    assert after.value("smore_event_handler_failures_total", handler=name) == PARK_AFTER
+    assert after.value("smore_event_handlers_parked_total", handler=name) == 1
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool is not installed (`make promtool` installs it)")
+@with_token
+async def test_promtool_finds_nothing_to_complain_about_after_a_press_a_bid_and_a_payment(
+    client, shop, app, members, products
+):
+    _member, _order_id, _right, query = await open_checkout(client, app, members, products)  # a press
+    assert (await client.get(await pay_with(client, query, "approve"))).status_code == 303  # a payment
+    auction = await live_auction(app, members, products, units=1)
+    await signed_in(client, members)
+    assert (await place(client, auction.id, "10000")).status_code == 200  # a bid
+    text = (await scrape(client)).text
+    for name in ("smore_drop_presses_total", "smore_payments_total", "smore_bids_total", "smore_requests_total"):
+        assert f"# TYPE {name} counter" in text
+    command = ["promtool", "check", "metrics"]
+    checked = await asyncio.to_thread(subprocess.run, command, input=text, capture_output=True, text=True, timeout=30)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
