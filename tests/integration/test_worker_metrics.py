@@ -14,8 +14,8 @@ import pytest
 from app.events.relay import relay_once
 from tests.helpers.backends import _free_port
 from tests.helpers.metrics import BEARER, TOKEN, Scrape
+from tests.helpers.procfile import needs_redis, start, started
 from tests.helpers.waiting import wait_for
-from tests.integration.test_graceful_shutdown import needs_redis, start, started
 
 pytestmark = pytest.mark.slow
 
