@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test migrate seed worker lint format chromium reindex clean bench-drop bench-auction messages catalogs font screenshots
+.PHONY: run test install install-test migrate seed worker lint format chromium promtool reindex clean bench-drop bench-auction messages catalogs font screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's prometheus package for `promtool check metrics` (a test checks the real /metrics with it).
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "installing Debian's prometheus package for promtool"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus >/dev/null; }
+
 # The web font "Smore Sans" (static/fonts/README.md): a subset of NanumGothic from Debian's fonts-nanum,
 # regenerated from the package. The files are in the repository; run and test never need this.
 FONT_PACKAGE := fonts-nanum=20200506-1
@@ -85,7 +91,7 @@ screenshots: install-test chromium catalogs
 	$(BIN)/python -m tests.browser.screenshots $(SCREENSHOTS_ARGS)
 
 # Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
-test: install-test chromium catalogs
+test: install-test chromium promtool catalogs
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy

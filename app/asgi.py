@@ -61,6 +61,8 @@ from app.live.hubs import build_hubs
 from app.live.streams import LiveStreams
 from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
+from app.observability.http import MetricsController, prometheus_config
+from app.observability.metrics import set_enabled
 from app.observability.tracing import WEB_SERVICE, RouteSpanName, instrument_redis, telemetry_plugin, with_tracing
 from app.observability.tracing import flush as flush_traces
 from app.orders.controllers import OrderController, PurchasePayController
@@ -222,6 +224,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         home,
         favicon,
         healthz,
+        *([MetricsController] if settings.metrics else []),
         language_page,
         set_language,
         goodbye,
@@ -277,6 +280,7 @@ def _middleware(settings: Settings) -> list[Any]:
         absolute_max_age=settings.session_absolute_seconds,
     )
     return [
+        *([prometheus_config().middleware] if settings.metrics else []),  # outermost: times all of it
         *([RouteSpanName] if settings.tracer_provider is not None else []),  # the request's span, by its route
         InputGuardMiddleware,
         *client_address_middleware(settings),
@@ -305,6 +309,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    set_enabled(settings.metrics)
     database = Database(settings, scheduler=jobs.scheduler)
     stores = _stores(settings)
     settings.uploads_path.mkdir(parents=True, exist_ok=True)

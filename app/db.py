@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from app.events.outbox import WROTE_EVENTS
+from app.observability.metrics import watch_pool
 from app.observability.tracing import instrument_engine, tracer_for
 from app.settings import Settings
 
@@ -176,6 +177,8 @@ class Database:
         )
         instrument_engine(self.engine, settings)  # a span per statement, when tracing is on
         self.tracer = tracer_for(settings)
+        pooled = settings.is_sqlite or not settings.database_null_pool
+        watch_pool(self.engine, settings.db_pool_size + settings.db_max_overflow if pooled else None)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
 
     @property

@@ -218,6 +218,13 @@ class Settings:
     # The process's OpenTelemetry tracer provider: built once by ``with_tracing`` (or a test's own);
     # None: tracing is off and every tracer is the API's no-op.
     tracer_provider: Any = field(default=None, compare=False, repr=False)
+    # Prometheus metrics (``app/observability``): recorded and served at /metrics unless METRICS=0;
+    # /metrics answers a signed-in admin or ``Authorization: Bearer <metrics_token>``. A worker
+    # process serves its own on ``worker_metrics_host:worker_metrics_port`` (0: not served).
+    metrics: bool = env_var(True)
+    metrics_token: str | None = env_var(None)
+    worker_metrics_host: str = env_var("127.0.0.1")
+    worker_metrics_port: int = env_var(9191)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -26,6 +26,11 @@ with a fresh key each, as the page's htmx form does. The client is raw asyncio H
 in this process; its CPU use is reported. Afterwards the database is checked: taken ≤ fixed,
 HELD + PAID rights = taken, ledger sum = fixed units left, nobody above the limit.
 
+After each run of the shop the server's own ``/metrics`` (read with ``METRICS_TOKEN``) is printed:
+its presses by outcome beside the benchmark's counts (they must agree), and its batch sizes.
+``--metrics off`` runs the servers with ``METRICS=0`` (nothing recorded, no ``/metrics``), to measure
+what recording costs on the Buy path.
+
 Diagnostics: ``--timeline`` prints the answers per second of each run; ``--profile DIR`` samples each
 worker with py-spy (``pip install py-spy``); ``--only shop|naive|ceiling`` runs some of the three.
 The servers' output goes to ``var/bench-drop-server.log``.
@@ -69,9 +74,11 @@ from app.models.catalog import Category, Product, ProductStatus
 from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member, MemberRole
 from app.settings import PROJECT_ROOT, Settings
+from bench import metrics as server_metrics
 from bench.report import write_section
 
 BIN = Path(sys.executable).parent
+METRICS_TOKEN = secrets.token_urlsafe(32)  # the servers' /metrics, read after each run
 SESSION_COOKIE = "session"  # RotatingSessionConfig's default key
 CSRF_COOKIE = "csrftoken"
 
@@ -152,6 +159,8 @@ def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str
         "SMORE_VAR_DIR": tmp,
         "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
         "SANDBOX_GATEWAY": "1",  # test payments through the built-in sandbox gateway
+        "METRICS": "1" if args.metrics == "on" else "0",
+        "METRICS_TOKEN": METRICS_TOKEN,
         **more,
     }
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, cwd=PROJECT_ROOT, check=True)
@@ -764,6 +773,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", type=Path, help="replace the drop section of this Markdown file")
     parser.add_argument("--profile", type=Path, help="py-spy each worker during the run; stacks to this folder")
     parser.add_argument("--timeline", action="store_true", help="answers per second of each run, to stderr")
+    parser.add_argument("--metrics", choices=["on", "off"], default="on", help="off: the servers run with METRICS=0")
     parser.add_argument("--only", choices=[t.product or "ceiling" for t in TARGETS], action="append", help="debugging")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.drop", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
@@ -792,6 +802,11 @@ def main(argv: list[str] | None = None) -> None:
                 pg = (args.postgres.rstrip("/") + "/postgres", args.database)
                 run = drive(target, server, sessions, product_id, args.presses, args.profile, viewers, pg)
                 result = uvloop.run(run) if uvloop else asyncio.run(run)
+                if args.metrics == "on" and target.factory == "tasks.web:create_app":
+                    print(
+                        server_metrics.report(server_metrics.scrape(server.port, METRICS_TOKEN), result.outcomes),
+                        file=sys.stderr,
+                    )
             if target.product:
                 result.checks = asyncio.run(check(settings, product_id))
             workers = " + ".join(f"{c:.2f}" for c in result.per_worker)

@@ -137,6 +137,10 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     broker.add_middleware(SearchIndexing(settings))  # the search indexer runs with the worker
     broker.add_middleware(Heartbeating(settings, loop))  # the operations page lists the worker
     broker.add_middleware(TraceMessages(tracer_for(settings)))  # the trace context travels in the messages
+    if settings.metrics:
+        from tasks.metrics import QueueMetrics
+
+        broker.add_middleware(QueueMetrics())
     dramatiq.set_broker(broker)
     for a in _ACTORS:
         a.broker = broker

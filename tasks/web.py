@@ -5,6 +5,10 @@ and the periodic sweeps, and hands them to ``app.asgi.create_app``, which knows 
 
 from __future__ import annotations
 
+from app.observability.multiproc import prepare_metrics_directory
+
+prepare_metrics_directory("web")  # before prometheus_client is first imported (by the app, below)
+
 from collections.abc import Callable
 
 from litestar import Litestar

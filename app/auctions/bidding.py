@@ -42,6 +42,7 @@ from app.models.catalog import Product
 from app.models.events import OutboxEvent
 from app.models.members import Member
 from app.notifications.service import notify_many
+from app.observability.metrics import batch_observer, count_bid, count_extension
 
 __all__ = ["BidAnswer", "BidRequest", "BidService", "Decided", "decide_batch"]
 
@@ -67,22 +68,34 @@ class BidService:
         self.database = database
         self.extend = timedelta(seconds=extend_seconds)
         self.after_batch = after_batch  # called with (auction_id, Decided) after each committed batch
-        self.lanes: Lanes[tuple[BidRequest, datetime], BidAnswer] = Lanes(self._run, max_batch=MAX_BATCH)
+        self.lanes: Lanes[tuple[BidRequest, datetime], BidAnswer] = Lanes(
+            self._run, max_batch=MAX_BATCH, observe=batch_observer("bid")
+        )
 
     async def place(self, request: BidRequest, now: datetime | None = None) -> BidAnswer:
         """Decide one bid; returns once it is stored (or refused). A bid whose client goes away
         is still decided: its batch may already be under way."""
         if request.key is not None and not _KEY.match(request.key):
+            count_bid("invalid")
             raise DomainError(_("This bid form has expired. Reload the page and bid again."))
         return await self.lanes.submit(request.auction_id, (request, now or utcnow()))
 
     async def _run(self, auction_id: int, items: list[tuple[BidRequest, datetime]]) -> list[BidAnswer | Exception]:
         # No connection to be had (a crowd, a database restarting): the batch waits for one.
-        decided = await waiting_for_connections(
-            lambda: self.decide(auction_id, items),
-            patience=self.database.settings.batch_connection_patience,
-            what="a bid batch",
-        )
+        try:
+            decided = await waiting_for_connections(
+                lambda: self.decide(auction_id, items),
+                patience=self.database.settings.batch_connection_patience,
+                what="a bid batch",
+            )
+        except Exception:
+            for _item in items:
+                count_bid("error")
+            raise
+        for answer in decided.answers:
+            count_bid(bid_outcome(answer))
+        if decided.extended:
+            count_extension()
         if self.after_batch is not None and decided.accepted:
             self.after_batch(auction_id, decided)
         return list(decided.answers)
@@ -90,6 +103,13 @@ class BidService:
     async def decide(self, auction_id: int, requests: list[tuple[BidRequest, datetime]]) -> Decided:
         async with self.database.transaction() as db:
             return await decide_batch(db, auction_id, requests, self.extend)
+
+
+def bid_outcome(answer: BidAnswer) -> str:
+    """How a bid's answer is counted (``smore_bids_total``)."""
+    if answer.accepted:
+        return "replayed" if answer.replay else "accepted"
+    return "signed_out" if answer.signed_out else "refused"
 
 
 async def decide_batch(

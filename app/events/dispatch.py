@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Update, case, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +26,7 @@ from app.db import Database, commit, rollback
 from app.events.handlers import Registered, handlers_for
 from app.models.base import utcnow
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
+from app.observability.metrics import count_handler_failure, observe_handled_delay
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +71,36 @@ async def dispatch(database: Database, event_id: str) -> list[str]:
                     ran.append(handler.name)
                     marked = finish
         except Exception as exc:
-            if not await record_failure(database, event_id, handler.name, exc, park_after):
+            parked = await record_failure(database, event_id, handler.name, exc, park_after)
+            count_handler_failure(handler.name, parked)
+            if not parked:
                 errors.append(exc)
     if errors:
         raise errors[0]
     if not marked:  # the last handler had run before, is parked, failed into parking, or there is none
         async with database.transaction() as db:
-            await db.execute(mark_handled(event_id))
+            sent_at = (await db.execute(mark_handled(event_id))).scalar_one_or_none()
+        _handled(sent_at)
     return ran
+
+
+def _handled(sent_at: datetime | None) -> None:
+    """The event was marked handled now (``sent_at``: when the relay first sent it)."""
+    if sent_at is not None:
+        observe_handled_delay((utcnow() - sent_at).total_seconds())
 
 
 def mark_handled(event_id: str) -> Update:
     """Every handler of the event has run or is parked: the relay stops sending it. Not while a
-    failure is waiting for its retry (an administrator un-parked it after this delivery began)."""
+    failure is waiting for its retry (an administrator un-parked it after this delivery began).
+    Returns the event's first send time when it marked it (read after the relay's commit: its row
+    lock, or SQLite's one writer, orders the two)."""
     waiting = exists().where(EventFailure.event_id == event_id, EventFailure.parked_at.is_(None))
     return (
         update(OutboxEvent)
         .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None), ~waiting)
         .values(handled_at=utcnow())
+        .returning(OutboxEvent.published_at)
         .execution_options(synchronize_session=False)
     )
 
@@ -111,9 +125,9 @@ async def _run_once(database: Database, event_id: str, handler: Registered, *, f
             await handler.fn(db, event)
             if parked_at is not None:  # it had failed before: the success clears the record
                 await db.execute(delete(EventFailure).where(*failure))
-            if finish:
-                await db.execute(mark_handled(event_id))
+            sent_at = (await db.execute(mark_handled(event_id))).scalar_one_or_none() if finish else None
             await commit(db)  # and then the effects the handler registered (the gate's copy, say)
+            _handled(sent_at)
         except IntegrityError:
             await rollback(db)
             if await db.scalar(select(InboxEntry.event_id).where(*key)):

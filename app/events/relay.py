@@ -24,6 +24,7 @@ from sqlalchemy import Select, select
 from app.db import Database
 from app.models.base import utcnow
 from app.models.events import OutboxEvent
+from app.observability.metrics import observe_relay_delay, outbox_backlog
 from app.observability.tracing import continuing
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ async def relay_once(database: Database, send: Callable[[str, str], None], now: 
         sent = 0
         for stmt in (fresh, due):
             events = list((await db.execute(_locked(database, stmt.limit(BATCH - sent)))).scalars())
+            if stmt is fresh:  # the oldest event waiting to be sent (none: no backlog)
+                outbox_backlog((now - events[0].created_at).total_seconds() if events else 0.0)
             for event in events:
                 try:
                     with continuing(event.trace_context):  # the message carries the event's trace on
@@ -66,6 +69,7 @@ async def relay_once(database: Database, send: Callable[[str, str], None], now: 
                     return sent
                 if event.published_at is None:
                     event.published_at = now
+                    observe_relay_delay((now - event.created_at).total_seconds())
                 else:
                     log.info("event %s not handled after %d sends; sent again", event.id, event.publish_attempts)
                 event.publish_attempts += 1

@@ -21,6 +21,8 @@ from typing import Any
 
 from litestar.channels import ChannelsPlugin, Subscriber
 
+from app.observability.metrics import live_stream
+
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -37,14 +39,16 @@ class LiveStreams:
         return len(self._open)
 
     @asynccontextmanager
-    async def subscription(self, *channels: str) -> AsyncIterator[Subscriber]:
-        """A subscriber to ``channels`` whose ``iter_events()`` ends when the process stops."""
+    async def subscription(self, *channels: str, kind: str | None = None) -> AsyncIterator[Subscriber]:
+        """A subscriber to ``channels`` whose ``iter_events()`` ends when the process stops, counted
+        as a live stream of ``kind`` (by default the first channel's: ``product:12`` is a product's)."""
         async with self.channels.start_subscription(list(channels)) as subscriber:
             self._open.add(subscriber)
             try:
-                if self.stopping:
-                    subscriber.put_nowait(None)
-                yield subscriber
+                with live_stream(kind or channels[0]):
+                    if self.stopping:
+                        subscriber.put_nowait(None)
+                    yield subscriber
             finally:
                 self._open.discard(subscriber)
 

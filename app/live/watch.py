@@ -74,7 +74,7 @@ async def watched(
     finds nothing to show any more (None)."""
     listening = list(channels)
     while True:
-        async with streams.subscription(*listening) as subscriber:
+        async with streams.subscription(*listening, kind="page") as subscriber:  # a page re-read after each change
             changes = _Changes(subscriber)
             try:
                 while True:

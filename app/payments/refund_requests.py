@@ -14,11 +14,13 @@ from app.core.i18n import _
 from app.core.labels import label
 from app.core.status import created, move
 from app.core.text import length_error
+from app.db import after_commit
 from app.live.hub import touch_after_commit
 from app.models.base import utcnow
 from app.models.members import Member
 from app.models.orders import Order
 from app.models.payments import Payment, Refund, RefundStatus
+from app.observability.metrics import count_refund, later
 from app.payments.audit import audit
 from app.payments.refunds import hold, lock_left, new_refund, refundable_payment, waiting_request
 from app.payments.rules import RefundRefused, check_money_request, refund_rate
@@ -95,6 +97,7 @@ async def approve(db: AsyncSession, refund_id: int, decider: Member, seller_id: 
             order_id=order.id,
         )
     touch_after_commit(db, "seller", order.seller_id)  # one request fewer waits on the dashboard
+    after_commit(db, later(count_refund, "reserved"))
     return refund
 
 

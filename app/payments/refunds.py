@@ -20,7 +20,7 @@ from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.results import rows_changed
 from app.core.status import Aggregate, Move, columns, created, move, register, try_move
-from app.db import add_once
+from app.db import add_once, after_commit
 from app.drops.gate import StockChange
 from app.drops.stock import STOCK_OPEN, ledger_entry, tell_gate
 from app.events.outbox import record_event
@@ -30,6 +30,7 @@ from app.models.catalog import Product, ProductStatus
 from app.models.drops import StockReason
 from app.models.orders import Order, OrderSource, OrderStatus
 from app.models.payments import Payment, PaymentStatus, Refund, RefundStatus
+from app.observability.metrics import count_refund, later
 from app.orders.rules import PAID_STATES
 from app.payments.audit import audit
 from app.payments.rules import REFUND_FINAL, REFUND_STATUS, REFUNDABLE, RefundRefused, quote_units, refund_rate
@@ -221,6 +222,7 @@ async def _reserve(
     )
     if announce:  # to be sent to the gateway
         await record_event(db, Topic.REFUND_RESERVED, "refund", refund.id, order_id=order.id)
+    after_commit(db, later(count_refund, "reserved"))
     return refund
 
 
@@ -276,6 +278,7 @@ async def complete_refund(db: AsyncSession, refund_id: int, *, transaction_key: 
     if refund.quantity:
         await _units_back(db, order, refund)
     audit(db, "refund", f"refund {refund.id} of ₩{refund.amount:,} done", payment_id=payment.id, order_id=order.id)
+    after_commit(db, later(count_refund, "done", refund.amount))
     return True
 
 
@@ -312,6 +315,7 @@ async def release_refund(db: AsyncSession, refund_id: int, message: str) -> bool
         payment_id=refund.payment_id,
         order_id=refund.order_id,
     )
+    after_commit(db, later(count_refund, "failed"))
     return True
 
 

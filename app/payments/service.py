@@ -24,12 +24,13 @@ from app.core.errors import DomainError, NotFound
 from app.core.i18n import N_, _
 from app.core.labels import label
 from app.core.status import Aggregate, Move, columns, created, move, own_history, register, try_move
-from app.db import Database
+from app.db import Database, after_commit
 from app.drops.stock import pay_right, release_right
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment, PaymentChange, PaymentStatus
+from app.observability.metrics import count_payment, later
 from app.orders.rules import PAYABLE
 from app.payments.audit import ExchangeLog, audit
 from app.payments.policies import current_policy
@@ -145,6 +146,7 @@ class PaymentFlow:
             )
         except GatewayUnavailable as exc:
             async with self.database.transaction() as db:
+                after_commit(db, later(count_payment, "confirm_unanswered"))
                 self.exchanges.write(db, payment_id=payment_id, order_id=order_id)
                 audit(db, "confirm", f"gateway unavailable: {exc}", payment_id=payment_id, order_id=order_id)
             return ConfirmOutcome(
@@ -254,7 +256,9 @@ async def record_done(db: AsyncSession, payment_id: int, *, method: str | None, 
     right = await pay_right(db, order.right_id) if order.right_id is not None else None
     if order.status in PAYABLE and (order.right_id is None or right is not None):
         await move(db, order, OrderStatus.PAID, reason=f"payment {payment.id} approved")
+        after_commit(db, later(count_payment, "approved"))
         return ConfirmOutcome("paid", PAID, order.id)
+    after_commit(db, later(count_payment, "approved_too_late"))
     # Charged, but the order is no longer payable: give the money back.
     from app.payments.refunds import reserve_void
 
@@ -279,6 +283,7 @@ async def record_failed(db: AsyncSession, payment_id: int, code: str, message: s
     if not await _settled_now(db, payment, PaymentStatus.FAILED, f"{code}: {message}", values):
         return outcome_of(payment, order)
     released = await _after_failed_attempt(db, order, code, reason=f"payment {payment.id} failed ({code})")
+    after_commit(db, later(count_payment, "declined"))
     return ConfirmOutcome("failed", message, order.id, right_released=released)
 
 
@@ -324,4 +329,5 @@ async def fail_checkout(
         await db.refresh(payment)  # a confirm claimed it meanwhile: that confirm decides
         return outcome_of(payment, order)
     released = await _after_failed_attempt(db, order, code, reason=f"checkout failed ({code})")
+    after_commit(db, later(count_payment, "checkout_failed"))
     return ConfirmOutcome("failed", message, order.id, right_released=released)

@@ -1,0 +1,198 @@
+"""A Buy batch's rows: the snapshot its decision reads (the product row locked, the members' rights
+and standing, the keys already answered) and the rows the decision writes (rights with their
+history, ledger rows and events, kept refusals, the units taken in one conditional UPDATE)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.service import active_generations
+from app.catalog.transitions import transition
+from app.core.errors import DomainError, NotFound
+from app.core.i18n import _
+from app.drops.rules import (
+    LIVE_RIGHTS,
+    Answered,
+    Conflicted,
+    DropDecision,
+    DropSnapshot,
+    Granted,
+    KnownRight,
+    Outcome,
+    Press,
+    PressResult,
+    Refusal,
+    SameAs,
+)
+from app.drops.stock import ledger_entry
+from app.events.outbox import add_event
+from app.events.topics import Topic
+from app.models.catalog import Product, ProductStatus
+from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.observability.tracing import TraceContext
+
+log = logging.getLogger(__name__)
+
+
+async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press], hold: timedelta) -> DropSnapshot:
+    """The product (its row locked) and what the batch's presses are decided on; NotFound when
+    there is no such product on the shop."""
+    # Lock the product row with a write that changes nothing. On PostgreSQL that is the row lock
+    # every decision for this product takes, so the counts read below cannot change until the
+    # commit; on SQLite it takes the database's single write lock, to the same end.
+    product = (
+        await db.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(taken_quantity=Product.taken_quantity, updated_at=Product.updated_at)
+            .returning(
+                Product.status,
+                Product.purchase_limit,
+                Product.list_price,
+                Product.fixed_quantity,
+                Product.taken_quantity,
+                Product.seller_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
+        raise NotFound(_("This product does not exist."))
+    members = {press.member_id for press in presses}
+    keys = {p.key for p in presses}
+    rights = {
+        right.idempotency_key: KnownRight(right.id, right.member_id, right.product_id, right.expires_at)
+        for right in (await db.execute(select(PurchaseRight).where(PurchaseRight.idempotency_key.in_(keys)))).scalars()
+    }
+    refusals = {
+        refusal.key: Refusal(refusal.key, refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
+        for refusal in (await db.execute(select(PressRefusal).where(PressRefusal.key.in_(keys)))).scalars()
+    }
+    generations = await active_generations(db, members)
+    holding: dict[int, int] = {
+        member_id: count
+        for member_id, count in (
+            await db.execute(
+                select(PurchaseRight.member_id, func.count())
+                .where(
+                    PurchaseRight.product_id == product_id,
+                    PurchaseRight.member_id.in_(members),
+                    PurchaseRight.status.in_(LIVE_RIGHTS),
+                )
+                .group_by(PurchaseRight.member_id)
+            )
+        ).all()
+    }
+    # the product's columns read above (status, purchase limit, price, quantities, seller) by their names
+    snapshot = DropSnapshot(
+        product_id, hold=hold, holding=holding, rights=rights, refusals=refusals, **product._mapping
+    )
+    return replace(snapshot, active=frozenset(generations), generations=generations)  # who may still press
+
+
+async def write_decision(
+    db: AsyncSession, snapshot: DropSnapshot, decision: DropDecision, traces: Mapping[str, TraceContext] | None = None
+) -> tuple[dict[str, PurchaseRight], int | None]:
+    """The batch's writes: the kept refusals, the granted rights with their rows, the units taken
+    (one conditional UPDATE, which raises the stock version) and the move to conversion when the
+    last unit went. Returns the new rights by key and the product's new stock version. ``traces``:
+    the trace context of each key's press, for its right's event (else the current one)."""
+    product_id = snapshot.product_id
+    if decision.refusals:  # one multi-row INSERT; a key taken meanwhile elsewhere makes the batch retry
+        rows = [
+            {"key": r.key, "product_id": product_id, "member_id": r.member_id, "outcome": r.outcome.value}
+            for r in decision.refusals
+        ]
+        await db.execute(insert(PressRefusal), rows)
+    if not decision.grants:
+        return {}, None
+    rights = {g.key: held_right(product_id, g.member_id, g.key, g.unit_price, g.expires_at) for g in decision.grants}
+    db.add_all(list(rights.values()))
+    await db.flush()  # one multi-row INSERT … RETURNING for the ids
+    for grant in decision.grants:
+        trace = (traces or {}).get(grant.key)
+        add_grant_rows(db, Press(product_id, grant.member_id, grant.key), rights[grant.key], trace)
+    await db.flush()
+    version = await _take_units(db, product_id, len(rights), decision.taken_quantity)
+    if decision.sold_out:
+        sold_out = await db.get(Product, product_id, populate_existing=True)
+        assert sold_out is not None
+        await transition(db, sold_out, ProductStatus.CONVERSION_PENDING, reason="every fixed-price unit is taken")
+    return rights, version
+
+
+async def _take_units(db: AsyncSession, product_id: int, count: int, expected: int) -> int:
+    """Take the units: one conditional UPDATE, never past the fixed quantity; the new stock version."""
+    took = (
+        await db.execute(
+            update(Product)
+            .where(
+                Product.id == product_id,
+                Product.status == ProductStatus.ON_SALE,
+                Product.taken_quantity + count <= Product.fixed_quantity,
+            )
+            .values(taken_quantity=Product.taken_quantity + count, stock_version=Product.stock_version + 1)
+            .returning(Product.taken_quantity, Product.stock_version)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if took is None or took[0] != expected:  # the row is locked: anything else is a bug, and nothing is written
+        raise RuntimeError(f"product {product_id} changed under its lock ({took and took[0]} != {expected})")
+    return int(took[1])
+
+
+def press_results(
+    decision: DropDecision, rights: dict[str, PurchaseRight], version: int | None
+) -> list[PressResult | Exception]:
+    results: list[PressResult | Exception] = []
+    for answer in decision.answers:
+        item: PressResult | Exception
+        match answer:
+            case Answered(result):
+                item = result
+            case Granted(grant):
+                right = rights[grant.key]
+                item = PressResult(Outcome.GRANTED, right.id, expires_at=right.expires_at, stock_version=version)
+            case Conflicted():
+                item = key_conflict()
+            case SameAs(first):  # the same key as an earlier press of this batch
+                earlier = results[first]
+                item = replace(earlier, replayed=True) if isinstance(earlier, PressResult) else earlier
+        results.append(item)
+    return results
+
+
+def held_right(product_id: int, member_id: int, key: str, unit_price: int, expires_at: datetime) -> PurchaseRight:
+    """The row of a right granted to the press of ``key``, held until it is paid, given up or its
+    time is up. Not added."""
+    return PurchaseRight(
+        product_id=product_id,
+        member_id=member_id,
+        idempotency_key=key,
+        status=RightStatus.HELD,
+        unit_price=unit_price,
+        expires_at=expires_at,
+    )
+
+
+def add_grant_rows(db: AsyncSession, press: Press, right: PurchaseRight, trace: TraceContext | None = None) -> None:
+    """What every granted right writes besides itself: its history row, the ledger row (the unit
+    leaves the stock) and the event the other parts react to, in the press's ``trace`` (None: the
+    current one). Added, not flushed."""
+    db.add(PurchaseRightChange(right_id=right.id, from_status=None, to_status=RightStatus.HELD, reason="press"))
+    db.add(ledger_entry(press.product_id, -1, StockReason.PURCHASE, f"right:{right.id}", actor_id=press.member_id))
+    add_event(db, Topic.RIGHT_GRANTED, "purchase_right", right.id, trace_context=trace, product_id=press.product_id)
+
+
+class KeyConflict(DomainError):
+    """The idempotency key belongs to another member's press."""
+
+
+def key_conflict() -> KeyConflict:
+    return KeyConflict(_("This Buy button belongs to another member's page. Reload the page."))
