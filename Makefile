@@ -51,7 +51,7 @@ seed: migrate
 # database restored or reseeded elsewhere is never out of step with it).
 run: seed
 	$(BIN)/python -m app.search.rebuild
-	$(BIN)/uvicorn tasks.web:create_app --factory --no-proxy-headers --host 127.0.0.1 --port $(PORT) --timeout-graceful-shutdown 3
+	$(BIN)/uvicorn tasks.web:create_app --factory --no-proxy-headers --no-access-log --host 127.0.0.1 --port $(PORT) --timeout-graceful-shutdown 3
 
 reindex: migrate
 	$(BIN)/python -m app.search.rebuild

@@ -62,6 +62,7 @@ from app.live.streams import LiveStreams
 from app.mail.controllers import DevMailController
 from app.notifications.controllers import NotificationController
 from app.observability.http import MetricsController, prometheus_config
+from app.observability.logs import RequestLog, configure_logging
 from app.observability.metrics import set_enabled
 from app.observability.tracing import WEB_SERVICE, RouteSpanName, instrument_redis, telemetry_plugin, with_tracing
 from app.observability.tracing import flush as flush_traces
@@ -308,7 +309,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
     settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    configure_logging(settings)  # once per process: every record, the libraries' too, in one format
     set_enabled(settings.metrics)
     database = Database(settings, scheduler=jobs.scheduler)
     stores = _stores(settings)
@@ -336,8 +337,11 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
         # The API schema pages (/schema*) describe every route: only for a developer.
         openapi_config=OpenAPIConfig(title="Smore", version="1") if settings.debug else None,
         debug=settings.debug,
+        logging_config=None,  # configured above, for the whole process (Litestar's own would replace it)
     )
     # The language and zone wrap everything the app answers, the pages of addresses no route
     # matches (a 404 raised before any route's middleware) included.
     app.asgi_handler = LocaleMiddleware(app.asgi_handler)
+    # Outside that, the request id and the access line: every response carries the id.
+    app.asgi_handler = RequestLog(app.asgi_handler)
     return app

@@ -100,6 +100,10 @@ class Settings:
     redis_url: str | None = env_var(None)
     port: int = env_var(8000)
     debug: bool = env_var(False)
+    # Log lines: "json" (one JSON object per line, for production) or "console" (readable); the
+    # root level (None: DEBUG with ``debug``, else INFO). ``app/observability/logs.py``.
+    log_format: str = env_var("console")
+    log_level: str | None = env_var(None)
     # Session lifetimes: idle (renewed by each request) and absolute (from sign-in, however active).
     session_max_age: int = 14 * 24 * 3600
     session_absolute_seconds: int = env_var(30 * 24 * 3600)

@@ -114,6 +114,7 @@ def configure_broker(settings: Settings) -> BrokerHandle:
     import tasks.actors  # noqa: F401  (declares every actor)
     from tasks.events import EVENT_ACTORS
     from tasks.heartbeat import Heartbeating
+    from tasks.log_context import MessageLogContext
     from tasks.search import SearchIndexing
 
     broker: dramatiq.Broker
@@ -129,6 +130,8 @@ def configure_broker(settings: Settings) -> BrokerHandle:
         backend = "stub"
         unfinished = Unfinished(*EVENT_ACTORS)
         broker.add_middleware(unfinished)
+    # First of all, so the other middleware's lines about a message (Retries') carry its ids too.
+    broker.add_middleware(MessageLogContext(EVENT_ACTORS), before=type(broker.middleware[0]))
     # The loop before StopInTime: after-hooks run in reverse, so the prefetched messages are back
     # in their queue before the stop hooks run and the loop stops.
     loop, stop_in_time = EventLoop(), StopInTime(settings.worker_stop_grace_seconds)

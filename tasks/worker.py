@@ -1,6 +1,6 @@
 """Worker entry point: ``dramatiq tasks.worker`` (see the Procfile). The worker's composition
 root: the broker, the Dramatiq scheduler its units of work defer work through, the live hubs it
-publishes to (Redis), and the check that every event handler's topic is published."""
+publishes to (Redis), its logging, and the check that every event handler's topic is published."""
 
 import asyncio
 
@@ -10,6 +10,7 @@ prepare_metrics_directory("worker")  # before prometheus_client is first importe
 
 from app.events.handlers import check_subscriptions
 from app.live.hub import RedisPublisher, close_hubs, set_hubs, worker_hubs
+from app.observability.logs import configure_logging
 from app.observability.metrics import set_enabled
 from app.observability.tracing import WORKER_SERVICE, with_tracing
 from app.observability.tracing import flush as flush_traces
@@ -22,6 +23,7 @@ from tasks.scheduler import DramatiqScheduler
 from tasks.shutdown import absorb_repeated_sigterm
 
 settings = with_tracing(Settings.from_env(), WORKER_SERVICE)  # the process's tracer provider, if any
+configure_logging(settings)  # this process's lines, Dramatiq's own too, in LOG_FORMAT
 settings.require_gateway()
 set_enabled(settings.metrics)
 handle = configure_broker(settings)  # imports every actor and every event handler

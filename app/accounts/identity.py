@@ -13,6 +13,7 @@ from litestar.plugins.flash import flash
 from app.core.i18n import Msg
 from app.db import request_session
 from app.models.members import Member, MemberStatus
+from app.observability.logs import bind_member
 from app.web.sessions import rotate_session_id
 
 SESSION_MEMBER_KEY = "member_id"
@@ -67,6 +68,7 @@ async def current_member(connection: ASGIConnection[Any, Any, Any, Any]) -> Memb
                 flash(connection, reason, "error")
             member = None
     state[_STATE_KEY] = member
+    bind_member(member.id if member is not None else None)  # on the request's log lines from here on
     return member
 
 
@@ -75,6 +77,7 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], member: Member) -> N
     connection.scope["session"] = {SESSION_MEMBER_KEY: member.id, SESSION_GENERATION_KEY: member.session_generation}
     rotate_session_id(connection)
     connection.scope.setdefault("state", {})[_STATE_KEY] = member
+    bind_member(member.id)
 
 
 def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -83,6 +86,7 @@ def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 
     connection.scope["session"] = Empty
     connection.scope.setdefault("state", {})[_STATE_KEY] = None
+    bind_member(None)
 
 
 def forget_member(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -90,3 +94,4 @@ def forget_member(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.scope["session"] = {}
     rotate_session_id(connection)
     connection.scope.setdefault("state", {})[_STATE_KEY] = None
+    bind_member(None)

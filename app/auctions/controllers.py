@@ -54,7 +54,7 @@ class AuctionController(Controller):
         context |= {"key": new_key(), "errors": {}, "form": {}}
         return render(request, "auctions/detail.html", context)
 
-    @post("/{auction_id:int}/bids", name="auction_bid", opt={"loads_member": False})
+    @post("/{auction_id:int}/bids", name="auction_bid", opt={"loads_member": False, "quiet_access_log": True})
     async def bid(self, request: HTMXRequest, auction_id: FromPath[int], services: AppServices) -> Template | Redirect:
         # No request session unless the answer needs one (a form error): a crowd of bids costs no
         # database work here; the batch that decides them does it all.

@@ -46,7 +46,7 @@ def new_key() -> str:
 class DropController(Controller):
     path = "/products"
 
-    @post("/{product_id:int}/buy", name="product_buy", opt={"loads_member": False})
+    @post("/{product_id:int}/buy", name="product_buy", opt={"loads_member": False, "quiet_access_log": True})
     async def buy(self, request: HTMXRequest, product_id: FromPath[int], services: AppServices) -> Template | Redirect:
         # The member is not re-loaded here: the press's own transaction checks their standing, so
         # the crowd the gate answers costs no database work at all.
