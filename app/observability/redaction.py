@@ -110,7 +110,7 @@ class Scrubber:
         if "=" in line:
             line = _SECRET_PARAM.sub(rf"\1{REDACTED}", line)
         if ":" in line:
-            line = _SECRET_ITEM.sub(rf"\1'{REDACTED}'", line)
+            line = _SECRET_ITEM.sub(rf"\1\2{REDACTED}\2", line)
             line = _URL_PASSWORD.sub(rf"\1{REDACTED}@", line)
             line = _CREDENTIALS.sub(rf"\1 {REDACTED}", line)
         return _CARD.sub(_card, line)
