@@ -66,7 +66,7 @@ def redact_secret_keys(logger: WrappedLogger, method: str, event_dict: EventDict
 
 
 _RESET_LINK = re.compile(r"(/password/reset/|password%2[Ff]reset%2[Ff])(?!\{)[^/\s\"'?#&\\%<>]+")
-_CREDENTIALS = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{8,}", re.IGNORECASE)
+_CREDENTIALS = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{16,}", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@\"']*:)[^@\s/\"']+@", re.IGNORECASE)
 _SECRET_PARAM = re.compile(
     r"(\b(?:\w*password\w*|\w*secret\w*|\w*token\w*|csrf\w*|session\w*)=)[^&\s\"'<>]+", re.IGNORECASE
@@ -76,7 +76,10 @@ _SECRET_ITEM = re.compile(
     r"""(['"])(?:(?!\2).)*\2""",
     re.IGNORECASE,
 )
-_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w.-])")
+# A digit first (the engine skips to digits); the boundaries are checked on a match (``_card``).
+_CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
+# A line holding none of these words holds no secret ``_SECRET_PARAM`` or ``_SECRET_ITEM`` finds.
+_HINTS = ("password", "secret", "token", "csrf", "session", "authorization", "cookie")
 
 
 def _luhn(digits: str) -> bool:
@@ -90,8 +93,13 @@ def _luhn(digits: str) -> bool:
 
 
 def _card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    return REDACTED if _luhn(digits) else match.group(0)
+    text, start, end = match.string, match.start(), match.end()
+    inside_a_word = (start and (text[start - 1].isalnum() or text[start - 1] in "_.-")) or (
+        end < len(text) and (text[end].isalnum() or text[end] in "_.-")
+    )
+    if inside_a_word or not _luhn(re.sub(r"\D", "", match.group(0))):
+        return match.group(0)
+    return REDACTED
 
 
 class Scrubber:
@@ -102,16 +110,20 @@ class Scrubber:
         self.secrets = tuple(sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True))
 
     def __call__(self, line: str) -> str:
+        """``line`` without secrets. Each pattern runs only on a line with a word it needs: most
+        lines (an access line among them) cost a few substring checks and the card scan."""
         for secret in self.secrets:
             if secret in line:
                 line = line.replace(secret, REDACTED)
-        if "reset" in line:
+        lower = line.lower()
+        if "reset" in lower:
             line = _RESET_LINK.sub(rf"\1{REDACTED}", line)
-        if "=" in line:
+        if any(hint in lower for hint in _HINTS):
             line = _SECRET_PARAM.sub(rf"\1{REDACTED}", line)
-        if ":" in line:
             line = _SECRET_ITEM.sub(rf"\1\2{REDACTED}\2", line)
+        if "://" in line and "@" in line:
             line = _URL_PASSWORD.sub(rf"\1{REDACTED}@", line)
+        if "basic " in lower or "bearer " in lower:
             line = _CREDENTIALS.sub(rf"\1 {REDACTED}", line)
         return _CARD.sub(_card, line)
 
