@@ -63,12 +63,17 @@ _FLOORS = {
 # --- Context ------------------------------------------------------------------------------------
 
 
-def add_trace_ids(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+def span_ids() -> dict[str, str]:
     """The ids of the active OpenTelemetry span, if there is one (with the API alone there never is)."""
     context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
-        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    if not context.is_valid:
+        return {}
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
+def add_trace_ids(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    for key, value in span_ids().items():
+        event_dict.setdefault(key, value)
     return event_dict
 
 
@@ -243,7 +248,7 @@ def _request_id_of(scope: Scope) -> str:
     return new_request_id()
 
 
-def _log_request(scope: Scope, status: int | None, seconds: float) -> None:
+def _log_request(scope: Scope, status: int | None, seconds: float, span: dict[str, str]) -> None:
     path = scope.get("path", "")
     if path in _UNLOGGED or path.startswith(_UNLOGGED_PREFIXES):
         return
@@ -256,7 +261,7 @@ def _log_request(scope: Scope, status: int | None, seconds: float) -> None:
     route = scope.get("path_template") or None
     where = {"route": route} if route else {"route": None, "path": path}
     duration = round(seconds * 1000, 1)
-    _access_log.log(level, "request", method=scope.get("method"), **where, status=status, duration_ms=duration)
+    _access_log.log(level, "request", method=scope.get("method"), **where, status=status, duration_ms=duration, **span)
 
 
 class RequestLog:
@@ -277,10 +282,12 @@ class RequestLog:
         bind_contextvars(request_id=request_id)
         header = (_REQUEST_ID_KEY, request_id.encode())
         status: list[int] = []
+        span: dict[str, str] = {}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                span.update(span_ids())  # the request's span, which has ended by the access line
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
@@ -288,7 +295,7 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _log_request(scope, status[0] if status else None, time.perf_counter() - started)
+            _log_request(scope, status[0] if status else None, time.perf_counter() - started, span)
             clear_contextvars()
             if outer:
                 bind_contextvars(**outer)
