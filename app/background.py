@@ -39,6 +39,7 @@ class BackgroundJobs:
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     def start(self) -> None:
         scheduler = self.database.scheduler
@@ -57,14 +58,19 @@ class BackgroundJobs:
         sent in that batch's transaction) for up to ``STOP_SECONDS``; the sweeps stop at once."""
         self._stopping = True
         self.wakeup.set()
+        self._stopped.set()
         relay = [t for t in self._tasks if t.get_name() == "outbox-relay" and not t.done()]
         if relay:
             await asyncio.wait(relay, timeout=STOP_SECONDS)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded too: a Redis call under way may swallow the cancellation (redis-py writes through
+        # ``asyncio.wait_for``, which in Python 3.11 loses a cancel that meets the write's end), and
+        # then only ``_stopping`` and ``_stopped`` end the loop.
+        if self._tasks:
+            _done, stuck = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            if stuck:
+                log.warning("background loops still running at the stop: %s", sorted(t.get_name() for t in stuck))
         self._tasks = []
         if self._flushing is not None:  # a flush the cancel left running: let it finish first
             await self._flushing
@@ -101,14 +107,15 @@ class BackgroundJobs:
         return bool(await self._redis.set("smore:sweep-lock", "1", nx=True, ex=ttl))
 
     async def _sweep_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if await self._claim_sweep():
                     for send in self.sweeps:
                         send()
             except Exception:
                 log.exception("periodic sweep failed")
-            await asyncio.sleep(self.settings.sweep_seconds)
+            with contextlib.suppress(TimeoutError):  # the stop ends the wait
+                await asyncio.wait_for(self._stopped.wait(), timeout=self.settings.sweep_seconds)
 
     async def flush_views(self) -> int:
         """Write the views counted in memory (one statement); returns how many were written.
@@ -122,8 +129,11 @@ class BackgroundJobs:
             return 0
 
     async def _view_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.view_flush_seconds)
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):  # the stop ends the wait (and flushes itself)
+                await asyncio.wait_for(self._stopped.wait(), timeout=self.settings.view_flush_seconds)
+            if self._stopping:
+                return
             # shielded: stopping cancels the loop, never a flush half-way through its commit
             self._flushing = asyncio.ensure_future(self.flush_views())
             await asyncio.shield(self._flushing)

@@ -171,6 +171,7 @@ class HeartbeatPublisher:
         self._task: asyncio.Task[None] | None = None
         self._last: Heartbeat | None = None
         self._warned_at = -WARN_EVERY_SECONDS
+        self._stopped = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
@@ -186,15 +187,18 @@ class HeartbeatPublisher:
                 log.warning("could not publish this process's heartbeat", exc_info=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             await self.beat()
-            await asyncio.sleep(self.every)
+            with contextlib.suppress(TimeoutError):  # the stop ends the wait
+                await asyncio.wait_for(self._stopped.wait(), timeout=self.every)
 
     async def stop(self) -> None:
+        """Bounded: the loop ends at the stop's signal even if a Redis call under way swallowed the
+        cancellation (Python 3.11's ``wait_for``, which redis-py uses for its writes, can)."""
+        self._stopped.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=1)
             self._task = None
         if self._last is not None:
             with contextlib.suppress(Exception):
