@@ -211,9 +211,14 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
     for name, floor in _FLOORS.items():
         logging.getLogger(name).setLevel(max(level, floor))
     # uvicorn's own handlers go (its lines come here); its access log is replaced by ours.
+    # LOG_LEVEL rules them too (a server started with --log-level, or a logging config that
+    # disabled the loggers it found, would otherwise hide them).
     for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers.clear()
-        logging.getLogger(name).propagate = True
+        uvicorn_log = logging.getLogger(name)
+        uvicorn_log.handlers.clear()
+        uvicorn_log.propagate = True
+        uvicorn_log.setLevel(logging.NOTSET)
+        uvicorn_log.disabled = False
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False
