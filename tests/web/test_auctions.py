@@ -5,7 +5,6 @@ results and the inbox with its live badge."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from sqlalchemy import func, select
@@ -15,7 +14,7 @@ from app.models.orders import Order, OrderStatus
 from tasks.auctions import close_now
 from tests.helpers.auctions import bid, dispatch_all, end_now, live_auction
 from tests.helpers.keys import key
-from tests.helpers.streams import read_stream
+from tests.helpers.streams import sse_events as stream_events
 from tests.helpers.web import HTMX, field_error, login, place, post_form, second_browser, signed_in
 
 
@@ -24,35 +23,10 @@ async def stored_bids(app) -> int:
         return await db.scalar(select(func.count()).select_from(Bid))
 
 
-def parse_events(body: str) -> list[tuple[str, str]]:
-    events = []
-    for block in re.split(r"\r?\n\r?\n", body)[:-1]:  # complete events only
-        name = re.search(r"^event: ?(.*)$", block, re.M)
-        data = "\n".join(m.group(1) for m in re.finditer(r"^data: ?(.*)$", block, re.M))
-        if name:
-            events.append((name.group(1).strip(), data))
-    return events
-
-
 async def sse_events(client, path: str, until, *, during=None, limit: float = 8.0) -> list[tuple[str, str]]:
-    """The server-sent events of ``path`` as (event, data), with the client's cookies, up to the
-    first list of events ``until`` accepts. ``during`` (a coroutine function) runs once the first
-    event has arrived."""
-    first_seen = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def enough(body: bytearray) -> bool:
-        events = parse_events(body.decode())
-        if events:
-            loop.call_soon_threadsafe(first_seen.set)
-        return until(events)
-
-    task = asyncio.ensure_future(read_stream(client, path, enough, limit))
-    if during is not None:
-        await asyncio.wait_for(first_seen.wait(), limit)
-        await during()
-    _, body = await task
-    return parse_events(body.decode())
+    """The server-sent events of ``path`` up to the first list ``until`` accepts (tests.helpers.streams)."""
+    _start, events = await stream_events(client, path, until, during=during, limit=limit)
+    return events
 
 
 async def test_the_bidding_page_shows_the_state_and_asks_visitors_to_sign_in(client, app, members, products):
