@@ -171,6 +171,9 @@ DOWNLOADS: dict[str, str] = {
     "/admin/refunds/export.csv": "text/csv; charset=utf-8",
     "/admin/members/export.csv": "text/csv; charset=utf-8",
 }
+# Pages for a few readers only: their own content type to those readers, an HTML 404 to anyone
+# else (the metrics scrape: a signed-in admin or a scraper with the token).
+READERS_ONLY: dict[str, str] = {"/metrics": "text/plain; version=1.0.0"}
 # Streams (text/event-stream) never end: they are listed, not read here (the live tests read them).
 STREAMS = {
     "/auctions/{auction_id:int}/events",
@@ -230,7 +233,7 @@ def fill(path: str, world: World) -> str:
 
 def page_routes(app) -> list[str]:
     """The GET routes that answer an HTML page (not a stream, a fragment, a file, a download or an API)."""
-    skip = set(NOT_HTML) | set(DOWNLOADS) | STREAMS | FRAGMENTS | ANY_TYPE
+    skip = set(NOT_HTML) | set(DOWNLOADS) | set(READERS_ONLY) | STREAMS | FRAGMENTS | ANY_TYPE
     return [route for route in get_routes(app) if route not in skip]
 
 

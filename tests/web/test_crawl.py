@@ -16,6 +16,7 @@ from tests.helpers.world import (
     DOWNLOADS,
     FRAGMENTS,
     NOT_HTML,
+    READERS_ONLY,
     STREAMS,
     World,
     fill,
@@ -56,6 +57,8 @@ def check(route: str, response: Any, *, fragment_allowed: bool = False) -> str |
         disposition = response.headers.get("content-disposition", "")
         if not (disposition.startswith('attachment; filename="smore-') and body.startswith("\ufeff")):
             return f"answered {status} with {disposition or 'no disposition'} (expected a named CSV file with a BOM)"
+    if route in READERS_ONLY and status < 300:
+        expected = READERS_ONLY[route]
     if not content_type.startswith(expected):
         return f"answered {status} as {content_type or 'no content type'} (expected {expected})"
     if expected == "text/html" and route not in FRAGMENTS and not fragment_allowed and not _title(body):
@@ -81,6 +84,7 @@ OWN_PAGES = {
         "/admin/members/{target_id:int}",
         *[route for route in DOWNLOADS if route.startswith("/admin/")],
         "/admin/ops",
+        *READERS_ONLY,
     ],
 }
 
@@ -118,7 +122,7 @@ async def world(app, members, products) -> World:
 def test_the_route_table_names_real_routes(app):
     """The tables above speak of routes that exist (a renamed route is not skipped silently)."""
     routes = set(get_routes(app))
-    for table in (STREAMS, FRAGMENTS, ANY_TYPE, set(DOWNLOADS), set(KNOWN)):
+    for table in (STREAMS, FRAGMENTS, ANY_TYPE, set(DOWNLOADS), set(READERS_ONLY), set(KNOWN)):
         assert table <= routes, table - routes
     assert (set(NOT_HTML) - {"/favicon.ico"}) <= routes, set(NOT_HTML) - routes
 
