@@ -90,13 +90,20 @@ font: install
 screenshots: install-test chromium catalogs
 	$(BIN)/python -m tests.browser.screenshots $(SCREENSHOTS_ARGS)
 
-# Exit code 5 (no tests collected) counts as failure: an empty suite proves nothing.
+# The suite in two parts: the many fast tests on TEST_WORKERS processes at once (pytest-xdist;
+# each with a database and a Redis database of its own), then the slow and browser tests one at a
+# time (they start servers and browsers and wait on real time: run side by side on two cores they
+# would measure each other). Exit code 5 (no tests collected) counts as failure when neither part
+# found a test: an empty suite proves nothing.
+TEST_WORKERS ?= 2
 test: install-test chromium promtool catalogs
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
-		if [ $$status -eq 5 ]; then echo "no tests were collected"; fi; exit $$status
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not slow and not browser" $(PYTEST_ARGS); fast=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider -m "slow or browser" $(PYTEST_ARGS); slow=$$?; \
+	if [ $$fast -eq 5 ] && [ $$slow -eq 5 ]; then echo "no tests were collected"; exit 5; fi; \
+	for status in $$fast $$slow; do if [ $$status -ne 0 ] && [ $$status -ne 5 ]; then exit $$status; fi; done
 
 # The drop benchmark: needs PostgreSQL and Redis on 127.0.0.1 (override with BENCH_ARGS, e.g.
 # "--postgres postgresql://user@host:5432 --redis redis://host:6379/9"); it drops and recreates the

@@ -28,8 +28,9 @@ HELD + PAID rights = taken, ledger sum = fixed units left, nobody above the limi
 
 After each run of the shop the server's own ``/metrics`` (read with ``METRICS_TOKEN``) is printed:
 its presses by outcome beside the benchmark's counts (they must agree), and its batch sizes.
-``--metrics off`` runs the servers with ``METRICS=0`` (nothing recorded, no ``/metrics``), to measure
-what recording costs on the Buy path.
+``--metrics off`` runs the servers with ``METRICS=0`` (nothing recorded, no ``/metrics``) and
+``--logs off`` with ``LOG_LEVEL=WARNING`` instead of production's JSON lines at INFO, to measure
+what recording and logging cost on the Buy path.
 
 Diagnostics: ``--timeline`` prints the answers per second of each run; ``--profile DIR`` samples each
 worker with py-spy (``pip install py-spy``); ``--only shop|naive|ceiling`` runs some of the three.
@@ -160,6 +161,9 @@ def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str
         "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
         "SANDBOX_GATEWAY": "1",  # test payments through the built-in sandbox gateway
         "METRICS": "1" if args.metrics == "on" else "0",
+        # production's logging (JSON lines, INFO: every request but the Buy presses, which log at
+        # DEBUG), or only warnings
+        **({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"} if args.logs == "on" else {"LOG_LEVEL": "WARNING"}),
         "METRICS_TOKEN": METRICS_TOKEN,
         **more,
     }
@@ -710,8 +714,14 @@ def report(results: list[Result], args: argparse.Namespace, command: str, versio
             f"Load: {args.clients:,} concurrent clients (one keep-alive connection, session and CSRF cookie each, "
             f"taken before the clock starts), all released at once, each pressing Buy {args.presses} times in a row "
             f"with a fresh key (`POST /products/{{id}}/buy`, htmx headers); a {args.units:,}-unit drop, limit 1 per "
-            "member. Servers: `uvicorn <factory> --factory --workers 2` (uvloop, httptools, no access log). "
-            "The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
+            "member. Servers: `uvicorn <factory> --factory --workers 2` (uvloop, httptools; "
+            + ("metrics on, " if args.metrics == "on" else "METRICS=0, ")
+            + (
+                "JSON log lines at INFO, Buy presses' access lines at DEBUG). "
+                if args.logs == "on"
+                else "LOG_LEVEL=WARNING). "
+            )
+            + "The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
             "",
             "| path | attempts | attempts/s | p50 ms | p99 ms | max ms | rights granted | oversold | errors "
             "| HTTP 5xx | DB connections at peak: open / running "
@@ -774,6 +784,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="py-spy each worker during the run; stacks to this folder")
     parser.add_argument("--timeline", action="store_true", help="answers per second of each run, to stderr")
     parser.add_argument("--metrics", choices=["on", "off"], default="on", help="off: the servers run with METRICS=0")
+    parser.add_argument("--logs", choices=["on", "off"], default="on", help="off: the servers log warnings only")
     parser.add_argument("--only", choices=[t.product or "ceiling" for t in TARGETS], action="append", help="debugging")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.drop", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])

@@ -3,6 +3,7 @@ Redis with TEST_REDIS_URL, an app per test and an HTTP client that speaks to it.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
@@ -38,8 +39,20 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
         import asyncpg
 
+        def plain_url(url: str) -> str:
+            return re.sub(r"^postgresql\+asyncpg", "postgresql", normalise_database_url(url))
+
         async def reset() -> None:
-            conn = await asyncpg.connect(re.sub(r"^postgresql\+asyncpg", "postgresql", url))
+            plain = plain_url(url)
+            try:
+                conn = await asyncpg.connect(plain)
+            except asyncpg.InvalidCatalogNameError:  # a pytest -n worker's own database, made once
+                configured = await asyncpg.connect(plain_url(os.environ["TEST_DATABASE_URL"]))
+                try:
+                    await configured.execute(f'CREATE DATABASE "{plain.rsplit("/", 1)[1]}"')
+                finally:
+                    await configured.close()
+                conn = await asyncpg.connect(plain)
             try:
                 await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
             finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from litestar import Litestar
@@ -12,15 +13,51 @@ from sqlalchemy import text
 
 from app.models import Base
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+# Under ``pytest -n`` each worker process ("gw0", "gw1", …) has a database and a Redis database
+# of its own: the configured PostgreSQL database's name with "_gw0" after it (created when
+# missing), and the configured Redis database number minus the worker's number. Pub/sub channels
+# are named after the Redis database (``app.live.hub.channel_prefix``), so workers never hear
+# each other either.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def for_this_worker(database_url: str | None, redis_url: str | None) -> tuple[str | None, str | None]:
+    if not XDIST_WORKER:
+        return database_url, redis_url
+    number = int(XDIST_WORKER.removeprefix("gw"))
+    if database_url:
+        parts = urlsplit(database_url)
+        database_url = urlunsplit(parts._replace(path=f"{parts.path}_{XDIST_WORKER}"))
+    if redis_url:
+        parts = urlsplit(redis_url)
+        first = int(parts.path.strip("/") or 0)
+        if first - number < 0:
+            raise pytest.UsageError(f"TEST_REDIS_URL's database {first} leaves no Redis database for {XDIST_WORKER}")
+        redis_url = urlunsplit(parts._replace(path=f"/{first - number}"))
+    return database_url, redis_url
+
+
+TEST_DATABASE_URL, TEST_REDIS_URL = for_this_worker(
+    os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+)
+
+
+RESTART_SEQUENCES = """
+SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
+WHERE s.relkind = 'S' AND n.nspname = current_schema()
+"""
 
 
 async def _clean(app: Litestar) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with app.state.database.transaction() as db:
         if app.state.database.backend == "postgresql":
-            await db.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # DELETE, children first, and every sequence back to 1: what TRUNCATE … RESTART
+            # IDENTITY does, in about 10 ms instead of 200 (a test's few rows are cheaper to delete
+            # than 33 tables' files to replace), twice per test
+            for name in tables:
+                await db.execute(text(f"DELETE FROM {name}"))
+            await db.execute(text(RESTART_SEQUENCES))
         else:
             # rows refer to each other (category trees); check the keys once everything is gone
             await db.execute(text("PRAGMA defer_foreign_keys = ON"))

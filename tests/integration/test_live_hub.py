@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import timedelta
 
 import pytest
@@ -13,8 +12,9 @@ import pytest
 from app.live.hub import channel_for, channel_prefix, worker_hub
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus
+from tests.helpers.backends import TEST_REDIS_URL
 
-REDIS = os.environ.get("TEST_REDIS_URL")
+REDIS = TEST_REDIS_URL
 
 
 async def test_a_touch_publishes_the_committed_state_once_per_burst(client, app, members, products):

@@ -4,14 +4,13 @@ their limit, an email alone is never refused but slowed down."""
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
 from app.accounts.throttle import LoginLimits, LoginThrottle, MemoryCounter, RedisCounter
-from tests.helpers.backends import memory_and_redis
+from tests.helpers.backends import TEST_REDIS_URL, memory_and_redis
 
-REDIS = os.environ.get("TEST_REDIS_URL")
+REDIS = TEST_REDIS_URL
 LIMITS = LoginLimits(
     failures_per_pair=5,
     failures_per_address=20,
