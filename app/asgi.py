@@ -64,7 +64,7 @@ from app.notifications.controllers import NotificationController
 from app.observability.http import MetricsController, prometheus_config
 from app.observability.logs import RequestLog, configure_logging
 from app.observability.metrics import set_enabled
-from app.observability.tracing import WEB_SERVICE, RouteSpanName, instrument_redis, telemetry_plugin, with_tracing
+from app.observability.tracing import WEB_SERVICE, instrument_redis, request_tracing, with_tracing
 from app.observability.tracing import flush as flush_traces
 from app.orders.controllers import OrderController, PurchasePayController
 from app.orders.seller_pages import SellerOrderController
@@ -271,7 +271,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
     ]
 
 
-def _middleware(settings: Settings) -> list[Any]:
+def _middleware(settings: Settings, tracing: list[Any]) -> list[Any]:
     session_config = RotatingSessionConfig(
         store="sessions",
         max_age=settings.session_max_age,
@@ -282,7 +282,7 @@ def _middleware(settings: Settings) -> list[Any]:
     )
     return [
         *([prometheus_config().middleware] if settings.metrics else []),  # outermost: times all of it
-        *([RouteSpanName] if settings.tracer_provider is not None else []),  # the request's span, by its route
+        *tracing,  # the request's span named by its route, or an upstream trace carried on
         InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(
@@ -321,12 +321,13 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     _live(state, channels, template_config)
     state["services"] = build_services(state)  # built once; controllers take ``services``
     lifecycle = _Lifecycle(state, stores)
+    tracing_middleware, tracing_plugins = request_tracing(settings)
     app = Litestar(
         route_handlers=_route_handlers(settings),
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, tracing_middleware),
         template_config=template_config,
-        plugins=[HTMXPlugin(), channels, telemetry_plugin(settings)],
+        plugins=[HTMXPlugin(), channels, *tracing_plugins],
         stores=stores,
         state=state,
         before_request=_load_member,

@@ -9,8 +9,8 @@ variables, the provider ``OTEL_TRACES_SAMPLER``, the resource ``OTEL_SERVICE_NAM
 ``OTEL_RESOURCE_ATTRIBUTES``), and the provider travels in ``Settings.tracer_provider`` to every part
 that makes spans. Tests give a provider of their own (an in-memory exporter), as many as they build
 apps. Without an endpoint there is no provider: every tracer is the OpenTelemetry API's no-op, the
-database, Redis and HTTP clients are not instrumented at all, and the request middleware only
-carries a context that came in with the request (an upstream proxy's ``traceparent``)."""
+database, Redis and HTTP clients are not instrumented at all, and a small middleware only carries
+a context that came in with the request (an upstream proxy's ``traceparent``)."""
 
 from __future__ import annotations
 
@@ -111,6 +111,37 @@ def continuing(carrier: Mapping[str, str] | None) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- instrumentation
+
+
+_W3C_HEADERS = (b"traceparent", b"tracestate")
+
+
+class UpstreamTrace:
+    """Tracing off: a request that came with a ``traceparent`` (an upstream proxy's) runs in that
+    trace, so the work it queues carries it on; any other request passes untouched. Written by hand
+    instead of keeping Litestar's OpenTelemetry middleware for this: with no provider that
+    middleware still builds a non-recording span, its attributes and a wrapped ``send`` for every
+    request, about a fifth of a Buy press's time in the web process."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        carrier = {
+            key.decode("latin-1"): value.decode("latin-1")
+            for key, value in scope.get("headers", ())
+            if key in _W3C_HEADERS
+        }
+        with continuing(carrier):
+            await self.app(scope, receive, send)
+
+
+def request_tracing(settings: Settings) -> tuple[list[Any], list[OpenTelemetryPlugin]]:
+    """The app's tracing: (middleware, plugins). With a provider, Litestar's plugin (a span per
+    request) and the span's naming by route; without, only ``UpstreamTrace``."""
+    if settings.tracer_provider is None:
+        return [UpstreamTrace], []
+    return [RouteSpanName], [telemetry_plugin(settings)]
 
 
 def telemetry_plugin(settings: Settings) -> OpenTelemetryPlugin:
