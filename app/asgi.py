@@ -47,7 +47,6 @@ from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
 from app.catalog.popularity import ViewCounter
 from app.core.scheduling import Jobs
-from app.core.shared_secret import with_shared_secret
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import gate_for
@@ -159,7 +158,7 @@ def _live(state: State, channels: ChannelsPlugin, template_config: Any) -> None:
     )
     state["live"] = hubs["product"]
     state["hubs"] = hubs
-    state["streams"] = LiveStreams(channels, state["settings"].sse_heartbeat_seconds)
+    state["streams"] = LiveStreams(channels)
     streams: LiveStreams = state["streams"]
     state["heartbeat"] = HeartbeatPublisher(
         state["settings"], lambda: this_process("web", database.engine, streams.open_count)
@@ -310,7 +309,6 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
     settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
-    settings = with_shared_secret(settings)  # PostgreSQL without SECRET_KEY: the one all hosts share
     configure_logging(settings)  # once per process: every record, the libraries' too, in one format
     set_enabled(settings.metrics)
     database = Database(settings, scheduler=jobs.scheduler)
