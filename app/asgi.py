@@ -45,6 +45,8 @@ from app.auctions.controllers import (
 )
 from app.background import BackgroundJobs
 from app.catalog.controllers import AdminCategoryController, CategoryController, ProductController
+from app.catalog.picture_pages import picture
+from app.catalog.pictures import pictures_for
 from app.catalog.popularity import ViewCounter
 from app.core.scheduling import Jobs
 from app.db import Database, TransactionMiddleware, provide_db_session
@@ -261,7 +263,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         SearchController,
         ProductController,
         create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], name="static"),
-        create_static_files_router(path="/uploads", directories=[settings.uploads_path], name="uploads"),
+        picture,  # /uploads/{name}: from the picture storage (app/catalog/pictures.py)
         # The gateway's webhook, when it signs them; the sandbox payment gateway (embedded default
         # or SANDBOX_GATEWAY=1); production talks to the real gateway.
         *([payment_webhook] if settings.payment_webhook_secret else []),
@@ -309,6 +311,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
     settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
+    pictures_for(settings)  # a picture storage that cannot work stops the start (S3 without obstore, say)
     configure_logging(settings)  # once per process: every record, the libraries' too, in one format
     set_enabled(settings.metrics)
     database = Database(settings, scheduler=jobs.scheduler)

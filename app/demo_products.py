@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auctions.service import open_for_product
 from app.catalog.images import Upload, process_image, store
+from app.catalog.pictures import pictures_for
 from app.catalog.transitions import product_changed
 from app.db import add_once
 from app.drops.stock import ledger_entry
@@ -328,7 +329,7 @@ async def seed_products(db: AsyncSession, settings: Settings, seller: Member, sh
         uploads = [
             process_image(Upload(f"demo{i}.png", picture(demo.colour, demo.name, i * 40)), 10**7) for i in (0, 1)
         ]
-        for position, stored in enumerate(store(settings.uploads_path, uploads)):
+        for position, stored in enumerate(await store(db, pictures_for(settings), uploads)):
             db.add(ProductImage(product_id=product.id, position=position, **stored.row_values()))
         db.add(ProductStatusChange(product_id=product.id, from_status=None, to_status=demo.status, reason="demo data"))
         await _demo_stock(db, product, shopper, now)

@@ -137,6 +137,17 @@ class Settings:
     # Uploaded product images and the Whoosh search index live here (default: under var/).
     upload_dir: Path | None = env_var(None)  # noqa: RUF009  (env_var returns a dataclasses.field)
     search_dir: Path | None = env_var(None)  # noqa: RUF009
+    # Where picture bytes live (``app/catalog/pictures.py``): "local" (the uploads folder, one host
+    # only), "database" (a table, every host serves every picture) or "s3"; None: "s3" when
+    # S3_BUCKET is set, else "database" on PostgreSQL and "local" on SQLite. An S3-compatible bucket
+    # is reached with the obstore package (S3_ENDPOINT_URL for a non-AWS service).
+    picture_storage: str | None = env_var(None)
+    s3_bucket: str | None = env_var(None)
+    s3_endpoint_url: str | None = env_var(None)
+    s3_region: str | None = env_var(None)
+    s3_access_key_id: str | None = env_var(None)
+    s3_secret_access_key: str | None = env_var(None)
+    s3_prefix: str | None = env_var(None)
     max_image_bytes: int = 5 * 1024 * 1024
     max_images: int = 5
     # The outbox relay polls this often (seconds) besides being woken after each commit.

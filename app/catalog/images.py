@@ -1,10 +1,11 @@
 """Product pictures: checked by their content (never by name or declared type), re-encoded (which
 drops metadata such as GPS tags and anything smuggled after the picture data), thumbnailed, and
-written atomically under the uploads folder.
+put into the picture storage under the hash of their bytes.
 
-Checking and encoding happen in memory for every picture of a form before any file is written,
-so a refused form leaves nothing behind. Files written in a transaction that then rolls back are
-removed; files of removed pictures are deleted only once the removal is committed.
+Checking and encoding happen in memory for every picture of a form before anything is stored,
+so a refused form leaves nothing behind. What is stored follows the database transaction
+(``app/catalog/pictures.py``): a rollback leaves no new picture, removed pictures go only once the
+removal is committed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.pictures import PictureStorage, content_stem, picture_names
 from app.core.i18n import _
-from app.db import after_commit, after_rollback
 
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 20_000
@@ -200,48 +200,16 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def files_of(directory: Path, stem: str, extension: str) -> list[Path]:
-    return [directory / f"{stem}.{extension}", directory / f"{stem}_thumb.webp"]
-
-
-def store(directory: Path, images: Iterable[ProcessedImage]) -> list[StoredImage]:
-    """Write each picture and its thumbnail; on failure remove what this call wrote."""
-    directory.mkdir(parents=True, exist_ok=True)
+async def store(db: AsyncSession, storage: PictureStorage, images: Iterable[ProcessedImage]) -> list[StoredImage]:
+    """Put each picture and its thumbnail into ``storage`` under its content name, as part of the
+    transaction of ``db`` (``app/catalog/pictures.py`` says how each storage keeps to it)."""
     stored: list[StoredImage] = []
-    try:
-        for image in images:
-            stem = uuid.uuid4().hex
-            main, thumb = files_of(directory, stem, image.extension)
-            write_atomically(main, image.data)
-            stored.append(
-                StoredImage(stem, image.extension, image.content_type, image.width, image.height, len(image.data))
-            )
-            write_atomically(thumb, image.thumb)
-    except BaseException:
-        remove_files(p for s in stored for p in files_of(directory, s.stem, s.extension))
-        raise
+    for image in images:
+        stem = content_stem(image.data)
+        main, thumb = picture_names(stem, image.extension)
+        await storage.put(db, main, image.data)
+        await storage.put(db, thumb, image.thumb)
+        stored.append(
+            StoredImage(stem, image.extension, image.content_type, image.width, image.height, len(image.data))
+        )
     return stored
-
-
-def remove_files(paths: Iterable[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-# -- tying files to the database transaction ----------------------------------------------------
-
-
-def track_new_files(db: AsyncSession, paths: Iterable[Path]) -> None:
-    """Remove these files if the transaction rolls back."""
-    written = list(paths)
-    after_rollback(db, lambda: remove_files(written))
-
-
-def delete_after_commit(db: AsyncSession, paths: Iterable[Path]) -> None:
-    """Remove these files once the transaction commits (never before: a rollback keeps the rows)."""
-    doomed = list(paths)
-
-    async def remove() -> None:
-        remove_files(doomed)
-
-    after_commit(db, remove)

@@ -11,8 +11,9 @@ import anyio.to_thread
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import images, lifecycle, product_rules
+from app.catalog import images, lifecycle, pictures, product_rules
 from app.catalog import rules as category_rules
+from app.catalog.pictures import pictures_for
 from app.catalog.service import CategoryService
 from app.catalog.transitions import product_changed, set_committed, transition
 from app.core.errors import DomainError, FormInvalid, NotFound
@@ -114,10 +115,8 @@ class ProductService:
         for key, value in changes.items():
             set_committed(product, key, value)
         gone = [img for img in product.images if img.id in removing]
-        images.delete_after_commit(
-            self.db, [p for img in gone for p in images.files_of(self.settings.uploads_path, img.stem, img.extension)]
-        )
         await self._attach(product, processed, keep=keep)
+        await self._forget(gone)
         await product_changed(self.db, product)
         return product
 
@@ -201,12 +200,19 @@ class ProductService:
         return values, processed
 
     async def _attach(self, product: Product, processed: list[images.ProcessedImage], keep: list[ProductImage]) -> None:
-        """Write the new pictures' files and rows; drop the rows not kept; renumber."""
-        stored = await anyio.to_thread.run_sync(images.store, self.settings.uploads_path, processed)
-        images.track_new_files(
-            self.db, [p for s in stored for p in images.files_of(self.settings.uploads_path, s.stem, s.extension)]
-        )
+        """Store the new pictures and write their rows; drop the rows not kept; renumber."""
+        stored = await images.store(self.db, pictures_for(self.settings), processed)
         product.images = [*keep, *(ProductImage(**s.row_values()) for s in stored)]
         for position, image in enumerate(product.images):
             image.position = position
         await self.db.flush()
+
+    async def _forget(self, gone: list[ProductImage]) -> None:
+        """Delete the stored pictures of removed rows that no row uses any more (a stem is the
+        picture's hash, so another product, or this one again, may show the same picture)."""
+        stems = {img.stem for img in gone}
+        if not stems:
+            return
+        used = set((await self.db.execute(select(ProductImage.stem).where(ProductImage.stem.in_(stems)))).scalars())
+        names = [n for img in gone if img.stem not in used for n in pictures.picture_names(img.stem, img.extension)]
+        await pictures_for(self.settings).delete(self.db, names)

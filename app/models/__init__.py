@@ -12,7 +12,15 @@ from app.models.auctions import (
     StandingBid,
 )
 from app.models.base import Base, utcnow
-from app.models.catalog import Category, Product, ProductDailyStats, ProductImage, ProductStatus, ProductStatusChange
+from app.models.catalog import (
+    Category,
+    Product,
+    ProductDailyStats,
+    ProductImage,
+    ProductStatus,
+    ProductStatusChange,
+    StoredPicture,
+)
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from app.models.mail import OutgoingMail
@@ -87,5 +95,6 @@ __all__ = [
     "StatusChange",
     "StockEntry",
     "StockReason",
+    "StoredPicture",
     "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, StatusHistory, TimestampMixin, UpdatedAtMixin, Won, in_range, positive
@@ -84,14 +84,16 @@ class Product(UpdatedAtMixin, Base):
 
 
 class ProductImage(TimestampMixin, Base):
-    """An uploaded picture: ``{stem}.{ext}`` and ``{stem}_thumb.webp`` under the uploads folder."""
+    """An uploaded picture: ``{stem}.{ext}`` and ``{stem}_thumb.webp`` in the picture storage
+    (``app/catalog/pictures.py``). The stem is the SHA-256 of the stored picture's bytes (older rows
+    have a random hex stem), so the same picture uploaded twice is stored once and rows may share it."""
 
     __tablename__ = "product_images"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
-    stem: Mapped[str] = mapped_column(String(64), unique=True)
+    stem: Mapped[str] = mapped_column(String(64), index=True)
     extension: Mapped[str] = mapped_column(String(8))
     content_type: Mapped[str] = mapped_column(String(32))
     width: Mapped[int]
@@ -107,6 +109,16 @@ class ProductImage(TimestampMixin, Base):
     @property
     def thumb_url(self) -> str:
         return f"/uploads/{self.stem}_thumb.webp"
+
+
+class StoredPicture(TimestampMixin, Base):
+    """A picture's bytes kept in the database (``PICTURE_STORAGE=database``), so every web host
+    serves every picture; ``name`` is the file name of the URL (``{sha256}.png``, ``…_thumb.webp``)."""
+
+    __tablename__ = "stored_pictures"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ProductStatusChange(StatusHistory, Base):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.demo_products import DEMO_PRODUCTS, LABEL_FONT, label_font, picture, wrap
 from app.models.catalog import Product, ProductImage
 from app.seed import seed
+from tests.helpers.pictures import stored_bytes
 
 KOREAN = next(d for d in DEMO_PRODUCTS if d.name.startswith("한정판피규어세트"))
 
@@ -104,7 +105,8 @@ async def test_a_seeded_korean_label_is_drawn_in_smore_sans(app, settings):
             .first()
         )
     assert first is not None
-    stored = (settings.uploads_path / f"{first.stem}.{first.extension}").read_bytes()
+    stored = await stored_bytes(app, f"{first.stem}.{first.extension}")
+    assert stored is not None
 
     label = band(stored)
     assert white_pixels(label) > 1_000  # the label is there, and large

@@ -3,6 +3,7 @@ database transaction (a rollback removes new files, removed pictures go only aft
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import timedelta
 from pathlib import Path
@@ -13,18 +14,22 @@ from sqlalchemy import func, select
 
 from app.catalog import images
 from app.catalog.images import ImageRejected, Upload, process_image
+from app.catalog.pictures import FolderPictures, picture_names, pictures_for
 from app.catalog.product_rules import to_local_input
 from app.catalog.product_service import ProductService
 from app.core.errors import FormInvalid
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage
+from tests.helpers.pictures import stored_pictures
 
 MAX = 5 * 1024 * 1024
 
 
-def picture(fmt: str = "PNG", size: tuple[int, int] = (800, 600), mode: str = "RGB", **save: object) -> bytes:
+def picture(
+    fmt: str = "PNG", size: tuple[int, int] = (800, 600), mode: str = "RGB", colour: str = "teal", **save: object
+) -> bytes:
     out = io.BytesIO()
-    Image.new(mode, size, "teal").save(out, format=fmt, **save)
+    Image.new(mode, size, colour).save(out, format=fmt, **save)
     return out.getvalue()
 
 
@@ -48,17 +53,19 @@ def files_in(directory: Path) -> list[str]:
     ("fmt", "ext", "ctype"),
     [("JPEG", "jpg", "image/jpeg"), ("PNG", "png", "image/png"), ("WEBP", "webp", "image/webp")],
 )
-def test_accepted_formats_are_stored_with_a_thumbnail(tmp_path, fmt, ext, ctype):
+async def test_accepted_formats_are_stored_with_a_thumbnail(app, tmp_path, fmt, ext, ctype):
     processed = process_image(Upload("whatever.bin", picture(fmt, (1600, 900))), MAX)
-    [stored] = images.store(tmp_path, [processed])
+    async with app.state.database.transaction() as db:
+        [stored] = await images.store(db, FolderPictures(tmp_path / "pics"), [processed])
     assert (stored.extension, stored.content_type, stored.width, stored.height) == (ext, ctype, 1600, 900)
-    main, thumb = images.files_of(tmp_path, stored.stem, stored.extension)
+    assert stored.stem == hashlib.sha256(processed.data).hexdigest()  # named by its content
+    main, thumb = (tmp_path / "pics" / name for name in picture_names(stored.stem, stored.extension))
     with Image.open(main) as img:
         assert img.format == fmt and img.size == (1600, 900)
     with Image.open(thumb) as img:
         assert img.format == "WEBP" and img.size == (400, 225)
     assert stored.size_bytes == main.stat().st_size
-    assert files_in(tmp_path) == sorted([main.name, thumb.name])  # no temporary files left
+    assert files_in(tmp_path / "pics") == sorted([main.name, thumb.name])  # no temporary files left
 
 
 def test_metadata_is_dropped_and_orientation_applied(tmp_path):
@@ -103,18 +110,20 @@ def test_long_and_path_like_names_are_shortened_in_messages():
 async def test_a_rolled_back_transaction_leaves_no_files(app, members, products):
     seller = await members.seller()
     category = await products.category()
-    uploads = app.state.settings.uploads_path
     session = app.state.database.sessionmaker()
     try:
         service = ProductService(session, app.state.settings)
         product = await service.create_draft(
             seller, form(category.id), [Upload("a.png", picture()), Upload("b.jpg", picture("JPEG"))]
         )
-        assert len(product.images) == 2 and len(files_in(uploads)) == 4
+        assert len(product.images) == 2
+        storage = pictures_for(app.state.settings)  # in the transaction, seen from inside it
+        for img in product.images:
+            assert all([await storage.exists(session, n) for n in picture_names(img.stem, img.extension)])
         await session.rollback()
     finally:
         await session.close()
-    assert files_in(uploads) == []
+    assert await stored_pictures(app) == []
     async with app.state.database.transaction() as db:
         assert (await db.execute(select(func.count(Product.id)))).scalar_one() == 0
 
@@ -128,33 +137,32 @@ async def test_a_refused_form_writes_no_file(app, members, products):
                 seller, form(category.id), [Upload("ok.png", picture()), Upload("bad.gif", picture("GIF"))]
             )
     assert "bad.gif" in caught.value.errors["images"] and "ok.png" not in caught.value.errors["images"]
-    assert files_in(app.state.settings.uploads_path) == []
+    assert await stored_pictures(app) == []
 
 
 async def test_removed_pictures_lose_their_files_only_after_commit(app, members, products):
     seller = await members.seller()
     category = await products.category()
-    uploads = app.state.settings.uploads_path
     async with app.state.database.transaction() as db:
         product = await ProductService(db, app.state.settings).create_draft(
-            seller, form(category.id), [Upload("a.png", picture()), Upload("b.png", picture())]
+            seller, form(category.id), [Upload("a.png", picture()), Upload("b.png", picture(colour="navy"))]
         )
         first, second = product.images
     # a removal that is rolled back keeps the files
     session = app.state.database.sessionmaker()
     try:
         await ProductService(session, app.state.settings).update(seller, product.id, form(category.id), [], [first.id])
-        assert len(files_in(uploads)) == 4
+        assert len(await stored_pictures(app)) == 4
         await session.rollback()
     finally:
         await session.close()
-    assert len(files_in(uploads)) == 4
+    assert len(await stored_pictures(app)) == 4
     async with app.state.database.transaction() as db:
         updated = await ProductService(db, app.state.settings).update(
             seller, product.id, form(category.id), [Upload("c.webp", picture("WEBP"))], [first.id]
         )
         assert [img.position for img in updated.images] == [0, 1]
-    names = files_in(uploads)
+    names = await stored_pictures(app)
     assert f"{first.stem}.png" not in names and f"{first.stem}_thumb.webp" not in names
     assert f"{second.stem}.png" in names and len(names) == 4
     async with app.state.database.transaction() as db:

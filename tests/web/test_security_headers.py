@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from app.settings import PROJECT_ROOT
 from tasks.web import create_app
 from tests.helpers.orders import open_checkout
+from tests.helpers.pictures import put_picture
 from tests.helpers.web import login
 
 BASE_HEADERS = {
@@ -64,9 +65,10 @@ async def test_static_files_errors_and_redirects_get_the_headers_too(client, url
     assert_hardened(response)
 
 
-async def test_uploads_get_the_headers(client, settings):
-    (settings.uploads_path / "picture.jpg").write_bytes(b"\xff\xd8\xff\xe0 not much of a picture")
-    response = await client.get("/uploads/picture.jpg")
+async def test_uploads_get_the_headers(client, app):
+    name = "ab" * 32 + ".jpg"
+    await put_picture(app, name, b"\xff\xd8\xff\xe0 not much of a picture")
+    response = await client.get(f"/uploads/{name}")
     assert response.status_code == 200 and response.content.startswith(b"\xff\xd8")
     assert_hardened(response)
     assert_hardened(await client.get("/uploads/missing.jpg"))

@@ -3,6 +3,7 @@ every bad input gets a clear message, never a 500, and changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import timedelta
 
@@ -16,19 +17,22 @@ from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage, ProductStatus, ProductStatusChange
 from app.models.events import OutboxEvent
 from tests.helpers.forms import REFUSAL_ARGS, refusals
+from tests.helpers.pictures import stored_pictures
 from tests.helpers.web import field_error, login, post_form
 
 MB = 1024 * 1024
 
 
-def picture(fmt: str = "PNG", size: tuple[int, int] = (640, 480)) -> bytes:
+def picture(fmt: str = "PNG", size: tuple[int, int] = (640, 480), colour: object = "orange") -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, "orange").save(out, format=fmt)
+    Image.new("RGB", size, colour).save(out, format=fmt)  # type: ignore[arg-type]
     return out.getvalue()
 
 
 def png(name: str = "photo.png", data: bytes | None = None) -> tuple[str, tuple[str, bytes, str]]:
-    return ("images", (name, data if data is not None else picture(), "image/png"))
+    # Each name its own colour: pictures are stored by content, so equal pictures are stored once.
+    colour = tuple(hashlib.sha256(name.encode()).digest()[:3])
+    return ("images", (name, data if data is not None else picture(colour=colour), "image/png"))
 
 
 def good_form(category_id: int, /, **override: str) -> dict[str, str]:
@@ -56,11 +60,6 @@ async def rows(app: Litestar, model: type) -> list:
 async def count(app: Litestar, model: type) -> int:
     async with app.state.database.transaction() as db:
         return (await db.execute(select(func.count(model.id)))).scalar_one()
-
-
-def uploaded_files(app: Litestar) -> list[str]:
-    folder = app.state.settings.uploads_path
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 async def followed(client, response) -> str:
@@ -104,7 +103,7 @@ async def test_create_a_draft_with_two_pictures(client, app, seller, category):
     assert product.auction_start_price == 100_000 and product.auction_increment == 5_000
     assert product.description == "Hand thrown.\nNumbered <b>edition</b>."
     assert [img.extension for img in product.images] == ["png", "jpg"]
-    assert len(uploaded_files(app)) == 4
+    assert len(await stored_pictures(app)) == 4
     for img in product.images:
         for url in (img.url, img.thumb_url):
             served = await client.get(url)
@@ -196,7 +195,7 @@ async def test_bad_fields_are_refused_next_to_the_field(client, app, seller, cat
     if field != "list_price":
         assert 'value="120,000"' in r.text
     assert await count(app, Product) == 0 and await count(app, ProductImage) == 0
-    assert uploaded_files(app) == []
+    assert await stored_pictures(app) == []
 
 
 @pytest.mark.parametrize(
@@ -216,7 +215,7 @@ async def test_bad_pictures_are_refused_and_nothing_is_written(client, app, sell
     assert r.status_code == 422
     assert message in field_error(r.text, "images")
     assert await count(app, Product) == 0 and await count(app, ProductImage) == 0
-    assert uploaded_files(app) == []
+    assert await stored_pictures(app) == []
 
 
 async def test_pictures_beyond_five_in_all_are_refused_on_edit(client, app, seller, category):
@@ -228,7 +227,7 @@ async def test_pictures_beyond_five_in_all_are_refused_on_edit(client, app, sell
     assert r.status_code == 422
     assert "keeps 4, so add at most 1 more" in field_error(r.text, "images")
     [unchanged] = await rows(app, Product)
-    assert unchanged.name == "Moon jar" and len(unchanged.images) == 4 and len(uploaded_files(app)) == 8
+    assert unchanged.name == "Moon jar" and len(unchanged.images) == 4 and len(await stored_pictures(app)) == 8
 
 
 async def test_another_sellers_product_is_not_found(client, app, members, seller, category, products):
@@ -249,7 +248,7 @@ async def test_another_sellers_product_is_not_found(client, app, members, seller
         assert r.status_code == 404, url
     [untouched] = await rows(app, Product)
     assert untouched.name != "Stolen" and untouched.status is ProductStatus.DRAFT and untouched.images == []
-    assert uploaded_files(app) == [] and await rows(app, ProductStatusChange) == []
+    assert await stored_pictures(app) == [] and await rows(app, ProductStatusChange) == []
     listing = await client.get("/seller/products")
     assert f'id="product-{theirs.id}"' not in listing.text
 
@@ -271,7 +270,7 @@ async def test_edits_after_the_sale_started_are_refused(client, app, seller, cat
     r = await post_form(client, f"/seller/products/{product.id}/cancel")
     assert "be cancelled" in await followed(client, r)
     [unchanged] = await rows(app, Product)
-    assert unchanged.list_price == 50_000 and unchanged.images == [] and uploaded_files(app) == []
+    assert unchanged.list_price == 50_000 and unchanged.images == [] and await stored_pictures(app) == []
     # nothing the seller sent moved it; a due scheduled sale may only have opened on its own meanwhile
     changes = [(c.from_status, c.to_status) for c in await rows(app, ProductStatusChange)]
     if started["status"] is ProductStatus.SCHEDULED and unchanged.status is ProductStatus.ON_SALE:
@@ -317,10 +316,10 @@ async def test_shoppers_are_refused_and_visitors_sent_to_sign_in(client, app, me
         assert (await client.get(url)).status_code == 403
     r = await post_form(client, "/seller/products", good_form(category.id), files=[png()])
     assert r.status_code == 403
-    assert await count(app, Product) == 0 and uploaded_files(app) == []
+    assert await count(app, Product) == 0 and await stored_pictures(app) == []
 
 
 async def test_a_form_over_32_mb_is_refused_as_too_large(client, app, seller, category):
     r = await post_form(client, "/seller/products", good_form(category.id), files=[png("a.png", b"\0" * (33 * MB))])
     assert r.status_code == 413 and "Too large" in r.text
-    assert await count(app, Product) == 0 and uploaded_files(app) == []
+    assert await count(app, Product) == 0 and await stored_pictures(app) == []

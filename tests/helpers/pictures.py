@@ -1,0 +1,30 @@
+"""What the app's picture storage holds, whichever storage its settings choose (the folder on
+SQLite, the database table on PostgreSQL unless a test says otherwise)."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from sqlalchemy import select
+
+from app.catalog.pictures import FolderPictures, pictures_for
+from app.models.catalog import StoredPicture
+
+
+async def stored_pictures(app: Litestar) -> list[str]:
+    """The names stored, sorted (in the folder: every file, temporary ones too)."""
+    storage = pictures_for(app.state.settings)
+    if isinstance(storage, FolderPictures):
+        folder = storage.directory
+        return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    async with app.state.database.transaction() as db:
+        return sorted((await db.execute(select(StoredPicture.name))).scalars())
+
+
+async def stored_bytes(app: Litestar, name: str) -> bytes | None:
+    async with app.state.database.transaction() as db:
+        return await pictures_for(app.state.settings).get(db, name)
+
+
+async def put_picture(app: Litestar, name: str, data: bytes) -> None:
+    async with app.state.database.transaction() as db:
+        await pictures_for(app.state.settings).put(db, name, data)
