@@ -3,6 +3,7 @@ then time a mix of queries through the same code the web page uses (``parse_para
 
     .venv/bin/python -m bench.search                       # print the Markdown table
     .venv/bin/python -m bench.search --write docs/BENCHMARKS.md
+    .venv/bin/python -m bench.search --postgres postgresql://…/smore_bench_search --write docs/BENCHMARKS.md
 
 No database: documents are built with ``app.search.documents.to_document`` from unsaved products.
 Goal: query p99 under 50 ms on 20,000 products.
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=3_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--write", type=Path, help="replace the search section of this Markdown file")
+    parser.add_argument("--postgres", metavar="URL", help="also measure PostgreSQL's search in this (emptied) database")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.search", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     with tempfile.TemporaryDirectory(prefix="smore-bench-search-") as tmp:
@@ -230,6 +232,15 @@ def main(argv: list[str] | None = None) -> None:
         writes = incremental(index, args.products, args.seed)
         index.close()
     body = report(args.products, index_seconds, size_mb, timings, writes, command)
+    if args.postgres:
+        import asyncio
+
+        from bench import search_pg
+
+        load_seconds, pg_timings, pg_writes = asyncio.run(
+            search_pg.run(args.postgres, args.products, args.queries, args.seed)
+        )
+        body += "\n" + search_pg.report(args.products, load_seconds, timings, pg_timings, pg_writes)
     print(body)
     if args.write:
         write_section(args.write, "search.py", "Search", body)

@@ -17,7 +17,8 @@ class SearchIndexing(Middleware):
         self.indexer: SearchIndexer | None = None
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
-        if self.indexer is None:
+        # On PostgreSQL search reads the database itself: there is no Whoosh index to feed.
+        if self.indexer is None and self.settings.is_sqlite:
             self.indexer = SearchIndexer(self.settings)
             self.indexer.start()
 

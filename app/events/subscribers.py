@@ -7,4 +7,5 @@ import app.drops.reactions
 import app.events.publishers
 import app.orders.reactions
 import app.payments.reactions
-import app.search.indexer  # noqa: F401
+import app.search.indexer
+import app.search.pg_rows  # noqa: F401  (keeps product_search current on PostgreSQL)

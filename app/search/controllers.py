@@ -15,9 +15,8 @@ from app.catalog import rules as category_rules
 from app.catalog.lifecycle import LABELS, PUBLIC_STATUSES
 from app.catalog.service import CategoryService
 from app.models.catalog import ProductStatus
-from app.search.index import close_index, get_index
+from app.search.backend import search_backend
 from app.search.query import MAX_CHARS, SORTS, parse_params
-from app.search.service import search_products
 from app.web.pagination import wanted
 from app.web.params import AppServices, DbSession, Query
 from app.web.templating import page as render
@@ -47,8 +46,7 @@ class SearchController(Controller):
         params = parse_params(
             q, category, status, min_price, max_price, sort, categories=frozenset(o[0] for o in options)
         )
-        index = get_index(services.settings.search_path)
-        results = await search_products(db, index, params, *wanted(request, page))
+        results = await search_backend(services.settings).search(db, params, *wanted(request, page))
         context: dict[str, Any] = {
             "params": params,
             "results": results,
@@ -76,9 +74,10 @@ def canonical_url(query: dict[str, str], page: int = 1) -> str:
 
 
 def open_search_index(app: Litestar) -> None:
-    """Start-up hook: the index directory exists and the index is open before the first event."""
-    get_index(app.state.settings.search_path)
+    """Start-up hook: on SQLite the Whoosh index directory exists and the index is open before the
+    first event (on PostgreSQL there is nothing to open)."""
+    search_backend(app.state.settings).open()
 
 
 def close_search_index(app: Litestar) -> None:
-    close_index(app.state.settings.search_path)
+    search_backend(app.state.settings).close()

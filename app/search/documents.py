@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -114,6 +114,10 @@ async def product_documents(db: AsyncSession, product_ids: Collection[int]) -> d
             None if product is None else to_document(product, categories, sellers.get(product.seller_id, ""))
         )
     return docs
+
+
+def public_count() -> Select[int]:
+    return select(func.count()).select_from(Product).where(Product.status.in_(PUBLIC_STATUSES))
 
 
 async def all_documents(db: AsyncSession, batch: int = 1000) -> AsyncIterator[dict[str, Any]]:

@@ -61,7 +61,8 @@ async def mark_for_indexing(db: AsyncSession, *product_ids: int) -> None:
 
 @on(Topic.PRODUCT_STATUS_CHANGED, Topic.PRODUCT_CHANGED, name="search.index")
 async def index_product(db: AsyncSession, event: OutboxEvent) -> None:
-    if event.aggregate_type == "product":
+    # On PostgreSQL the product's own transaction already wrote its search row (``pg_rows``).
+    if event.aggregate_type == "product" and db.get_bind().dialect.name != "postgresql":
         await mark_for_indexing(db, event.aggregate_id)
 
 

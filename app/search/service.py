@@ -90,7 +90,14 @@ async def search_products(
     db: AsyncSession, index: SearchIndex, params: SearchParams, page: int = 1, size: int = 20
 ) -> Page[ProductHit]:
     found = await asyncio.to_thread(search, index, params, page, size)
-    ids = [int(hit["id"]) for hit in found.items]
+    items = await load_hits(db, [(int(hit["id"]), hit.get("category", "")) for hit in found.items])
+    return Page(items=items, number=found.number, size=found.size, total=found.total, params=found.params)
+
+
+async def load_hits(db: AsyncSession, found: list[tuple[int, str]]) -> list[ProductHit]:
+    """The page's products (with their category paths) in the order found, dropping any that
+    stopped being public since the search saw them."""
+    ids = [product_id for product_id, _category in found]
     products: dict[int, Product] = {}
     sellers: dict[int, str] = {}
     if ids:
@@ -100,9 +107,8 @@ async def search_products(
         if seller_ids:
             rows = await db.execute(select(Member.id, Member.display_name).where(Member.id.in_(seller_ids)))
             sellers = {member_id: name for member_id, name in rows.all()}
-    items = [
-        ProductHit(products[i], sellers.get(products[i].seller_id, ""), hit.get("category", ""))
-        for i, hit in zip(ids, found.items, strict=True)
+    return [
+        ProductHit(products[i], sellers.get(products[i].seller_id, ""), category)
+        for i, category in found
         if i in products
     ]
-    return Page(items=items, number=found.number, size=found.size, total=found.total, params=found.params)

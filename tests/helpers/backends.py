@@ -84,3 +84,10 @@ def memory_and_redis() -> list[object]:
         pytest.param("redis", id="redis", marks=pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL unset"))
     )
     return params
+
+
+# Whoosh is the search on SQLite only: tests of the index itself do not apply on PostgreSQL.
+whoosh_only = pytest.mark.skipif(
+    bool(TEST_DATABASE_URL), reason="the Whoosh index is SQLite's search; PostgreSQL searches product_search"
+)
+postgres_only = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL unset")

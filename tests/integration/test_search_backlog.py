@@ -31,8 +31,9 @@ from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, ProductStatusChange
 from app.models.events import InboxEntry, OutboxEvent
 from app.search.index import get_index
+from tests.helpers.backends import whoosh_only
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, whoosh_only]
 ROOT = Path(__file__).resolve().parents[2]
 BACKLOG = 500
 STARTS_IN = 2.5  # seconds from the import's commit to the sale's start

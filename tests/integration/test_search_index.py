@@ -20,6 +20,9 @@ from app.search.index import SearchIndex, get_index
 from app.search.query import parse_params
 from app.search.rebuild import rebuild
 from app.search.service import search
+from tests.helpers.backends import whoosh_only
+
+pytestmark = whoosh_only
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 CATEGORIES = {

@@ -17,6 +17,9 @@ from app.models.search import SearchPending
 from app.search.index import get_index
 from app.search.indexer import index_pending, mark_for_indexing
 from app.search.indexer_thread import SearchIndexer
+from tests.helpers.backends import whoosh_only
+
+pytestmark = whoosh_only
 
 
 async def _marks(app) -> dict[int, int]:

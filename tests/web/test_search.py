@@ -15,6 +15,13 @@ from app.search.rebuild import rebuild
 from app.search.service import search
 
 
+async def reindex(app, settings) -> None:
+    """Whoosh learns of products through the queue: rebuild it. PostgreSQL needs nothing, the
+    products' commits wrote their search rows, so these tests also check that search is current."""
+    if settings.is_sqlite:
+        await rebuild(app.state.database, get_index(settings.search_path))
+
+
 def hit_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'data-product-id="(\d+)"', html)]
 
@@ -36,7 +43,7 @@ async def catalog(client, app, members, products, settings):
         "hidden": await products.create(seller, name="Hidden figure 피규어", status=ProductStatus.HIDDEN),
         "cancelled": await products.create(seller, name="Cancelled figure", status=ProductStatus.CANCELLED),
     }
-    await rebuild(app.state.database, get_index(settings.search_path))
+    await reindex(app, settings)
     made["seller"] = seller
     made["figures"], made["anime"], made["vinyl"] = figures, anime, vinyl
     return made
@@ -141,6 +148,8 @@ async def test_drafts_hidden_and_cancelled_never_appear(client, app, catalog, se
     for params in ({"q": "figure"}, {"q": "피규어"}, {}, {"status": "draft"}, {"status": "hidden"}, {"q": "draft"}):
         html = (await client.get("/search", params=params)).text
         assert not never & set(hit_ids(html)), params
+    if not settings.is_sqlite:
+        return  # PostgreSQL filters the products' current state: no index can lag behind it
     # even if the index lagged behind (a hidden product still indexed), the page leaves it out
     async with app.state.database.transaction() as db:
         hidden = await db.get(Product, catalog["hidden"].id)
@@ -158,7 +167,7 @@ async def test_pagination_keeps_the_query(client, members, products, app, settin
     seller = await members.seller()
     for i in range(7):  # page size is 5 in tests
         await products.create(seller, name=f"Vinyl record {i}", list_price=10_000 + i)
-    await rebuild(app.state.database, get_index(settings.search_path))
+    await reindex(app, settings)
     first = (await client.get("/search", params={"q": "vinyl", "sort": "price_asc"})).text
     assert len(hit_ids(first)) == 5
     link = re.search(r'href="(\?[^"]*page=2[^"]*)"', first)
@@ -174,7 +183,7 @@ async def test_a_sellers_name_does_not_make_every_product_match(client, app, mem
     record = await products.create(shop, name="Jazz vinyl", category_id=vinyl.id, list_price=45_000)
     poster = await products.create(shop, name="Tour poster", category_id=vinyl.id, list_price=9_000)
     figure = await products.create(shop, name="Moonlight Knight figure", category_id=vinyl.id, list_price=90_000)
-    await rebuild(app.state.database, get_index(settings.search_path))
+    await reindex(app, settings)
     html = (await client.get("/search", params={"q": "figure"})).text
     assert hit_ids(html) == [figure.id]
     assert hit_ids((await client.get("/search", params={"q": "피규어"})).text) == []

@@ -1,0 +1,111 @@
+"""On PostgreSQL: run a search over ``product_search`` joined to ``products``, with the same words,
+filters, sorts and pages as the Whoosh index (``query.SearchParams`` is shared).
+
+- an English word matches its stem (``plainto_tsquery('english', word)``, so no operator the
+  visitor types is ever parsed); the word being typed also matches as a prefix of a name word;
+- a Korean/CJK word must have all its 1–2 character grams in ``grams`` (the GIN index finds the
+  candidates) and be a true substring of the product's text (``strpos``), as in Whoosh;
+- price, state and category (with its subtree) filter ``products`` itself, so they are current
+  at commit like everything else; relevance is ``ts_rank`` (name A > category B > description C).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, literal_column, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import rules as category_rules
+from app.catalog.lifecycle import PUBLIC_STATUSES
+from app.models.catalog import Category, Product, ProductStatus
+from app.search.pg_rows import product_search, query_grams
+from app.search.query import PREFIX_MIN, SearchParams
+
+S = ProductStatus
+_TIER = {S.AUCTION_LIVE: 0, S.CONVERSION_PENDING: 1, S.ON_SALE: 1, S.SCHEDULED: 2}
+WEIGHTS: ColumnElement[Any] = literal_column(
+    "'{0.1, 0.3, 0.6, 1.0}'::float4[]"
+)  # D, C (description), B (category), A (name)
+
+
+async def subtree(db: AsyncSession, category_id: int) -> list[int]:
+    rows = (await db.execute(select(Category.id, Category.parent_id))).all()
+    parents = {cid: pid for cid, pid in rows}
+    return [cid for cid in parents if category_id in category_rules.path_ids(cid, parents)] or [category_id]
+
+
+def _word_match(params: SearchParams) -> tuple[list[ColumnElement[bool]], ColumnElement[Any] | None]:
+    """Conditions for the words, and the tsquery that ranks them (``None``: nothing to rank)."""
+    conditions: list[ColumnElement[bool]] = []
+    ranked: ColumnElement[Any] | None = None
+    last = params.words[-1] if params.words else None
+    words = product_search.c.words
+    for word in params.searchable:
+        if word.cjk:
+            grams = query_grams(word.text)
+            conditions.append(product_search.c.grams.contains(grams))
+            conditions.append(func.strpos(product_search.c.body, word.text) > 0)
+            continue
+        query = func.plainto_tsquery("english", word.text)
+        match: ColumnElement[bool] = words.bool_op("@@")(query)
+        if params.typing_last and word is last and len(word.text) >= PREFIX_MIN:
+            prefix = func.to_tsquery("simple", func.quote_literal(word.text).op("||")(literal(":*A")))
+            match = or_(match, words.bool_op("@@")(prefix))
+        conditions.append(match)
+        ranked = query if ranked is None else ranked.op("&&")(query)
+    return conditions, ranked
+
+
+async def _filtered(db: AsyncSession, params: SearchParams) -> tuple[Select[Any], ColumnElement[Any] | None] | None:
+    stmt = select(Product.id, product_search.c.category).join(product_search, product_search.c.product_id == Product.id)
+    where: list[ColumnElement[bool]] = [Product.status.in_(PUBLIC_STATUSES)]
+    ranked = None
+    if params.has_text:
+        if not params.searchable:
+            return None
+        conditions, ranked = _word_match(params)
+        where += conditions
+    if params.status is not None:
+        where.append(Product.status == ProductStatus(params.status))
+    if params.category_id is not None:
+        where.append(Product.category_id.in_(await subtree(db, params.category_id)))
+    if params.min_price is not None:
+        where.append(Product.list_price >= params.min_price)
+    if params.max_price is not None:
+        where.append(Product.list_price <= params.max_price)
+    return stmt.where(and_(true(), *where)), ranked
+
+
+def _order(params: SearchParams, ranked: ColumnElement[Any] | None) -> list[Any]:
+    key = params.sort
+    if key == "relevance":
+        key = "relevance" if params.searchable else "newest"
+    if key == "relevance":
+        if ranked is None:  # only CJK words: the name's matches first, then the newest
+            return [Product.created_at.desc(), Product.id.desc()]
+        return [func.ts_rank(WEIGHTS, product_search.c.words, ranked).desc(), Product.id.desc()]
+    tier = case(*((Product.status == s, n) for s, n in _TIER.items()), else_=9)
+    orders: dict[str, list[Any]] = {
+        "newest": [Product.created_at.desc(), Product.id.desc()],
+        "price_asc": [Product.list_price, Product.id],
+        "price_desc": [Product.list_price.desc(), Product.id.desc()],
+        "ending_soon": [tier, Product.sale_starts_at, Product.id],
+    }
+    return orders[key]
+
+
+async def find(
+    db: AsyncSession, params: SearchParams, number: int, size: int
+) -> tuple[list[tuple[int, str]], int, int]:
+    """One page of ``(product id, category path)`` in order, the number of matches and the page
+    number shown (past the end: the last page)."""
+    built = await _filtered(db, params)
+    if built is None:
+        return [], 0, 1
+    stmt, ranked = built
+    total = int(await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    last = max(1, -(-total // size))
+    number = min(number, last)
+    page = stmt.order_by(*_order(params, ranked)).offset((number - 1) * size).limit(size)
+    return [(pid, category) for pid, category in (await db.execute(page)).all()], total, number
