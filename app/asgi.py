@@ -49,6 +49,7 @@ from app.catalog.picture_pages import picture
 from app.catalog.pictures import pictures_for
 from app.catalog.popularity import ViewCounter
 from app.core.scheduling import Jobs
+from app.core.shared_secret import with_shared_secret
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import gate_for
@@ -160,7 +161,7 @@ def _live(state: State, channels: ChannelsPlugin, template_config: Any) -> None:
     )
     state["live"] = hubs["product"]
     state["hubs"] = hubs
-    state["streams"] = LiveStreams(channels)
+    state["streams"] = LiveStreams(channels, state["settings"].sse_heartbeat_seconds)
     streams: LiveStreams = state["streams"]
     state["heartbeat"] = HeartbeatPublisher(
         state["settings"], lambda: this_process("web", database.engine, streams.open_count)
@@ -312,6 +313,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
     pictures_for(settings)  # a picture storage that cannot work stops the start (S3 without obstore, say)
+    settings = with_shared_secret(settings)  # PostgreSQL without SECRET_KEY: the one all hosts share
     configure_logging(settings)  # once per process: every record, the libraries' too, in one format
     set_enabled(settings.metrics)
     database = Database(settings, scheduler=jobs.scheduler)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from app.models.base import Base
 from app.models.members import AuditEntry, Member
+from app.web.forwarded import CLIENT_ADDRESS
 
 
 async def record_audit(
@@ -19,6 +20,7 @@ async def record_audit(
         target_type=type(target).__tablename__,
         target_id=target.id,  # type: ignore[attr-defined]  # every audited model has an integer id
         reason=reason,
+        client_address=CLIENT_ADDRESS.get(),
     )
     db.add(entry)
     await db.flush()

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import uuid4
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
@@ -174,6 +175,7 @@ class Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
+            pgbouncer=settings.database_pgbouncer,
         )
         instrument_engine(self.engine, settings)  # a span per statement, when tracing is on
         self.tracer = tracer_for(settings)
@@ -209,8 +211,26 @@ class Database:
         await self.engine.dispose()
 
 
+def pgbouncer_connect_args() -> dict[str, Any]:
+    """asyncpg behind PgBouncer in transaction mode (SQLAlchemy's asyncpg notes, "Prepared Statement
+    Name with PGBouncer"): each transaction may get another server connection, so nothing prepared
+    is cached (asyncpg's ``statement_cache_size``, SQLAlchemy's ``prepared_statement_cache_size``)
+    and each statement is prepared under a name of its own, never one another client used there."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+    }
+
+
 def make_engine(
-    url: str, *, null_pool: bool = False, pool_size: int = 10, max_overflow: int = 5, pool_timeout: float = 10.0
+    url: str,
+    *,
+    null_pool: bool = False,
+    pool_size: int = 10,
+    max_overflow: int = 5,
+    pool_timeout: float = 10.0,
+    pgbouncer: bool = False,
 ) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -231,14 +251,20 @@ def make_engine(
             cursor.close()
 
         return engine
+    connect_args = pgbouncer_connect_args() if pgbouncer else {}
     if null_pool:
-        return create_async_engine(url, poolclass=NullPool)
+        return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
     # No pre-ping: it costs a round trip on every checkout. Connections are recycled before servers
     # or proxies drop idle ones, and a connection found dead invalidates the whole pool at once, so a
     # database restart fails the requests already under way and no more. The pool is the process's
     # share of the server's connections (see the README): past it, a checkout waits ``pool_timeout``.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_recycle=1800,
+        connect_args=connect_args,
     )
 
 

@@ -178,6 +178,10 @@ class Settings:
     # Open a fresh connection per checkout instead of pooling (tests drive one app from two event
     # loops, and asyncpg connections belong to the loop that opened them).
     database_null_pool: bool = False
+    # PgBouncer in transaction mode between the processes and PostgreSQL: no prepared statement
+    # outlives its statement (asyncpg's and SQLAlchemy's caches off, a unique name for each), since
+    # the next transaction may run on another server connection. The README has the budget.
+    database_pgbouncer: bool = env_var(False)
     # Each process's share of the database's connections: ``pool_size`` kept open, ``max_overflow``
     # more at a peak; a checkout waits at most ``pool_timeout`` seconds, then the request gets a 503
     # page (a Buy or bid batch waits longer, ``batch_connection_patience``). The README has the budget.
@@ -189,6 +193,9 @@ class Settings:
     # ``request_queue_seconds``, then get a 503 page (``app/web/admission.py``).
     max_concurrent_requests: int = env_var(32)
     request_queue_seconds: float = env_var(30.0)
+    # Every live stream sends a ``: ping`` comment after this many seconds without a message, so a
+    # proxy or balancer in between never takes it for a dead connection (``app/live/streams.py``).
+    sse_heartbeat_seconds: float = env_var(15.0)
     # Payment gateway (TossPayments-style API). No URL: the sandbox gateway mounted in this app.
     payment_gateway_url: str | None = env_var(None)
     payment_secret_key: str = env_var(SANDBOX_SECRET_KEY)
@@ -312,7 +319,9 @@ class Settings:
         values.setdefault("payment_webhook_secret", SANDBOX_WEBHOOK_SECRET if own_sandbox else None)
         return cls(
             database_url=database_url,
-            secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
+            # PostgreSQL without SECRET_KEY: empty here, the one secret all hosts share is read from
+            # the database when the app is built (``app.core.shared_secret``).
+            secret_key=env.get("SECRET_KEY") or (_secret_key(var_dir) if database_url.startswith("sqlite") else ""),
             var_dir=var_dir,
             in_process_worker=values.get("redis_url") is None,
             **values,

@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.accounts.throttle import LoginLimits, LoginThrottle, MemoryCounter, RedisCounter
 from app.observability.tracing import instrument_redis
 from app.settings import Settings
+from app.web.forwarded import ClientAddressContext, ForwardedHeaders
 
 # The stores the per-address form limits count in (``app.asgi`` puts them in Redis with REDIS_URL).
 RATE_LIMIT_STORES = ("signup-limit", "email-check-limit")
@@ -55,11 +56,16 @@ EMAIL_CHECK_LIMIT = DefineMiddleware(
 )
 
 
-def client_address_middleware(settings: Settings) -> list[DefineMiddleware]:
+def client_address_middleware(settings: Settings) -> list[Any]:
     """With ``TRUSTED_PROXIES``, a request from one of them carries its client's address and
-    scheme (the nearest untrusted hop of X-Forwarded-For); without, the peer is the client. The
-    server must not rewrite them itself (``uvicorn --no-proxy-headers``, see the Procfile)."""
+    scheme (the nearest untrusted hop of X-Forwarded-For, or of ``Forwarded``); without, the peer
+    is the client. The server must not rewrite them itself (``uvicorn --no-proxy-headers``, see the
+    Procfile). The address the request ends with is kept for the audit log."""
     if not settings.trusted_proxies:
-        return []
+        return [ClientAddressContext]
     proxies: Any = ProxyHeadersMiddleware  # uvicorn types it with its own (equal) ASGI types
-    return [DefineMiddleware(proxies, trusted_hosts=list(settings.trusted_proxies))]
+    return [
+        ForwardedHeaders,
+        DefineMiddleware(proxies, trusted_hosts=list(settings.trusted_proxies)),
+        ClientAddressContext,
+    ]

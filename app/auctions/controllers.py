@@ -29,12 +29,11 @@ from app.core.scheduling import Scheduler
 from app.db import request_session
 from app.live.hub import html_for, touch_kind
 from app.live.hubs import auction_channel
+from app.live.streams import PING_BYTES, SSE_HEADERS
 from app.web.forms import read_form
 from app.web.pages import MemberPages, SellerPages, flash_redirect, member_list, refuse_signed_out, session_member
 from app.web.params import AppServices, DbSession, SignedIn
 from app.web.templating import page as render
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 
 
 @functools.lru_cache(maxsize=64)
@@ -179,7 +178,7 @@ class AuctionController(Controller):
                     for sse in await messages(raw):
                         yield sse
 
-        return Stream(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return Stream(streams.with_pings(stream(), PING_BYTES), media_type="text/event-stream", headers=SSE_HEADERS)
 
     @get("/{auction_id:int}/give-up", name="auction_give_up_confirm", guards=[requires_login])
     async def give_up_confirm(self, request: HTMXRequest, auction_id: FromPath[int], db: DbSession) -> Template:

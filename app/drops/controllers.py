@@ -105,7 +105,7 @@ class DropController(Controller):
                     message = json.loads(raw)
                     yield ServerSentEventMessage(event=message["event"], data=html_for(message, language))
 
-        return ServerSentEvent(stream())
+        return streams.events(stream())
 
 
 def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:

@@ -57,7 +57,7 @@ async def _live_ledger(
     await ledgers.product(product_id, seller=seller)
     env = request.app.template_engine.engine  # type: ignore[union-attr]
     size = services.settings.page_size
-    return ServerSentEvent(ledger_stream(services.database, services.streams, env, product_id, size, seller))
+    return services.streams.events(ledger_stream(services.database, services.streams, env, product_id, size, seller))
 
 
 class AdminStockLedgerController(AdminPages):

@@ -7,6 +7,13 @@ ends cleanly and the browser's EventSource reconnects, to another process or to 
 successor. ``stop()`` runs when the process receives SIGTERM or SIGINT (chained before the
 server's own handler) and again at the application's shutdown. A stream that opens while the
 process stops sends its current state and ends.
+
+Behind a balancer or proxy a quiet stream must not look dead: every response (``events`` for
+``ServerSentEvent`` content, ``with_pings`` for a byte stream of ready events) sends a comment
+line, ``: ping``, whenever its stream has been quiet for ``heartbeat_seconds``, and says
+``X-Accel-Buffering: no`` and ``Cache-Control: no-cache``. The stream runs in a task of its own
+that hands each message over; the response waits for the next one at most a heartbeat at a time,
+so it never sleeps past the stream's end or the process's stop.
 """
 
 from __future__ import annotations
@@ -17,22 +24,80 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from litestar.channels import ChannelsPlugin, Subscriber
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
 
 from app.observability.metrics import live_stream
 
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PING = ServerSentEventMessage(comment="ping", data=None)
+PING_BYTES = PING.encode()
+# What every stream answers with (Litestar's ServerSentEvent sets them too): no cache, and no
+# buffering by a proxy in between (nginx reads X-Accel-Buffering; HAProxy does not buffer).
+SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+T = TypeVar("T")
+_END = object()
+
+
+@dataclass
+class _Failed:
+    error: Exception
 
 
 class LiveStreams:
-    def __init__(self, channels: ChannelsPlugin) -> None:
+    def __init__(self, channels: ChannelsPlugin, heartbeat_seconds: float = 15.0) -> None:
         self.channels = channels
+        self.heartbeat_seconds = heartbeat_seconds
         self.stopping = False
         self._open: set[Subscriber] = set()
+
+    def events(self, content: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
+        """The SSE response of ``content``, with its heartbeat."""
+        return ServerSentEvent(self.with_pings(content, PING), headers=SSE_HEADERS)
+
+    async def with_pings(self, content: AsyncIterator[T], ping: T) -> AsyncIterator[T]:
+        """``content``'s messages, and ``ping`` after each ``heartbeat_seconds`` without one.
+
+        ``content`` runs from start to end in one task of its own (its subscription is entered and
+        left in the same task), at most one message ahead; when the response ends first (the
+        client has gone) that task is cancelled and ``content`` closed there."""
+        handover: asyncio.Queue[object] = asyncio.Queue(maxsize=1)
+
+        async def run() -> None:
+            try:
+                async for message in content:
+                    await handover.put(message)
+                await handover.put(_END)
+            except Exception as exc:  # raised again in the response's task
+                await handover.put(_Failed(exc))
+            finally:
+                aclose = getattr(content, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+        runner = asyncio.create_task(run(), name="live-stream")
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self.heartbeat_seconds):
+                        item = await handover.get()
+                except TimeoutError:
+                    yield ping
+                    continue
+                if item is _END:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield item  # type: ignore[misc]  # everything else in the queue is one of content's
+        finally:
+            runner.cancel()
+            await asyncio.wait({runner}, timeout=5)
 
     @property
     def open_count(self) -> int:

@@ -100,6 +100,9 @@ class AuditEntry(TimestampMixin, Base):
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[int]
     reason: Mapped[str | None] = mapped_column(String(500))
+    # The client address of the request that did it (a trusted proxy's word for it, else the peer);
+    # None for what a job or a script did.
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[Member | None] = relationship(foreign_keys=[actor_id], lazy="raise")
 

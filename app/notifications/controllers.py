@@ -66,4 +66,4 @@ class NotificationController(MemberPages):
                 async for raw in subscriber.iter_events():
                     yield ServerSentEventMessage(event="badge", data=html_for(json.loads(raw), language))
 
-        return ServerSentEvent(stream())
+        return streams.events(stream())

@@ -36,7 +36,7 @@ class SellerController(Controller):
         """The dashboard's live parts (``layout``: the live drops and auctions the page shows)."""
         env = live.template_env(request.app)
         stream = live.dashboard_stream(services.database, services.streams, env, member.id, layout)
-        return ServerSentEvent(stream)
+        return services.streams.events(stream)
 
     @get("/apply", name="seller_apply", guards=[requires_login])
     async def apply_form(self, request: HTMXRequest, member: SignedIn, sellers: Sellers) -> Template | Redirect:

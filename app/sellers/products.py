@@ -159,7 +159,7 @@ class SellerProductController(Controller):
     async def events(self, request: HTMXRequest, member: SignedIn, services: AppServices) -> ServerSentEvent:
         """The state and stock of the seller's products on sale or about to be, live."""
         stream = product_list_stream(services.database, services.streams, template_env(request.app), member.id)
-        return ServerSentEvent(stream)
+        return services.streams.events(stream)
 
     @get("/new", name="seller_product_new")
     async def new(self, request: HTMXRequest, listings: Listings) -> Template:

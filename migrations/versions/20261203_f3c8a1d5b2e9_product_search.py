@@ -1,7 +1,7 @@
 """product search in PostgreSQL: a side table of each product's words and Korean n-grams
 
 Revision ID: f3c8a1d5b2e9
-Revises: e7b2c4d9a1f6
+Revises: b3d9f2a6c814
 Create Date: 2026-12-03 21:00:00.000000
 
 On PostgreSQL the web hosts search the database itself instead of a Whoosh folder each:
@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "f3c8a1d5b2e9"
-down_revision: str | Sequence[str] | None = "e7b2c4d9a1f6"
+down_revision: str | Sequence[str] | None = "b3d9f2a6c814"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -164,6 +164,7 @@ def test_settings_defaults_and_generated_secret(tmp_path: Path) -> None:
         {**env, "DATABASE_URL": "postgres://h/db", "REDIS_URL": "redis://r:6379/0", "PORT": "9000"}
     )
     assert custom.database_url == "postgresql+asyncpg://h/db"
+    assert custom.secret_key == ""  # the one all hosts share, read from the database by create_app
     assert custom.redis_url == "redis://r:6379/0" and not custom.in_process_worker and custom.port == 9000
 
 
