@@ -114,7 +114,9 @@ class MemoryHeartbeats(Heartbeats):
 class RedisHeartbeats(Heartbeats):
     backend = "redis"
 
-    def __init__(self, url: str, prefix: str = "smore:processes") -> None:
+    # One hash tag for every process's key: ``alive`` reads them all with one MGET, which Redis
+    # Cluster answers only for keys of one slot.
+    def __init__(self, url: str, prefix: str = "smore:{processes}") -> None:
         from redis.asyncio import Redis
 
         self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
