@@ -164,21 +164,18 @@ async def test_a_picture_shared_by_two_products_stays_until_neither_shows_it(app
     seller = await members.seller()
     category = await products.category()
     same = picture(colour="maroon")
-    made = []
+    made = []  # (product id, its picture's id, the picture's stem), read in the product's transaction
     for _ in range(2):
         async with app.state.database.transaction() as db:
-            made.append(
-                await ProductService(db, app.state.settings).create_draft(
-                    seller, form(category.id), [Upload("x.png", same)]
-                )
+            product = await ProductService(db, app.state.settings).create_draft(
+                seller, form(category.id), [Upload("x.png", same)]
             )
+            made.append((product.id, product.images[0].id, product.images[0].stem))
     first, second = made
-    assert first.images[0].stem == second.images[0].stem
+    assert first[2] == second[2]
     names = await stored_pictures(app)
-    assert names == sorted([f"{first.images[0].stem}.png", f"{first.images[0].stem}_thumb.webp"])
-    for product, left in ((first, names), (second, [])):
+    assert names == sorted([f"{first[2]}.png", f"{first[2]}_thumb.webp"])
+    for (product_id, image_id, _stem), left in ((first, names), (second, [])):
         async with app.state.database.transaction() as db:
-            await ProductService(db, app.state.settings).update(
-                seller, product.id, form(category.id), [], [product.images[0].id]
-            )
+            await ProductService(db, app.state.settings).update(seller, product_id, form(category.id), [], [image_id])
         assert await stored_pictures(app) == left
