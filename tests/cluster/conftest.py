@@ -177,13 +177,14 @@ defaults
     log global
     option httplog
     timeout connect 2s
+    # a live stream (SSE) is a response that never ends: its ': ping' every 15 s keeps it within the
+    # client and server timeouts, and a connection that turns into a tunnel may stay an hour
     timeout client 60s
     timeout server 60s
+    timeout tunnel 1h
     timeout queue 30s
     timeout http-request 10s
     timeout http-keep-alive 10s
-    # a live stream (SSE) stays open for as long as its page: its pings every 15 s keep it alive
-    timeout tunnel 1h
     retries 3
     option redispatch
 
