@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test migrate seed worker lint format chromium promtool reindex clean bench-drop bench-auction messages catalogs font screenshots
+.PHONY: run test install install-test migrate seed worker lint format chromium promtool cluster-tools cluster-test reindex clean bench-drop bench-auction messages catalogs font screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ promtool:
 		echo "installing Debian's prometheus package for promtool"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus >/dev/null; }
 
+# Debian's haproxy and pgbouncer for the cluster test (the balancer and the pool in front of PostgreSQL).
+cluster-tools:
+	@PATH="$$PATH:/usr/sbin"; command -v haproxy >/dev/null 2>&1 && command -v pgbouncer >/dev/null 2>&1 || { \
+		echo "installing Debian's haproxy and pgbouncer for the cluster test"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy pgbouncer >/dev/null; }
+
 # The web font "Smore Sans" (static/fonts/README.md): a subset of NanumGothic from Debian's fonts-nanum,
 # regenerated from the package. The files are in the repository; run and test never need this.
 FONT_PACKAGE := fonts-nanum=20200506-1
@@ -100,10 +106,18 @@ test: install-test chromium promtool catalogs
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not slow and not browser" $(PYTEST_ARGS); fast=$$?; \
-	$(BIN)/pytest -q -p no:cacheprovider -m "slow or browser" $(PYTEST_ARGS); slow=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not slow and not browser and not cluster" $(PYTEST_ARGS); fast=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider -m "(slow or browser) and not cluster" $(PYTEST_ARGS); slow=$$?; \
 	if [ $$fast -eq 5 ] && [ $$slow -eq 5 ]; then echo "no tests were collected"; exit 5; fi; \
 	for status in $$fast $$slow; do if [ $$status -ne 0 ] && [ $$status -ne 5 ]; then exit $$status; fi; done
+
+# Several hosts on one machine (tests/cluster/): three web processes and two workers as the Procfile
+# starts them, each with a folder of its own, behind HAProxy (round robin) and PgBouncer (transaction
+# pooling), driven through the balancer only. Needs PostgreSQL and Redis on 127.0.0.1 (override with
+# CLUSTER_POSTGRES_URL and CLUSTER_REDIS_URL); it drops and recreates the database smore_cluster and
+# flushes Redis database 11. A few minutes; never part of `make test` (`.ci/run` runs it after).
+cluster-test: install-test chromium cluster-tools catalogs
+	$(BIN)/pytest -q -p no:cacheprovider -m cluster tests/cluster $(PYTEST_ARGS)
 
 # The drop benchmark: needs PostgreSQL and Redis on 127.0.0.1 (override with BENCH_ARGS, e.g.
 # "--postgres postgresql://user@host:5432 --redis redis://host:6379/9"); it drops and recreates the
