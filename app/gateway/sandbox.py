@@ -147,7 +147,8 @@ async def _answer(
     except Exception as exc:
         if not (connection_shortage(exc) or write_contention(exc)):
             raise
-        # Nothing was done (the transaction never began or rolled back): the call can be repeated.
+        # The transaction never began or rolled back (or, its connection lost at the commit, it kept
+        # the reply under the Idempotency-Key): the call can be repeated.
         log.warning("the sandbox gateway's store is busy (%s)", type(exc).__name__)
         return _json(payments.error(503, "FAILED_INTERNAL_SYSTEM_PROCESSING", "The gateway is busy; try again."))
     if reply.changed is not None and gateway.webhooks is not None:
