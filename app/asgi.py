@@ -57,7 +57,7 @@ from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedger
 from app.drops.reconcile import reconcile_all
 from app.events.handlers import check_subscriptions
 from app.events.outbox import return_to_outbox
-from app.gateway.sandbox import sandbox_gateway_router
+from app.gateway.sandbox import SandboxGateway, sandbox_gateway, sandbox_gateway_router
 from app.health import healthz
 from app.live.hub import channel_prefix, close_hubs, set_hubs
 from app.live.hubs import build_hubs
@@ -211,6 +211,8 @@ class _Lifecycle:
         await asyncio.to_thread(state["broker"].stop)
         await self._return_unfinished()
         await state["database"].dispose()
+        if state["sandbox_gateway"] is not None:
+            await state["sandbox_gateway"].store.dispose()
         await asyncio.to_thread(flush_traces, state["settings"])  # the spans still in the exporter's batch
 
     async def _return_unfinished(self) -> None:
@@ -223,7 +225,7 @@ class _Lifecycle:
                 log.exception("could not put %d unfinished event deliveries back in the outbox", len(unsent))
 
 
-def _route_handlers(settings: Settings) -> list[Any]:
+def _route_handlers(settings: Settings, sandbox: SandboxGateway | None = None) -> list[Any]:
     return [
         home,
         favicon,
@@ -268,7 +270,7 @@ def _route_handlers(settings: Settings) -> list[Any]:
         # The gateway's webhook, when it signs them; the sandbox payment gateway (embedded default
         # or SANDBOX_GATEWAY=1); production talks to the real gateway.
         *([payment_webhook] if settings.payment_webhook_secret else []),
-        *([sandbox_gateway_router(settings)] if settings.sandbox_gateway else []),
+        *([sandbox_gateway_router(sandbox)] if sandbox is not None else []),
         # The mail outbox as a mailbox, for one machine only (it shows every reset link).
         *([DevMailController] if settings.embedded or settings.debug else []),
     ]
@@ -325,10 +327,11 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     channels = _channels(settings)
     _live(state, channels, template_config)
     state["services"] = build_services(state)  # built once; controllers take ``services``
+    state["sandbox_gateway"] = sandbox_gateway(settings) if settings.sandbox_gateway else None
     lifecycle = _Lifecycle(state, stores)
     tracing_middleware, tracing_plugins = request_tracing(settings)
     app = Litestar(
-        route_handlers=_route_handlers(settings),
+        route_handlers=_route_handlers(settings, state["sandbox_gateway"]),
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=_middleware(settings, tracing_middleware),
         template_config=template_config,

@@ -213,6 +213,10 @@ class Settings:
     # Mount the sandbox gateway under /sandbox-gateway: SANDBOX_GATEWAY, or from the environment
     # by default only in the embedded default (no DATABASE_URL, no REDIS_URL, no gateway URL).
     sandbox_gateway: bool = env_var(True)
+    # Where the sandbox keeps its payments (``app/gateway/sandbox_store.py``). None: its own schema
+    # in the shop's PostgreSQL database, so every host shares them, or on SQLite a file of its own
+    # under ``var_dir``; a PostgreSQL URL (or a SQLite one, a file every process can reach) instead.
+    sandbox_gateway_database_url: str | None = env_var(None)
     # A payment still being confirmed, or a refund still reserved, this long after its last change
     # was left by a process that died: the payments sweep finishes it.
     payment_stale_seconds: float = env_var(120.0)

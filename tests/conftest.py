@@ -54,7 +54,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
                     await configured.close()
                 conn = await asyncpg.connect(plain)
             try:
-                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+                # the sandbox gateway's own schema too: its store makes it again on first use
+                await conn.execute(
+                    "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS sandbox_gateway CASCADE;"
+                )
             finally:
                 await conn.close()
 

@@ -1,7 +1,7 @@
 """What the sandbox gateway does to a payment: sessions from its checkout page, confirm with each
 test card's behaviour, lookups and cancels, answered as Toss-style Payment and error objects.
 
-Each function takes an open write transaction (``SandboxStore.transaction``) and returns a
+Each function takes an open transaction (``SandboxStore.transaction``) and returns a
 ``Reply``; ``idempotent`` wraps confirm and cancel so a replayed Idempotency-Key gets the first
 answer back and changes nothing.
 """
@@ -11,23 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.core.i18n import Msg
-from app.gateway.sandbox_store import (
-    StoredPayment,
-    get_payment,
-    insert_payment,
-    payments_for_order,
-    remember_reply,
-    save_payment,
-    stored_reply,
-)
+from app.gateway.sandbox_store import SandboxTx, StoredPayment
 
 KST = timezone(timedelta(hours=9))
 SESSION_SECONDS = 30 * 60  # an authenticated payment must be confirmed within this time
@@ -105,25 +96,25 @@ def request_hash(body: dict[str, Any] | None) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def idempotent(
-    conn: sqlite3.Connection, scope: str | None, body_hash: str, work: Callable[[sqlite3.Connection], Reply]
+async def idempotent(
+    tx: SandboxTx, scope: str | None, body_hash: str, work: Callable[[SandboxTx], Awaitable[Reply]]
 ) -> Reply:
     """The first answer given under ``scope`` (key, method, path) if there is one, else ``work``'s."""
-    if scope is not None and (prior := stored_reply(conn, scope)) is not None:
+    if scope is not None and (prior := await tx.stored_reply(scope)) is not None:
         if prior.request_hash != body_hash:
             return error(422, "INVALID_IDEMPOTENCY_KEY", "This Idempotency-Key was already used for another request.")
         return Reply(prior.status, prior.body)
     try:
-        reply = work(conn)
+        reply = await work(tx)
     except Refused as refused:
         reply = refused.reply
     if scope is not None and reply.remember:
-        remember_reply(conn, scope, body_hash, reply.status, reply.body)
+        await tx.remember_reply(scope, body_hash, reply.status, reply.body)
     return reply
 
 
-def create_session(
-    conn: sqlite3.Connection, *, order_id: str, order_name: str, amount: int, card: str, customer_email: str | None
+async def create_session(
+    tx: SandboxTx, *, order_id: str, order_name: str, amount: int, card: str, customer_email: str | None
 ) -> str:
     """A payment authenticated in the checkout window, waiting for the shop's confirm."""
     payment_key = "tsbx_" + secrets.token_hex(20)
@@ -156,20 +147,20 @@ def create_session(
         "customerEmail": customer_email,
         "receipt": None,
     }
-    insert_payment(conn, doc, card)
+    await tx.insert_payment(doc, card)
     return payment_key
 
 
-def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
+async def confirm(tx: SandboxTx, body: dict[str, Any]) -> Reply:
     payment_key = _text(body, "paymentKey")
     order_id = _text(body, "orderId")
     amount = _amount(body, "amount")
-    stored = _payment(conn, payment_key)
+    stored = await _payment(tx, payment_key)
     doc = stored.doc
     expired = error(404, "NOT_FOUND_PAYMENT_SESSION", "The payment session has expired.")
     if doc["status"] == "IN_PROGRESS" and time.time() - stored.created_at > SESSION_SECONDS:
         doc["status"] = "EXPIRED"
-        save_payment(conn, doc)
+        await tx.save_payment(doc)
         return replace(expired, changed=doc)
     if doc["status"] == "EXPIRED":
         return expired
@@ -179,11 +170,11 @@ def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
         raise Refused(400, "AMOUNT_MISMATCH", "amount does not match the amount of the payment request.")
     if doc["status"] in SETTLED:
         raise Refused(400, "ALREADY_PROCESSED_PAYMENT", "This payment has already been processed.")
-    if any(p.doc["status"] in SETTLED for p in payments_for_order(conn, order_id)):
+    if any(p.doc["status"] in SETTLED for p in await tx.payments_for_order(order_id)):
         raise Refused(400, "DUPLICATED_ORDER_ID", "Another payment for this orderId has already been approved.")
     if refusal := _REFUSALS.get(stored.card):
         doc.update(status="ABORTED", failure={"code": refusal[0], "message": refusal[1]})
-        save_payment(conn, doc)
+        await tx.save_payment(doc)
         return replace(error(403, *refusal), changed=doc)
     if stored.card == "timeout":
         message = "The card company did not answer in time. The payment was not approved."
@@ -209,14 +200,14 @@ def confirm(conn: sqlite3.Connection, body: dict[str, Any]) -> Reply:
         },
         receipt={"url": f"https://sandbox.invalid/receipts/{transaction_key}"},
     )
-    save_payment(conn, doc)
+    await tx.save_payment(doc)
     return Reply(200, doc, hang_after=stored.card == "lost-response", changed=doc)
 
 
-def cancel(conn: sqlite3.Connection, payment_key: str, body: dict[str, Any]) -> Reply:
+async def cancel(tx: SandboxTx, payment_key: str, body: dict[str, Any]) -> Reply:
     reason = _text(body, "cancelReason")
     wanted = None if body.get("cancelAmount") is None else _amount(body, "cancelAmount")
-    doc = _payment(conn, payment_key).doc
+    doc = (await _payment(tx, payment_key)).doc
     if doc["status"] == "CANCELED":
         raise Refused(400, "ALREADY_CANCELED_PAYMENT", "This payment has already been cancelled.")
     if doc["status"] not in SETTLED:
@@ -246,28 +237,28 @@ def cancel(conn: sqlite3.Connection, payment_key: str, body: dict[str, Any]) -> 
         status="CANCELED" if amount == balance else "PARTIAL_CANCELED",
         lastTransactionKey=transaction_key,
     )
-    save_payment(conn, doc)
+    await tx.save_payment(doc)
     return Reply(200, doc, changed=doc)
 
 
-def lookup(conn: sqlite3.Connection, payment_key: str) -> Reply:
+async def lookup(tx: SandboxTx, payment_key: str) -> Reply:
     try:
-        return Reply(200, _payment(conn, payment_key).doc)
+        return Reply(200, (await _payment(tx, payment_key)).doc)
     except Refused as refused:
         return refused.reply
 
 
-def lookup_by_order(conn: sqlite3.Connection, order_id: str) -> Reply:
+async def lookup_by_order(tx: SandboxTx, order_id: str) -> Reply:
     """The order's settled payment if it has one, else its latest attempt."""
-    found = payments_for_order(conn, order_id)
+    found = await tx.payments_for_order(order_id)
     if not found:
         return error(404, "NOT_FOUND_PAYMENT", "No payment exists for this orderId.")
     settled = [p for p in found if p.doc["status"] in SETTLED]
     return Reply(200, (settled or found)[-1].doc)
 
 
-def _payment(conn: sqlite3.Connection, payment_key: str) -> StoredPayment:
-    stored = get_payment(conn, payment_key)
+async def _payment(tx: SandboxTx, payment_key: str) -> StoredPayment:
+    stored = await tx.get_payment(payment_key)
     if stored is None:
         raise Refused(404, "NOT_FOUND_PAYMENT", "The payment does not exist.")
     return stored

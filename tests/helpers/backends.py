@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
+from app.gateway.sandbox_store import SCHEMA as SANDBOX_SCHEMA
 from app.models import Base
 
 # Under ``pytest -n`` each worker process ("gw0", "gw1", …) has a database and a Redis database
@@ -42,6 +43,7 @@ TEST_DATABASE_URL, TEST_REDIS_URL = for_this_worker(
 )
 
 
+SANDBOX_TABLES = [f"{SANDBOX_SCHEMA}.payments", f"{SANDBOX_SCHEMA}.idempotent_replies"]
 RESTART_SEQUENCES = """
 SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
 WHERE s.relkind = 'S' AND n.nspname = current_schema()
@@ -58,6 +60,11 @@ async def _clean(app: Litestar) -> None:
             for name in tables:
                 await db.execute(text(f"DELETE FROM {name}"))
             await db.execute(text(RESTART_SEQUENCES))
+            # The sandbox gateway's own schema in the same database, once its store has made it: the
+            # shop's Idempotency-Keys name its rows' ids, which start again at 1 for every test.
+            for name in SANDBOX_TABLES:
+                if await db.scalar(text("SELECT to_regclass(:name)"), {"name": name}) is not None:
+                    await db.execute(text(f"DELETE FROM {name}"))
         else:
             # rows refer to each other (category trees); check the keys once everything is gone
             await db.execute(text("PRAGMA defer_foreign_keys = ON"))
