@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
 from app.core.i18n import _
+from app.db import connection_shortage, write_contention
 from app.gateway.sandbox_payments import CARDS_BY_ID, SANDBOX_CARDS, create_session
 
 if TYPE_CHECKING:
@@ -134,16 +135,22 @@ async def checkout_submit(request: Request[Any, Any, Any], gateway: NamedDepende
     card = form.get("card")
     if card not in CARDS_BY_ID:
         return _window(checkout, error=_("Choose a test card to pay with."), status_code=400)
-    payment_key = await gateway.store.transaction(
-        partial(
-            create_session,
-            order_id=checkout.order_id,
-            order_name=checkout.order_name,
-            amount=checkout.amount,
-            card=card,
-            customer_email=checkout.customer_email,
+    try:
+        payment_key = await gateway.store.transaction(
+            partial(
+                create_session,
+                order_id=checkout.order_id,
+                order_name=checkout.order_name,
+                amount=checkout.amount,
+                card=card,
+                customer_email=checkout.customer_email,
+            )
         )
-    )
+    except Exception as exc:
+        if not (connection_shortage(exc) or write_contention(exc)):
+            raise
+        # Nothing was kept: the same card can be chosen again.
+        return _window(checkout, error=_("The test gateway is busy. Try again in a moment."), status_code=503)
     target = with_query(
         checkout.success_url, paymentKey=payment_key, orderId=checkout.order_id, amount=str(checkout.amount)
     )
