@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, cast, func, literal, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, cast, func, literal, literal_column, select, true
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,11 +61,11 @@ def _word_match(params: SearchParams) -> tuple[list[ColumnElement[bool]], Column
                 conditions.append(func.strpos(ps.body, word.text) > 0)
             continue
         query = func.plainto_tsquery("english", word.text)
-        match: ColumnElement[bool] = words.bool_op("@@")(query)
+        matched: ColumnElement[Any] = query
         if params.typing_last and word is last and len(word.text) >= PREFIX_MIN:
             prefix = func.to_tsquery("simple", func.quote_literal(word.text).op("||")(literal(":*A")))
-            match = or_(match, words.bool_op("@@")(prefix))
-        conditions.append(match)
+            matched = query.op("||")(prefix)  # one tsquery (stem or prefix): each row is checked once
+        conditions.append(words.bool_op("@@")(matched))
         ranked = query if ranked is None else ranked.op("&&")(query)
     return conditions, ranked
 

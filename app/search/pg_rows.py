@@ -62,16 +62,17 @@ metadata = MetaData()
 product_search = Table(
     "product_search",
     metadata,
+    # The fixed-width columns first: every search reads them in every row it looks at.
     Column("product_id", Integer, primary_key=True),
-    Column("words", TSVECTOR, nullable=False),
-    Column("grams", TSVECTOR, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("category", Text, nullable=False),
     Column("category_id", Integer, nullable=False),
-    Column("status", String(24), nullable=False),
     Column("list_price", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sale_starts_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("words", TSVECTOR, nullable=False),
+    Column("grams", TSVECTOR, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("body", Text, nullable=False),
 )
 COPIED = ("category_id", "status", "list_price", "created_at", "sale_starts_at")
 

@@ -48,15 +48,15 @@ def upgrade() -> None:
     op.create_table(
         "product_search",
         sa.Column("product_id", sa.Integer(), sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("words", postgresql.TSVECTOR(), nullable=False),
-        sa.Column("grams", postgresql.TSVECTOR(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("category", sa.Text(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("list_price", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sale_starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("words", postgresql.TSVECTOR(), nullable=False),
+        sa.Column("grams", postgresql.TSVECTOR(), nullable=False),
+        sa.Column("category", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
     )
     _fill()
     op.create_index("ix_product_search_words", "product_search", ["words"], postgresql_using="gin")
