@@ -5,7 +5,15 @@ What is searched comes from the same ``documents.to_document`` rules as the Whoo
 weighted above the category path and the description; never the seller's name). The English
 words are stemmed by PostgreSQL (``to_tsvector('english', …)``, the Snowball English stemmer, as
 Whoosh's analyzer); the Korean/CJK words are found through ``cjk_grams``, computed here because no
-PostgreSQL text-search parser splits Hangul into the pieces a substring search needs.
+PostgreSQL text-search parser splits Hangul into the pieces a substring search needs. The grams are
+kept as a ``tsvector`` of exact lexemes (``array_to_tsvector``, no parser, no stemming): one GIN
+index as for a ``text[]``, but a row is checked by a binary search of its sorted lexemes instead
+of unpacking an array, which matters when a common syllable makes the planner read every row.
+
+The row also carries a copy of what the filters and sorts read (state, price, category, creation
+and sale start), so a search reads this one table: a join to ``products`` would cost a pass over
+the whole catalogue for every query. The copy is exactly as current as the words: every change of
+these columns is an ORM change or recorded by an outbox event, and both rewrite the row.
 
 Which products to rewrite is taken from the unit of work itself: every product the session
 inserted or changed through the ORM, and every product an outbox event names (the status core
@@ -19,7 +27,22 @@ import re
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, delete, event, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    cast,
+    delete,
+    event,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, raiseload
@@ -39,12 +62,19 @@ metadata = MetaData()
 product_search = Table(
     "product_search",
     metadata,
+    # The fixed-width columns first: every search reads them in every row it looks at.
     Column("product_id", Integer, primary_key=True),
+    Column("category_id", Integer, nullable=False),
+    Column("list_price", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sale_starts_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(24), nullable=False),
     Column("words", TSVECTOR, nullable=False),
-    Column("grams", ARRAY(Text), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("grams", TSVECTOR, nullable=False),
     Column("category", Text, nullable=False),
+    Column("body", Text, nullable=False),
 )
+COPIED = ("category_id", "status", "list_price", "created_at", "sale_starts_at")
 
 _CJK = re.compile(CJK_RUN)
 
@@ -67,6 +97,11 @@ def query_grams(word: str) -> list[str]:
     return list(dict.fromkeys(word[i : i + GRAM_MAX] for i in range(len(word) - GRAM_MAX + 1)))
 
 
+def gram_lexemes(grams: list[str]) -> Any:
+    """``grams`` as a ``tsvector`` of exactly these lexemes."""
+    return func.array_to_tsvector(cast(grams, ARRAY(Text)))
+
+
 def category_path(category_id: int, categories: dict[int, CategoryInfo]) -> str:
     parents = {c.id: c.parent_id for c in categories.values()}
     path_ids = category_rules.path_ids(category_id, parents) or [category_id]
@@ -85,9 +120,14 @@ def row_values(product: Product, categories: dict[int, CategoryInfo]) -> dict[st
     return {
         "product_id": product.id,
         "words": words,
-        "grams": cjk_grams(body),
+        "grams": gram_lexemes(cjk_grams(body)),
         "body": body.lower(),
         "category": category,
+        "category_id": product.category_id,
+        "status": product.status.value,
+        "list_price": product.list_price,
+        "created_at": product.created_at,
+        "sale_starts_at": product.sale_starts_at,
     }
 
 
@@ -117,7 +157,7 @@ def _upsert(session: Session, values: list[dict[str, Any]]) -> int:
         stmt = pg_insert(product_search).values(**row)
         stmt = stmt.on_conflict_do_update(
             index_elements=[product_search.c.product_id],
-            set_={k: stmt.excluded[k] for k in ("words", "grams", "body", "category")},
+            set_={k: stmt.excluded[k] for k in ("words", "grams", "body", "category", *COPIED)},
         )
         session.execute(stmt)
     return len(values)

@@ -125,3 +125,20 @@ async def test_hostile_text_never_errors(app, members, products, q):
     seller = await members.seller()
     await products.create(seller, name="Running figure 피규어", list_price=30_000)
     await found(app, q)  # no exception is the point; what matches is the unit tests' business
+
+
+async def test_pages_count_every_match_and_past_the_end_show_the_last(app, members, products):
+    seller = await members.seller()
+    made = [await products.create(seller, name=f"인형 {i}", list_price=10_000 + i) for i in range(5)]
+    await products.create(seller, name="인형 draft", status=ProductStatus.DRAFT)
+
+    async def page(number: int, q: str = "인형") -> tuple[list[int], int, int]:
+        async with app.state.database.transaction() as db:
+            got = await PostgresSearch().search(db, parse_params(q, sort="price_asc"), number, 2)
+        return [hit.product.id for hit in got.items], got.total, got.number
+
+    ids = [p.id for p in made]
+    assert await page(1) == (ids[0:2], 5, 1)  # the count is every public match, not the page's
+    assert await page(3) == (ids[4:5], 5, 3)
+    assert await page(9) == (ids[4:5], 5, 3)  # past the end: the last page
+    assert await page(2, "없는말") == ([], 0, 1)
