@@ -155,4 +155,3 @@ async def test_three_hosts_starting_at_once_make_the_schema_once(settings: Setti
     await asyncio.gather(*(store.transaction(first_call) for store in stores))
     for store in stores:
         await store.dispose()
-

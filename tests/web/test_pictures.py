@@ -14,7 +14,10 @@ from litestar.testing import AsyncTestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from app.catalog.copy_pictures import copy_pictures
+from app.catalog.copy_pictures import main as copy_main
 from app.catalog.images import Upload
+from app.catalog.pictures import content_stem, pictures_for
 from app.catalog.product_rules import to_local_input
 from app.catalog.product_service import ProductService
 from app.models.base import utcnow
@@ -179,3 +182,42 @@ async def test_a_picture_shared_by_two_products_stays_until_neither_shows_it(app
         async with app.state.database.transaction() as db:
             await ProductService(db, app.state.settings).update(seller, product_id, form(category.id), [], [image_id])
         assert await stored_pictures(app) == left
+
+
+@IN_DATABASE
+async def test_a_folder_installs_pictures_copied_into_the_database_are_served_by_another_host(app, settings, tmp_path):
+    """Moving from one host's folder to several hosts: `python -m app.catalog.copy_pictures`
+    copies the folder's picture names (content names and the older random ones) into the
+    database storage; other files stay out; a second run copies nothing again."""
+    folder = tmp_path / "old-uploads"
+    folder.mkdir()
+    new, old = content_stem(picture(colour="olive")), "0123456789abcdef0123456789abcdef"
+    files = {
+        f"{new}.png": picture(colour="olive"),
+        f"{new}_thumb.webp": b"thumb-bytes",
+        f"{old}.jpg": picture("JPEG", colour="navy"),
+        ".upload-x.tmp": b"half a file",
+        "notes.txt": b"not a picture",
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    storage = pictures_for(settings)
+    first = await copy_pictures(app.state.database, storage, folder)
+    assert (first.copied, first.already, first.skipped) == (3, 0, 2)
+    assert await stored_pictures(app) == sorted([f"{new}.png", f"{new}_thumb.webp", f"{old}.jpg"])
+    again = await copy_pictures(app.state.database, storage, folder)
+    assert (again.copied, again.already) == (0, 3)
+    other_host = create_app(settings.with_changes(var_dir=tmp_path / "host-b"))
+    async with AsyncTestClient(app=other_host) as client:
+        for name in (f"{new}.png", f"{old}.jpg"):
+            response = await client.get(f"/uploads/{name}")
+            assert response.status_code == 200 and response.content == files[name]
+
+
+def test_the_copy_command_refuses_the_folder_storage_itself(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SMORE_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("PICTURE_STORAGE", "local")
+    with pytest.raises(SystemExit) as stopped:
+        copy_main([str(tmp_path)])
+    assert stopped.value.code == 2
+    assert "PICTURE_STORAGE=database" in capsys.readouterr().err
