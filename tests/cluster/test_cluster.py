@@ -42,13 +42,12 @@ from app.models.members import Member
 from app.models.orders import Order, OrderStatus
 from app.models.payments import Payment
 from tests.helpers.browser import language_page
+from tests.helpers.cluster import WEB_HOSTS, Cluster
 from tests.helpers.drops import open_sale
 from tests.helpers.factories import PASSWORD
 from tests.helpers.servers import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.sql import count_by
 from tests.helpers.waiting import wait_for
-
-from .conftest import WEB_HOSTS, Cluster
 
 pytestmark = pytest.mark.cluster
 HOSTS = set(WEB_HOSTS)
