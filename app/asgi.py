@@ -314,7 +314,7 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     ``jobs`` (the scheduler its units of work ask, the queue it starts and stops, the sweeps)."""
     settings = with_tracing(settings or Settings.from_env(), WEB_SERVICE)  # the process's tracer provider, if any
     settings.require_gateway()  # never a shop that takes no payments, or the sandbox's, silently
-    pictures_for(settings)  # a picture storage that cannot work stops the start (S3 without obstore, say)
+    pictures_for(settings)  # a picture storage that cannot work stops the start (S3 without a bucket, say)
     settings = with_shared_secret(settings)  # PostgreSQL without SECRET_KEY: the one all hosts share
     configure_logging(settings)  # once per process: every record, the libraries' too, in one format
     set_enabled(settings.metrics)

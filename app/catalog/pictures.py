@@ -17,7 +17,6 @@ already there; removed pictures are deleted only after the commit.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -143,22 +142,32 @@ class DatabasePictures:
 
 
 class BucketPictures:
-    """Objects in an S3-compatible bucket through obstore (``S3_*`` settings). Like the folder,
-    written before the commit and removed on rollback, deleted after the commit."""
+    """Objects in an S3-compatible bucket through obstore (``S3_*`` settings; any obstore store
+    works the same, its ``LocalStore`` or ``MemoryStore`` too). Like the folder, written before the
+    commit and removed on rollback, deleted after the commit."""
 
     kind = "s3"
 
-    def __init__(self, settings: Settings, obstore: Any) -> None:
+    def __init__(self, store: Any, prefix: str | None = None) -> None:
+        import obstore
+
         self._obstore = obstore
+        self._store = store
+        self._prefix = (prefix or "").strip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BucketPictures:
+        from obstore.store import S3Store
+
         options = {
             "endpoint": settings.s3_endpoint_url,
             "region": settings.s3_region,
             "access_key_id": settings.s3_access_key_id,
             "secret_access_key": settings.s3_secret_access_key,
         }
-        store_module = importlib.import_module("obstore.store")
-        self._store = store_module.S3Store(settings.s3_bucket, **{k: v for k, v in options.items() if v})
-        self._prefix = (settings.s3_prefix or "").strip("/")
+        config: Any = {k: v for k, v in options.items() if v}
+        store = S3Store(settings.s3_bucket, config=config)
+        return cls(store, settings.s3_prefix)
 
     def _key(self, name: str) -> str:
         if parse_name(name) is None:
@@ -220,11 +229,5 @@ def pictures_for(settings: Settings) -> PictureStorage:
     if kind == "s3":
         if not settings.s3_bucket:
             raise SettingsError("S3 picture storage needs S3_BUCKET (and S3_ENDPOINT_URL for a non-AWS service).")
-        try:
-            obstore = importlib.import_module("obstore")
-        except ImportError:
-            raise SettingsError(
-                "S3 storage needs the obstore package; install it, or set PICTURE_STORAGE=database."
-            ) from None
-        return BucketPictures(settings, obstore)
+        return BucketPictures.from_settings(settings)
     return FolderPictures(settings.uploads_path)

@@ -1,18 +1,21 @@
 """What the app's picture storage holds, whichever storage its settings choose (the folder on
-SQLite, the database table on PostgreSQL unless a test says otherwise)."""
+SQLite, the database table on PostgreSQL unless a test says otherwise, or a bucket)."""
 
 from __future__ import annotations
 
+import obstore
 from litestar import Litestar
 from sqlalchemy import select
 
-from app.catalog.pictures import FolderPictures, pictures_for
+from app.catalog.pictures import BucketPictures, FolderPictures, pictures_for
 from app.models.catalog import StoredPicture
 
 
 async def stored_pictures(app: Litestar) -> list[str]:
     """The names stored, sorted (in the folder: every file, temporary ones too)."""
     storage = pictures_for(app.state.settings)
+    if isinstance(storage, BucketPictures):
+        return sorted(str(o["path"]).rsplit("/", 1)[-1] for batch in obstore.list(storage._store) for o in batch)
     if isinstance(storage, FolderPictures):
         folder = storage.directory
         return sorted(p.name for p in folder.iterdir()) if folder.exists() else []

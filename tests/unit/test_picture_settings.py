@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from app.catalog.pictures import DatabasePictures, FolderPictures, parse_name, pictures_for, storage_kind
+from app.catalog.pictures import (
+    BucketPictures,
+    DatabasePictures,
+    FolderPictures,
+    parse_name,
+    pictures_for,
+    storage_kind,
+)
 from app.settings import Settings, SettingsError
 
 PG = "postgres://shop@db.internal/smore"
@@ -44,10 +49,22 @@ def test_an_unknown_storage_stops_the_start(tmp_path):
         pictures_for(settings(tmp_path, PICTURE_STORAGE="nfs"))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("obstore") is not None, reason="obstore is installed")
-def test_s3_without_obstore_stops_the_start_and_says_why(tmp_path):
-    with pytest.raises(SettingsError, match="S3 storage needs the obstore package"):
-        pictures_for(settings(tmp_path, DATABASE_URL=PG, S3_BUCKET="pictures", S3_ENDPOINT_URL="http://minio:9000"))
+def test_s3_settings_make_a_bucket_storage_on_that_endpoint(tmp_path):
+    storage = pictures_for(
+        settings(
+            tmp_path,
+            DATABASE_URL=PG,
+            S3_BUCKET="pictures",
+            S3_ENDPOINT_URL="http://minio:9000",
+            S3_REGION="ap-northeast-2",
+            S3_PREFIX="/shop/",
+        )
+    )
+    assert isinstance(storage, BucketPictures)
+    assert storage._store.config == {"bucket": "pictures", "endpoint": "http://minio:9000", "region": "ap-northeast-2"}
+    assert storage._key("a" * 64 + ".png") == "shop/" + "a" * 64 + ".png"
+    with pytest.raises(ValueError, match="not a picture name"):
+        storage._key("../secrets.txt")
 
 
 def test_s3_chosen_without_a_bucket_says_what_to_set(tmp_path):

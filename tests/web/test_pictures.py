@@ -11,13 +11,14 @@ from datetime import timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
+from obstore.store import LocalStore
 from PIL import Image
 from sqlalchemy import func, select
 
 from app.catalog.copy_pictures import copy_pictures
 from app.catalog.copy_pictures import main as copy_main
 from app.catalog.images import Upload
-from app.catalog.pictures import content_stem, pictures_for
+from app.catalog.pictures import BucketPictures, content_stem, pictures_for
 from app.catalog.product_rules import to_local_input
 from app.catalog.product_service import ProductService
 from app.models.base import utcnow
@@ -49,10 +50,25 @@ def form(category_id: int) -> dict[str, str]:
 IN_DATABASE = with_settings("database storage", picture_storage="database")
 BOTH = pytest.mark.parametrize(
     "settings",
-    [{"picture_storage": "local"}, {"picture_storage": "database"}],
-    ids=["folder", "database"],
+    [
+        {"picture_storage": "local"},
+        {"picture_storage": "database"},
+        {"picture_storage": "s3", "s3_bucket": "pictures", "s3_prefix": "shop"},
+    ],
+    ids=["folder", "database", "bucket"],
     indirect=True,
 )
+
+
+@pytest.fixture(autouse=True)
+def bucket(settings, tmp_path, monkeypatch):
+    """With S3 settings, the bucket is an obstore LocalStore in a folder every app of the test
+    shares (the bucket service is outside the shop; obstore and the storage's code are real)."""
+    if settings.picture_storage != "s3":
+        return None
+    store = LocalStore(tmp_path / "bucket", mkdir=True)
+    monkeypatch.setattr(BucketPictures, "from_settings", classmethod(lambda cls, s: cls(store, s.s3_prefix)))
+    return tmp_path / "bucket"
 
 
 async def upload_through_http(client, members, products) -> Product:
@@ -221,3 +237,21 @@ def test_the_copy_command_refuses_the_folder_storage_itself(tmp_path, monkeypatc
         copy_main([str(tmp_path)])
     assert stopped.value.code == 2
     assert "PICTURE_STORAGE=database" in capsys.readouterr().err
+
+
+@with_settings("bucket storage", picture_storage="s3", s3_bucket="pictures", s3_prefix="shop")
+async def test_a_picture_uploaded_to_the_bucket_is_served_by_another_host(
+    client, app, members, products, tmp_path, bucket
+):
+    product = await upload_through_http(client, members, products)
+    assert not any(app.state.settings.uploads_path.iterdir())  # nothing on this host's disk
+    objects = sorted(p.name for p in (bucket / "shop").iterdir())  # under S3_PREFIX in the bucket
+    assert objects == sorted(
+        url.removeprefix("/uploads/") for img in product.images for url in (img.url, img.thumb_url)
+    )
+    other_host = create_app(app.state.settings.with_changes(var_dir=tmp_path / "other-host", upload_dir=None))
+    async with AsyncTestClient(app=other_host, base_url="http://testserver.local") as other:
+        for img in product.images:
+            here, there = await client.get(img.url), await other.get(img.url)
+            assert here.status_code == there.status_code == 200
+            assert here.content == there.content and here.headers["etag"] == there.headers["etag"]
