@@ -138,3 +138,24 @@ async def money_when(app, order_id: int, ready, what: str) -> Money:
         return state if ready(state) else None
 
     return await wait_for(check, 15, what)
+
+
+async def sandbox_checkout(app, card: str = "approve", amount: int = 12_000) -> tuple[str, str, int]:
+    """Pay in the sandbox's checkout window like a shopper: (paymentKey, orderId, amount)."""
+    order_id = f"order-{uuid.uuid4().hex[:16]}"
+    form = {
+        "clientKey": app.state.settings.payment_client_key,
+        "orderId": order_id,
+        "orderName": "Limited tee and 1 more",
+        "amount": str(amount),
+        "successUrl": "http://shop.test/pay/success",
+        "failUrl": "http://shop.test/pay/fail",
+        "card": card,
+        "action": "pay",
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
+        response = await browser.post("/sandbox-gateway/checkout", data=form)
+    assert response.status_code == 303, response.text
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert query["orderId"] == [order_id] and query["amount"] == [str(amount)]
+    return query["paymentKey"][0], order_id, amount

@@ -7,7 +7,6 @@ import asyncio
 import time
 import uuid
 from datetime import UTC
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -23,6 +22,7 @@ from app.gateway import (
 from app.gateway.client import REDACTED
 from app.gateway.errors import GENERIC_MESSAGE
 from app.settings import Settings
+from tests.helpers.gateway import sandbox_checkout
 
 BASE = "http://testserver/sandbox-gateway"
 
@@ -55,33 +55,12 @@ async def gateway(app, exchanges):
     await client.aclose()
 
 
-async def checkout(app, card: str = "approve", amount: int = 12_000) -> tuple[str, str, int]:
-    """Pay in the sandbox's checkout window like a shopper: (paymentKey, orderId, amount)."""
-    order_id = f"order-{uuid.uuid4().hex[:16]}"
-    form = {
-        "clientKey": app.state.settings.payment_client_key,
-        "orderId": order_id,
-        "orderName": "Limited tee and 1 more",
-        "amount": str(amount),
-        "successUrl": "http://shop.test/pay/success",
-        "failUrl": "http://shop.test/pay/fail",
-        "card": card,
-        "action": "pay",
-    }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
-        response = await browser.post("/sandbox-gateway/checkout", data=form)
-    assert response.status_code == 303, response.text
-    query = parse_qs(urlsplit(response.headers["location"]).query)
-    assert query["orderId"] == [order_id] and query["amount"] == [str(amount)]
-    return query["paymentKey"][0], order_id, amount
-
-
 def key() -> str:
     return uuid.uuid4().hex
 
 
 async def test_an_approving_card_is_confirmed_and_can_be_looked_up(app, gateway):
-    payment_key, order_id, amount = await checkout(app)
+    payment_key, order_id, amount = await sandbox_checkout(app)
     paid = await gateway.confirm(payment_key, order_id, amount, idempotency_key=key())
     assert (paid.status, paid.payment_key, paid.order_id) == ("DONE", payment_key, order_id)
     assert paid.total_amount == paid.balance_amount == amount
@@ -96,7 +75,7 @@ async def test_an_approving_card_is_confirmed_and_can_be_looked_up(app, gateway)
     [("decline", "REJECT_CARD_PAYMENT", "declined"), ("insufficient", "REJECT_ACCOUNT_PAYMENT", "not enough funds")],
 )
 async def test_refusing_cards_raise_the_gateway_code_and_a_message_for_the_shopper(app, gateway, card, code, words):
-    payment_key, order_id, amount = await checkout(app, card)
+    payment_key, order_id, amount = await sandbox_checkout(app, card)
     with pytest.raises(GatewayError) as refused:
         await gateway.confirm(payment_key, order_id, amount, idempotency_key=key())
     assert type(refused.value) is GatewayError
@@ -106,7 +85,7 @@ async def test_refusing_cards_raise_the_gateway_code_and_a_message_for_the_shopp
 
 
 async def test_a_confirm_that_times_out_is_looked_up_and_reported_as_not_charged(app, gateway, exchanges):
-    payment_key, order_id, amount = await checkout(app, "timeout")
+    payment_key, order_id, amount = await sandbox_checkout(app, "timeout")
     started = time.monotonic()
     with pytest.raises(GatewayTimeout) as timed_out:
         await gateway.confirm(payment_key, order_id, amount, idempotency_key=key())
@@ -118,14 +97,14 @@ async def test_a_confirm_that_times_out_is_looked_up_and_reported_as_not_charged
 
 
 async def test_an_approval_whose_answer_is_lost_is_found_by_the_lookup(app, gateway, exchanges):
-    payment_key, order_id, amount = await checkout(app, "lost-response")
+    payment_key, order_id, amount = await sandbox_checkout(app, "lost-response")
     paid = await gateway.confirm(payment_key, order_id, amount, idempotency_key=key())
     assert paid.status == "DONE" and paid.total_amount == amount
     assert [(e.operation, e.http_status) for e in exchanges] == [("confirm", None), ("lookup", 200)]
 
 
 async def test_a_tampered_amount_or_order_id_or_an_unknown_key_is_refused(app, gateway):
-    payment_key, order_id, amount = await checkout(app)
+    payment_key, order_id, amount = await sandbox_checkout(app)
     with pytest.raises(GatewayError) as wrong_amount:
         await gateway.confirm(payment_key, order_id, amount - 1_000, idempotency_key=key())
     assert (wrong_amount.value.code, wrong_amount.value.http_status) == ("AMOUNT_MISMATCH", 400)
@@ -149,7 +128,7 @@ async def test_one_key_replayed_20_times_at_once_approves_once_and_answers_alike
         transport=httpx.ASGITransport(app=app),
         on_exchange=exchanges.append,
     )
-    payment_key, order_id, amount = await checkout(app)
+    payment_key, order_id, amount = await sandbox_checkout(app)
     same = key()
     answers = await asyncio.gather(
         *(gateway.confirm(payment_key, order_id, amount, idempotency_key=same) for _ in range(20))
@@ -167,7 +146,7 @@ async def test_one_key_replayed_20_times_at_once_approves_once_and_answers_alike
 
 
 async def test_partial_cancels_add_up_and_the_balance_bounds_them(app, gateway):
-    payment_key, order_id, _ = await checkout(app, amount=10_000)
+    payment_key, order_id, _ = await sandbox_checkout(app, amount=10_000)
     await gateway.confirm(payment_key, order_id, 10_000, idempotency_key=key())
     first = key()
     once = await gateway.cancel(payment_key, "one item returned", amount=3_000, idempotency_key=first)
@@ -192,14 +171,14 @@ async def test_partial_cancels_add_up_and_the_balance_bounds_them(app, gateway):
 
 
 async def test_an_unpaid_session_cannot_be_cancelled(app, gateway):
-    payment_key, _, _ = await checkout(app)
+    payment_key, _, _ = await sandbox_checkout(app)
     with pytest.raises(GatewayError) as refused:
         await gateway.cancel(payment_key, "changed my mind", amount=None, idempotency_key=key())
     assert (refused.value.code, refused.value.http_status) == ("NOT_CANCELABLE_PAYMENT", 403)
 
 
 async def test_a_wrong_secret_key_is_refused(app):
-    payment_key, order_id, amount = await checkout(app)
+    payment_key, order_id, amount = await sandbox_checkout(app)
     stranger = GatewayClient(BASE, "test_sk_not_ours", timeout=CLIENT_WAIT, transport=httpx.ASGITransport(app=app))
     try:
         with pytest.raises(GatewayError) as refused:
@@ -212,7 +191,7 @@ async def test_a_wrong_secret_key_is_refused(app):
 
 async def test_every_call_is_recorded_and_no_record_holds_the_secret(app, gateway, exchanges):
     secret = app.state.settings.payment_secret_key
-    payment_key, order_id, amount = await checkout(app)
+    payment_key, order_id, amount = await sandbox_checkout(app)
     confirm_key = key()
     await gateway.confirm(payment_key, order_id, amount, idempotency_key=confirm_key)
     await gateway.lookup(payment_key)
@@ -246,7 +225,7 @@ async def test_an_unreachable_gateway_is_unavailable_without_a_lookup(exchanges)
 async def test_a_5xx_confirm_is_settled_by_a_lookup(app, gateway):
     """A gateway answering 5xx to confirm (a fake edge in front of the sandbox) may still have
     approved: the client looks the payment up before deciding."""
-    payment_key, order_id, amount = await checkout(app)
+    payment_key, order_id, amount = await sandbox_checkout(app)
     sandbox = httpx.ASGITransport(app=app)
 
     async def edge(request: httpx.Request) -> httpx.Response:
@@ -259,11 +238,11 @@ async def test_a_5xx_confirm_is_settled_by_a_lookup(app, gateway):
     flaky = GatewayClient(BASE, app.state.settings.payment_secret_key, transport=httpx.MockTransport(edge))
     try:
         assert (await flaky.confirm(payment_key, order_id, amount, idempotency_key=key())).status == "DONE"
-        declined_key, declined_order, declined_amount = await checkout(app, "decline")
+        declined_key, declined_order, declined_amount = await sandbox_checkout(app, "decline")
         with pytest.raises(GatewayError) as declined:
             await flaky.confirm(declined_key, declined_order, declined_amount, idempotency_key=key())
         assert (declined.value.code, declined.value.http_status) == ("REJECT_CARD_PAYMENT", 502)
-        pending_key, pending_order, pending_amount = await checkout(app, "approve")
+        pending_key, pending_order, pending_amount = await sandbox_checkout(app, "approve")
         with pytest.raises(GatewayUnavailable) as failed:
             await flaky.confirm(pending_key, pending_order, pending_amount + 1, idempotency_key=key())
         assert (failed.value.code, failed.value.http_status) == ("FAILED_INTERNAL_SYSTEM_PROCESSING", 502)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,10 @@ from sqlalchemy import func, select
 from app.catalog import images
 from app.catalog.images import ImageRejected, Upload, process_image
 from app.catalog.pictures import FolderPictures, picture_names, pictures_for
-from app.catalog.product_rules import to_local_input
 from app.catalog.product_service import ProductService
 from app.core.errors import FormInvalid
-from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage
-from tests.helpers.pictures import stored_pictures
+from tests.helpers.pictures import product_form, stored_pictures
 
 MAX = 5 * 1024 * 1024
 
@@ -31,18 +28,6 @@ def picture(
     out = io.BytesIO()
     Image.new(mode, size, colour).save(out, format=fmt, **save)
     return out.getvalue()
-
-
-def form(category_id: int) -> dict[str, str]:
-    return {
-        "name": "Glazed cup",
-        "category_id": str(category_id),
-        "list_price": "30,000",
-        "total_quantity": "3",
-        "fixed_quantity": "3",
-        "purchase_limit": "1",
-        "sale_starts_at": to_local_input(utcnow() + timedelta(days=2)),
-    }
 
 
 def files_in(directory: Path) -> list[str]:
@@ -114,7 +99,7 @@ async def test_a_rolled_back_transaction_leaves_no_files(app, members, products)
     try:
         service = ProductService(session, app.state.settings)
         product = await service.create_draft(
-            seller, form(category.id), [Upload("a.png", picture()), Upload("b.jpg", picture("JPEG"))]
+            seller, product_form(category.id), [Upload("a.png", picture()), Upload("b.jpg", picture("JPEG"))]
         )
         assert len(product.images) == 2
         storage = pictures_for(app.state.settings)  # in the transaction, seen from inside it
@@ -134,7 +119,7 @@ async def test_a_refused_form_writes_no_file(app, members, products):
     async with app.state.database.transaction() as db:
         with pytest.raises(FormInvalid) as caught:
             await ProductService(db, app.state.settings).create_draft(
-                seller, form(category.id), [Upload("ok.png", picture()), Upload("bad.gif", picture("GIF"))]
+                seller, product_form(category.id), [Upload("ok.png", picture()), Upload("bad.gif", picture("GIF"))]
             )
     assert "bad.gif" in caught.value.errors["images"] and "ok.png" not in caught.value.errors["images"]
     assert await stored_pictures(app) == []
@@ -145,13 +130,15 @@ async def test_removed_pictures_lose_their_files_only_after_commit(app, members,
     category = await products.category()
     async with app.state.database.transaction() as db:
         product = await ProductService(db, app.state.settings).create_draft(
-            seller, form(category.id), [Upload("a.png", picture()), Upload("b.png", picture(colour="navy"))]
+            seller, product_form(category.id), [Upload("a.png", picture()), Upload("b.png", picture(colour="navy"))]
         )
         first, second = product.images
     # a removal that is rolled back keeps the files
     session = app.state.database.sessionmaker()
     try:
-        await ProductService(session, app.state.settings).update(seller, product.id, form(category.id), [], [first.id])
+        await ProductService(session, app.state.settings).update(
+            seller, product.id, product_form(category.id), [], [first.id]
+        )
         assert len(await stored_pictures(app)) == 4
         await session.rollback()
     finally:
@@ -159,7 +146,7 @@ async def test_removed_pictures_lose_their_files_only_after_commit(app, members,
     assert len(await stored_pictures(app)) == 4
     async with app.state.database.transaction() as db:
         updated = await ProductService(db, app.state.settings).update(
-            seller, product.id, form(category.id), [Upload("c.webp", picture("WEBP"))], [first.id]
+            seller, product.id, product_form(category.id), [Upload("c.webp", picture("WEBP"))], [first.id]
         )
         assert [img.position for img in updated.images] == [0, 1]
     names = await stored_pictures(app)

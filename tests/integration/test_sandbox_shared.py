@@ -9,7 +9,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -22,6 +21,7 @@ from app.gateway.sandbox_store import SCHEMA, PostgresSandboxStore, SandboxTx, s
 from app.settings import Settings
 from tasks.web import create_app
 from tests.helpers.backends import TEST_DATABASE_URL, postgres_only
+from tests.helpers.gateway import sandbox_checkout
 
 BASE = "http://testserver/sandbox-gateway"
 
@@ -59,28 +59,9 @@ def gateway_of(app: Litestar, timeout: float = 10.0) -> GatewayClient:
     )
 
 
-async def checkout(app: Litestar, card: str = "approve", amount: int = 12_000) -> tuple[str, str, int]:
-    """Pay in ``app``'s checkout window like a shopper: (paymentKey, orderId, amount)."""
-    order_id = f"order-{uuid.uuid4().hex[:16]}"
-    form = {
-        "clientKey": app.state.settings.payment_client_key,
-        "orderId": order_id,
-        "orderName": "Limited tee",
-        "amount": str(amount),
-        "successUrl": "http://shop.test/pay/success",
-        "failUrl": "http://shop.test/pay/fail",
-        "card": card,
-        "action": "pay",
-    }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
-        response = await browser.post("/sandbox-gateway/checkout", data=form)
-    assert response.status_code == 303, response.text
-    return parse_qs(urlsplit(response.headers["location"]).query)["paymentKey"][0], order_id, amount
-
-
 async def test_a_checkout_opened_on_one_host_is_confirmed_looked_up_and_cancelled_on_the_other(hosts):
     a, b = gateway_of(hosts[0]), gateway_of(hosts[1])
-    payment_key, order_id, amount = await checkout(hosts[0], amount=10_000)
+    payment_key, order_id, amount = await sandbox_checkout(hosts[0], amount=10_000)
     paid = await b.confirm(payment_key, order_id, amount, idempotency_key=key())
     assert paid.status == "DONE"
     assert (await a.lookup(payment_key)).raw == paid.raw
@@ -99,7 +80,7 @@ async def test_a_checkout_opened_on_one_host_is_confirmed_looked_up_and_cancelle
 
 async def test_one_key_replayed_20_times_across_two_hosts_approves_once_and_answers_alike(hosts):
     gateways = [gateway_of(app) for app in hosts]
-    payment_key, order_id, amount = await checkout(hosts[1])
+    payment_key, order_id, amount = await sandbox_checkout(hosts[1])
     same = key()
     answers = await asyncio.gather(
         *(gateways[i % 2].confirm(payment_key, order_id, amount, idempotency_key=same) for i in range(20))
@@ -116,7 +97,7 @@ async def test_one_key_replayed_20_times_across_two_hosts_approves_once_and_answ
 
 async def test_confirms_and_cancels_with_different_keys_at_once_on_two_hosts_take_effect_once(hosts):
     gateways = [gateway_of(app) for app in hosts]
-    payment_key, order_id, amount = await checkout(hosts[0])
+    payment_key, order_id, amount = await sandbox_checkout(hosts[0])
 
     async def attempt(call) -> str:
         try:

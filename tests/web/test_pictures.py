@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -19,13 +18,11 @@ from app.catalog.copy_pictures import copy_pictures
 from app.catalog.copy_pictures import main as copy_main
 from app.catalog.images import Upload
 from app.catalog.pictures import BucketPictures, content_stem, pictures_for
-from app.catalog.product_rules import to_local_input
 from app.catalog.product_service import ProductService
-from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage, StoredPicture
 from tasks.web import create_app
 from tests.helpers.config import with_settings
-from tests.helpers.pictures import stored_pictures
+from tests.helpers.pictures import product_form, stored_pictures
 from tests.helpers.web import login, post_form
 
 
@@ -33,18 +30,6 @@ def picture(fmt: str = "PNG", colour: str = "teal") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (800, 600), colour).save(out, format=fmt)
     return out.getvalue()
-
-
-def form(category_id: int) -> dict[str, str]:
-    return {
-        "name": "Glazed cup",
-        "category_id": str(category_id),
-        "list_price": "30,000",
-        "total_quantity": "3",
-        "fixed_quantity": "3",
-        "purchase_limit": "1",
-        "sale_starts_at": to_local_input(utcnow() + timedelta(days=2)),
-    }
 
 
 IN_DATABASE = with_settings("database storage", picture_storage="database")
@@ -76,7 +61,7 @@ async def upload_through_http(client, members, products) -> Product:
     category = await products.category("ceramics")
     await login(client, seller.email)
     files = [("images", ("jar.png", picture(), "image/png")), ("images", ("cup.jpg", picture("JPEG"), "image/jpeg"))]
-    response = await post_form(client, "/seller/products", form(category.id), files=files)
+    response = await post_form(client, "/seller/products", product_form(category.id), files=files)
     assert response.status_code == 303, response.text
     async with client.app.state.database.transaction() as db:
         product = (await db.execute(select(Product))).scalar_one()
@@ -168,7 +153,7 @@ async def test_a_product_that_is_not_saved_leaves_no_stored_picture(app, members
     with pytest.raises(RuntimeError, match="the save fails"):
         async with app.state.database.transaction() as db:
             product = await ProductService(db, app.state.settings).create_draft(
-                seller, form(category.id), [Upload("a.png", picture()), Upload("b.jpg", picture("JPEG"))]
+                seller, product_form(category.id), [Upload("a.png", picture()), Upload("b.jpg", picture("JPEG"))]
             )
             assert len(product.images) == 2
             assert (await db.execute(select(func.count()).select_from(StoredPicture))).scalar_one() == 4
@@ -187,7 +172,7 @@ async def test_a_picture_shared_by_two_products_stays_until_neither_shows_it(app
     for _ in range(2):
         async with app.state.database.transaction() as db:
             product = await ProductService(db, app.state.settings).create_draft(
-                seller, form(category.id), [Upload("x.png", same)]
+                seller, product_form(category.id), [Upload("x.png", same)]
             )
             made.append((product.id, product.images[0].id, product.images[0].stem))
     first, second = made
@@ -196,7 +181,9 @@ async def test_a_picture_shared_by_two_products_stays_until_neither_shows_it(app
     assert names == sorted([f"{first[2]}.png", f"{first[2]}_thumb.webp"])
     for (product_id, image_id, _stem), left in ((first, names), (second, [])):
         async with app.state.database.transaction() as db:
-            await ProductService(db, app.state.settings).update(seller, product_id, form(category.id), [], [image_id])
+            await ProductService(db, app.state.settings).update(
+                seller, product_id, product_form(category.id), [], [image_id]
+            )
         assert await stored_pictures(app) == left
 
 
