@@ -28,7 +28,9 @@ def settings(settings):
 async def state(app, order_id: int):
     async with app.state.database.transaction() as db:
         order = await db.get(Order, order_id)
-        payments = list((await db.execute(select(Payment).where(Payment.order_id == order_id))).scalars())
+        payments = list(
+            (await db.execute(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id))).scalars()
+        )
         right = await db.get(PurchaseRight, order.right_id)
         confirms = await db.scalar(
             select(func.count()).select_from(PaymentAudit).where(PaymentAudit.kind == "gateway.confirm")
