@@ -76,6 +76,7 @@ from app.models.drops import PurchaseRight, RightStatus
 from app.models.members import Member, MemberRole
 from app.settings import PROJECT_ROOT, Settings
 from bench import metrics as server_metrics
+from bench import openloop
 from bench.report import write_section
 
 BIN = Path(sys.executable).parent
@@ -626,6 +627,40 @@ async def drive(
     return result
 
 
+async def drive_burst(server: Server, sessions: list[tuple[int, str]], product_id: int, spread: float) -> list:
+    """The burst shape: every member presses Buy once, the presses spread over the first ``spread``
+    seconds of the sale and sent on schedule whatever the answers (``bench/openloop.py``)."""
+    clients = [Client(server.port, session_id) for _, session_id in sessions]
+    gate = asyncio.Semaphore(200)
+
+    async def warm(client: Client) -> None:
+        async with gate:
+            await client.connect()
+            await client.take_csrf_cookie(product_id)
+
+    await asyncio.gather(*(warm(c) for c in clients))
+    requests = [c.press(product_id) for c in clients]
+
+    async def send(i: int) -> tuple[int, str]:
+        status, body, _ = await clients[i].roundtrip(requests[i])
+        return status, classify(status, body)
+
+    arrivals, _ = await openloop.fire(openloop.burst_schedule(len(clients), spread), send)
+    for client in clients:
+        client.close()
+    return arrivals
+
+
+def burst_row(label: str, s: openloop.BurstSummary, oversold: int | None) -> str:
+    last = f"{s.last_unit_s:.2f} s" if s.last_unit_s is not None else "—"
+    fair = f"{s.fairness:.1%}" if s.fairness is not None else "—"
+    granted = s.outcomes.get("granted", 0)
+    return (
+        f"| {label} | {s.arrivals:,} | {granted:,} | {last} | {s.p50_ms:,.0f} | {s.p99_ms:,.0f} | {s.max_ms:,.0f} "
+        f"| {s.fivexx} | {'—' if oversold is None else oversold} | {fair} | {s.late_ms_p99:,.0f} |"
+    )
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -786,6 +821,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics", choices=["on", "off"], default="on", help="off: the servers run with METRICS=0")
     parser.add_argument("--logs", choices=["on", "off"], default="on", help="off: the servers log warnings only")
     parser.add_argument("--only", choices=[t.product or "ceiling" for t in TARGETS], action="append", help="debugging")
+    parser.add_argument(
+        "--shape", choices=["closed", "burst"], default="closed", help="burst: each client presses once, open loop"
+    )
+    parser.add_argument("--spread", type=float, default=1.0, help="burst: the presses arrive over this many seconds")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.drop", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     try:
@@ -799,6 +838,9 @@ def main(argv: list[str] | None = None) -> None:
         products, sessions = asyncio.run(seed(settings, args.clients, args.units))
         print(f"seeded {len(sessions):,} signed-in members and products {products}", file=sys.stderr)
 
+        if args.shape == "burst":
+            burst(args, env, settings, products, sessions, uvloop)
+            return
         results = []
         log = PROJECT_ROOT / "var" / "bench-drop-server.log"
         log.parent.mkdir(exist_ok=True)
@@ -839,6 +881,33 @@ def main(argv: list[str] | None = None) -> None:
     print(body)
     if args.write:
         write_section(args.write, "drop.py", "Drop", body)
+
+
+def burst(args: argparse.Namespace, env: dict[str, str], settings: Settings, products, sessions, uvloop) -> None:
+    """The burst shape against the shop and the ceiling, one after the other, in this run."""
+    log = PROJECT_ROOT / "var" / "bench-drop-server.log"
+    log.parent.mkdir(exist_ok=True)
+    lines = [
+        f"Burst: {len(sessions):,} members press Buy once each, spread over {args.spread:g} s, "
+        f"on a {args.units:,}-unit drop (limit 1); open loop, each on its own keep-alive connection.",
+        "",
+        "| target | presses | granted | last unit decided | p50 ms | p99 ms | max ms | 5xx | oversold "
+        "| fairness | sender late p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for target in (TARGETS[0], TARGETS[2]):
+        quiet = wait_until_quiet()
+        with Server(target.factory, env, log, args.workers) as server:
+            run = drive_burst(server, sessions, products["shop"], args.spread)
+            arrivals = uvloop.run(run) if uvloop else asyncio.run(run)
+        units = args.units if target.product else None
+        oversold = None
+        if target.product:
+            c = asyncio.run(check(settings, products["shop"]))
+            oversold = max(0, c["taken"] - c["fixed"]) + abs(c["rights"] - c["taken"]) + abs(c["ledger"] - c["left"])
+        lines.append(burst_row(target.label, openloop.burst_summary(arrivals, units), oversold))
+        print(f"{target.label}: done, machine busy before {quiet:.2f}", file=sys.stderr)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
