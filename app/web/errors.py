@@ -23,6 +23,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Receive, Scope, Send
+from redis import exceptions as redis_exc
 from sqlalchemy import exc as sa_exc
 
 from app.accounts.identity import current_member
@@ -189,6 +190,17 @@ def database_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     if not connection_shortage(exc) and not write_contention(exc):
         return server_error_page(request, exc)
     log.warning("no database connection for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return _busy(request)
+
+
+def redis_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Redis gave no connection (its pool's wait ran out under a crowd) or did not answer in time:
+    503 with ``Retry-After``, never a 500; the request's transaction rolls back."""
+    log.warning("no Redis connection for %s %s: %s", request.method, request.url.path, exc)
+    return _busy(request)
+
+
+def _busy(request: Request[Any, Any, Any]) -> Response[Any]:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     detail = str(BUSY)
     if _wants_json(request):
@@ -213,6 +225,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     NotAuthorizedException: login_redirect,
     sa_exc.TimeoutError: database_busy,
     sa_exc.DBAPIError: database_busy,
+    redis_exc.ConnectionError: redis_busy,
+    redis_exc.TimeoutError: redis_busy,
     MethodNotAllowedException: wrong_method,
     HTTPException: http_error_page,
     HTTP_500_INTERNAL_SERVER_ERROR: server_error_page,
