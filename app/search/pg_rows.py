@@ -43,6 +43,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, raiseload
@@ -186,10 +187,20 @@ def _on_postgres(session: Session) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-def _touched(objects: Iterable[object]) -> set[int]:
+# The product columns a search row is made of; a change to any other (the units taken by a Buy
+# batch, say) leaves the row as it is, so a drop's batches rewrite no search row.
+SEARCHED = ("name", "description", *COPIED)
+
+
+def _searched_columns_changed(product: Product) -> bool:
+    attrs = sa_inspect(product).attrs
+    return any(attrs[name].history.has_changes() for name in SEARCHED)
+
+
+def _touched(objects: Iterable[object], *, new: bool) -> set[int]:
     ids: set[int] = set()
     for obj in objects:
-        if isinstance(obj, Product) and obj.id is not None:
+        if isinstance(obj, Product) and obj.id is not None and (new or _searched_columns_changed(obj)):
             ids.add(obj.id)
         elif isinstance(obj, OutboxEvent) and obj.aggregate_type == "product":
             ids.add(obj.aggregate_id)
@@ -199,7 +210,7 @@ def _touched(objects: Iterable[object]) -> set[int]:
 def _after_flush(session: Session, _context: Any) -> None:
     if not _on_postgres(session):
         return
-    ids = _touched(session.new) | _touched(session.dirty)
+    ids = _touched(session.new, new=True) | _touched(session.dirty, new=False)
     if ids:
         session.info.setdefault(PENDING, set()).update(ids)
 

@@ -4,7 +4,7 @@ no worker, no queue and no rebuild between a change and the next search, on any 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, delete, func, literal_column, select
 
 from app.catalog.transitions import product_changed, transition
 from app.events.outbox import record_event
@@ -142,3 +142,24 @@ async def test_pages_count_every_match_and_past_the_end_show_the_last(app, membe
     assert await page(3) == (ids[4:5], 5, 3)
     assert await page(9) == (ids[4:5], 5, 3)  # past the end: the last page
     assert await page(2, "없는말") == ([], 0, 1)
+
+
+async def test_a_change_search_does_not_read_leaves_the_row_unwritten(app, members, products):
+    """A Buy batch changes the units taken, which no search row holds: the row is not rewritten
+    (its xmin stays), while a change of the name rewrites it in the same commit."""
+    seller = await members.seller()
+    cup = await products.create(seller, name="Glazed cup", list_price=30_000, fixed_quantity=5, total_quantity=5)
+
+    async def row_version() -> str:
+        async with app.state.database.transaction() as db:
+            stmt = select(func.cast(literal_column("xmin"), Text)).select_from(product_search)
+            return await db.scalar(stmt.where(product_search.c.product_id == cup.id))
+
+    before = await row_version()
+    async with app.state.database.transaction() as db:
+        (await db.get(Product, cup.id)).taken_quantity = 2
+    assert await row_version() == before
+    async with app.state.database.transaction() as db:
+        (await db.get(Product, cup.id)).name = "Glazed bowl"
+    assert await row_version() != before
+    assert await found(app, "bowl") == [cup.id] and await found(app, "cup") == []
