@@ -291,7 +291,10 @@ def _middleware(settings: Settings, tracing: list[Any]) -> list[Any]:
         InputGuardMiddleware,
         *client_address_middleware(settings),
         DefineMiddleware(
-            AdmissionMiddleware, door=Door(settings.max_concurrent_requests, settings.request_queue_seconds)
+            AdmissionMiddleware,
+            door=Door(
+                settings.max_concurrent_requests, settings.request_queue_seconds, settings.max_concurrent_presses
+            ),
         ),
         session_config.middleware,
         DefineMiddleware(SessionCSRFMiddleware, config=_csrf(settings)),  # reads and binds the session's token

@@ -192,6 +192,9 @@ class Settings:
     # Requests at work at once per web process (0: no limit); the rest wait their turn, at most
     # ``request_queue_seconds``, then get a 503 page (``app/web/admission.py``).
     max_concurrent_requests: int = env_var(32)
+    # Buy presses and bids whose session, form and key are read at once per web process; the rest
+    # wait in line in their order of arrival (0: no line). See ``app/web/admission.py``.
+    max_concurrent_presses: int = env_var(16)
     request_queue_seconds: float = env_var(30.0)
     # Every live stream sends a ``: ping`` comment after this many seconds without a message, so a
     # proxy or balancer in between never takes it for a dead connection (``app/live/streams.py``).

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from app.core.line import leave_the_line
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -42,7 +44,9 @@ class Lanes(Generic[T, R]):
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def submit(self, key: Hashable, item: T) -> R:
-        """Queue ``item`` for ``key``'s next batch and wait for its answer."""
+        """Queue ``item`` for ``key``'s next batch and wait for its answer (outside the press
+        line: the request's place in it goes to the next in line)."""
+        leave_the_line()
         lane = self._lanes.setdefault(key, _Lane())
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         lane.queue.append((item, future))

@@ -7,8 +7,16 @@ fail after ``DB_POOL_TIMEOUT``. Admitted at most ``limit`` at a time (first come
 each request runs without waiting on the others and gives its connection back at once; the same
 pages come out at the same rate, and none fails. A request that waits longer than ``patience``
 seconds at the door gets a 503 page with ``Retry-After`` (nothing was done). Endless streams
-(server-sent events), static files, the health check, the embedded sandbox gateway (the shop's
-own requests call it while holding their turn), Buy presses and bids never wait."""
+(server-sent events), static files, the health check and the embedded sandbox gateway (the shop's
+own requests call it while holding their turn) never wait.
+
+Buy presses and bids wait in a line of their own, in their order of arrival: at most
+``press_limit`` of them at a time get their session read, their form parsed and checked and their
+key looked up; each gives its place to the next the moment it joins its batch
+(``app/core/line.py``), so a press waits for its answer outside the line. Started all at once, the
+10,000 presses of a drop's first second would share the event loop in turns, each step of each
+press behind a step of every other, so the presses sent first, the ones that get the units, would
+be answered with the last; in line, they are decided first."""
 
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from markupsafe import escape
 
 from app.core.i18n import _, current_language
+from app.core.line import Place, forget_place, take_place
 
 log = logging.getLogger(__name__)
 _TURN = "smore_admission_turn"  # the scope state's key of the door a request was let in by
@@ -37,30 +46,38 @@ def _busy_page() -> bytes:
     ).encode()
 
 
+def is_press(scope: Scope) -> bool:
+    """A Buy press or a bid: they wait in their own line, never behind page views."""
+    return scope.get("method") == "POST" and scope.get("path", "").endswith(("/buy", "/bids"))
+
+
 def waits_at_the_door(scope: Scope) -> bool:
     path = scope.get("path", "")
     if path.endswith("/events") or path.startswith(("/static/", "/uploads/")) or path == "/healthz":
         return False
     if path.startswith("/sandbox-gateway/"):  # an outside service mounted here: the shop's own
         return False  # requests wait on it while holding their turn, so it must never wait for one
-    # Buy presses and bids queue in their own batches (one connection per product or auction), so
-    # they never wait behind page views: in a drop, they are what must be fast.
-    return not (scope.get("method") == "POST" and path.endswith(("/buy", "/bids")))
+    # Buy presses and bids queue in their own line and batches (one connection per product or
+    # auction), so they never wait behind page views: in a drop, they are what must be fast.
+    return not is_press(scope)
 
 
 class Door:
     """The turns of one web process, shared by every route: Litestar builds a middleware instance
     per route handler, so the semaphores live here, made once by ``create_app``."""
 
-    def __init__(self, limit: int, patience: float) -> None:
+    def __init__(self, limit: int, patience: float, press_limit: int = 0) -> None:
         self.limit = limit
         self.patience = patience
-        self._slots: dict[int, asyncio.Semaphore] = {}  # per event loop (tests serve one app from several)
+        self.press_limit = press_limit
+        # per event loop (tests serve one app from several)
+        self._slots: dict[tuple[int, bool], asyncio.Semaphore] = {}
 
-    def slots(self) -> asyncio.Semaphore:
-        loop = id(asyncio.get_running_loop())
-        if (slots := self._slots.get(loop)) is None:
-            slots = self._slots[loop] = asyncio.Semaphore(self.limit)
+    def slots(self, presses: bool = False) -> asyncio.Semaphore:
+        """The turns of page requests, or (``presses``) the places at the front of the press line."""
+        key = (id(asyncio.get_running_loop()), presses)
+        if (slots := self._slots.get(key)) is None:
+            slots = self._slots[key] = asyncio.Semaphore(self.press_limit if presses else self.limit)
         return slots
 
 
@@ -71,14 +88,44 @@ class AdmissionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         door = self.door
-        if scope["type"] != ScopeType.HTTP or door.limit <= 0 or not waits_at_the_door(scope):
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+        elif is_press(scope):
+            await self._in_line(scope, receive, send)
+        elif door.limit <= 0 or not waits_at_the_door(scope):
+            await self.app(scope, receive, send)
+        else:
+            slots = door.slots()
+            if not await self._wait(slots, scope, send):
+                return
+            scope.setdefault("state", {})[_TURN] = slots
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                slots.release()
+
+    async def _in_line(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.door.press_limit <= 0:
             await self.app(scope, receive, send)
             return
-        slots = door.slots()
+        slots = self.door.slots(presses=True)
+        if not await self._wait(slots, scope, send):
+            return
+        place = Place(slots)
+        token = take_place(place)
         try:
-            await asyncio.wait_for(slots.acquire(), timeout=door.patience)
+            await self.app(scope, receive, send)
+        finally:
+            place.give_back()
+            forget_place(token)
+
+    async def _wait(self, slots: asyncio.Semaphore, scope: Scope, send: Send) -> bool:
+        """Wait for a turn; False (a 503 page sent) when none came within the patience."""
+        patience = self.door.patience
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=patience)
         except TimeoutError:
-            log.warning("%s %s waited %.0f s at the door: 503", scope.get("method"), scope.get("path"), door.patience)
+            log.warning("%s %s waited %.0f s at the door: 503", scope.get("method"), scope.get("path"), patience)
             await send(
                 {
                     "type": "http.response.start",
@@ -87,12 +134,8 @@ class AdmissionMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": _busy_page(), "more_body": False})
-            return
-        scope.setdefault("state", {})[_TURN] = slots
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            slots.release()
+            return False
+        return True
 
 
 async def wait_outside(scope: Scope, seconds: float) -> None:

@@ -1,6 +1,7 @@
 """The door of a web process: at most ``limit`` requests at work, the rest wait their turn (first
 come, first served) and get a 503 page with ``Retry-After`` after ``patience`` seconds; streams,
-static files, the health check, the embedded sandbox gateway, Buy presses and bids never wait."""
+static files, the health check and the embedded sandbox gateway never wait; Buy presses and bids
+wait in a line of their own, which they leave when they join their batch."""
 
 from __future__ import annotations
 
@@ -96,3 +97,54 @@ async def test_every_route_waits_at_the_same_door():
     app = Litestar([slow, other], middleware=[DefineMiddleware(AdmissionMiddleware, door=Door(1, 0.1))])
     (first, _), (second, _) = await asyncio.gather(call(app, "/slow"), after(0.1, call(app, "/other")))
     assert (first, second) == (200, 503)
+
+
+async def test_presses_wait_in_a_line_of_their_own_and_leave_it_when_they_join_their_batch():
+    """At most ``press_limit`` presses read their session and form at once, in order of arrival;
+    a press that joins its batch gives its place to the next, and waits for its answer outside."""
+    from app.core.lanes import Lanes
+
+    log: list[str] = []
+    front = 0
+    most_in_front = 0
+
+    async def decide(_key, items):
+        log.append(f"batch {items}")
+        await asyncio.sleep(0.2)  # the batch's transaction
+        return items
+
+    lanes: Lanes[int, int] = Lanes(decide, max_batch=100)
+
+    async def app(scope, receive, send):
+        nonlocal front, most_in_front
+        number = int(scope["path"].split("/")[2])
+        front += 1
+        most_in_front = max(most_in_front, front)
+        log.append(f"start {number}")
+        await asyncio.sleep(0.02)  # session, form, key
+        front -= 1
+        answer = await lanes.submit("product", number)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(answer).encode()})
+
+    door = AdmissionMiddleware(app, limit=1, patience=5)
+    door.door.press_limit = 2
+    started = asyncio.get_running_loop().time()
+    results = await asyncio.gather(*(call(door, f"/products/{i}/buy", "POST") for i in range(8)))
+    elapsed = asyncio.get_running_loop().time() - started
+    assert [status for status, _ in results] == [200] * 8
+    assert [e for e in log if e.startswith("start")] == [f"start {i}" for i in range(8)]  # in order
+    assert most_in_front == 2
+    # Had a press kept its place until its answer, the line would have taken 4 batches (0.8 s).
+    assert [e for e in log if e.startswith("batch")] == ["batch [0, 1]", "batch [2, 3, 4, 5, 6, 7]"]
+    assert elapsed < 0.6
+
+
+async def test_a_page_request_never_waits_behind_the_press_line():
+    log: list[str] = []
+    door = AdmissionMiddleware(app_that_takes(0.3, log), limit=4, patience=0.1)
+    door.door.press_limit = 1
+    page = call(door, "/products/1")
+    first, second = call(door, "/products/1/buy", "POST"), call(door, "/products/1/buy", "POST")
+    statuses = [status for status, _ in await asyncio.gather(first, second, page)]
+    assert statuses == [200, 503, 200]  # the second press waited past the patience; the page did not
