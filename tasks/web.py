@@ -14,6 +14,7 @@ from collections.abc import Callable
 from litestar import Litestar
 
 from app.asgi import create_app as build_app
+from app.core.collector import tune_for_serving
 from app.core.scheduling import Jobs
 from app.observability.tracing import WEB_SERVICE, with_tracing
 from app.settings import Settings
@@ -51,4 +52,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     scheduler = DramatiqScheduler()
     init_runtime(settings, scheduler)
     broker.on_stop(dispose_database)  # the in-process worker's engine, on its own loop
-    return build_app(settings, Jobs(scheduler=scheduler, queue=broker, sweeps=sweeps()))
+    app = build_app(settings, Jobs(scheduler=scheduler, queue=broker, sweeps=sweeps()))
+    tune_for_serving()  # what the process holds from now on is never walked by the collector again
+    return app
