@@ -164,10 +164,14 @@ def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str
         "SMORE_VAR_DIR": tmp,
         "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
         "SANDBOX_GATEWAY": "1",  # test payments through the built-in sandbox gateway
-        "METRICS": "1" if args.metrics == "on" else "0",
+        "METRICS": "1" if getattr(args, "metrics", "on") == "on" else "0",
         # production's logging (JSON lines, INFO: every request but the Buy presses, which log at
         # DEBUG), or only warnings
-        **({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"} if args.logs == "on" else {"LOG_LEVEL": "WARNING"}),
+        **(
+            {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+            if getattr(args, "logs", "on") == "on"
+            else {"LOG_LEVEL": "WARNING"}
+        ),
         "METRICS_TOKEN": METRICS_TOKEN,
         **more,
     }
@@ -334,12 +338,21 @@ class Server:
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
     def workers(self) -> list[int]:
-        """The worker processes: the supervisor's children, for uvicorn and Granian alike."""
+        """The worker processes: the supervisor's children, for uvicorn and Granian alike, but for
+        multiprocessing's resource tracker (a child of uvicorn's supervisor too)."""
         try:
             text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         except OSError:
             return []
-        return [int(p) for p in text.split()]
+        pids = []
+        for pid in map(int, text.split()):
+            try:
+                if b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue
+            except OSError:
+                continue
+            pids.append(pid)
+        return pids
 
     def __exit__(self, *exc: object) -> None:
         self.proc.send_signal(signal.SIGTERM)
