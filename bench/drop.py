@@ -1,40 +1,45 @@
-"""Drop benchmark: a crowd presses Buy on a 1,000-unit drop, on PostgreSQL + Redis with uvicorn.
+"""Drop benchmark: a crowd presses Buy on a 1,000-unit drop, on PostgreSQL + Redis.
 
-    .venv/bin/python -m bench.drop                        # print the Markdown table
-    .venv/bin/python -m bench.drop --write docs/BENCHMARKS.md
-    make bench-drop
+    .venv/bin/python -m bench.drop                        # every shape; print the Markdown report
+    .venv/bin/python -m bench.drop --shape sweep --compare-servers
+    make bench-drop                                       # every shape, both servers, --write docs/BENCHMARKS.md
 
 It creates a fresh database (``smore_bench``, migrated with ``alembic upgrade head``), flushes a Redis
 database of its own (``/9``), seeds N members with one cheap argon2 hash and a signed-in session each
-(written straight into the Redis session store the app reads), and three products on sale with a
-1,000-unit fixed quantity and a limit of 1. Then the same load runs four times, each against a fresh
-``uvicorn … --factory --workers 2``:
+(written straight into the Redis session store the app reads), and products on sale with a
+1,000-unit fixed quantity and a limit of 1 (one per run, so each starts full; and a one-unit
+product sold out before the cost step). Each run gets a fresh server with two workers
+(``--server uvicorn`` or ``granian``). The shapes (``--shape``, repeatable; all by default):
 
-- ``tasks.web:create_app``: the shop (presses decided in batches, one short transaction each);
-- ``bench.drop_naive:create_app``: the shop with the naive Buy path (``SELECT … FOR UPDATE`` per press);
-- ``bench.drop_ceiling:create_app``: a bare Litestar endpoint rendering a small fragment;
-- ``tasks.web:create_app`` again, with ``--viewers`` (2,000) signed-in shoppers refreshing the product
-  page every 0.5–1.5 s during the whole drop (HTTP 5xx and database connections at the peak are the
-  point of this run).
+- ``closed``: N clients, each with its own keep-alive connection, session and CSRF cookie (taken once,
+  by one GET, before the clock starts), all start together and press Buy ``--presses`` times with a
+  fresh key each, as the page's htmx form does; four times, against
+  ``tasks.web:create_app`` (the shop: presses decided in batches, one short transaction each),
+  ``bench.drop_naive:create_app`` (the naive Buy path, ``SELECT … FOR UPDATE`` per press),
+  ``bench.drop_ceiling:create_app`` (a bare Litestar endpoint rendering a small fragment), and the
+  shop again with ``--viewers`` (2,000) signed-in shoppers refreshing the product page every
+  0.5–1.5 s (HTTP 5xx and database connections at the peak are the point of this run). After each
+  run of the shop its ``/metrics`` (read with ``METRICS_TOKEN``) are printed beside the benchmark's
+  counts (they must agree), with its batch sizes.
+- ``burst`` (open loop, ``bench/openloop.py``): ``--burst`` (10,000) members press once each,
+  spread over the first second, each on its own connection whatever the earlier answers; the shop
+  and the ceiling. When the last unit was decided, p50/p99/max, 5xx, oversold, fairness.
+- ``sweep`` (open loop): constant rates rising in steps (``--steps``), each press on an idle
+  connection of a pool of ``--pool`` signed-in connections (none idle: starved, counted); the shop
+  and the ceiling, each until its first step with p99 over 250 ms.
+- ``cost``: ``--cost-rate`` presses/s on the sold-out product and on the ceiling, the workers' CPU
+  per answer from ``/proc``.
 
-Each run reports HTTP 5xx answers and the most database connections open (and running a statement)
-at once, polled from ``pg_stat_activity``.
+``--compare-servers`` runs the sweep and the cost under uvicorn and under Granian, with a table.
+The database is checked after each run of the shop: taken ≤ fixed, HELD + PAID rights = taken,
+ledger sum = fixed units left, nobody above the limit. The load generator is raw asyncio HTTP/1.1
+on uvloop in this process; its CPU use is reported. ``--metrics off`` runs the servers with
+``METRICS=0``, ``--logs off`` with ``LOG_LEVEL=WARNING`` instead of production's JSON lines at INFO.
 
-The load: N clients, each with its own keep-alive connection, session cookie and CSRF cookie (taken
-once, by one GET, before the clock starts), all start together and press Buy ``--presses`` times
-with a fresh key each, as the page's htmx form does. The client is raw asyncio HTTP/1.1 on uvloop
-in this process; its CPU use is reported. Afterwards the database is checked: taken ≤ fixed,
-HELD + PAID rights = taken, ledger sum = fixed units left, nobody above the limit.
-
-After each run of the shop the server's own ``/metrics`` (read with ``METRICS_TOKEN``) is printed:
-its presses by outcome beside the benchmark's counts (they must agree), and its batch sizes.
-``--metrics off`` runs the servers with ``METRICS=0`` (nothing recorded, no ``/metrics``) and
-``--logs off`` with ``LOG_LEVEL=WARNING`` instead of production's JSON lines at INFO, to measure
-what recording and logging cost on the Buy path.
-
-Diagnostics: ``--timeline`` prints the answers per second of each run; ``--profile DIR`` samples each
-worker with py-spy (``pip install py-spy``); ``--only shop|naive|ceiling`` runs some of the three.
-The servers' output goes to ``var/bench-drop-server.log``.
+Diagnostics: ``--timeline`` prints the answers per second of each closed run; ``--profile DIR``
+samples each worker with py-spy; ``--only shop|naive|ceiling`` runs some of the closed ones;
+``--patience`` is how long to wait for a quiet machine before each run. The servers' output goes
+to ``var/bench-drop-server.log``.
 """
 
 from __future__ import annotations
@@ -848,7 +853,8 @@ def closed_block(results: list[Result], args: argparse.Namespace) -> tuple[list[
         f"- closed loop, oversold 0: {shop.oversold} — {verdict(met['oversold'])}",
         f"- closed loop, 0 HTTP 5xx with {args.viewers:,} product-page viewers refreshing: {viewed.fivexx} — "
         f"{verdict(met['viewed'])}",
-        f"- closed loop not worse than before (≥ {BASELINE['rate']:,} attempts/s, ≤ {BASELINE['cpu_ms']} ms server "
+        f"- closed loop not worse than before (2,000 clients × 5 presses: ≥ {BASELINE['rate']:,} attempts/s, "
+        f"≤ {BASELINE['cpu_ms']} ms server "
         f"CPU per attempt, p99 ≤ {BASELINE['p99_ms']:,} ms): {shop.rate:,.0f}/s, {cpu:.2f} ms, {p99:,.0f} ms — "
         f"{verdict(not_worse)}",
     ]
