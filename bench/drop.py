@@ -52,6 +52,7 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import shlex
 import signal
@@ -1195,6 +1196,11 @@ def main(argv: list[str] | None = None) -> None:
     import uvloop
 
     servers = list(SERVERS) if args.compare_servers else [args.server]
+    # a burst holds one connection per member (and the servers, which inherit the limit, as many)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if "burst" in args.shapes and hard < args.burst + 1000:
+        sys.exit(f"the open files limit ({hard}) is too low for a burst of {args.burst:,}")
     log = PROJECT_ROOT / "var" / "bench-drop-server.log"
     log.parent.mkdir(exist_ok=True)
     log.write_text("")
