@@ -1000,11 +1000,15 @@ def short(target: Target) -> str:
     return "shop" if target.product else "ceiling"
 
 
+def all_passed(steps: list[openloop.StepSummary]) -> bool:
+    return bool(steps) and all(s.passed for s in steps)
+
+
 def rate_text(rate: float | None, steps: list[openloop.StepSummary] | None = None) -> str:
     """A rate; ``≥`` when every step passed (the sweep found no limit below its highest step)."""
     if rate is None:
         return "none"
-    return ("≥ " if steps and all(s.passed for s in steps) else "") + f"{rate:,.0f}/s"
+    return ("≥ " if steps and all_passed(steps) else "") + f"{rate:,.0f}/s"
 
 
 def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -1035,6 +1039,7 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
                 f"{rate_text(shop.highest, shop.steps)} of {rate_text(ceiling.highest, ceiling.steps)}"
                 + (f" = {share:.0%}" if share is not None else "")
                 + f" — {verdict(share is not None and share >= 0.4)}"
+                + (" (the ceiling passed every step: its own limit is higher)" if all_passed(ceiling.steps) else "")
                 + (f" (oversold {shop.oversold})" if shop.oversold else "")
             )
     if "cost" in args.shapes:
