@@ -1,40 +1,45 @@
-"""Drop benchmark: a crowd presses Buy on a 1,000-unit drop, on PostgreSQL + Redis with uvicorn.
+"""Drop benchmark: a crowd presses Buy on a 1,000-unit drop, on PostgreSQL + Redis.
 
-    .venv/bin/python -m bench.drop                        # print the Markdown table
-    .venv/bin/python -m bench.drop --write docs/BENCHMARKS.md
-    make bench-drop
+    .venv/bin/python -m bench.drop                        # every shape; print the Markdown report
+    .venv/bin/python -m bench.drop --shape sweep --compare-servers
+    make bench-drop                                       # every shape, both servers, --write docs/BENCHMARKS.md
 
 It creates a fresh database (``smore_bench``, migrated with ``alembic upgrade head``), flushes a Redis
 database of its own (``/9``), seeds N members with one cheap argon2 hash and a signed-in session each
-(written straight into the Redis session store the app reads), and three products on sale with a
-1,000-unit fixed quantity and a limit of 1. Then the same load runs four times, each against a fresh
-``uvicorn … --factory --workers 2``:
+(written straight into the Redis session store the app reads), and products on sale with a
+1,000-unit fixed quantity and a limit of 1 (one per run, so each starts full; and a one-unit
+product sold out before the cost step). Each run gets a fresh server with two workers
+(``--server uvicorn`` or ``granian``). The shapes (``--shape``, repeatable; all by default):
 
-- ``tasks.web:create_app``: the shop (presses decided in batches, one short transaction each);
-- ``bench.drop_naive:create_app``: the shop with the naive Buy path (``SELECT … FOR UPDATE`` per press);
-- ``bench.drop_ceiling:create_app``: a bare Litestar endpoint rendering a small fragment;
-- ``tasks.web:create_app`` again, with ``--viewers`` (2,000) signed-in shoppers refreshing the product
-  page every 0.5–1.5 s during the whole drop (HTTP 5xx and database connections at the peak are the
-  point of this run).
+- ``closed``: N clients, each with its own keep-alive connection, session and CSRF cookie (taken once,
+  by one GET, before the clock starts), all start together and press Buy ``--presses`` times with a
+  fresh key each, as the page's htmx form does; four times, against
+  ``tasks.web:create_app`` (the shop: presses decided in batches, one short transaction each),
+  ``bench.drop_naive:create_app`` (the naive Buy path, ``SELECT … FOR UPDATE`` per press),
+  ``bench.drop_ceiling:create_app`` (a bare Litestar endpoint rendering a small fragment), and the
+  shop again with ``--viewers`` (2,000) signed-in shoppers refreshing the product page every
+  0.5–1.5 s (HTTP 5xx and database connections at the peak are the point of this run). After each
+  run of the shop its ``/metrics`` (read with ``METRICS_TOKEN``) are printed beside the benchmark's
+  counts (they must agree), with its batch sizes.
+- ``burst`` (open loop, ``bench/openloop.py``): ``--burst`` (10,000) members press once each,
+  spread over the first second, each on its own connection whatever the earlier answers; the shop
+  and the ceiling. When the last unit was decided, p50/p99/max, 5xx, oversold, fairness.
+- ``sweep`` (open loop): constant rates rising in steps (``--steps``), each press on an idle
+  connection of a pool of ``--pool`` signed-in connections (none idle: starved, counted); the shop
+  and the ceiling, each until its first step with p99 over 250 ms.
+- ``cost``: ``--cost-rate`` presses/s on the sold-out product and on the ceiling, the workers' CPU
+  per answer from ``/proc``.
 
-Each run reports HTTP 5xx answers and the most database connections open (and running a statement)
-at once, polled from ``pg_stat_activity``.
+``--compare-servers`` runs the sweep and the cost under uvicorn and under Granian, with a table.
+The database is checked after each run of the shop: taken ≤ fixed, HELD + PAID rights = taken,
+ledger sum = fixed units left, nobody above the limit. The load generator is raw asyncio HTTP/1.1
+on uvloop in this process; its CPU use is reported. ``--metrics off`` runs the servers with
+``METRICS=0``, ``--logs off`` with ``LOG_LEVEL=WARNING`` instead of production's JSON lines at INFO.
 
-The load: N clients, each with its own keep-alive connection, session cookie and CSRF cookie (taken
-once, by one GET, before the clock starts), all start together and press Buy ``--presses`` times
-with a fresh key each, as the page's htmx form does. The client is raw asyncio HTTP/1.1 on uvloop
-in this process; its CPU use is reported. Afterwards the database is checked: taken ≤ fixed,
-HELD + PAID rights = taken, ledger sum = fixed units left, nobody above the limit.
-
-After each run of the shop the server's own ``/metrics`` (read with ``METRICS_TOKEN``) is printed:
-its presses by outcome beside the benchmark's counts (they must agree), and its batch sizes.
-``--metrics off`` runs the servers with ``METRICS=0`` (nothing recorded, no ``/metrics``) and
-``--logs off`` with ``LOG_LEVEL=WARNING`` instead of production's JSON lines at INFO, to measure
-what recording and logging cost on the Buy path.
-
-Diagnostics: ``--timeline`` prints the answers per second of each run; ``--profile DIR`` samples each
-worker with py-spy (``pip install py-spy``); ``--only shop|naive|ceiling`` runs some of the three.
-The servers' output goes to ``var/bench-drop-server.log``.
+Diagnostics: ``--timeline`` prints the answers per second of each closed run; ``--profile DIR``
+samples each worker with py-spy; ``--only shop|naive|ceiling`` runs some of the closed ones;
+``--patience`` is how long to wait for a quiet machine before each run. The servers' output goes
+to ``var/bench-drop-server.log``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import shlex
 import signal
@@ -98,6 +104,9 @@ TARGETS = [
     Target("Framework ceiling (bare Litestar fragment)", "bench.drop_ceiling:create_app", ""),
     Target("Smore with product-page viewers refreshing", "tasks.web:create_app", "viewed"),
 ]
+
+
+SERVERS = ("uvicorn", "granian")
 
 
 @dataclass
@@ -161,10 +170,14 @@ def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str
         "SMORE_VAR_DIR": tmp,
         "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
         "SANDBOX_GATEWAY": "1",  # test payments through the built-in sandbox gateway
-        "METRICS": "1" if args.metrics == "on" else "0",
+        "METRICS": "1" if getattr(args, "metrics", "on") == "on" else "0",
         # production's logging (JSON lines, INFO: every request but the Buy presses, which log at
         # DEBUG), or only warnings
-        **({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"} if args.logs == "on" else {"LOG_LEVEL": "WARNING"}),
+        **(
+            {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+            if getattr(args, "logs", "on") == "on"
+            else {"LOG_LEVEL": "WARNING"}
+        ),
         "METRICS_TOKEN": METRICS_TOKEN,
         **more,
     }
@@ -189,6 +202,11 @@ async def seller_and_members(
     return seller, category, list((await db.scalars(insert(Member).returning(Member.id), rows)).all())
 
 
+# Products: the closed loop's three, the burst's, one per server for the sweep, and a one-unit
+# product sold out before the cost step (every press of it refused).
+KINDS = ("shop", "naive", "viewed", "burst", *(f"sweep-{kind}" for kind in SERVERS), "sold")
+
+
 async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, int], list[tuple[int, str]]]:
     """N shoppers with one precomputed (cheap) argon2 hash, a seller, two products on sale with their
     opening ledger rows; a server-side session per shopper in the app's Redis session store."""
@@ -198,15 +216,15 @@ async def seed(settings: Settings, clients: int, units: int) -> tuple[dict[str, 
     async with database.transaction() as db:
         seller, category, member_ids = await seller_and_members(db, password_hash, "Shopper", clients)
         products: dict[str, int] = {}
-        for kind in ("shop", "naive", "viewed"):
+        for kind in KINDS:
             product = Product(
                 seller_id=seller.id,
                 category_id=category.id,
                 name=f"Bench drop ({kind})",
                 description="A drop for the benchmark.",
                 list_price=50_000,
-                total_quantity=units,
-                fixed_quantity=units,
+                total_quantity=1 if kind == "sold" else units,
+                fixed_quantity=1 if kind == "sold" else units,
                 purchase_limit=1,
                 sale_starts_at=utcnow() - timedelta(minutes=1),
                 status=ProductStatus.ON_SALE,
@@ -274,13 +292,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_command(kind: str, factory: str, port: int, workers: int) -> list[str]:
+    """Both servers as production would run them: N worker processes, uvloop, HTTP/1.1 with
+    keep-alive (idle connections kept for 2 minutes, or as long as Granian allows), a deep backlog."""
+    if kind == "granian":
+        command = [str(BIN / "granian"), factory, "--factory", "--interface", "asgi", "--workers", str(workers)]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "1"]
+        command += ["--http1-keep-alive", "--http1-header-read-timeout", "60000", "--no-ws"]
+        return [*command, "--log-level", "warning", "--no-access-log", "--backlog", "4096"]
+    command = [str(BIN / "uvicorn"), factory, "--factory", "--workers", str(workers)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "120"]
+    return [*command, "--backlog", "4096"]
+
+
+def server_line(kind: str, workers: int) -> str:
+    if kind == "granian":
+        return (
+            f"`granian <factory> --factory --interface asgi --workers {workers}` (uvloop, HTTP/1.1 keep-alive, "
+            "no access log, backlog 4096)"
+        )
+    return f"`uvicorn <factory> --factory --workers {workers}` (uvloop, httptools, no access log, backlog 4096)"
+
+
 class Server:
-    def __init__(self, factory: str, env: dict[str, str], log: Path, workers: int) -> None:
+    def __init__(self, factory: str, env: dict[str, str], log: Path, workers: int, kind: str = "uvicorn") -> None:
         self.port = free_port()
-        self.command = [str(BIN / "uvicorn"), factory, "--factory", "--workers", str(workers)]
-        self.command += ["--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop", "--http", "httptools"]
-        self.command += ["--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "120"]
-        self.command += ["--backlog", "4096"]
+        self.kind = kind
+        self.expected = workers
+        self.command = server_command(kind, factory, self.port, workers)
         self.env = env | {"PORT": str(self.port)}
         self.log = log
 
@@ -295,7 +335,7 @@ class Server:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                    if r.status == 200 and len(self.workers()) >= 2:
+                    if r.status == 200 and len(self.workers()) >= self.expected:
                         time.sleep(1.0)  # let the second worker finish its start-up too
                         return self
             except OSError:
@@ -304,11 +344,21 @@ class Server:
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
     def workers(self) -> list[int]:
+        """The worker processes: the supervisor's children, for uvicorn and Granian alike, but for
+        multiprocessing's resource tracker (a child of uvicorn's supervisor too)."""
         try:
             text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         except OSError:
             return []
-        return [int(p) for p in text.split()]
+        pids = []
+        for pid in map(int, text.split()):
+            try:
+                if b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue
+            except OSError:
+                continue
+            pids.append(pid)
+        return pids
 
     def __exit__(self, *exc: object) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -353,9 +403,12 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / TICK  # all but idle and iowait
 
 
-def wait_until_quiet(limit: float = 0.3, patience: float = 180.0) -> float:
+PATIENCE = [180.0]  # seconds to wait for a quiet machine before each run (``--patience``)
+
+
+def wait_until_quiet(limit: float = 0.3, patience: float | None = None) -> float:
     """Other work on the machine skews every figure: wait (a while) until it is nearly idle."""
-    deadline = time.monotonic() + patience
+    deadline = time.monotonic() + (PATIENCE[0] if patience is None else patience)
     while True:
         before = machine_busy()
         time.sleep(3)
@@ -712,7 +765,43 @@ def viewed_line(r: Result, args: argparse.Namespace) -> str:
     )
 
 
-def report(results: list[Result], args: argparse.Namespace, command: str, versions: str) -> str:
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**NOT met**"
+
+
+# The closed loop's figures before issue 17, which its work must not make worse.
+BASELINE = {"rate": 1_407, "cpu_ms": 1.12, "p99_ms": 5_202}
+
+
+def server_cpu_ms(r: Result) -> float:
+    return r.cpu.get("server", 0) * r.seconds / r.attempts * 1000
+
+
+def header(args: argparse.Namespace, command: str, versions: str) -> list[str]:
+    return [
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores (server, PostgreSQL, Redis and the load generator all "
+        f"share them); Python {platform.python_version()}; {versions}; load average "
+        f"{os.getloadavg()[0]:.2f} at the end.",
+        f"Command: `{command}`",
+        "",
+        f"Servers: {server_line(args.server, args.workers)}"
+        + (
+            f"; sweep and cost also under {server_line(next(k for k in SERVERS if k != args.server), args.workers)}"
+            if args.compare_servers
+            else ""
+        )
+        + (", metrics on" if args.metrics == "on" else ", METRICS=0")
+        + (
+            ", JSON log lines at INFO (Buy presses' access lines at DEBUG)."
+            if args.logs == "on"
+            else ", LOG_LEVEL=WARNING."
+        )
+        + " The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
+    ]
+
+
+def closed_block(results: list[Result], args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The closed loop's table and notes, and its target lines."""
     shop, naive, ceiling, viewed = results
     p99 = percentile(shop.latencies, 99)
     met = {
@@ -722,10 +811,8 @@ def report(results: list[Result], args: argparse.Namespace, command: str, versio
         "oversold": shop.oversold == 0 and shop.checks["over_limit"] == 0,
         "viewed": viewed.fivexx == 0 and viewed.oversold == 0 and not viewed.view_failures,
     }
-
-    def verdict(ok: bool) -> str:
-        return "**met**" if ok else "**NOT met**"
-
+    cpu = server_cpu_ms(shop)
+    not_worse = shop.rate >= BASELINE["rate"] and cpu <= BASELINE["cpu_ms"] and p99 <= BASELINE["p99_ms"]
     outcomes = "; ".join(
         f"{r.target.label.split(' (')[0]}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.outcomes.items()))
         for r in results
@@ -739,47 +826,309 @@ def report(results: list[Result], args: argparse.Namespace, command: str, versio
     sold = "; ".join(
         f"{r.target.label.split(' (')[0]} {r.sold_out_after:.2f} s" for r in results[:2] if r.sold_out_after
     )
-    return "\n".join(
-        [
-            f"Machine: {cpu_model()}, {os.cpu_count()} cores (server, PostgreSQL, Redis and the load generator all "
-            f"share them); Python {platform.python_version()}; {versions}; load average "
-            f"{os.getloadavg()[0]:.2f} at the end.",
-            f"Command: `{command}`",
-            "",
-            f"Load: {args.clients:,} concurrent clients (one keep-alive connection, session and CSRF cookie each, "
-            f"taken before the clock starts), all released at once, each pressing Buy {args.presses} times in a row "
-            f"with a fresh key (`POST /products/{{id}}/buy`, htmx headers); a {args.units:,}-unit drop, limit 1 per "
-            "member. Servers: `uvicorn <factory> --factory --workers 2` (uvloop, httptools; "
-            + ("metrics on, " if args.metrics == "on" else "METRICS=0, ")
-            + (
-                "JSON log lines at INFO, Buy presses' access lines at DEBUG). "
-                if args.logs == "on"
-                else "LOG_LEVEL=WARNING). "
-            )
-            + "The load generator is raw asyncio HTTP/1.1 on uvloop in one process.",
-            "",
-            "| path | attempts | attempts/s | p50 ms | p99 ms | max ms | rights granted | oversold | errors "
-            "| HTTP 5xx | DB connections at peak: open / running "
-            "| server CPU ms per attempt | CPU cores used: server / PostgreSQL / Redis / client / other |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-            *(row(r) for r in results),
-            "",
-            f"Targets (with {args.clients:,} concurrent clients and a {args.units:,}-unit drop):",
-            f"- attempts/s ≥ 50 % of the framework ceiling: {shop.rate / ceiling.rate:.0%} — {verdict(met['ceiling'])}",
-            f"- attempts/s ≥ 4× the naive path: {shop.rate / naive.rate:.1f}× — {verdict(met['naive'])}",
-            f"- p99 ≤ 250 ms: {p99:.0f} ms — {verdict(met['p99'])} (closed loop: {args.clients:,} clients at "
-            f"{shop.rate:,.0f} attempts/s wait {args.clients / shop.rate:.1f} s per attempt on average, Little's law; "
-            f"the ceiling's own p99 is {percentile(ceiling.latencies, 99):.0f} ms)",
-            f"- oversold 0: {shop.oversold} — {verdict(met['oversold'])}",
-            f"- 0 HTTP 5xx with {args.viewers:,} product-page viewers refreshing during the drop: {viewed.fivexx} — "
-            f"{verdict(met['viewed'])}",
-            "",
-            viewed_line(viewed, args),
-            "",
-            f"Answers: {outcomes}.",
-            f"Database afterwards: {checks}. Last unit granted after: {sold}.",
-        ]
+    block = [
+        "### Closed loop",
+        "",
+        f"{args.clients:,} concurrent clients (one keep-alive connection, session and CSRF cookie each, taken "
+        f"before the clock starts), all released at once, each pressing Buy {args.presses} times in a row with a "
+        f"fresh key (`POST /products/{{id}}/buy`, htmx headers); a {args.units:,}-unit drop, limit 1 per member.",
+        "",
+        "| path | attempts | attempts/s | p50 ms | p99 ms | max ms | rights granted | oversold | errors "
+        "| HTTP 5xx | DB connections at peak: open / running "
+        "| server CPU ms per attempt | CPU cores used: server / PostgreSQL / Redis / client / other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        *(row(r) for r in results),
+        "",
+        viewed_line(viewed, args),
+        "",
+        f"Answers: {outcomes}.",
+        "",
+        f"Database afterwards: {checks}. Last unit granted after: {sold}.",
+    ]
+    targets = [
+        f"- closed loop, attempts/s ≥ 50 % of the framework ceiling: {shop.rate / ceiling.rate:.0%} — "
+        f"{verdict(met['ceiling'])}",
+        f"- closed loop, attempts/s ≥ 4× the naive path: {shop.rate / naive.rate:.1f}× — {verdict(met['naive'])}",
+        f"- closed loop, p99 ≤ 250 ms: {p99:,.0f} ms — {verdict(met['p99'])} ({args.clients:,} clients at "
+        f"{shop.rate:,.0f} attempts/s wait {args.clients / shop.rate:.1f} s per attempt on average, Little's law)",
+        f"- closed loop, oversold 0: {shop.oversold} — {verdict(met['oversold'])}",
+        f"- closed loop, 0 HTTP 5xx with {args.viewers:,} product-page viewers refreshing: {viewed.fivexx} — "
+        f"{verdict(met['viewed'])}",
+        f"- closed loop not worse than before (2,000 clients × 5 presses: ≥ {BASELINE['rate']:,} attempts/s, "
+        f"≤ {BASELINE['cpu_ms']} ms server "
+        f"CPU per attempt, p99 ≤ {BASELINE['p99_ms']:,} ms): {shop.rate:,.0f}/s, {cpu:.2f} ms, {p99:,.0f} ms — "
+        f"{verdict(not_worse)}",
+    ]
+    return block, targets
+
+
+# ---------------------------------------------------------------- burst, sweep, cost
+
+
+def oversold_of(c: dict[str, int]) -> int:
+    return max(0, c["taken"] - c["fixed"]) + abs(c["rights"] - c["taken"]) + abs(c["ledger"] - c["left"])
+
+
+async def warm_pool(server: Server, sessions: list[tuple[int, str]], product_id: int) -> list[Client]:
+    clients = [Client(server.port, session_id) for _, session_id in sessions]
+    gate = asyncio.Semaphore(200)
+
+    async def warm(client: Client) -> None:
+        async with gate:
+            await client.connect()
+            await client.take_csrf_cookie(product_id)
+
+    await asyncio.gather(*(warm(c) for c in clients))
+    return clients
+
+
+def pooled_press(product_id: int) -> openloop.PooledSend[Client]:
+    """One Buy press on a pooled connection; a connection the server closed meanwhile is opened
+    again first, one left mid-answer (timeout, reset) is closed."""
+
+    async def send(_: int, client: Client) -> tuple[int, str]:
+        if client.reader is not None and client.reader.at_eof():
+            client.close()
+        try:
+            status, body, _ = await client.roundtrip(client.press(product_id))
+        except BaseException:
+            client.close()
+            raise
+        return status, classify(status, body)
+
+    return send
+
+
+@dataclass
+class Cost:
+    """A constant moderate rate: the server's CPU per answer."""
+
+    steps: openloop.StepSummary
+    outcomes: collections.Counter[str]
+    server_seconds: float  # CPU seconds of the workers over the step
+
+    @property
+    def ms_per_answer(self) -> float:
+        return self.server_seconds * 1000 / max(1, self.steps.answered)
+
+
+async def drive_cost(server: Server, clients: list[Client], product_id: int, rate: float, seconds: float) -> Cost:
+    """``rate`` presses/s for ``seconds`` on ``product_id`` (sold out: the first press takes its one
+    unit, before the clock), the workers' CPU from /proc between the first send and the last answer."""
+    send = pooled_press(product_id)
+    await send(0, clients[0])
+    pool = openloop.Pool(clients)
+    await asyncio.sleep(0.5)
+    before = cpu_seconds(server.workers())
+    arrivals = await openloop.fire_pooled(openloop.rate_schedule(rate, seconds), pool, send)
+    after = cpu_seconds(server.workers())
+    used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+    step = openloop.step_summary(arrivals, rate, seconds)
+    return Cost(step, collections.Counter(a.outcome for a in arrivals), used)
+
+
+def step_line(who: str, step: openloop.StepSummary) -> None:
+    print(
+        f"  {who} {step.rate:,.0f}/s: p50 {step.p50_ms:,.0f} ms p99 {step.p99_ms:,.0f} ms, 5xx {step.fivexx}, "
+        f"starved {step.starved}, failed {step.failed}, {'passed' if step.passed else 'OVER'}",
+        file=sys.stderr,
     )
+
+
+@dataclass
+class Shaped:
+    """The open-loop shapes of one target under one server."""
+
+    server: str
+    target: Target
+    cost: Cost | None = None
+    steps: list[openloop.StepSummary] = field(default_factory=list)
+    oversold: int | None = None
+
+    @property
+    def highest(self) -> float | None:
+        return openloop.highest_passing(self.steps)
+
+
+async def drive_open(
+    server: Server, kind: str, target: Target, sessions: list[tuple[int, str]], products: dict[str, int], args
+) -> Shaped:
+    """Cost, then sweep, on one pool of warmed connections."""
+    clients = await warm_pool(server, sessions, products["sold"])
+    shaped = Shaped(kind, target)
+    if "cost" in args.shapes:
+        shaped.cost = await drive_cost(server, clients, products["sold"], args.cost_rate, args.cost_seconds)
+        step_line(f"{kind} {target.product or 'ceiling'} cost", shaped.cost.steps)
+        await asyncio.sleep(args.pause)
+    if "sweep" in args.shapes:
+        who = f"{kind} {target.product or 'ceiling'} sweep"
+        shaped.steps = await openloop.sweep(
+            args.steps,
+            args.step_seconds,
+            openloop.Pool(clients),
+            pooled_press(products[f"sweep-{kind}"]),
+            pause=args.pause,
+            on_step=lambda step: step_line(who, step),
+        )
+    for client in clients:
+        client.close()
+    return shaped
+
+
+def fmt_ms(ms: float) -> str:
+    return "∞" if ms == float("inf") else f"{ms:,.0f}"
+
+
+def sweep_table(runs: list[Shaped]) -> list[str]:
+    lines = [
+        "| server | target | rate /s | sent | answered | starved | failed | 5xx | p50 ms | p99 ms "
+        "| answers/s | kept up | sender late p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for run in runs:
+        for st in run.steps:
+            lines.append(
+                f"| {run.server} | {short(run.target)} | {st.rate:,.0f} | {st.sent:,} | {st.answered:,} | "
+                f"{st.starved:,} | {st.failed:,} | {st.fivexx:,} | {fmt_ms(st.p50_ms)} | "
+                f"{'**' + fmt_ms(st.p99_ms) + '**' if not st.passed else fmt_ms(st.p99_ms)} | "
+                f"{st.answer_rate:,.0f} | {'yes' if st.kept_up else 'no'} | {st.late_ms_p99:,.0f} |"
+            )
+    return lines
+
+
+def short(target: Target) -> str:
+    return "shop" if target.product else "ceiling"
+
+
+def all_passed(steps: list[openloop.StepSummary]) -> bool:
+    return bool(steps) and all(s.passed for s in steps)
+
+
+def rate_text(rate: float | None, steps: list[openloop.StepSummary] | None = None) -> str:
+    """A rate; ``≥`` when every step passed (the sweep found no limit below its highest step)."""
+    if rate is None:
+        return "none"
+    return ("≥ " if steps and all_passed(steps) else "") + f"{rate:,.0f}/s"
+
+
+def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The sweep, the cost and (with both servers) the comparison: their tables and target lines."""
+    block: list[str] = []
+    targets: list[str] = []
+    by = {(r.server, short(r.target)): r for r in runs}
+    servers = [k for k in SERVERS if (k, "shop") in by]
+    if "sweep" in args.shapes:
+        block += [
+            "### Sweep (open loop, constant rates)",
+            "",
+            f"Constant arrival rates rising in steps of {args.step_seconds:g} s "
+            f"({', '.join(f'{r:,.0f}' for r in args.steps)} presses/s; {args.pause:g} s between steps to drain), "
+            "each press on an idle connection of a pool of "
+            f"{args.pool:,} signed-in keep-alive connections (an arrival finding none idle is *starved*: counted, "
+            f"not sent); a {args.units:,}-unit drop, limit 1. A target stops after its first step whose p99 is over "
+            "250 ms (in bold); a 5xx, a failed or a starved press counts as slower than any limit.",
+            "",
+            *sweep_table(runs),
+            "",
+        ]
+        for kind in servers:
+            shop, ceiling = by[(kind, "shop")], by[(kind, "ceiling")]
+            share = openloop.ratio(shop.highest, ceiling.highest)
+            targets.append(
+                f"- sweep ({kind}), the shop's highest rate with p99 ≤ 250 ms ≥ 40 % of the ceiling's: "
+                f"{rate_text(shop.highest, shop.steps)} of {rate_text(ceiling.highest, ceiling.steps)}"
+                + (f" = {share:.0%}" if share is not None else "")
+                + f" — {verdict(share is not None and share >= 0.4)}"
+                + (" (the ceiling passed every step: its own limit is higher)" if all_passed(ceiling.steps) else "")
+                + (f" (oversold {shop.oversold})" if shop.oversold else "")
+            )
+    if "cost" in args.shapes:
+        block += [
+            "### Cost (server CPU per answer)",
+            "",
+            f"{args.cost_rate:,.0f} presses/s for {args.cost_seconds:g} s from the same pool, on a sold-out product "
+            "(every press refused) and on the ceiling; the workers' CPU (user + system, `/proc/<pid>/stat`) from "
+            "the first send to the last answer, per answer.",
+            "",
+            "| server | target | presses | answers | p50 ms | p99 ms | 5xx | server CPU ms per answer |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in runs:
+            if r.cost:
+                c = r.cost.steps
+                block.append(
+                    f"| {r.server} | {short(r.target)} | {c.scheduled:,} | {c.answered:,} | {fmt_ms(c.p50_ms)} "
+                    f"| {fmt_ms(c.p99_ms)} | {c.fivexx} | **{r.cost.ms_per_answer:.2f}** |"
+                )
+        block.append("")
+        for kind in servers:
+            shop, ceiling = by[(kind, "shop")].cost, by[(kind, "ceiling")].cost
+            if shop and ceiling:
+                times = shop.ms_per_answer / ceiling.ms_per_answer
+                refused = sum(n for k, n in shop.outcomes.items() if k in ("sold_out", "limit"))
+                targets.append(
+                    f"- cost ({kind}), CPU per refused press ≤ 2.5× the bare endpoint's: {shop.ms_per_answer:.2f} "
+                    f"against {ceiling.ms_per_answer:.2f} ms = {times:.1f}× — {verdict(times <= 2.5)} "
+                    f"({refused:,} of {shop.steps.scheduled:,} presses answered as refused)"
+                )
+    if len(servers) > 1:
+        block += ["### uvicorn and Granian", "", *server_table(by, servers), ""]
+    return block, targets
+
+
+def server_table(by: dict[tuple[str, str], Shaped], servers: list[str]) -> list[str]:
+    lines = [
+        "| server | shop: highest rate p99 ≤ 250 ms | ceiling: highest rate | shop / ceiling "
+        "| shop CPU ms per refused press | ceiling CPU ms per answer |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind in servers:
+        shop, ceiling = by[(kind, "shop")], by[(kind, "ceiling")]
+        share = openloop.ratio(shop.highest, ceiling.highest)
+        cpu = [f"{r.cost.ms_per_answer:.2f}" if r.cost else "—" for r in (shop, ceiling)]
+        lines.append(
+            f"| {kind} | {rate_text(shop.highest, shop.steps)} | {rate_text(ceiling.highest, ceiling.steps)} | "
+            f"{'—' if share is None else f'{share:.0%}'} | {cpu[0]} | {cpu[1]} |"
+        )
+    best = faster(by, servers)
+    lines += ["", f"Faster for the shop in this run: **{best}** (the higher sweep rate, then the lower CPU per press)."]
+    return lines
+
+
+def faster(by: dict[tuple[str, str], Shaped], servers: list[str]) -> str:
+    def key(kind: str) -> tuple[float, float]:
+        shop = by[(kind, "shop")]
+        return (shop.highest or 0.0, -(shop.cost.ms_per_answer if shop.cost else 0.0))
+
+    return max(servers, key=key)
+
+
+def burst_block(rows: list[str], args: argparse.Namespace) -> list[str]:
+    return [
+        "### Burst (open loop)",
+        "",
+        f"{args.burst:,} members press Buy once each, the presses spread at random over the first "
+        f"{args.spread:g} s of the sale, each sent on its schedule on its own keep-alive connection whatever the "
+        f"earlier answers; a {args.units:,}-unit drop, limit 1. Fairness: the share of the units granted to the "
+        f"{args.units:,} presses sent first (by send time).",
+        "",
+        "| target | presses | granted | last unit decided | p50 ms | p99 ms | max ms | 5xx | oversold "
+        "| fairness | sender late p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+
+
+def burst_targets(s: openloop.BurstSummary, oversold: int | None) -> list[str]:
+    last = s.last_unit_s
+    return [
+        f"- burst, oversold 0: {oversold} — {verdict(oversold == 0)}",
+        f"- burst, 0 HTTP 5xx: {s.fivexx} — {verdict(s.fivexx == 0)}",
+        f"- burst, last unit decided ≤ 1.5 s after the opening: "
+        f"{'—' if last is None else f'{last:.2f} s'} — {verdict(last is not None and last <= 1.5)}",
+        f"- burst, fairness ≥ 90 %: {'—' if s.fairness is None else f'{s.fairness:.1%}'} — "
+        f"{verdict(s.fairness is not None and s.fairness >= 0.9)}",
+    ]
 
 
 # ---------------------------------------------------------------- main
@@ -805,13 +1154,21 @@ async def flush_redis(url: str) -> None:
     await redis.aclose()
 
 
+def rates(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+SHAPES = ("closed", "burst", "sweep", "cost")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=2_000)
-    parser.add_argument("--presses", type=int, default=5, help="Buy presses per client")
+    parser.add_argument("--clients", type=int, default=2_000, help="closed loop: concurrent clients")
+    parser.add_argument("--presses", type=int, default=5, help="closed loop: Buy presses per client")
+    parser.add_argument("--burst", type=int, default=10_000, help="burst: members pressing once each")
     parser.add_argument("--units", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--viewers", type=int, default=2_000, help="product-page viewers in the last run")
+    parser.add_argument("--viewers", type=int, default=2_000, help="product-page viewers in the last closed run")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server URL, no db name")
     parser.add_argument("--database", default="smore_bench", help="dropped and created afresh")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="this Redis database is flushed")
@@ -822,92 +1179,145 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--logs", choices=["on", "off"], default="on", help="off: the servers log warnings only")
     parser.add_argument("--only", choices=[t.product or "ceiling" for t in TARGETS], action="append", help="debugging")
     parser.add_argument(
-        "--shape", choices=["closed", "burst"], default="closed", help="burst: each client presses once, open loop"
+        "--shape",
+        choices=[*SHAPES, "all"],
+        action="append",
+        help="closed loop, burst, sweep, cost (repeatable; default: all four)",
     )
     parser.add_argument("--spread", type=float, default=1.0, help="burst: the presses arrive over this many seconds")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn", help="the HTTP server of every run")
+    parser.add_argument("--compare-servers", action="store_true", help="sweep and cost under uvicorn and Granian")
+    parser.add_argument("--pool", type=int, default=2_000, help="sweep and cost: signed-in connections")
+    parser.add_argument("--steps", type=rates, default=rates("250,500,1000,1500,2000,3000,4000,6000,8000"))
+    parser.add_argument("--step-seconds", type=float, default=4.0)
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between steps")
+    parser.add_argument("--cost-rate", type=float, default=400.0)
+    parser.add_argument("--cost-seconds", type=float, default=6.0)
+    parser.add_argument("--patience", type=float, default=180.0, help="most seconds to wait for a quiet machine")
     args = parser.parse_args(argv)
+    PATIENCE[0] = args.patience
+    args.shapes = set(SHAPES) if not args.shape or "all" in args.shape else set(args.shape)
     command = " ".join([".venv/bin/python -m bench.drop", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        uvloop = None
+    import uvloop
 
+    servers = list(SERVERS) if args.compare_servers else [args.server]
+    # a burst holds one connection per member (and the servers, which inherit the limit, as many)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if "burst" in args.shapes and hard < args.burst + 1000:
+        sys.exit(f"the open files limit ({hard}) is too low for a burst of {args.burst:,}")
+    log = PROJECT_ROOT / "var" / "bench-drop-server.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text("")
+    blocks: list[list[str]] = []
+    targets: list[str] = []
     with tempfile.TemporaryDirectory(prefix="smore-bench-drop-") as tmp:
         env = fresh_shop(args, tmp)
         settings = Settings.from_env(env)
-        products, sessions = asyncio.run(seed(settings, args.clients, args.units))
+        members = max(args.clients if "closed" in args.shapes else 0, args.burst if "burst" in args.shapes else 0)
+        members = max(members, args.pool if args.shapes & {"sweep", "cost"} else 0, args.viewers, 1)
+        products, sessions = asyncio.run(seed(settings, members, args.units))
         print(f"seeded {len(sessions):,} signed-in members and products {products}", file=sys.stderr)
 
-        if args.shape == "burst":
-            burst(args, env, settings, products, sessions, uvloop)
-            return
-        results = []
-        log = PROJECT_ROOT / "var" / "bench-drop-server.log"
-        log.parent.mkdir(exist_ok=True)
-        log.write_text("")
-        for target in TARGETS:
-            if args.only and (target.product or "ceiling") not in args.only:
-                continue
-            product_id = products.get(target.product, products["shop"])
-            quiet = wait_until_quiet()
-            with Server(target.factory, env, log, args.workers) as server:
-                viewers = args.viewers if target.product == "viewed" else 0
-                pg = (args.postgres.rstrip("/") + "/postgres", args.database)
-                run = drive(target, server, sessions, product_id, args.presses, args.profile, viewers, pg)
-                result = uvloop.run(run) if uvloop else asyncio.run(run)
-                if args.metrics == "on" and target.factory == "tasks.web:create_app":
-                    print(
-                        server_metrics.report(server_metrics.scrape(server.port, METRICS_TOKEN), result.outcomes),
-                        file=sys.stderr,
-                    )
-            if target.product:
-                result.checks = asyncio.run(check(settings, product_id))
-            workers = " + ".join(f"{c:.2f}" for c in result.per_worker)
-            print(
-                f"{target.label}: {result.rate:,.0f} attempts/s, worker CPU {workers}, machine busy before {quiet:.2f}",
-                file=sys.stderr,
-            )
-            results.append(result)
-            if args.timeline:
-                print(timeline(result), file=sys.stderr)
-        errors = [line for line in log.read_text().splitlines() if "Error" in line]
+        if "closed" in args.shapes:
+            results = closed(args, env, settings, products, sessions[: args.clients], log)
+            if len(results) == len(TARGETS):
+                block, more = closed_block(results, args)
+                blocks.append(block)
+                targets += more
+            else:
+                print("\n".join(row(r) for r in results))
+        if "burst" in args.shapes:
+            rows, summary, oversold = burst(args, env, settings, products, sessions[: args.burst], log)
+            blocks.append(burst_block(rows, args))
+            targets += burst_targets(summary, oversold)
+        if args.shapes & {"sweep", "cost"}:
+            runs = []
+            for kind in servers:
+                for target in (TARGETS[0], TARGETS[2]):
+                    quiet = wait_until_quiet()
+                    print(f"{kind} {short(target)}: machine busy before {quiet:.2f}", file=sys.stderr)
+                    with Server(target.factory, env, log, args.workers, kind) as server:
+                        run = drive_open(server, kind, target, sessions[: args.pool], products, args)
+                        shaped = uvloop.run(run)
+                    if target.product and shaped.steps:
+                        shaped.oversold = oversold_of(asyncio.run(check(settings, products[f"sweep-{kind}"])))
+                    runs.append(shaped)
+            block, more = open_blocks(runs, args)
+            blocks.append(block)
+            targets += more
+        errors = [line for line in log.read_text().splitlines() if "Error" in line or "Traceback" in line]
         if errors:
             print(f"{len(errors)} error lines in {log}, first 5:\n" + "\n".join(errors[:5]), file=sys.stderr)
         info = asyncio.run(versions(env["DATABASE_URL"], args.redis))
-    if len(results) < len(TARGETS):
-        print("\n".join(row(r) for r in results))
-        return
-    body = report(results, args, command, info)
-    print(body)
-    if args.write:
-        write_section(args.write, "drop.py", "Drop", body)
-
-
-def burst(args: argparse.Namespace, env: dict[str, str], settings: Settings, products, sessions, uvloop) -> None:
-    """The burst shape against the shop and the ceiling, one after the other, in this run."""
-    log = PROJECT_ROOT / "var" / "bench-drop-server.log"
-    log.parent.mkdir(exist_ok=True)
-    lines = [
-        f"Burst: {len(sessions):,} members press Buy once each, spread over {args.spread:g} s, "
-        f"on a {args.units:,}-unit drop (limit 1); open loop, each on its own keep-alive connection.",
+    body = [*header(args, command, info)]
+    for block in blocks:
+        body += ["", *block]
+    body += [
         "",
-        "| target | presses | granted | last unit decided | p50 ms | p99 ms | max ms | 5xx | oversold "
-        "| fairness | sender late p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "### Targets",
+        "",
+        *targets,
+        "",
+        f"Server log (`var/bench-drop-server.log`): {len(errors)} error lines.",
     ]
+    text = "\n".join(body)
+    print(text)
+    if args.write:
+        write_section(args.write, "drop.py", "Drop", text)
+
+
+def closed(args, env, settings, products, sessions, log) -> list[Result]:
+    """The closed loop: each target in turn, each client pressing again once answered."""
+    import uvloop
+
+    results = []
+    for target in TARGETS:
+        if args.only and (target.product or "ceiling") not in args.only:
+            continue
+        product_id = products.get(target.product, products["shop"])
+        quiet = wait_until_quiet()
+        with Server(target.factory, env, log, args.workers, args.server) as server:
+            viewers = args.viewers if target.product == "viewed" else 0
+            pg = (args.postgres.rstrip("/") + "/postgres", args.database)
+            run = drive(target, server, sessions, product_id, args.presses, args.profile, viewers, pg)
+            result = uvloop.run(run)
+            if args.metrics == "on" and target.factory == "tasks.web:create_app":
+                print(
+                    server_metrics.report(server_metrics.scrape(server.port, METRICS_TOKEN), result.outcomes),
+                    file=sys.stderr,
+                )
+        if target.product:
+            result.checks = asyncio.run(check(settings, product_id))
+        workers = " + ".join(f"{c:.2f}" for c in result.per_worker)
+        print(
+            f"{target.label}: {result.rate:,.0f} attempts/s, worker CPU {workers}, machine busy before {quiet:.2f}",
+            file=sys.stderr,
+        )
+        results.append(result)
+        if args.timeline:
+            print(timeline(result), file=sys.stderr)
+    return results
+
+
+def burst(args, env, settings, products, sessions, log) -> tuple[list[str], openloop.BurstSummary, int | None]:
+    """The burst shape against the shop and the ceiling, one after the other, in this run."""
+    import uvloop
+
+    rows = []
+    shop_summary, shop_oversold = openloop.BurstSummary(0), None
     for target in (TARGETS[0], TARGETS[2]):
         quiet = wait_until_quiet()
-        with Server(target.factory, env, log, args.workers) as server:
-            run = drive_burst(server, sessions, products["shop"], args.spread)
-            arrivals = uvloop.run(run) if uvloop else asyncio.run(run)
+        with Server(target.factory, env, log, args.workers, args.server) as server:
+            arrivals = uvloop.run(drive_burst(server, sessions, products["burst"], args.spread))
         units = args.units if target.product else None
-        oversold = None
+        summary, oversold = openloop.burst_summary(arrivals, units), None
         if target.product:
-            c = asyncio.run(check(settings, products["shop"]))
-            oversold = max(0, c["taken"] - c["fixed"]) + abs(c["rights"] - c["taken"]) + abs(c["ledger"] - c["left"])
-        lines.append(burst_row(target.label, openloop.burst_summary(arrivals, units), oversold))
-        print(f"{target.label}: done, machine busy before {quiet:.2f}", file=sys.stderr)
-    print("\n".join(lines))
+            oversold = oversold_of(asyncio.run(check(settings, products["burst"])))
+            shop_summary, shop_oversold = summary, oversold
+        rows.append(burst_row(target.label, summary, oversold))
+        print(f"{target.label}: burst done, machine busy before {quiet:.2f}", file=sys.stderr)
+    return rows, shop_summary, shop_oversold
 
 
 if __name__ == "__main__":

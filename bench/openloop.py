@@ -13,6 +13,12 @@ records when it was sent and when its answer came.
 - ``burst_summary``: how a burst on a drop of ``units`` went: when the last unit was decided, the
   answers' p50/p99/max, 5xx, and fairness (the share of the units granted to the ``units`` presses
   sent first).
+- ``Pool`` and ``fire_pooled``: for a constant rate, a pool of signed-in keep-alive connections;
+  each arrival takes an idle one (never one awaiting an answer) and gives it back when answered.
+  With none idle the arrival is *starved*: counted, not sent, and the schedule goes on.
+- ``sweep``: steps of rising constant rates, each summarised by ``step_summary`` (a 5xx, an
+  unanswered or a starved arrival counts as slower than any limit); it stops after the first step
+  whose p99 is over the limit. ``highest_passing`` is the highest rate before that step.
 """
 
 from __future__ import annotations
@@ -20,9 +26,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+C = TypeVar("C")
+STARVED = "starved"  # no idle connection in the pool when it was due: not sent
 
 
 @dataclass
@@ -110,3 +120,146 @@ def burst_summary(arrivals: Sequence[Arrival], units: int | None) -> BurstSummar
         first = {a.index for a in sorted(arrivals, key=lambda a: (a.sent, a.index))[:units]}
         summary.fairness = sum(1 for a in granted if a.index in first) / units
     return summary
+
+
+# ---------------------------------------------------------------- constant rates, from a pool
+
+
+class Pool(Generic[C]):
+    """Idle connections, taken in turn (oldest first, so each is used and none sits idle for long)."""
+
+    def __init__(self, connections: Iterable[C]) -> None:
+        self.idle: deque[C] = deque(connections)
+        self.size = len(self.idle)
+        self.starved = 0
+
+    def take(self) -> C | None:
+        if not self.idle:
+            self.starved += 1
+            return None
+        return self.idle.popleft()
+
+    def give(self, connection: C) -> None:
+        self.idle.append(connection)
+
+
+PooledSend = Callable[[int, C], Awaitable[tuple[int, str]]]  # (arrival index, connection) -> (status, outcome)
+
+
+async def fire_pooled(
+    schedule: Sequence[float], pool: Pool[C], send: PooledSend[C], answer_within: float = 10.0
+) -> list[Arrival]:
+    """As ``fire``, each arrival on an idle connection of ``pool``; an arrival that finds none is
+    marked ``starved`` (status 0) at its time and not sent. ``send`` must leave the connection
+    usable (or closed, to be opened again) whatever happens."""
+    arrivals = [Arrival(i, due) for i, due in enumerate(schedule)]
+    opening = time.perf_counter() + 0.05
+
+    async def one(arrival: Arrival) -> None:
+        delay = opening + arrival.due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        arrival.sent = time.perf_counter() - opening
+        connection = pool.take()
+        if connection is None:
+            arrival.answered, arrival.outcome = arrival.sent, STARVED
+            return
+        try:
+            async with asyncio.timeout(answer_within):
+                arrival.status, arrival.outcome = await send(arrival.index, connection)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+            arrival.outcome = type(exc).__name__
+        finally:
+            pool.give(connection)
+        arrival.answered = time.perf_counter() - opening
+
+    await asyncio.gather(*(one(a) for a in arrivals))
+    return arrivals
+
+
+@dataclass
+class StepSummary:
+    rate: float  # arrivals per second scheduled
+    seconds: float
+    scheduled: int
+    sent: int  # scheduled minus starved
+    answered: int  # HTTP answers, any status
+    starved: int
+    failed: int  # sent, no HTTP answer (timeout, reset)
+    fivexx: int
+    p50_ms: float
+    p99_ms: float  # over every scheduled arrival; a 5xx, failed or starved one counts as infinitely slow
+    late_ms_p99: float  # the generator's own lag
+    answer_rate: float  # answers (not 5xx) per second, first send to last answer
+    passed: bool = False  # p99 <= the limit
+    kept_up: bool = False  # every arrival answered without 5xx, at >= 95 % of the rate
+
+
+def step_summary(arrivals: Sequence[Arrival], rate: float, seconds: float, limit_ms: float = 250.0) -> StepSummary:
+    starved = sum(1 for a in arrivals if a.outcome == STARVED)
+    answered = [a for a in arrivals if a.status]
+    fivexx = sum(1 for a in answered if a.status >= 500)
+    good = [a for a in answered if a.status < 500]
+    latencies = [a.latency_ms if a.status and a.status < 500 else float("inf") for a in arrivals]
+    span = max((a.answered for a in good), default=0.0) - min((a.sent for a in arrivals), default=0.0)
+    summary = StepSummary(
+        rate=rate,
+        seconds=seconds,
+        scheduled=len(arrivals),
+        sent=len(arrivals) - starved,
+        answered=len(answered),
+        starved=starved,
+        failed=len(arrivals) - starved - len(answered),
+        fivexx=fivexx,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        late_ms_p99=percentile([(a.sent - a.due) * 1000 for a in arrivals], 99),
+        answer_rate=len(good) / span if span > 0 else 0.0,
+    )
+    summary.passed = bool(arrivals) and summary.p99_ms <= limit_ms
+    summary.kept_up = len(good) == len(arrivals) and summary.answer_rate >= 0.95 * rate
+    return summary
+
+
+def highest_passing(steps: Sequence[StepSummary]) -> float | None:
+    """The highest rate of the steps that passed before the first that did not (rates rising)."""
+    best = None
+    for step in steps:
+        if not step.passed:
+            break
+        best = step.rate
+    return best
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``; a missing numerator (not even the lowest step passed) is 0."""
+    if not denominator:
+        return None
+    return (numerator or 0.0) / denominator
+
+
+async def sweep(
+    rates: Sequence[float],
+    seconds: float,
+    pool: Pool[C],
+    send: PooledSend[C],
+    *,
+    pause: float = 2.0,
+    limit_ms: float = 250.0,
+    answer_within: float = 10.0,
+    on_step: Callable[[StepSummary], None] | None = None,
+) -> list[StepSummary]:
+    """Each rate for ``seconds``, a ``pause`` between steps (every answer is in by then); stops after
+    the first step whose p99 is over ``limit_ms``."""
+    steps = []
+    for i, rate in enumerate(rates):
+        if i:
+            await asyncio.sleep(pause)
+        arrivals = await fire_pooled(rate_schedule(rate, seconds), pool, send, answer_within)
+        step = step_summary(arrivals, rate, seconds, limit_ms)
+        steps.append(step)
+        if on_step is not None:
+            on_step(step)
+        if not step.passed:
+            break
+    return steps
