@@ -79,7 +79,7 @@ from app.search.controllers import SearchController, close_search_index, open_se
 from app.sellers.controllers import SellerController
 from app.sellers.products import SellerProductController
 from app.settings import PROJECT_ROOT, Settings
-from app.web.admission import AdmissionMiddleware, Door
+from app.web.admission import AdmissionMiddleware, Door, PressLine
 from app.web.csrf import SessionCSRFMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input_guard import InputGuardMiddleware
@@ -276,7 +276,7 @@ def _route_handlers(settings: Settings, sandbox: SandboxGateway | None = None) -
     ]
 
 
-def _middleware(settings: Settings, tracing: list[Any]) -> list[Any]:
+def _middleware(settings: Settings, tracing: list[Any], door: Door) -> list[Any]:
     session_config = RotatingSessionConfig(
         store="sessions",
         max_age=settings.session_max_age,
@@ -290,12 +290,7 @@ def _middleware(settings: Settings, tracing: list[Any]) -> list[Any]:
         *tracing,  # the request's span named by its route, or an upstream trace carried on
         InputGuardMiddleware,
         *client_address_middleware(settings),
-        DefineMiddleware(
-            AdmissionMiddleware,
-            door=Door(
-                settings.max_concurrent_requests, settings.request_queue_seconds, settings.max_concurrent_presses
-            ),
-        ),
+        DefineMiddleware(AdmissionMiddleware, door=door),
         session_config.middleware,
         DefineMiddleware(SessionCSRFMiddleware, config=_csrf(settings)),  # reads and binds the session's token
         TransactionMiddleware,
@@ -333,10 +328,12 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     state["sandbox_gateway"] = sandbox_gateway(settings) if settings.sandbox_gateway else None
     lifecycle = _Lifecycle(state, stores)
     tracing_middleware, tracing_plugins = request_tracing(settings)
+    # The process's turns: page requests at the door, Buy presses and bids in their line.
+    door = Door(settings.max_concurrent_requests, settings.request_queue_seconds, settings.max_concurrent_presses)
     app = Litestar(
         route_handlers=_route_handlers(settings, state["sandbox_gateway"]),
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
-        middleware=_middleware(settings, tracing_middleware),
+        middleware=_middleware(settings, tracing_middleware, door),
         template_config=template_config,
         plugins=[HTMXPlugin(), channels, *tracing_plugins],
         stores=stores,
@@ -356,4 +353,6 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     app.asgi_handler = LocaleMiddleware(app.asgi_handler)
     # Outside that, the request id and the access line: every response carries the id.
     app.asgi_handler = RequestLog(app.asgi_handler)
+    # Outermost, the line of Buy presses and bids: one waiting there has cost nothing else yet.
+    app.asgi_handler = PressLine(app.asgi_handler, door)
     return app

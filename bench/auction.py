@@ -472,13 +472,10 @@ async def run_open(server: Server, target: str, sessions, auctions: dict[str, in
         send = pooled_bid(auctions["cost"], itertools.count(1))
         pool = openloop.Pool(clients)
         await asyncio.sleep(0.5)
-        before = drop.cpu_seconds(server.workers())
         schedule = openloop.rate_schedule(args.cost_rate, args.cost_seconds)
-        arrivals = await openloop.fire_pooled(schedule, pool, send)
-        after = drop.cpu_seconds(server.workers())
-        used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+        arrivals, used, idle = await drop.measured(server, openloop.fire_pooled(schedule, pool, send))
         step = openloop.step_summary(arrivals, args.cost_rate, args.cost_seconds)
-        shaped.cost = drop.Cost(step, collections.Counter(a.outcome for a in arrivals), used)
+        shaped.cost = drop.Cost(step, collections.Counter(a.outcome for a in arrivals), used, idle)
         drop.step_line(f"{target} cost", step)
         await asyncio.sleep(args.pause)
     if "sweep" in args.shapes:
@@ -626,14 +623,15 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
             "### Bids, cost (server CPU per bid)",
             "",
             f"{args.cost_rate:,.0f} bids/s for {args.cost_seconds:g} s from the same pool; the workers' CPU "
-            "(`/proc/<pid>/stat`) from the first send to the last answer, per answer.",
+            "(`/proc/<pid>/stat`) from the first send to the last answer, per answer, less what the same workers "
+            "use idle over as long (measured for 2 s just before); with it, in brackets.",
             "",
-            "| target | bids | answers | accepted | p50 ms | p99 ms | 5xx | server CPU ms per bid |",
+            "| target | bids | answers | accepted | p50 ms | p99 ms | 5xx | server CPU ms per bid (with idle) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
             *(
                 f"| {t} | {c.steps.scheduled:,} | {c.steps.answered:,} | {c.outcomes['accepted']:,} "
                 f"| {drop.fmt_ms(c.steps.p50_ms)} | {drop.fmt_ms(c.steps.p99_ms)} | {c.steps.fivexx} "
-                f"| **{c.ms_per_answer:.2f}** |"
+                f"| **{c.ms_per_answer:.2f}** ({c.gross_ms_per_answer:.2f}) |"
                 for t, c in (("shop", shop), ("ceiling", ceiling))
             ),
             "",

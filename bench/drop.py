@@ -65,9 +65,11 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 from sqlalchemy import func, insert, select
@@ -84,6 +86,8 @@ from app.settings import PROJECT_ROOT, Settings
 from bench import metrics as server_metrics
 from bench import openloop
 from bench.report import write_section
+
+T = TypeVar("T")
 
 BIN = Path(sys.executable).parent
 METRICS_TOKEN = secrets.token_urlsafe(32)  # the servers' /metrics, read after each run
@@ -906,10 +910,33 @@ class Cost:
     steps: openloop.StepSummary
     outcomes: collections.Counter[str]
     server_seconds: float  # CPU seconds of the workers over the step
+    idle_seconds: float = 0.0  # what the workers use idle (their background loops) over as long
 
     @property
     def ms_per_answer(self) -> float:
+        """The workers' CPU per answer, less what they use idle over the same time."""
+        return max(0.0, self.server_seconds - self.idle_seconds) * 1000 / max(1, self.steps.answered)
+
+    @property
+    def gross_ms_per_answer(self) -> float:
         return self.server_seconds * 1000 / max(1, self.steps.answered)
+
+
+async def idle_cpu(server: Server, seconds: float = 2.0) -> float:
+    """The workers' CPU seconds per second with no request to answer (background loops, heartbeats)."""
+    before = cpu_seconds(server.workers())
+    await asyncio.sleep(seconds)
+    after = cpu_seconds(server.workers())
+    return sum(after[pid] - before.get(pid, 0.0) for pid in after) / seconds
+
+
+async def measured(server: Server, work: Awaitable[T]) -> tuple[T, float, float]:
+    """Run ``work``; its result, the workers' CPU seconds meanwhile, and their idle CPU over as long."""
+    idle = await idle_cpu(server)
+    before, started = cpu_seconds(server.workers()), time.perf_counter()
+    result = await work
+    after, wall = cpu_seconds(server.workers()), time.perf_counter() - started
+    return result, sum(after[pid] - before.get(pid, 0.0) for pid in after), idle * wall
 
 
 async def drive_cost(server: Server, clients: list[Client], product_id: int, rate: float, seconds: float) -> Cost:
@@ -919,12 +946,10 @@ async def drive_cost(server: Server, clients: list[Client], product_id: int, rat
     await send(0, clients[0])
     pool = openloop.Pool(clients)
     await asyncio.sleep(0.5)
-    before = cpu_seconds(server.workers())
-    arrivals = await openloop.fire_pooled(openloop.rate_schedule(rate, seconds), pool, send)
-    after = cpu_seconds(server.workers())
-    used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+    work = openloop.fire_pooled(openloop.rate_schedule(rate, seconds), pool, send)
+    arrivals, used, idle = await measured(server, work)
     step = openloop.step_summary(arrivals, rate, seconds)
-    return Cost(step, collections.Counter(a.outcome for a in arrivals), used)
+    return Cost(step, collections.Counter(a.outcome for a in arrivals), used, idle)
 
 
 def step_line(who: str, step: openloop.StepSummary) -> None:
@@ -957,7 +982,11 @@ async def drive_open(
     clients = await warm_pool(server, sessions, products["sold"])
     shaped = Shaped(kind, target)
     if "cost" in args.shapes:
+        profilers = [profile(pid, args.profile, target) for pid in server.workers()] if args.profile else []
         shaped.cost = await drive_cost(server, clients, products["sold"], args.cost_rate, args.cost_seconds)
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         step_line(f"{kind} {target.product or 'ceiling'} cost", shaped.cost.steps)
         await asyncio.sleep(args.pause)
     if "sweep" in args.shapes:
@@ -1048,9 +1077,10 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
             "",
             f"{args.cost_rate:,.0f} presses/s for {args.cost_seconds:g} s from the same pool, on a sold-out product "
             "(every press refused) and on the ceiling; the workers' CPU (user + system, `/proc/<pid>/stat`) from "
-            "the first send to the last answer, per answer.",
+            "the first send to the last answer, per answer, less what the same workers use idle over as long "
+            "(measured for 2 s just before: background loops, heartbeats); with it, in brackets.",
             "",
-            "| server | target | presses | answers | p50 ms | p99 ms | 5xx | server CPU ms per answer |",
+            "| server | target | presses | answers | p50 ms | p99 ms | 5xx | server CPU ms per answer (with idle) |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for r in runs:
@@ -1058,7 +1088,8 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
                 c = r.cost.steps
                 block.append(
                     f"| {r.server} | {short(r.target)} | {c.scheduled:,} | {c.answered:,} | {fmt_ms(c.p50_ms)} "
-                    f"| {fmt_ms(c.p99_ms)} | {c.fivexx} | **{r.cost.ms_per_answer:.2f}** |"
+                    f"| {fmt_ms(c.p99_ms)} | {c.fivexx} "
+                    f"| **{r.cost.ms_per_answer:.2f}** ({r.cost.gross_ms_per_answer:.2f}) |"
                 )
         block.append("")
         for kind in servers:

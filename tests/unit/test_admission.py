@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.web.admission import AdmissionMiddleware
+from app.web.admission import AdmissionMiddleware, Door, PressLine
 
 
 def app_that_takes(seconds: float, log: list[str]):
@@ -127,8 +127,7 @@ async def test_presses_wait_in_a_line_of_their_own_and_leave_it_when_they_join_t
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": str(answer).encode()})
 
-    door = AdmissionMiddleware(app, limit=1, patience=5)
-    door.door.press_limit = 2
+    door = PressLine(app, Door(limit=1, patience=5, press_limit=2))
     started = asyncio.get_running_loop().time()
     results = await asyncio.gather(*(call(door, f"/products/{i}/buy", "POST") for i in range(8)))
     elapsed = asyncio.get_running_loop().time() - started
@@ -142,8 +141,8 @@ async def test_presses_wait_in_a_line_of_their_own_and_leave_it_when_they_join_t
 
 async def test_a_page_request_never_waits_behind_the_press_line():
     log: list[str] = []
-    door = AdmissionMiddleware(app_that_takes(0.3, log), limit=4, patience=0.1)
-    door.door.press_limit = 1
+    turns = Door(limit=4, patience=0.1, press_limit=1)
+    door = PressLine(AdmissionMiddleware(app_that_takes(0.3, log), door=turns), turns)
     page = call(door, "/products/1")
     first, second = call(door, "/products/1/buy", "POST"), call(door, "/products/1/buy", "POST")
     statuses = [status for status, _ in await asyncio.gather(first, second, page)]
