@@ -473,7 +473,12 @@ async def run_open(server: Server, target: str, sessions, auctions: dict[str, in
         pool = openloop.Pool(clients)
         await asyncio.sleep(0.5)
         schedule = openloop.rate_schedule(args.cost_rate, args.cost_seconds)
+        workers = server.workers() if args.profile else []
+        profilers = [drop.profile(pid, args.profile, f"{target}-cost") for pid in workers]
         arrivals, used, idle = await drop.measured(server, openloop.fire_pooled(schedule, pool, send))
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         step = openloop.step_summary(arrivals, args.cost_rate, args.cost_seconds)
         shaped.cost = drop.Cost(step, collections.Counter(a.outcome for a in arrivals), used, idle)
         drop.step_line(f"{target} cost", step)

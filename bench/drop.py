@@ -556,10 +556,11 @@ def classify(status: int, body: bytes) -> str:
     return f"HTTP {status}"
 
 
-def profile(pid: int, directory: Path, target: Target) -> subprocess.Popen[bytes]:
+def profile(pid: int, directory: Path, target: Target | str) -> subprocess.Popen[bytes]:
     """py-spy (``pip install py-spy``) samples a worker until interrupted; collapsed stacks per worker."""
     directory.mkdir(parents=True, exist_ok=True)
-    out = directory / f"{target.product or 'ceiling'}-{pid}.txt"
+    name = target if isinstance(target, str) else target.product or "ceiling"
+    out = directory / f"{name}-{pid}.txt"
     command = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "-o", str(out)]
     return subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
