@@ -9,10 +9,11 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from app.accounts.identity import current_member, session_generation
@@ -28,7 +29,7 @@ from app.models.drops import PurchaseRight, RightStatus
 from app.web.forms import read_form
 from app.web.pages import MemberPages, flash_redirect, refuse_signed_out, session_member
 from app.web.params import AppServices, DbSession, SignedIn
-from app.web.templating import page
+from app.web.templating import StampedFragment, page
 
 MESSAGES = {
     Outcome.SOLD_OUT: Msg("Sold out. Units that are not paid in time come back, so keep this page open."),
@@ -39,6 +40,11 @@ MESSAGES = {
 }
 
 
+# The refusals a crowd mostly gets, stamped from the template rendered once per language and outcome.
+_STAMPED = frozenset({Outcome.SOLD_OUT, Outcome.LIMIT, Outcome.NOT_ON_SALE, Outcome.ENDED})
+_REFUSAL = StampedFragment("drops/_buy_result.html", ("product_id", "key"))
+
+
 def new_key() -> str:
     return uuid.uuid4().hex
 
@@ -47,7 +53,9 @@ class DropController(Controller):
     path = "/products"
 
     @post("/{product_id:int}/buy", name="product_buy", opt={"loads_member": False, "quiet_access_log": True})
-    async def buy(self, request: HTMXRequest, product_id: FromPath[int], services: AppServices) -> Template | Redirect:
+    async def buy(
+        self, request: HTMXRequest, product_id: FromPath[int], services: AppServices
+    ) -> Template | Redirect | Response[str]:
         # The member is not re-loaded here: the press's own transaction checks their standing, so
         # the crowd the gate answers costs no database work at all.
         member_id = session_member(request)
@@ -74,9 +82,16 @@ class DropController(Controller):
             kept = right is not None and right.status in (RightStatus.HELD, RightStatus.PAID)
             url = "/me/purchases" if right else f"/products/{product_id}"
             return flash_redirect(request, _flash_text(result, message, right), "success" if kept else "error", url)
+        if right is None and result is not None and result.outcome in _STAMPED:  # most of a crowd's answers
+            fixed = {"result": result, "message": message, "right": None}
+            values = {"product_id": str(product_id), "key": new_key()}
+            html = _REFUSAL.render(request, (result.outcome, message), fixed, values)
+            return Response(html, media_type=MediaType.HTML, status_code=status_code)
         context: dict[str, Any] = {"result": result, "message": message, "right": right, "product_id": product_id}
         context |= {"key": new_key(), "now": utcnow()}
-        return Template(template_name="drops/_buy_result.html", context=context, status_code=status_code)
+        return Template(
+            template_name="drops/_buy_result.html", context=context, status_code=status_code, media_type=MediaType.HTML
+        )
 
     @get("/{product_id:int}/buy-box", name="product_buy_box")
     async def buy_box(self, request: HTMXRequest, product_id: FromPath[int], db: DbSession) -> Template:

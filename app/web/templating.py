@@ -13,6 +13,8 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template import TemplateConfig
+from litestar.utils.scope.state import ScopeState
+from markupsafe import escape
 
 from app.core import i18n
 from app.core.labels import label
@@ -106,3 +108,52 @@ def page(
     if fragment and htmx and not htmx.boosted:
         return HTMXTemplate(template_name=fragment, context=ctx, status_code=status_code)
     return Template(template_name=template, context=ctx, status_code=status_code)
+
+
+class StampedFragment:
+    """A fragment answered so often that Jinja is asked for it once: the markup of the common
+    answers to a Buy press (sold out, not on sale...) depends only on the viewer's language and
+    the outcome, apart from a few strings of each answer (its product, its new key, the CSRF input).
+    Each (language, outcome) is rendered through the template once, with a marker in each of those
+    places; an answer then joins the parts with its own strings, escaped as the template would.
+    The template stays the one source of the markup."""
+
+    _MARK = "\x00slot:{}\x00"
+
+    def __init__(self, template_name: str, slots: tuple[str, ...]) -> None:
+        self.template_name = template_name
+        self.slots = slots
+        self._parts: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}
+
+    def render(
+        self, request: Request[Any, Any, Any], fixed: Any, context: dict[str, Any], values: dict[str, str]
+    ) -> str:
+        """The fragment for ``context`` (the same whenever ``fixed`` is) with ``values`` in its
+        slots; ``csrf_input`` is always one."""
+        env = request.app.template_engine.engine  # type: ignore[union-attr]
+        cache_key = (id(env), i18n.current_language(), fixed)
+        parts = self._parts.get(cache_key)
+        if parts is None:
+            parts = self._parts[cache_key] = self._split(env, context)
+        token = ScopeState.from_scope(request.scope).csrf_token
+        stamped = {name: str(escape(value)) for name, value in values.items()}
+        stamped["csrf_input"] = f'<input type="hidden" name="_csrf_token" value="{escape(token or "")}" />'
+        literals, names = parts
+        out = [literals[0]]
+        for name, literal in zip(names, literals[1:], strict=True):
+            out += [stamped[name], literal]
+        return "".join(out)
+
+    def _split(self, env: Environment, context: dict[str, Any]) -> tuple[list[str], list[str]]:
+        marks = {name: self._MARK.format(name) for name in (*self.slots, "csrf_input")}
+        html = env.get_template(self.template_name).render({**context, **marks})
+        literals: list[str] = [html]
+        names: list[str] = []
+        while True:
+            found = [(literals[-1].find(mark), name) for name, mark in marks.items() if mark in literals[-1]]
+            if not found:
+                return literals, names
+            at, name = min(found)
+            rest = literals.pop()
+            literals += [rest[:at], rest[at + len(marks[name]) :]]
+            names.append(name)

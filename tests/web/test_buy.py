@@ -227,3 +227,41 @@ async def test_a_replay_after_the_right_expired_says_so_even_when_the_gate_forgo
         again = await buy(client, product.id, mine)
         assert again.status_code == 200 and f'data-right="{right_id}"' in again.text
         assert "expired" in again.text and "Yours!" not in again.text
+
+
+async def test_a_stamped_refusal_is_the_template_s_own_answer_in_each_language(client, app, members, products):
+    """The common refusals are stamped from the template rendered once: the same markup as a full
+    render, with this answer's product, new key and CSRF token, in the viewer's language."""
+    from app.core.i18n import set_context
+
+    await signed_in(client, members)
+    seller = await members.seller()
+    scheduled = await products.create(seller, status=ProductStatus.SCHEDULED)
+    env = app.template_engine.engine
+    for language, words in (("ko", "아직 판매 전이에요"), ("en", "Not on sale yet")):
+        client.cookies.set("lang", language)
+        answers = [await buy(client, scheduled.id, key()) for _ in range(2)]
+        for r in answers:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        first, second = (r.text for r in answers)
+        new_keys = [re.search(r'name="key" value="([0-9a-f]{32})"', text).group(1) for text in (first, second)]
+        assert new_keys[0] != new_keys[1], "every answer gets a key of its own"
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', first).group(1)
+        reset = set_context(lambda language=language: language, lambda: "Asia/Seoul")
+        try:
+            from app.drops.controllers import MESSAGES
+            from app.drops.rules import Outcome, PressResult
+
+            message = str(MESSAGES[Outcome.NOT_ON_SALE])
+            expected = env.get_template("drops/_buy_result.html").render(
+                result=PressResult(Outcome.NOT_ON_SALE),
+                message=message,
+                right=None,
+                product_id=scheduled.id,
+                key=new_keys[0],
+                csrf_input=f'<input type="hidden" name="_csrf_token" value="{token}" />',
+            )
+        finally:
+            reset()
+        assert first == expected
+        assert words in first
