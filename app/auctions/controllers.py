@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
@@ -117,7 +118,9 @@ class AuctionController(Controller):
             "form": {} if not errors else form,
             "answer": answer,
         }
-        return Template(template_name="auctions/_bid_box.html", context=context, status_code=status_code)
+        return Template(
+            template_name="auctions/_bid_box.html", context=context, status_code=status_code, media_type=MediaType.HTML
+        )
 
     @get("/{auction_id:int}/events", name="auction_events")
     async def events(self, request: HTMXRequest, auction_id: FromPath[int], services: AppServices) -> Stream:
