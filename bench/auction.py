@@ -469,6 +469,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", type=Path, help="replace the auction section of this Markdown file")
     parser.add_argument("--profile", type=Path, help="py-spy each worker during both runs; stacks to this folder")
     parser.add_argument("--only", choices=["bids", "fanout"], help="one of the two runs (debugging)")
+    parser.add_argument("--metrics", choices=["on", "off"], default="on", help="off: the servers run with METRICS=0")
+    parser.add_argument("--logs", choices=["on", "off"], default="on", help="off: the servers log warnings only")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.auction", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     import uvloop
