@@ -25,6 +25,7 @@ leaves (the server's ``receive`` says so), when the process stops, or when it is
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -58,8 +59,8 @@ _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 _running: set[asyncio.Future[Any]] = set()  # the few writes that had to wait, kept until done
 
 
-def _later(work: Awaitable[Any]) -> None:
-    task = asyncio.ensure_future(work)
+def _later(work: Coroutine[Any, Any, Any], context: contextvars.Context | None = None) -> None:
+    task = asyncio.get_running_loop().create_task(work, context=context)
     _running.add(task)
     task.add_done_callback(_running.discard)
 
@@ -104,10 +105,26 @@ class _Resume:
                 return
 
 
+async def _resumed(coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
+    await _Resume(coro, waiting)
+
+
 class Viewer:
     """One connection watching a room: its ``send``, language, and at most one message waiting."""
 
-    __slots__ = ("__weakref__", "busy", "ended", "language", "last", "newest", "own", "room", "send", "started")
+    __slots__ = (
+        "__weakref__",
+        "busy",
+        "context",
+        "ended",
+        "language",
+        "last",
+        "newest",
+        "own",
+        "room",
+        "send",
+        "started",
+    )
 
     def __init__(self, room: Room, send: Send | None, language: str, own: Own | None) -> None:
         self.room = room
@@ -119,6 +136,8 @@ class Viewer:
         self.newest: str | bytes | None = None  # (own) the raw message; else the encoded event
         self.ended = False
         self.last = 0.0  # when the last event or ping was written (monotonic)
+        # ``own`` runs in the viewer's request context (its language and zone), not the room's
+        self.context = contextvars.copy_context() if own is not None else None
 
     # ---------------------------------------------------------------- from the room
 
@@ -177,7 +196,7 @@ class Viewer:
 
     def _run_own(self) -> None:
         self.busy = True
-        _later(self._own_loop())
+        _later(self._own_loop(), self.context)
 
     async def _own_loop(self) -> None:
         assert self.own is not None and self.send is not None
@@ -221,7 +240,7 @@ class Viewer:
         except Exception:
             return
         if pending is not None:
-            _later(_Resume(*pending))
+            _later(_resumed(*pending))
 
 
 class Room:
@@ -234,7 +253,8 @@ class Room:
         self.heartbeat = rooms.heartbeat_seconds
         self.viewers: set[Viewer] = set()
         self.live = asyncio.get_running_loop().create_future()  # set once the subscription listens
-        self._task = asyncio.ensure_future(self._listen())
+        # the room outlives the request that opened it: none of that request's context
+        self._task = asyncio.get_running_loop().create_task(self._listen(), context=contextvars.Context())
         self._ticker: asyncio.TimerHandle | None = None
         self._tick()
 
