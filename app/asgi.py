@@ -59,6 +59,7 @@ from app.events.handlers import check_subscriptions
 from app.events.outbox import return_to_outbox
 from app.gateway.sandbox import SandboxGateway, sandbox_gateway, sandbox_gateway_router
 from app.health import healthz
+from app.live.fanout import StreamHandoff
 from app.live.hub import channel_prefix, close_hubs, set_hubs
 from app.live.hubs import build_hubs
 from app.live.streams import LiveStreams
@@ -351,6 +352,9 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
     # The language and zone wrap everything the app answers, the pages of addresses no route
     # matches (a 404 raised before any route's middleware) included.
     app.asgi_handler = LocaleMiddleware(app.asgi_handler)
+    # Outside all of it, a live stream the app hands over runs for the rest of its life with
+    # nothing of the request's middleware kept (app/live/fanout.py).
+    app.asgi_handler = StreamHandoff(app.asgi_handler)
     # Outside that, the request id and the access line: every response carries the id.
     app.asgi_handler = RequestLog(app.asgi_handler)
     # Outermost, the line of Buy presses and bids: one waiting there has cost nothing else yet.

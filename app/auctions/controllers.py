@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
@@ -15,8 +14,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Stream, Template
+from litestar.response import Redirect, Template
 from litestar.response.sse import ServerSentEventMessage
+from litestar.types import ASGIApp
 
 from app.accounts.guards import requires_login
 from app.accounts.identity import session_generation, session_member_id
@@ -30,7 +30,6 @@ from app.core.scheduling import Scheduler
 from app.db import request_session
 from app.live.hub import html_for, touch_kind
 from app.live.hubs import auction_channel
-from app.live.streams import PING_BYTES, SSE_HEADERS
 from app.web.forms import read_form
 from app.web.pages import MemberPages, SellerPages, flash_redirect, member_list, refuse_signed_out, session_member
 from app.web.params import AppServices, DbSession, SignedIn
@@ -43,6 +42,11 @@ def shared_state(raw: str | bytes, language: str) -> tuple[bytes, dict[str, Any]
     (read only)."""
     message = json.loads(raw)
     return ServerSentEventMessage(event="state", data=html_for(message, language)).encode(), message
+
+
+def encode_state(raw: str | bytes, language: str) -> bytes:
+    """The shared "state" event of a hub message in ``language``."""
+    return shared_state(raw, language)[0]
 
 
 class AuctionController(Controller):
@@ -122,66 +126,63 @@ class AuctionController(Controller):
             template_name="auctions/_bid_box.html", context=context, status_code=status_code, media_type=MediaType.HTML
         )
 
-    @get("/{auction_id:int}/events", name="auction_events")
-    async def events(self, request: HTMXRequest, auction_id: FromPath[int], services: AppServices) -> Stream:
-        """Every viewer gets the shared state (top bids, minimum, end) and their own position; a
-        (re)connecting client gets the current state first. The stream holds no database session
-        between messages. The shared event is decoded and encoded once per process and message
-        (not once per viewer), so the stream is a plain byte stream of ready events."""
+    @get("/{auction_id:int}/events", name="auction_events", opt={"live_stream": True})
+    async def events(self, request: HTMXRequest, auction_id: FromPath[int], services: AppServices) -> ASGIApp:
+        """Every viewer gets the shared state (top bids, minimum, end) and a signed-in one their own
+        position; a (re)connecting client gets the current state first. The stream holds no
+        database session between messages. The shared event is decoded and encoded once per
+        process, message and language (not once per viewer), and written to each viewer of the
+        process's room (``app.live.fanout``); only a signed-in viewer or one with a zone of their
+        own has events rendered for them."""
         hub, streams, database = services.hubs["auction"], services.streams, services.database
         member_id = session_member_id(request)
         language = current_language()
         own_zone = current_zone_name() != DEFAULT_ZONE  # rare: one read per message for this viewer
-        if await hub.message(auction_id) is None:
-            raise NotFoundException("This auction does not exist.")
         assert request.app.template_engine is not None  # the app is built with its templates
         templates = request.app.template_engine.engine
         position_template = templates.get_template("auctions/_position.html")
         box_template = templates.get_template("auctions/_bid_box.html")
+        mine: int | None = None  # the member's own bid, read only while it is unknown
+        looked_at = 0.0  # ... and then at most once a second
 
-        async def stream() -> AsyncGenerator[bytes, None]:
-            async with streams.subscription(auction_channel(auction_id)) as subscriber:
-                current = await hub.message(auction_id)
-                if current is None:
-                    return
-                mine: int | None = None  # the member's own bid, read only while it is unknown
-                looked_at = 0.0  # ... and then at most once a second
+        async def messages(raw: str | bytes) -> list[bytes]:
+            nonlocal mine, looked_at
+            state, message = shared_state(raw, language)
+            if own_zone:  # the shared fragment shows the shop's zone: this viewer gets theirs
+                state = ServerSentEventMessage(event="state", data=await hub.current(auction_id) or "").encode()
+            out = [state]
+            if member_id is None:
+                return out
+            winners = message["winners"]
+            if message["status"] != AuctionStatus.LIVE.value:
+                # closed: the member's result decides (rare messages, one query each), and
+                # the bid box turns into the result with its Pay / Give up links
+                context = await queries.closed_box(database, auction_id, member_id)
+                context |= {"key": "", "errors": {}, "form": {}, "answer": None}
+                out.append(ServerSentEventMessage(event="closed", data=box_template.render(**context)).encode())
+                return out
+            amount = next((a for m, a in winners if m == member_id), None)
+            if amount is not None:
+                mine = amount
+            elif mine is None and time.monotonic() - looked_at >= 1.0:
+                looked_at = time.monotonic()  # no bid known yet: look (once known, it is kept)
+                mine = await queries.standing_amount(database, auction_id, member_id)
+            where = view.position(member_id, winners, message["minimum"], message["status"], mine)
+            out.append(ServerSentEventMessage(event="position", data=position_template.render(position=where)).encode())
+            return out
 
-                async def messages(raw: str | bytes) -> list[bytes]:
-                    nonlocal mine, looked_at
-                    state, message = shared_state(raw, language)
-                    if own_zone:  # the shared fragment shows the shop's zone: this viewer gets theirs
-                        state = ServerSentEventMessage(event="state", data=await hub.current(auction_id) or "").encode()
-                    out = [state]
-                    if member_id is None:
-                        return out
-                    winners = message["winners"]
-                    if message["status"] != AuctionStatus.LIVE.value:
-                        # closed: the member's result decides (rare messages, one query each), and
-                        # the bid box turns into the result with its Pay / Give up links
-                        context = await queries.closed_box(database, auction_id, member_id)
-                        context |= {"key": "", "errors": {}, "form": {}, "answer": None}
-                        out.append(ServerSentEventMessage(event="closed", data=box_template.render(**context)).encode())
-                        return out
-                    amount = next((a for m, a in winners if m == member_id), None)
-                    if amount is not None:
-                        mine = amount
-                    elif mine is None and time.monotonic() - looked_at >= 1.0:
-                        looked_at = time.monotonic()  # no bid known yet: look (once known, it is kept)
-                        mine = await queries.standing_amount(database, auction_id, member_id)
-                    where = view.position(member_id, winners, message["minimum"], message["status"], mine)
-                    out.append(
-                        ServerSentEventMessage(event="position", data=position_template.render(position=where)).encode()
-                    )
-                    return out
-
-                for sse in await messages(current):
-                    yield sse
-                async for raw in subscriber.iter_events():
-                    for sse in await messages(raw):
-                        yield sse
-
-        return Stream(streams.with_pings(stream(), PING_BYTES), media_type="text/event-stream", headers=SSE_HEADERS)
+        own = messages if member_id is not None or own_zone else None
+        viewer = await streams.watch(auction_channel(auction_id), encode_state, language, own)
+        try:
+            viewer.reading()
+            current = await hub.message(auction_id)
+            if current is None:
+                raise NotFoundException("This auction does not exist.")
+            first = await messages(current)
+        except BaseException:
+            viewer.end()
+            raise
+        return streams.stream(viewer, first)
 
     @get("/{auction_id:int}/give-up", name="auction_give_up_confirm", guards=[requires_login])
     async def give_up_confirm(self, request: HTMXRequest, auction_id: FromPath[int], db: DbSession) -> Template:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import uuid
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
@@ -13,8 +13,9 @@ from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Response, ServerSentEvent, Template
+from litestar.response import Redirect, Response, Template
 from litestar.response.sse import ServerSentEventMessage
+from litestar.types import ASGIApp
 
 from app.accounts.identity import current_member, session_generation
 from app.core.errors import DomainError
@@ -102,25 +103,29 @@ class DropController(Controller):
         context = {"buy": box, "product_id": product_id, "key": new_key(), "now": utcnow()}
         return Template(template_name="drops/_buy_box.html", context=context)
 
-    @get("/{product_id:int}/events", name="product_events")
-    async def events(self, product_id: FromPath[int], services: AppServices) -> ServerSentEvent:
+    @get("/{product_id:int}/events", name="product_events", opt={"live_stream": True})
+    async def events(self, product_id: FromPath[int], services: AppServices) -> ASGIApp:
+        """The stock and state of the product, the current one first; each message is encoded
+        once per process and language and written to every viewer of the room (``app.live.fanout``)."""
         live, streams = services.hubs["product"], services.streams
-        if await live.current(product_id) is None:
-            raise NotFoundException(_("This product does not exist."))
-
         language = current_language()
+        viewer = await streams.watch(channel_for(product_id), encode_stock, language)
+        try:
+            viewer.reading()
+            current = await live.current(product_id)  # a reconnecting client gets the state first
+            if current is None:
+                raise NotFoundException(_("This product does not exist."))
+        except BaseException:
+            viewer.end()
+            raise
+        return streams.stream(viewer, [ServerSentEventMessage(event="stock", data=current).encode()])
 
-        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-            async with streams.subscription(channel_for(product_id)) as subscriber:
-                current = await live.current(product_id)  # a reconnecting client gets the state first
-                if current is None:
-                    return
-                yield ServerSentEventMessage(event="stock", data=current)
-                async for raw in subscriber.iter_events():
-                    message = json.loads(raw)
-                    yield ServerSentEventMessage(event=message["event"], data=html_for(message, language))
 
-        return streams.events(stream())
+@functools.lru_cache(maxsize=64)
+def encode_stock(raw: str | bytes, language: str) -> bytes:
+    """A product hub message as the event every viewer in ``language`` gets."""
+    message = json.loads(raw)
+    return ServerSentEventMessage(event=message["event"], data=html_for(message, language)).encode()
 
 
 def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:

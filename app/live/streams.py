@@ -31,6 +31,7 @@ from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
+from app.live.fanout import Encode, LiveStream, Own, Rooms, Viewer
 from app.observability.metrics import live_stream
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,24 @@ class LiveStreams:
         self.heartbeat_seconds = heartbeat_seconds
         self.stopping = False
         self._open: set[Subscriber] = set()
+        self.rooms = Rooms(channels, heartbeat_seconds)
+
+    async def watch(self, channel: str, encode: Encode, language: str, own: Own | None = None) -> Viewer:
+        """A viewer of ``channel`` in its room (``app.live.fanout``), once the room listens: read
+        the current state after this, and answer with ``stream``."""
+        room = self.rooms.room(channel, encode)
+        viewer = Viewer(room, None, language, own)
+        room.join(viewer)
+        try:
+            await asyncio.shield(room.live)
+        except BaseException:
+            viewer.end()
+            raise
+        return viewer
+
+    def stream(self, viewer: Viewer, first: list[bytes]) -> LiveStream:
+        """The response of ``viewer``: ``first`` (its current state), then every message."""
+        return LiveStream(viewer, first, self.stopping)
 
     def events(self, content: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
         """The SSE response of ``content``, with its heartbeat."""
@@ -101,7 +120,7 @@ class LiveStreams:
 
     @property
     def open_count(self) -> int:
-        return len(self._open)
+        return len(self._open) + self.rooms.viewer_count
 
     @asynccontextmanager
     async def subscription(self, *channels: str, kind: str | None = None) -> AsyncIterator[Subscriber]:
@@ -120,10 +139,11 @@ class LiveStreams:
     def stop(self) -> None:
         """End every open stream (after the messages already queued for it)."""
         if not self.stopping:
-            log.info("stopping: ending %d live streams", len(self._open))
+            log.info("stopping: ending %d live streams", self.open_count)
         self.stopping = True
         for subscriber in list(self._open):
             subscriber.put_nowait(None)
+        self.rooms.stop()
 
     def stop_on_signals(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
         """Call ``stop`` on the loop when the process receives SIGTERM or SIGINT, then the handler

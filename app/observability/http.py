@@ -29,7 +29,10 @@ _streaming: ContextVar[bool] = ContextVar("smore_streaming", default=False)
 
 
 def returns_stream(handler: Any) -> bool:
-    """Whether a route handler answers with a server-sent event stream."""
+    """Whether a route handler answers with a server-sent event stream (or says so:
+    ``opt={"live_stream": True}``, an ASGI stream of ``app.live.fanout``)."""
+    if getattr(handler, "opt", {}).get("live_stream"):
+        return True
     signature = getattr(handler, "parsed_fn_signature", None)
     annotation = getattr(getattr(signature, "return_type", None), "annotation", None)
     return isinstance(annotation, type) and issubclass(annotation, ServerSentEvent)
