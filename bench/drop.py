@@ -685,9 +685,31 @@ async def drive(
     return result
 
 
-async def drive_burst(server: Server, sessions: list[tuple[int, str]], product_id: int, spread: float) -> list:
+def sockets_per_worker(server: Server) -> list[int]:
+    """How many sockets each worker holds (the kernel gave each its share of the connections)."""
+    counts = []
+    for pid in server.workers():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        counts.append(sum(1 for fd in fds if _is_socket(fd)))
+    return sorted(counts, reverse=True)
+
+
+def _is_socket(fd: Path) -> bool:
+    try:
+        return os.readlink(fd).startswith("socket:")
+    except OSError:
+        return False
+
+
+async def drive_burst(
+    server: Server, sessions: list[tuple[int, str]], product_id: int, spread: float
+) -> tuple[list, list[int]]:
     """The burst shape: every member presses Buy once, the presses spread over the first ``spread``
-    seconds of the sale and sent on schedule whatever the answers (``bench/openloop.py``)."""
+    seconds of the sale and sent on schedule whatever the answers (``bench/openloop.py``). Also the
+    sockets each worker held when the burst began (how the kernel split the connections)."""
     clients = [Client(server.port, session_id) for _, session_id in sessions]
     gate = asyncio.Semaphore(200)
 
@@ -698,6 +720,7 @@ async def drive_burst(server: Server, sessions: list[tuple[int, str]], product_i
 
     await asyncio.gather(*(warm(c) for c in clients))
     requests = [c.press(product_id) for c in clients]
+    split = sockets_per_worker(server)
 
     async def send(i: int) -> tuple[int, str]:
         status, body, _ = await clients[i].roundtrip(requests[i])
@@ -706,16 +729,17 @@ async def drive_burst(server: Server, sessions: list[tuple[int, str]], product_i
     arrivals, _ = await openloop.fire(openloop.burst_schedule(len(clients), spread), send)
     for client in clients:
         client.close()
-    return arrivals
+    return arrivals, split
 
 
-def burst_row(label: str, s: openloop.BurstSummary, oversold: int | None) -> str:
+def burst_row(label: str, s: openloop.BurstSummary, oversold: int | None, split: list[int] | None = None) -> str:
     last = f"{s.last_unit_s:.2f} s" if s.last_unit_s is not None else "—"
     fair = f"{s.fairness:.1%}" if s.fairness is not None else "—"
     granted = s.outcomes.get("granted", 0)
     return (
         f"| {label} | {s.arrivals:,} | {granted:,} | {last} | {s.p50_ms:,.0f} | {s.p99_ms:,.0f} | {s.max_ms:,.0f} "
-        f"| {s.fivexx} | {'—' if oversold is None else oversold} | {fair} | {s.late_ms_p99:,.0f} |"
+        f"| {s.fivexx} | {'—' if oversold is None else oversold} | {fair} | {s.late_ms_p99:,.0f} "
+        f"| {' / '.join(f'{n:,}' for n in split or []) or '—'} |"
     )
 
 
@@ -1145,8 +1169,8 @@ def burst_block(rows: list[str], args: argparse.Namespace) -> list[str]:
         f"{args.units:,} presses sent first (by send time).",
         "",
         "| target | presses | granted | last unit decided | p50 ms | p99 ms | max ms | 5xx | oversold "
-        "| fairness | sender late p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| fairness | sender late p99 ms | sockets per worker |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *rows,
     ]
 
@@ -1341,13 +1365,13 @@ def burst(args, env, settings, products, sessions, log) -> tuple[list[str], open
     for target in (TARGETS[0], TARGETS[2]):
         quiet = wait_until_quiet()
         with Server(target.factory, env, log, args.workers, args.server) as server:
-            arrivals = uvloop.run(drive_burst(server, sessions, products["burst"], args.spread))
+            arrivals, split = uvloop.run(drive_burst(server, sessions, products["burst"], args.spread))
         units = args.units if target.product else None
         summary, oversold = openloop.burst_summary(arrivals, units), None
         if target.product:
             oversold = oversold_of(asyncio.run(check(settings, products["burst"])))
             shop_summary, shop_oversold = summary, oversold
-        rows.append(burst_row(target.label, summary, oversold))
+        rows.append(burst_row(target.label, summary, oversold, split))
         print(f"{target.label}: burst done, machine busy before {quiet:.2f}", file=sys.stderr)
     return rows, shop_summary, shop_oversold
 
