@@ -792,18 +792,7 @@ def main(argv: list[str] | None = None) -> None:
         info = asyncio.run(drop.versions(env["DATABASE_URL"], args.redis))
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
         info += f"; the app at commit `{git.stdout.strip()}`"
-    body = header(args, command, info)
-    for block in blocks:
-        body += ["", *block]
-    body += [
-        "",
-        "### Targets",
-        "",
-        *targets,
-        "",
-        f"Server log (`var/bench-auction-server.log`): {len(errors)} error lines.",
-    ]
-    text = "\n".join(body)
+    text = drop.report_text(header(args, command, info), blocks, targets, log, errors)
     print(text)
     if args.write:
         write_section(args.write, "auction.py", "Auction", text)

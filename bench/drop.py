@@ -710,15 +710,7 @@ async def drive_burst(
     """The burst shape: every member presses Buy once, the presses spread over the first ``spread``
     seconds of the sale and sent on schedule whatever the answers (``bench/openloop.py``). Also the
     sockets each worker held when the burst began (how the kernel split the connections)."""
-    clients = [Client(server.port, session_id) for _, session_id in sessions]
-    gate = asyncio.Semaphore(200)
-
-    async def warm(client: Client) -> None:
-        async with gate:
-            await client.connect()
-            await client.take_csrf_cookie(product_id)
-
-    await asyncio.gather(*(warm(c) for c in clients))
+    clients = await warm_pool(server, sessions, product_id)
     requests = [c.press(product_id) for c in clients]
     split = sockets_per_worker(server)
 
@@ -892,6 +884,15 @@ def closed_block(results: list[Result], args: argparse.Namespace) -> tuple[list[
 
 
 # ---------------------------------------------------------------- burst, sweep, cost
+
+
+def report_text(head: list[str], blocks: list[list[str]], targets: list[str], log: Path, errors: list[str]) -> str:
+    """A benchmark's section: its header, each shape's block, the targets and the server log's errors."""
+    body = [*head]
+    for block in blocks:
+        body += ["", *block]
+    body += ["", "### Targets", "", *targets, "", f"Server log (`var/{log.name}`): {len(errors)} error lines."]
+    return "\n".join(body)
 
 
 def oversold_of(c: dict[str, int]) -> int:
@@ -1306,18 +1307,7 @@ def main(argv: list[str] | None = None) -> None:
         if errors:
             print(f"{len(errors)} error lines in {log}, first 5:\n" + "\n".join(errors[:5]), file=sys.stderr)
         info = asyncio.run(versions(env["DATABASE_URL"], args.redis))
-    body = [*header(args, command, info)]
-    for block in blocks:
-        body += ["", *block]
-    body += [
-        "",
-        "### Targets",
-        "",
-        *targets,
-        "",
-        f"Server log (`var/bench-drop-server.log`): {len(errors)} error lines.",
-    ]
-    text = "\n".join(body)
+    text = report_text(header(args, command, info), blocks, targets, log, errors)
     print(text)
     if args.write:
         write_section(args.write, "drop.py", "Drop", text)
