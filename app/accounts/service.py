@@ -15,7 +15,7 @@ from app.audit import record_audit
 from app.core.errors import DomainError, FormInvalid
 from app.core.i18n import LANGUAGES, Msg, _, is_zone
 from app.core.status import Aggregate, Move, created, move, register
-from app.db import add_once
+from app.db import add_once, one_of
 from app.models.members import Member, MemberRole, MemberStatus
 
 # Said next to the email field, by the sign-up and by its inline check; the page links "Sign in".
@@ -191,7 +191,7 @@ async def active_generations(db: AsyncSession, member_ids: Iterable[int]) -> dic
     are left out): what a Buy press or a bid, which skip loading the member, are checked against."""
     rows = await db.execute(
         select(Member.id, Member.session_generation).where(
-            Member.id.in_(list(member_ids)), Member.status == MemberStatus.ACTIVE
+            one_of(db, Member.id, member_ids), Member.status == MemberStatus.ACTIVE
         )
     )
     return {member_id: generation for member_id, generation in rows}

@@ -33,7 +33,7 @@ from app.auctions.rules import (
 from app.core.errors import DomainError
 from app.core.i18n import DEFAULT_LANGUAGE, Msg, _, using
 from app.core.lanes import Lanes
-from app.db import Database, waiting_for_connections
+from app.db import Database, one_of, waiting_for_connections
 from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
@@ -164,7 +164,7 @@ async def load_snapshot(
     keys = [r.key for r, _at in requests if r.key]
     keyed: dict[str, KeyedBid] = {}
     if keys:
-        found = await db.execute(select(BidRow).where(BidRow.auction_id == auction_id, BidRow.key.in_(keys)))
+        found = await db.execute(select(BidRow).where(BidRow.auction_id == auction_id, one_of(db, BidRow.key, keys)))
         keyed = {b.key: KeyedBid(b.member_id, b.amount) for b in found.scalars() if b.key}
     top = select(StandingBid.id).where(StandingBid.auction_id == auction_id)
     top = top.order_by(StandingBid.amount.desc(), StandingBid.sequence).limit(units + 1)
@@ -174,7 +174,7 @@ async def load_snapshot(
                 StandingBid.auction_id == auction_id,
                 or_(
                     StandingBid.id.in_(top.scalar_subquery()),
-                    StandingBid.member_id.in_(members),
+                    one_of(db, StandingBid.member_id, members),
                     StandingBid.max_amount > StandingBid.amount,
                 ),
             )

@@ -16,6 +16,7 @@ from app.accounts.service import active_generations
 from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.db import one_of
 from app.drops.rules import (
     LIVE_RIGHTS,
     Answered,
@@ -72,13 +73,14 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
     if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
         raise NotFound(_("This product does not exist."))
     keys = {p.key for p in presses}
+    known = await db.execute(select(PurchaseRight).where(one_of(db, PurchaseRight.idempotency_key, keys)))
     rights = {
         right.idempotency_key: KnownRight(right.id, right.member_id, right.product_id, right.expires_at)
-        for right in (await db.execute(select(PurchaseRight).where(PurchaseRight.idempotency_key.in_(keys)))).scalars()
+        for right in known.scalars()
     }
     refusals = {
         refusal.key: Refusal(refusal.key, refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
-        for refusal in (await db.execute(select(PressRefusal).where(PressRefusal.key.in_(keys)))).scalars()
+        for refusal in (await db.execute(select(PressRefusal).where(one_of(db, PressRefusal.key, keys)))).scalars()
     }
     if not early:
         generations = await active_generations(db, members)
@@ -89,7 +91,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
                 select(PurchaseRight.member_id, func.count())
                 .where(
                     PurchaseRight.product_id == product_id,
-                    PurchaseRight.member_id.in_(members),
+                    one_of(db, PurchaseRight.member_id, members),
                     PurchaseRight.status.in_(LIVE_RIGHTS),
                 )
                 .group_by(PurchaseRight.member_id)
