@@ -730,7 +730,8 @@ def burst_row(label: str, s: openloop.BurstSummary, oversold: int | None, split:
     granted = s.outcomes.get("granted", 0)
     return (
         f"| {label} | {s.arrivals:,} | {granted:,} | {last} | {s.p50_ms:,.0f} | {s.p99_ms:,.0f} | {s.max_ms:,.0f} "
-        f"| {s.fivexx} | {'—' if oversold is None else oversold} | {fair} | {s.late_ms_p99:,.0f} "
+        f"| {s.fivexx} | {'—' if oversold is None else oversold} | {fair} "
+        f"| {'—' if s.reordered_ms is None else f'{s.reordered_ms:,.0f}'} | {s.late_ms_p99:,.0f} "
         f"| {' / '.join(f'{n:,}' for n in split or []) or '—'} |"
     )
 
@@ -1167,11 +1168,13 @@ def burst_block(rows: list[str], args: argparse.Namespace) -> list[str]:
         f"{args.burst:,} members press Buy once each, the presses spread at random over the first "
         f"{args.spread:g} s of the sale, each sent on its schedule on its own keep-alive connection whatever the "
         f"earlier answers; a {args.units:,}-unit drop, limit 1. Fairness: the share of the units granted to the "
-        f"{args.units:,} presses sent first (by send time).",
+        f"{args.units:,} presses sent first (by send time). Out of send order within: the send times, "
+        f"around the {args.units:,}th press, from the earliest of the first {args.units:,} refused to the latest "
+        "after them granted.",
         "",
         "| target | presses | granted | last unit decided | p50 ms | p99 ms | max ms | 5xx | oversold "
-        "| fairness | sender late p99 ms | sockets per worker |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| fairness | out of send order within ms | sender late p99 ms | sockets per worker |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *rows,
     ]
 

@@ -104,6 +104,9 @@ class BurstSummary:
     last_unit_s: float | None = None  # from the opening until the last unit granted was answered
     fairness: float | None = None  # share of the units granted to the first `units` presses sent
     late_ms_p99: float = 0.0  # how late the generator sent (its own lag), p99
+    # the send times, around the last of the first `units` presses, within which presses were decided
+    # out of send order: from the earliest of the first `units` refused to the latest after them granted
+    reordered_ms: float | None = None
 
 
 def burst_summary(arrivals: Sequence[Arrival], units: int | None) -> BurstSummary:
@@ -119,6 +122,10 @@ def burst_summary(arrivals: Sequence[Arrival], units: int | None) -> BurstSummar
         summary.last_unit_s = max(a.answered for a in granted)
         first = {a.index for a in sorted(arrivals, key=lambda a: (a.sent, a.index))[:units]}
         summary.fairness = sum(1 for a in granted if a.index in first) / units
+        early_refused = [a.sent for a in arrivals if a.index in first and a.outcome != "granted"]
+        late_granted = [a.sent for a in granted if a.index not in first]
+        if early_refused and late_granted:
+            summary.reordered_ms = (max(late_granted) - min(early_refused)) * 1000
     return summary
 
 

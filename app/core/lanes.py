@@ -6,7 +6,12 @@ items that arrive while a batch runs wait for the next one. A crowd of requests 
 or one auction thus costs a handful of short transactions instead of one each, all queued on the
 same row lock. ``run`` returns an answer per item, in order (a result, or an exception for that
 item alone); if it raises, every item of the batch hears the error. ``after`` runs once the batch's
-waiters have their answers; ``observe`` is told each batch's size and the seconds ``run`` took."""
+waiters have their answers; ``observe`` is told each batch's size and the seconds ``run`` took.
+
+With ``late=True``, ``run`` is handed not the items but ``take``, which it calls when it is ready
+to decide (a batch that first waits for a row lock takes, once it holds it, every item queued
+meanwhile): the first call takes the batch, later calls give the same items. Items are taken for
+it if ``run`` fails before taking them."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 Run = Callable[[Any, list[T]], Awaitable[list[R | Exception]]]
+LateRun = Callable[[Any, Callable[[], list[T]]], Awaitable[list[R | Exception]]]
 After = Callable[[Any, list[T], list[R | Exception]], Awaitable[None]]
 Observe = Callable[[int, float], None]
 
@@ -34,12 +40,19 @@ class _Lane(Generic[T, R]):
 
 class Lanes(Generic[T, R]):
     def __init__(
-        self, run: Run[T, R], *, max_batch: int, after: After[T, R] | None = None, observe: Observe | None = None
+        self,
+        run: Run[T, R] | LateRun[T, R],
+        *,
+        max_batch: int,
+        after: After[T, R] | None = None,
+        observe: Observe | None = None,
+        late: bool = False,
     ) -> None:
         self.run = run
         self.after = after
         self.observe = observe
         self.max_batch = max_batch
+        self.late = late
         self._lanes: dict[Hashable, _Lane[T, R]] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
@@ -60,14 +73,27 @@ class Lanes(Generic[T, R]):
     async def _drain(self, key: Hashable, lane: _Lane[T, R]) -> None:
         try:
             while lane.queue:
-                batch, lane.queue = lane.queue[: self.max_batch], lane.queue[self.max_batch :]
-                items = [item for item, _ in batch]
+                batch: list[tuple[T, asyncio.Future[R]]] = []
+                items: list[T] = []
+                taken = False
+
+                def take() -> list[T]:
+                    nonlocal batch, items, taken
+                    if not taken:
+                        taken = True
+                        batch, lane.queue = lane.queue[: self.max_batch], lane.queue[self.max_batch :]
+                        items = [item for item, _ in batch]
+                    return items
+
                 outcomes: list[R | Exception]
                 started = time.perf_counter()
                 try:
-                    outcomes = await self.run(key, items)
+                    if self.late:
+                        outcomes = await self.run(key, take)  # type: ignore[arg-type]
+                    else:
+                        outcomes = await self.run(key, take())  # type: ignore[arg-type]
                 except Exception as exc:  # the database failed, say: every item hears it
-                    outcomes = [exc] * len(batch)
+                    outcomes = [exc] * len(take())
                 if self.observe is not None:
                     self.observe(len(items), time.perf_counter() - started)
                 for (_, future), outcome in zip(batch, outcomes, strict=True):

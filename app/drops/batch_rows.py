@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,19 +42,11 @@ from app.observability.tracing import TraceContext
 log = logging.getLogger(__name__)
 
 
-async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press], hold: timedelta) -> DropSnapshot:
-    """The product (its row locked) and what the batch's presses are decided on; NotFound when
-    there is no such product on the shop."""
-    members = {press.member_id for press in presses}
-    # On PostgreSQL the members' standing is read before the row lock, so the lock is held for one
-    # round trip less (the other web processes' batches of this product wait on it): a sign-out
-    # takes no product lock, so reading it after the lock would not make it any more current. On
-    # SQLite the write lock comes first: a read before it could not be followed by a write.
-    early = db.get_bind().dialect.name == "postgresql"
-    generations = await active_generations(db, members) if early else {}
-    # Lock the product row with a write that changes nothing. On PostgreSQL that is the row lock
-    # every decision for this product takes, so the counts read below cannot change until the
-    # commit; on SQLite it takes the database's single write lock, to the same end.
+async def lock_product(db: AsyncSession, product_id: int) -> Any:
+    """Lock the product's row and read what a batch is decided on; NotFound when there is no such
+    product on the shop. The lock is a write that changes nothing: on PostgreSQL the row lock every
+    decision for this product takes, so the counts a batch reads after it cannot change until the
+    commit; on SQLite the database's single write lock, to the same end."""
     product = (
         await db.execute(
             update(Product)
@@ -72,6 +65,17 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
     ).one_or_none()
     if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
         raise NotFound(_("This product does not exist."))
+    return product
+
+
+async def load_snapshot(
+    db: AsyncSession, product_id: int, presses: list[Press], hold: timedelta, product: Any = None
+) -> DropSnapshot:
+    """What the batch's presses are decided on, the product's row locked (by ``lock_product``, here
+    unless ``product`` is what it read already)."""
+    if product is None:
+        product = await lock_product(db, product_id)
+    members = {press.member_id for press in presses}
     keys = {p.key for p in presses}
     known = await db.execute(select(PurchaseRight).where(one_of(db, PurchaseRight.idempotency_key, keys)))
     rights = {
@@ -82,8 +86,7 @@ async def load_snapshot(db: AsyncSession, product_id: int, presses: list[Press],
         refusal.key: Refusal(refusal.key, refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
         for refusal in (await db.execute(select(PressRefusal).where(one_of(db, PressRefusal.key, keys)))).scalars()
     }
-    if not early:
-        generations = await active_generations(db, members)
+    generations = await active_generations(db, members)
     holding: dict[int, int] = {
         member_id: count
         for member_id, count in (

@@ -22,6 +22,7 @@ import logging
 import time
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from app.drops.batch_rows import (
     held_right,
     key_conflict,
     load_snapshot,
+    lock_product,
     press_results,
     write_decision,
 )
@@ -113,7 +115,7 @@ class DropService:
         lanes = self._lanes.get(loop)
         if lanes is None:
             lanes = self._lanes[loop] = Lanes(
-                self._run, max_batch=MAX_BATCH, after=self._settle, observe=batch_observer("drop")
+                self._run, max_batch=MAX_BATCH, after=self._settle, observe=batch_observer("drop"), late=True
             )
         return lanes
 
@@ -174,18 +176,27 @@ class DropService:
 
     # ------------------------------------------------------------------ the decision
 
-    async def _run(self, product_id: int, batch: list[_Waiting]) -> list[PressResult | Exception]:
+    async def _run(self, product_id: int, take: Callable[[], list[_Waiting]]) -> list[PressResult | Exception]:
         started = time.perf_counter()
         try:
-            return await self.decide_batch(batch)
+            return await self.decide_batch(take, product_id)
         finally:  # read by ``_settle``, which the lanes call with this same batch
-            self._decision_seconds[id(batch)] = time.perf_counter() - started
+            self._decision_seconds[id(take())] = time.perf_counter() - started
 
-    async def decide_batch(self, batch: list[_Waiting]) -> list[PressResult | Exception]:
+    async def decide_batch(
+        self, batch: list[_Waiting] | Callable[[], list[_Waiting]], product_id: int | None = None
+    ) -> list[PressResult | Exception]:
+        """Decide ``batch``, or (a callable) the presses it gives once the product's row is locked:
+        the lane's presses are taken only then, so a batch that waited for the lock while another
+        process's batch held it decides every press that arrived meanwhile, and the two
+        processes' batches follow each other in the order the presses came."""
+        take = batch if callable(batch) else (lambda: batch)
+        product = product_id if product_id is not None else take()[0].press.product_id
+
         async def attempts() -> list[PressResult | Exception]:
             for attempt in range(1, BATCH_ATTEMPTS + 1):
                 try:
-                    return await self._decide_batch(batch)
+                    return await self._decide_batch(product, take)
                 except IntegrityError:
                     # A key of this batch was committed meanwhile by a press in another process:
                     # the next attempt finds it and answers that press as a replay.
@@ -196,14 +207,16 @@ class DropService:
         # No connection to be had (a crowd, a database restarting): the batch waits for one.
         return await waiting_for_connections(attempts, patience=self.connection_patience, what="a Buy batch")
 
-    async def _decide_batch(self, batch: list[_Waiting]) -> list[PressResult | Exception]:
-        """One transaction: load the product's snapshot (locking its row), decide, write."""
-        presses = [(waiting.press, waiting.now) for waiting in batch]
-        traces: dict[str, TraceContext] = {}
-        for waiting in batch:
-            traces.setdefault(waiting.press.key, waiting.trace)  # a key's first press is the one granted
+    async def _decide_batch(self, product_id: int, take: Callable[[], list[_Waiting]]) -> list[PressResult | Exception]:
+        """One transaction: lock the product's row, take the batch, load its snapshot, decide, write."""
         async with self.database.transaction() as db:
-            snapshot = await load_snapshot(db, batch[0].press.product_id, [p for p, _answer in presses], self.hold)
+            product = await lock_product(db, product_id)
+            batch = take()
+            presses = [(waiting.press, waiting.now) for waiting in batch]
+            traces: dict[str, TraceContext] = {}
+            for waiting in batch:
+                traces.setdefault(waiting.press.key, waiting.trace)  # a key's first press is the one granted
+            snapshot = await load_snapshot(db, product_id, [p for p, _answer in presses], self.hold, product)
             decision = decide(snapshot, presses)
             rights, version = await write_decision(db, snapshot, decision, traces)
         return press_results(decision, rights, version)

@@ -64,6 +64,7 @@ def test_fairness_is_the_share_of_units_granted_to_the_presses_sent_first():
     ]
     summary = burst_summary(arrivals, units=2)
     assert summary.fairness == 0.5  # of the first two sent (0 and 1), only 1 was granted
+    assert round(summary.reordered_ms) == 300  # 0 (sent at 0.0) refused, 3 (sent at 0.3) granted
     assert summary.last_unit_s == 0.90
     assert summary.fivexx == 1 and summary.outcomes["granted"] == 2
     assert round(summary.max_ms) == 600
