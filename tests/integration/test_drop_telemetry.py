@@ -92,7 +92,9 @@ async def test_a_crowd_through_the_drop_service_is_counted_per_batch(app, member
     assert 1 <= total.batches < 12  # batched, not one record per press
     assert total.size_max >= 12 / total.batches and total.decision_us > 0
 
-    # a replayed key is answered from the gate's memory: noted, and written a second later
+    # a replayed key is answered from the gate's memory: noted, and written a second later. The gate
+    # learns a batch's answers just after the batch's presses have theirs: wait until it knows this key.
+    await wait_for(lambda: drop.gate.lookup(product.id, presses[0].key), 5, "the gate to know the key")
     again = await drop.press(presses[0])
     assert again.replayed
 
