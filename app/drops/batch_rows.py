@@ -69,12 +69,10 @@ async def lock_product(db: AsyncSession, product_id: int) -> Any:
 
 
 async def load_snapshot(
-    db: AsyncSession, product_id: int, presses: list[Press], hold: timedelta, product: Any = None
+    db: AsyncSession, product_id: int, presses: list[Press], hold: timedelta, product: Any
 ) -> DropSnapshot:
-    """What the batch's presses are decided on, the product's row locked (by ``lock_product``, here
-    unless ``product`` is what it read already)."""
-    if product is None:
-        product = await lock_product(db, product_id)
+    """What the batch's presses are decided on, once ``lock_product`` has locked the product's row
+    and read ``product``."""
     members = {press.member_id for press in presses}
     keys = {p.key for p in presses}
     known = await db.execute(select(PurchaseRight).where(one_of(db, PurchaseRight.idempotency_key, keys)))
