@@ -122,6 +122,15 @@ def one_of(db: AsyncSession, column: QueryableAttribute[Any], values: Iterable[A
     return column.in_(values)
 
 
+def any_of(dialect: str, column: QueryableAttribute[Any], name: str) -> ColumnElement[bool]:
+    """``one_of`` for a statement built once and run many times: ``column`` is one of the list
+    given as the parameter ``name`` when the statement runs (``= ANY(:name)`` on PostgreSQL, an
+    expanding IN elsewhere)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def database_of(db: AsyncSession) -> Database | None:
     """The ``Database`` whose session factory made this session."""
     return db.info.get("database")

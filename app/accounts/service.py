@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts import rules
@@ -189,9 +190,13 @@ async def end_sessions(db: AsyncSession, member: Member) -> None:
 async def active_generations(db: AsyncSession, member_ids: Iterable[int]) -> dict[int, int]:
     """The current session generation of each of ``member_ids`` that is still active (the others
     are left out): what a Buy press or a bid, which skip loading the member, are checked against."""
-    rows = await db.execute(
-        select(Member.id, Member.session_generation).where(
-            one_of(db, Member.id, member_ids), Member.status == MemberStatus.ACTIVE
-        )
-    )
+    rows = await db.execute(active_generations_query(lambda column: one_of(db, column, member_ids)))
     return {member_id: generation for member_id, generation in rows}
+
+
+def active_generations_query(
+    members: Callable[[QueryableAttribute[int]], ColumnElement[bool]],
+) -> Select[int, int]:
+    """The SELECT behind ``active_generations`` (member id, generation) of the members whose id
+    ``members`` picks, for statements that read it beside other rows."""
+    return select(Member.id, Member.session_generation).where(members(Member.id), Member.status == MemberStatus.ACTIVE)

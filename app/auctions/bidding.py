@@ -8,16 +8,17 @@ single writer (SQLite) orders the batches."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.service import active_generations
+from app.accounts.service import active_generations_query
 from app.auctions.rules import (
     AuctionSnapshot,
     AuctionStatus,
@@ -33,7 +34,7 @@ from app.auctions.rules import (
 from app.core.errors import DomainError
 from app.core.i18n import DEFAULT_LANGUAGE, Msg, _, using
 from app.core.lanes import Lanes
-from app.db import Database, one_of, waiting_for_connections
+from app.db import Database, any_of, waiting_for_connections
 from app.events.topics import Topic, publishes
 from app.models.auctions import Auction, BidKind, NotificationKind, StandingBid
 from app.models.auctions import Bid as BidRow
@@ -136,49 +137,22 @@ async def load_snapshot(
     id; None when there is no such auction."""
     # Lock the auction row with a write that changes nothing (PostgreSQL: the row lock every batch
     # and the close take; SQLite: the single write lock).
-    row = (
-        await db.execute(
-            update(Auction)
-            .where(Auction.id == auction_id)
-            .values(bid_count=Auction.bid_count)
-            .returning(
-                Auction.status,
-                Auction.ends_at,
-                Auction.units,
-                Auction.start_price,
-                Auction.increment,
-                Auction.seller_id,
-                Auction.bid_count,
-                Auction.product_id,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
+    row = (await db.execute(_LOCK, {"auction_id": auction_id})).first()
     if row is None:
         return None
     status, ends_at, units, start_price, increment, seller_id, sequence, product_id = row
     members = {r.member_id for r, _at in requests}
+    dialect = db.get_bind().dialect.name
     # The bid handler does not load the member (a crowd of bids costs no query each): check here
     # that every bidder is still active and still signed in (their session not ended since).
-    generations = await active_generations(db, members)
+    generations = dict((await db.execute(_generations(dialect), {"members": list(members)})).all())
     keys = [r.key for r, _at in requests if r.key]
     keyed: dict[str, KeyedBid] = {}
     if keys:
-        found = await db.execute(select(BidRow).where(BidRow.auction_id == auction_id, one_of(db, BidRow.key, keys)))
-        keyed = {b.key: KeyedBid(b.member_id, b.amount) for b in found.scalars() if b.key}
-    top = select(StandingBid.id).where(StandingBid.auction_id == auction_id)
-    top = top.order_by(StandingBid.amount.desc(), StandingBid.sequence).limit(units + 1)
+        found = await db.execute(_keyed(dialect), {"auction_id": auction_id, "keys": keys})
+        keyed = {key: KeyedBid(member_id, amount) for key, member_id, amount in found if key}
     loaded = (
-        await db.execute(
-            select(StandingBid).where(
-                StandingBid.auction_id == auction_id,
-                or_(
-                    StandingBid.id.in_(top.scalar_subquery()),
-                    one_of(db, StandingBid.member_id, members),
-                    StandingBid.max_amount > StandingBid.amount,
-                ),
-            )
-        )
+        await db.execute(_standings(dialect), {"auction_id": auction_id, "top": units + 1, "members": list(members)})
     ).scalars()
     snapshot = AuctionSnapshot(
         status=AuctionStatus(status),
@@ -195,6 +169,55 @@ async def load_snapshot(
         keyed=keyed,
     )
     return snapshot, product_id
+
+
+# A batch's reads are built once (per SQL dialect): building a statement costs more CPU than
+# running it, and a batch of one bid pays them alone.
+_LOCK = (
+    update(Auction)
+    .where(Auction.id == bindparam("auction_id"))
+    .values(bid_count=Auction.bid_count)
+    .returning(
+        Auction.status,
+        Auction.ends_at,
+        Auction.units,
+        Auction.start_price,
+        Auction.increment,
+        Auction.seller_id,
+        Auction.bid_count,
+        Auction.product_id,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+@functools.cache
+def _generations(dialect: str) -> Select[int, int]:
+    return active_generations_query(lambda column: any_of(dialect, column, "members"))
+
+
+@functools.cache
+def _keyed(dialect: str) -> Select[str | None, int, int]:
+    """The bids already placed with one of ``keys`` (key, member, amount)."""
+    return select(BidRow.key, BidRow.member_id, BidRow.amount).where(
+        BidRow.auction_id == bindparam("auction_id"), any_of(dialect, BidRow.key, "keys")
+    )
+
+
+@functools.cache
+def _standings(dialect: str) -> Select[StandingBid]:
+    """The standing bids that can matter to a batch: the top ``top`` (units + 1), the batch's
+    ``members``' and the live proxies."""
+    top = select(StandingBid.id).where(StandingBid.auction_id == bindparam("auction_id"))
+    top = top.order_by(StandingBid.amount.desc(), StandingBid.sequence).limit(bindparam("top"))
+    return select(StandingBid).where(
+        StandingBid.auction_id == bindparam("auction_id"),
+        or_(
+            StandingBid.id.in_(top.scalar_subquery()),
+            any_of(dialect, StandingBid.member_id, "members"),
+            StandingBid.max_amount > StandingBid.amount,
+        ),
+    )
 
 
 async def write_decision(db: AsyncSession, auction_id: int, product_id: int, decision: BidDecision) -> None:

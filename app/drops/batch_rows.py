@@ -4,20 +4,21 @@ history, ledger rows and events, kept refusals, the units taken in one condition
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CompoundSelect, bindparam, func, insert, literal_column, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.service import active_generations
+from app.accounts.service import active_generations_query
 from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
-from app.db import one_of
+from app.db import any_of
 from app.drops.rules import (
     LIVE_RIGHTS,
     Answered,
@@ -47,63 +48,105 @@ async def lock_product(db: AsyncSession, product_id: int) -> Any:
     product on the shop. The lock is a write that changes nothing: on PostgreSQL the row lock every
     decision for this product takes, so the counts a batch reads after it cannot change until the
     commit; on SQLite the database's single write lock, to the same end."""
-    product = (
-        await db.execute(
-            update(Product)
-            .where(Product.id == product_id)
-            .values(taken_quantity=Product.taken_quantity, updated_at=Product.updated_at)
-            .returning(
-                Product.status,
-                Product.purchase_limit,
-                Product.list_price,
-                Product.fixed_quantity,
-                Product.taken_quantity,
-                Product.seller_id,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
+    product = (await db.execute(_LOCK, {"product_id": product_id})).one_or_none()
     if product is None or product.status in (ProductStatus.DRAFT, ProductStatus.CANCELLED):
         raise NotFound(_("This product does not exist."))
     return product
+
+
+# A batch's statements are built once: building a statement costs more CPU than running it, and a
+# batch of one press (a quiet drop, a sold-out one) pays them alone.
+_LOCK = (
+    update(Product)
+    .where(Product.id == bindparam("product_id"))
+    .values(taken_quantity=Product.taken_quantity, updated_at=Product.updated_at)
+    .returning(
+        Product.status,
+        Product.purchase_limit,
+        Product.list_price,
+        Product.fixed_quantity,
+        Product.taken_quantity,
+        Product.seller_id,
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 async def load_snapshot(
     db: AsyncSession, product_id: int, presses: list[Press], hold: timedelta, product: Any
 ) -> DropSnapshot:
     """What the batch's presses are decided on, once ``lock_product`` has locked the product's row
-    and read ``product``."""
+    and read ``product``: the rights and kept refusals of its keys, its members' session generations
+    and the live rights they hold, read in one statement (``snapshot_rows``): one round trip under
+    the row lock, which a batch of a single press pays alone."""
     members = {press.member_id for press in presses}
     keys = {p.key for p in presses}
-    known = await db.execute(select(PurchaseRight).where(one_of(db, PurchaseRight.idempotency_key, keys)))
-    rights = {
-        right.idempotency_key: KnownRight(right.id, right.member_id, right.product_id, right.expires_at)
-        for right in known.scalars()
-    }
-    refusals = {
-        refusal.key: Refusal(refusal.key, refusal.member_id, refusal.product_id, Outcome(refusal.outcome))
-        for refusal in (await db.execute(select(PressRefusal).where(one_of(db, PressRefusal.key, keys)))).scalars()
-    }
-    generations = await active_generations(db, members)
-    holding: dict[int, int] = {
-        member_id: count
-        for member_id, count in (
-            await db.execute(
-                select(PurchaseRight.member_id, func.count())
-                .where(
-                    PurchaseRight.product_id == product_id,
-                    one_of(db, PurchaseRight.member_id, members),
-                    PurchaseRight.status.in_(LIVE_RIGHTS),
-                )
-                .group_by(PurchaseRight.member_id)
-            )
-        ).all()
-    }
+    rights: dict[str, KnownRight] = {}
+    refusals: dict[str, Refusal] = {}
+    generations: dict[int, int] = {}
+    holding: dict[int, int] = {}
+    dialect = db.get_bind().dialect.name
+    params = {"product_id": product_id, "keys": list(keys), "members": list(members)}
+    for tag, key, a, b, c, expires_at, outcome in await db.execute(snapshot_rows(dialect), params):
+        if tag == _RIGHT:
+            rights[key] = KnownRight(a, b, c, expires_at)
+        elif tag == _REFUSAL:
+            refusals[key] = Refusal(key, b, c, Outcome(outcome))
+        elif tag == _GENERATION:
+            generations[a] = b
+        else:
+            holding[a] = b
     # the product's columns read above (status, purchase limit, price, quantities, seller) by their names
     snapshot = DropSnapshot(
         product_id, hold=hold, holding=holding, rights=rights, refusals=refusals, **product._mapping
     )
     return replace(snapshot, active=frozenset(generations), generations=generations)  # who may still press
+
+
+_RIGHT, _REFUSAL, _GENERATION, _HOLDING = 0, 1, 2, 3
+
+
+@functools.cache
+def snapshot_rows(dialect: str) -> CompoundSelect[Any]:
+    """The four reads of a batch's snapshot as one UNION ALL of rows (tag, key, a, b, c, expires at,
+    outcome), for the parameters ``product_id``, ``keys`` and ``members``: a right of one of the
+    keys (key, id, member, product, expires at), a kept refusal of one (key, member, product,
+    outcome), an active member's session generation (member, generation) and the live rights a
+    member holds for this product (member, count). Built once per SQL dialect."""
+
+    def tag(value: int) -> Any:
+        return literal_column(str(value))
+
+    nothing = null()
+    active = active_generations_query(lambda column: any_of(dialect, column, "members")).subquery()
+    return union_all(
+        select(
+            tag(_RIGHT),
+            PurchaseRight.idempotency_key,
+            PurchaseRight.id,
+            PurchaseRight.member_id,
+            PurchaseRight.product_id,
+            PurchaseRight.expires_at,
+            nothing,
+        ).where(any_of(dialect, PurchaseRight.idempotency_key, "keys")),
+        select(
+            tag(_REFUSAL),
+            PressRefusal.key,
+            nothing,
+            PressRefusal.member_id,
+            PressRefusal.product_id,
+            nothing,
+            PressRefusal.outcome,
+        ).where(any_of(dialect, PressRefusal.key, "keys")),
+        select(tag(_GENERATION), nothing, active.c.id, active.c.session_generation, nothing, nothing, nothing),
+        select(tag(_HOLDING), nothing, PurchaseRight.member_id, func.count(), nothing, nothing, nothing)
+        .where(
+            PurchaseRight.product_id == bindparam("product_id"),
+            any_of(dialect, PurchaseRight.member_id, "members"),
+            PurchaseRight.status.in_(LIVE_RIGHTS),
+        )
+        .group_by(PurchaseRight.member_id),
+    )
 
 
 async def write_decision(
@@ -119,7 +162,7 @@ async def write_decision(
             {"key": r.key, "product_id": product_id, "member_id": r.member_id, "outcome": r.outcome.value}
             for r in decision.refusals
         ]
-        await db.execute(insert(PressRefusal), rows)
+        await db.execute(_KEEP_REFUSALS, rows)
     if not decision.grants:
         return {}, None
     rights = {g.key: held_right(product_id, g.member_id, g.key, g.unit_price, g.expires_at) for g in decision.grants}
@@ -155,6 +198,9 @@ async def _take_units(db: AsyncSession, product_id: int, count: int, expected: i
     if took is None or took[0] != expected:  # the row is locked: anything else is a bug, and nothing is written
         raise RuntimeError(f"product {product_id} changed under its lock ({took and took[0]} != {expected})")
     return int(took[1])
+
+
+_KEEP_REFUSALS = insert(PressRefusal)
 
 
 def press_results(
