@@ -110,7 +110,9 @@ async def add_once(db: AsyncSession, row: object) -> bool:
     return True
 
 
-def one_of(db: AsyncSession, column: QueryableAttribute[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+def one_of(
+    db: AsyncSession, column: QueryableAttribute[Any] | ColumnElement[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
     """``column IN values`` as one statement whatever the number of values. A batch asks about as
     many keys or members as it holds: an IN list is a statement of its own for every count, so
     SQLAlchemy compiles it and asyncpg prepares it again (a round trip, under a batch's row lock)
@@ -122,7 +124,7 @@ def one_of(db: AsyncSession, column: QueryableAttribute[Any], values: Iterable[A
     return column.in_(values)
 
 
-def any_of(dialect: str, column: QueryableAttribute[Any], name: str) -> ColumnElement[bool]:
+def any_of(dialect: str, column: QueryableAttribute[Any] | ColumnElement[Any], name: str) -> ColumnElement[bool]:
     """``one_of`` for a statement built once and run many times: ``column`` is one of the list
     given as the parameter ``name`` when the statement runs (``= ANY(:name)`` on PostgreSQL, an
     expanding IN elsewhere)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts import rules
@@ -195,8 +195,11 @@ async def active_generations(db: AsyncSession, member_ids: Iterable[int]) -> dic
 
 
 def active_generations_query(
-    members: Callable[[QueryableAttribute[int]], ColumnElement[bool]],
+    members: Callable[[ColumnElement[int]], ColumnElement[bool]],
 ) -> Select[int, int]:
     """The SELECT behind ``active_generations`` (member id, generation) of the members whose id
     ``members`` picks, for statements that read it beside other rows."""
-    return select(Member.id, Member.session_generation).where(members(Member.id), Member.status == MemberStatus.ACTIVE)
+    table = cast(Table, Member.__table__)  # Core columns: the ORM's steps are of no use to this read
+    return select(table.c.id, table.c.session_generation).where(
+        members(table.c.id), table.c.status == MemberStatus.ACTIVE
+    )

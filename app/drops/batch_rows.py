@@ -9,9 +9,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CompoundSelect, bindparam, func, insert, literal_column, null, select, union_all, update
+from sqlalchemy import CompoundSelect, Table, bindparam, func, insert, literal_column, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.service import active_generations_query
@@ -56,19 +56,23 @@ async def lock_product(db: AsyncSession, product_id: int) -> Any:
 
 # A batch's statements are built once: building a statement costs more CPU than running it, and a
 # batch of one press (a quiet drop, a sold-out one) pays them alone.
+_products = cast(Table, Product.__table__)
+_rights = cast(Table, PurchaseRight.__table__)
+_refusals = cast(Table, PressRefusal.__table__)
+# Core statements (the tables, not the mapped classes): the ORM's own steps for each execution are
+# of no use to them.
 _LOCK = (
-    update(Product)
-    .where(Product.id == bindparam("product_id"))
-    .values(taken_quantity=Product.taken_quantity, updated_at=Product.updated_at)
+    update(_products)
+    .where(_products.c.id == bindparam("product_id"))
+    .values(taken_quantity=_products.c.taken_quantity, updated_at=_products.c.updated_at)
     .returning(
-        Product.status,
-        Product.purchase_limit,
-        Product.list_price,
-        Product.fixed_quantity,
-        Product.taken_quantity,
-        Product.seller_id,
+        _products.c.status,
+        _products.c.purchase_limit,
+        _products.c.list_price,
+        _products.c.fixed_quantity,
+        _products.c.taken_quantity,
+        _products.c.seller_id,
     )
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -122,30 +126,30 @@ def snapshot_rows(dialect: str) -> CompoundSelect[Any]:
     return union_all(
         select(
             tag(_RIGHT),
-            PurchaseRight.idempotency_key,
-            PurchaseRight.id,
-            PurchaseRight.member_id,
-            PurchaseRight.product_id,
-            PurchaseRight.expires_at,
+            _rights.c.idempotency_key,
+            _rights.c.id,
+            _rights.c.member_id,
+            _rights.c.product_id,
+            _rights.c.expires_at,
             nothing,
-        ).where(any_of(dialect, PurchaseRight.idempotency_key, "keys")),
+        ).where(any_of(dialect, _rights.c.idempotency_key, "keys")),
         select(
             tag(_REFUSAL),
-            PressRefusal.key,
+            _refusals.c.key,
             nothing,
-            PressRefusal.member_id,
-            PressRefusal.product_id,
+            _refusals.c.member_id,
+            _refusals.c.product_id,
             nothing,
-            PressRefusal.outcome,
-        ).where(any_of(dialect, PressRefusal.key, "keys")),
+            _refusals.c.outcome,
+        ).where(any_of(dialect, _refusals.c.key, "keys")),
         select(tag(_GENERATION), nothing, active.c.id, active.c.session_generation, nothing, nothing, nothing),
-        select(tag(_HOLDING), nothing, PurchaseRight.member_id, func.count(), nothing, nothing, nothing)
+        select(tag(_HOLDING), nothing, _rights.c.member_id, func.count(), nothing, nothing, nothing)
         .where(
-            PurchaseRight.product_id == bindparam("product_id"),
-            any_of(dialect, PurchaseRight.member_id, "members"),
-            PurchaseRight.status.in_(LIVE_RIGHTS),
+            _rights.c.product_id == bindparam("product_id"),
+            any_of(dialect, _rights.c.member_id, "members"),
+            _rights.c.status.in_(LIVE_RIGHTS),
         )
-        .group_by(PurchaseRight.member_id),
+        .group_by(_rights.c.member_id),
     )
 
 
@@ -200,7 +204,7 @@ async def _take_units(db: AsyncSession, product_id: int, count: int, expected: i
     return int(took[1])
 
 
-_KEEP_REFUSALS = insert(PressRefusal)
+_KEEP_REFUSALS = insert(_refusals)
 
 
 def press_results(
