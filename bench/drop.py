@@ -108,6 +108,8 @@ TARGETS = [
     Target("Framework ceiling (bare Litestar fragment)", "bench.drop_ceiling:create_app", ""),
     Target("Smore with product-page viewers refreshing", "tasks.web:create_app", "viewed"),
 ]
+# Cost only: the ceiling plus the round trips a refused press cannot do without, on the bare drivers.
+FLOOR = Target("Floor (the ceiling plus a refused press's own round trips)", "bench.drop_floor:create_app", "")
 
 
 SERVERS = ("uvicorn", "granian")
@@ -1014,10 +1016,10 @@ async def drive_open(
         for profiler in profilers:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
-        step_line(f"{kind} {target.product or 'ceiling'} cost", shaped.cost.steps)
+        step_line(f"{kind} {short(target)} cost", shaped.cost.steps)
         await asyncio.sleep(args.pause)
-    if "sweep" in args.shapes:
-        who = f"{kind} {target.product or 'ceiling'} sweep"
+    if "sweep" in args.shapes and target is not FLOOR:
+        who = f"{kind} {short(target)} sweep"
         shaped.steps = await openloop.sweep(
             args.steps,
             args.step_seconds,
@@ -1053,7 +1055,7 @@ def sweep_table(runs: list[Shaped]) -> list[str]:
 
 
 def short(target: Target) -> str:
-    return "shop" if target.product else "ceiling"
+    return "floor" if target is FLOOR else "shop" if target.product else "ceiling"
 
 
 def all_passed(steps: list[openloop.StepSummary]) -> bool:
@@ -1120,7 +1122,18 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
                 )
         block.append("")
         for kind in servers:
+            floor_run = by.get((kind, "floor"))
             shop, ceiling = by[(kind, "shop")].cost, by[(kind, "ceiling")].cost
+            if floor_run and floor_run.cost and shop and ceiling:
+                floor = floor_run.cost.ms_per_answer
+                block += [
+                    f"Floor ({kind}): the ceiling's endpoint plus only what a refused press cannot do without, on "
+                    "the bare drivers (`bench/drop_floor.py`: the session read, the key's lookup, one transaction "
+                    "that locks the row, reads the snapshot and keeps the refusal, the answer told to the gate) "
+                    f"costs **{floor:.2f} ms = {floor / ceiling.ms_per_answer:.1f}× the ceiling**; the shop costs "
+                    f"{shop.ms_per_answer / floor:.1f}× the floor.",
+                    "",
+                ]
             if shop and ceiling:
                 times = shop.ms_per_answer / ceiling.ms_per_answer
                 refused = sum(n for k, n in shop.outcomes.items() if k in ("sold_out", "limit"))
@@ -1294,7 +1307,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.shapes & {"sweep", "cost"}:
             runs = []
             for kind in servers:
-                for target in (TARGETS[0], TARGETS[2]):
+                for target in (TARGETS[0], TARGETS[2], *((FLOOR,) if "cost" in args.shapes else ())):
                     quiet = wait_until_quiet()
                     print(f"{kind} {short(target)}: machine busy before {quiet:.2f}", file=sys.stderr)
                     with Server(target.factory, env, log, args.workers, kind) as server:

@@ -50,9 +50,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app() -> Litestar:
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """The fragments above, rendered by Jinja as Litestar's template engine."""
     engine = JinjaTemplateEngine.from_environment(Environment(loader=DictLoader(FRAGMENTS), autoescape=True))
-    return Litestar(
-        route_handlers=[buy, buy_box, healthz],
-        template_config=TemplateConfig(instance=engine),
-    )
+    return TemplateConfig(instance=engine)
+
+
+def create_app() -> Litestar:
+    return Litestar(route_handlers=[buy, buy_box, healthz], template_config=template_config())
