@@ -176,6 +176,11 @@ def fresh_shop(args: argparse.Namespace, tmp: str, **more: str) -> dict[str, str
         "SMORE_VAR_DIR": tmp,
         "SECRET_KEY": secrets.token_urlsafe(48),  # every worker must sign CSRF tokens alike
         "SANDBOX_GATEWAY": "1",  # test payments through the built-in sandbox gateway
+        # No task worker runs here, so nothing marks the drop's events handled: without this the
+        # web processes' relays would send every granted right's event again 30 s later, then
+        # 60 s, 120 s… in waves of thousands that land on whatever shape is running then. With a
+        # worker (production) an event is sent once; so it is here.
+        "EVENT_RESEND_SECONDS": "86400",
         "METRICS": "1" if getattr(args, "metrics", "on") == "on" else "0",
         # production's logging (JSON lines, INFO: every request but the Buy presses, which log at
         # DEBUG), or only warnings
