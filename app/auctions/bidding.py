@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Select, Table, Update, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.service import active_generations_query
@@ -224,10 +224,10 @@ async def write_decision(db: AsyncSession, auction_id: int, product_id: int, dec
     """The batch's writes: its bids, the standing bids it changed, the auction's sequence and end
     with the batch's outbox event, and the outbid notices."""
     if decision.bids:
-        await db.execute(insert(_table(BidRow)), [_bid_row(auction_id, b) for b in decision.bids])
+        await db.execute(_INSERT_BIDS, [_bid_row(auction_id, b) for b in decision.bids])
     fresh = [_standing_row(auction_id, s) for s in decision.standings if not s.exists]
     if fresh:
-        await db.execute(insert(_table(StandingBid)), fresh)
+        await db.execute(_INSERT_STANDINGS, fresh)
     raised = [
         {"a_id": auction_id, "m_id": s.member_id, "b_amount": s.amount, "b_max": s.maximum, "b_seq": s.sequence}
         | {"b_at": s.at}
@@ -235,35 +235,19 @@ async def write_decision(db: AsyncSession, auction_id: int, product_id: int, dec
         if s.exists
     ]
     if raised:
-        table = _table(StandingBid)
-        await db.execute(
-            update(table)
-            .where(table.c.auction_id == bindparam("a_id"), table.c.member_id == bindparam("m_id"))
-            .values(
-                amount=bindparam("b_amount"),
-                max_amount=bindparam("b_max"),
-                sequence=bindparam("b_seq"),
-                updated_at=bindparam("b_at"),
-            ),
-            raised,
-        )
-    move = (
-        update(Auction)
-        .where(Auction.id == auction_id)
-        .values(
-            bid_count=decision.sequence,
-            ends_at=decision.ends_at,
-            **({"extensions": Auction.extensions + 1} if decision.extended else {}),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    event = _bids_placed(auction_id, product_id, decision.accepted)
+        await db.execute(_RAISE_STANDINGS, raised)
+    move = {"a_id": auction_id, "b_count": decision.sequence, "b_ends": decision.ends_at}
+    event = {
+        "e_id": uuid.uuid4().hex,
+        "e_payload": {"product_id": product_id, "bids": decision.accepted},
+        "e_at": utcnow(),
+    }
     if db.get_bind().dialect.name == "postgresql":
         # no extra round trip: the outbox row rides on the auction's UPDATE as a data-modifying CTE
-        await db.execute(move.add_cte(event.cte("bids_placed_event")))
+        await db.execute(_move_with_event(decision.extended), move | event)
     else:
-        await db.execute(move)
-        await db.execute(event)
+        await db.execute(_move(decision.extended), move)
+        await db.execute(_BIDS_PLACED, {"a_id": auction_id} | event)
     if decision.outbid:
         await _notify_outbid(db, auction_id, product_id, decision.outbid)
 
@@ -327,14 +311,46 @@ def _standing_row(auction_id: int, standing: StandingWrite) -> dict[str, Any]:
     }
 
 
-def _bids_placed(auction_id: int, product_id: int, accepted: int) -> Insert:
-    """The batch's outbox row as a Core INSERT (the batch writes with Core, not the unit of work)."""
-    return insert(_table(OutboxEvent)).values(
-        id=uuid.uuid4().hex,
-        topic=Topic.BIDS_PLACED.value,
-        aggregate_type="auction",
-        aggregate_id=auction_id,
-        payload={"product_id": product_id, "bids": accepted},
-        publish_attempts=0,
-        created_at=utcnow(),
+# The batch's writes, built once: Core statements on the tables, their values as parameters
+# (building a statement costs more than running it, and a batch of one bid pays it alone).
+_bids, _standings_table, _auctions, _outbox = (_table(m) for m in (BidRow, StandingBid, Auction, OutboxEvent))
+_INSERT_BIDS = insert(_bids)
+_INSERT_STANDINGS = insert(_standings_table)
+_RAISE_STANDINGS = (
+    update(_standings_table)
+    .where(_standings_table.c.auction_id == bindparam("a_id"), _standings_table.c.member_id == bindparam("m_id"))
+    .values(
+        amount=bindparam("b_amount"),
+        max_amount=bindparam("b_max"),
+        sequence=bindparam("b_seq"),
+        updated_at=bindparam("b_at"),
     )
+)
+# The batch's outbox row (``a_id``, ``e_id``, ``e_payload``, ``e_at``).
+_BIDS_PLACED = insert(_outbox).values(
+    id=bindparam("e_id"),
+    topic=Topic.BIDS_PLACED.value,
+    aggregate_type="auction",
+    aggregate_id=bindparam("a_id"),
+    payload=bindparam("e_payload", type_=_outbox.c.payload.type),
+    publish_attempts=0,
+    created_at=bindparam("e_at"),
+)
+
+
+@functools.cache
+def _move(extended: bool) -> Update:
+    """The auction's new sequence and end (``a_id``, ``b_count``, ``b_ends``), and one more
+    extension when the batch extended it."""
+    more = {"extensions": _auctions.c.extensions + 1} if extended else {}
+    return (
+        update(_auctions)
+        .where(_auctions.c.id == bindparam("a_id"))
+        .values(bid_count=bindparam("b_count"), ends_at=bindparam("b_ends"), **more)
+    )
+
+
+@functools.cache
+def _move_with_event(extended: bool) -> Update:
+    """``_move`` with the batch's outbox row written by the same statement (PostgreSQL)."""
+    return _move(extended).add_cte(_BIDS_PLACED.cte("bids_placed_event"))
