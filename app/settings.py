@@ -158,6 +158,11 @@ class Settings:
     view_flush_seconds: float = env_var(5.0)
     # How long a purchase right waits for its payment.
     purchase_hold_seconds: int = env_var(600)
+    # Waiting room (``SaleMode.WAITING_ROOM``): members join the line this many minutes before the
+    # start; from the start the line is let in at this rate, unless the listing sets its own. The
+    # default is the Buy rate this shop sustains in its benchmark (1,000 presses a second).
+    waiting_room_opens_before_minutes: int = env_var(15)
+    admission_rate_per_minute: int = env_var(60_000)
     # Soft close: a bid this close to an auction's end pushes the end back by as much.
     auction_extend_seconds: int = env_var(60)
     # How long an auction winner (or a bidder a unit passes to) has to pay.

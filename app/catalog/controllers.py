@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import provide_member
 from app.accounts.identity import current_member
-from app.catalog import public, rules
+from app.catalog import public, rules, sale_mode_rules
 from app.catalog.markup import render_description
 from app.catalog.service import CategoryService
 from app.core.errors import FormInvalid
@@ -69,6 +69,9 @@ class ProductController(Controller):
             "shown": shown,
             "description": render_description(view.product.description),
             "buy": await purchases.buy_box(db, view.product, viewer.id if viewer else None),
+            "line_opens_at": sale_mode_rules.line_opens_at(
+                view.product.sale_starts_at, services.settings.waiting_room_opens_before_minutes
+            ),
         }
         return render(request, "catalog/product.html", context | public.template_helpers())
 

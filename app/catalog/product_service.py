@@ -11,7 +11,7 @@ import anyio.to_thread
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import images, lifecycle, pictures, product_rules
+from app.catalog import images, lifecycle, pictures, product_rules, sale_mode_rules
 from app.catalog import rules as category_rules
 from app.catalog.pictures import pictures_for
 from app.catalog.service import CategoryService
@@ -21,7 +21,7 @@ from app.core.i18n import Msg, _
 from app.core.results import rows_changed
 from app.core.states import IllegalTransition
 from app.models.base import utcnow
-from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange
+from app.models.catalog import Category, Product, ProductImage, ProductStatus, ProductStatusChange, SaleMode
 from app.models.members import Member
 from app.settings import Settings
 from app.web.pagination import Page, paginate
@@ -71,10 +71,9 @@ class ProductService:
         self, seller: Member, form: Mapping[str, str], uploads: Sequence[images.Upload], now: datetime | None = None
     ) -> Product:
         """``form``: the submitted fields as text; every refusal comes back at once as FormInvalid."""
-        values, processed = await self._check(form, uploads, 0, now or utcnow())
-        product = Product(
-            seller_id=seller.id, status=ProductStatus.DRAFT, taken_quantity=0, images=[], **values.as_dict()
-        )
+        values, sale, processed = await self._check(form, uploads, 0, now or utcnow())
+        columns = values.as_dict() | sale_mode_rules.sale_mode_columns(sale, kept_seed=None)
+        product = Product(seller_id=seller.id, status=ProductStatus.DRAFT, taken_quantity=0, images=[], **columns)
         self.db.add(product)
         await self.db.flush()
         self.db.add(ProductStatusChange(product_id=product.id, to_status=ProductStatus.DRAFT, actor_id=seller.id))
@@ -97,8 +96,11 @@ class ProductService:
             raise DomainError(FROZEN)
         removing = set(remove_image_ids)
         keep = [img for img in product.images if img.id not in removing]
-        values, processed = await self._check(form, uploads, len(keep), now)
-        changes: dict[str, Any] = values.as_dict() | {"updated_at": now}
+        values, sale, processed = await self._check(form, uploads, len(keep), now)
+        # A listing that stays a draw keeps its seed; one that leaves draw mode loses it.
+        kept_seed = product.draw_seed if product.sale_mode is SaleMode.DRAW else None
+        sale_columns = sale_mode_rules.sale_mode_columns(sale, kept_seed)
+        changes: dict[str, Any] = values.as_dict() | sale_columns | {"updated_at": now}
         # Conditional on the row still being editable: the sale may open while this form is saved.
         result = await self.db.execute(
             update(Product)
@@ -168,9 +170,13 @@ class ProductService:
 
     async def _check(
         self, form: Mapping[str, str], uploads: Sequence[images.Upload], kept: int, now: datetime
-    ) -> tuple[product_rules.ProductValues, list[images.ProcessedImage]]:
-        """Every rule, the category and the pictures; nothing is written when anything is wrong."""
+    ) -> tuple[product_rules.ProductValues, sale_mode_rules.SaleModeValues, list[images.ProcessedImage]]:
+        """Every rule, the sale mode, the category and the pictures; nothing is written when
+        anything is wrong."""
         values, errors = product_rules.parse_product_form(form, now)
+        starts = values.sale_starts_at if values else product_rules.parse_start(form.get("sale_starts_at", ""), now)
+        sale, sale_errors = sale_mode_rules.parse_sale_mode(form, starts if isinstance(starts, datetime) else None, now)
+        errors |= sale_errors
         category_id = values.category_id if values else product_rules.parse_category_id(form.get("category_id", ""))
         if isinstance(category_id, int) and await self.db.get(Category, category_id) is None:
             errors["category_id"] = _("Choose one of the listed categories; that one does not exist.")
@@ -195,9 +201,9 @@ class ProductService:
             )
             if problems:
                 errors["images"] = " ".join(problems)
-        if errors or values is None:
+        if errors or values is None or sale is None:
             raise FormInvalid(errors)
-        return values, processed
+        return values, sale, processed
 
     async def _attach(self, product: Product, processed: list[images.ProcessedImage], keep: list[ProductImage]) -> None:
         """Store the new pictures and write their rows; drop the rows not kept; renumber."""

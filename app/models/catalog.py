@@ -32,6 +32,15 @@ class ProductStatus(StrEnum):
     HIDDEN = "hidden"
 
 
+class SaleMode(StrEnum):
+    """How the fixed-price units are sold: first come, first served; through a waiting room whose
+    line is let in at a set rate from the start; or by a draw among the entries of a window."""
+
+    FIRST_COME = "first_come"
+    WAITING_ROOM = "waiting_room"
+    DRAW = "draw"
+
+
 class Product(UpdatedAtMixin, Base):
     """A listing. Money in whole won; quantities in units. ``status`` changes only through
     the status core (``app.core.status``), by the table in ``app.catalog.lifecycle``."""
@@ -69,6 +78,17 @@ class Product(UpdatedAtMixin, Base):
     hidden_from: Mapped[ProductStatus | None]
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
     popularity: Mapped[int] = mapped_column(default=0, index=True)
+    # The sale mode the seller chose (``app/catalog/sale_mode_rules.py``). A waiting room lets its
+    # line in at ``admission_rate_per_minute`` (None: the shop's ADMISSION_RATE_PER_MINUTE). A draw
+    # takes entries from ``sale_starts_at`` until ``draw_ends_at`` from members whose account is at
+    # least ``draw_min_account_days`` old; its seed is chosen when the listing becomes a draw and
+    # only ``draw_commitment`` (the seed's SHA-256) is shown until the draw is made.
+    sale_mode: Mapped[SaleMode] = mapped_column(default=SaleMode.FIRST_COME, server_default=SaleMode.FIRST_COME.value)
+    admission_rate_per_minute: Mapped[int | None]
+    draw_ends_at: Mapped[datetime | None]
+    draw_min_account_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    draw_seed: Mapped[str | None] = mapped_column(String(64))
+    draw_commitment: Mapped[str | None] = mapped_column(String(64))
 
     images: Mapped[list[ProductImage]] = relationship(
         back_populates="product", order_by="ProductImage.position", lazy="selectin", cascade="all, delete-orphan"

@@ -13,13 +13,13 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, ServerSentEvent, Template
 
 from app.accounts.guards import provide_member, requires_seller
-from app.catalog import lifecycle, product_rules
+from app.catalog import lifecycle, product_rules, sale_mode_rules
 from app.catalog.images import Upload
 from app.catalog.product_service import FROZEN, ProductService, has_started
 from app.core.errors import FormInvalid
 from app.core.i18n import _
 from app.models.base import utcnow
-from app.models.catalog import Product, ProductStatus
+from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.members import Member
 from app.sellers.live import product_list_stream, template_env
 from app.web.forms import parse_positive_int
@@ -32,7 +32,13 @@ from app.web.templating import page as page_
 # Five pictures of 5 MB each plus the fields; other forms keep the app's default limit.
 UPLOAD_BODY_LIMIT = 32 * 1024 * 1024
 LIST_URL = "/seller/products"
-NEW_DEFAULTS = {"purchase_limit": "1", "auction_duration_minutes": "60"}
+NEW_DEFAULTS = {
+    "purchase_limit": "1",
+    "auction_duration_minutes": "60",
+    "sale_mode": SaleMode.FIRST_COME.value,
+    "draw_min_account_days": "0",
+}
+FORM_FIELDS = (*product_rules.FIELDS, *sale_mode_rules.FIELDS)
 
 
 Listings = NamedDependency[ProductService]
@@ -46,7 +52,7 @@ async def read_product_form(request: HTMXRequest, max_bytes: int) -> tuple[dict[
     """The listing fields as text, the chosen pictures (each read up to one byte past the limit, so
     an oversized one is refused without holding all of it) and the ids of pictures to remove."""
     form = await request.form()
-    values = {key: value if isinstance(value := form.get(key), str) else "" for key in product_rules.FIELDS}
+    values = {key: value if isinstance(value := form.get(key), str) else "" for key in FORM_FIELDS}
     uploads: list[Upload] = []
     for item in form.getall("images", []):
         if isinstance(item, UploadFile):
@@ -70,10 +76,11 @@ def form_values(product: Product) -> dict[str, str]:
     """A stored product as the form shows it (times in the viewer's zone)."""
     values = {
         key: "" if (value := getattr(product, key)) is None else str(value)
-        for key in product_rules.FIELDS
-        if key != "sale_starts_at"
+        for key in FORM_FIELDS
+        if key not in ("sale_starts_at", "draw_ends_at")
     }
     values["sale_starts_at"] = product_rules.to_local_input(product.sale_starts_at)
+    values["draw_ends_at"] = product_rules.to_local_input(product.draw_ends_at) if product.draw_ends_at else ""
     return values
 
 
@@ -114,6 +121,8 @@ class SellerProductController(Controller):
             "labels": lifecycle.LABELS,
             "max_images": settings.max_images,
             "max_mb": settings.max_image_bytes // (1024 * 1024),
+            "shop_rate": settings.admission_rate_per_minute,
+            "line_lead": settings.waiting_room_opens_before_minutes,
         }
         return page_(request, "sellers/product_form.html", context, status_code=status_code)
 
