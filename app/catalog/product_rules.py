@@ -90,14 +90,14 @@ def _amount(value: int, unit: str) -> str:
     return f"{value:,}"
 
 
-def parse_local_datetime(raw: str) -> datetime | str:
+def parse_local_datetime(raw: str, missing: str | None = None, malformed: str | None = None) -> datetime | str:
     """An HTML ``datetime-local`` value read in the viewer's time zone (their setting; Asia/Seoul by
-    default) → aware UTC, or a message."""
+    default) → aware UTC, or a message: ``missing`` / ``malformed`` (else the sale start's)."""
     text = raw.strip()
     if not text:
-        return _("Enter the date and time the sale starts.")
+        return missing or _("Enter the date and time the sale starts.")
     if not _LOCAL_DATETIME.match(text):
-        return _("Enter the start as a date and time, like 2030-05-01 20:00.")
+        return malformed or _("Enter the start as a date and time, like 2030-05-01 20:00.")
     try:
         return parse_local(text.replace(" ", "T"))
     except (ValueError, OverflowError):

@@ -4,13 +4,12 @@ seed a listing keeps. No I/O; ``now`` and the seed maker are passed in."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from app.catalog.product_rules import parse_int
-from app.core.i18n import _, parse_local
+from app.catalog.product_rules import parse_int, parse_local_datetime
+from app.core.i18n import _
 from app.drops.draw_rules import commitment, new_seed
 from app.models.catalog import SaleMode
 
@@ -19,8 +18,6 @@ RATE_MAX = 1_000_000
 ACCOUNT_DAYS_MAX = 3650
 DRAW_MIN_WINDOW = timedelta(minutes=5)
 DRAW_MAX_WINDOW = timedelta(days=30)
-
-_LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?$")
 
 
 @dataclass(frozen=True)
@@ -38,15 +35,11 @@ class SaleModeValues:
 
 def parse_draw_end(raw: str) -> datetime | str:
     """The draw's end as a ``datetime-local`` value read in the viewer's zone → aware UTC, or a message."""
-    text = raw.strip()
-    if not text:
-        return _("Enter the date and time the draw's entries close.")
-    if not _LOCAL_DATETIME.match(text):
-        return _("Enter the draw's end as a date and time, like 2030-05-01 21:00.")
-    try:
-        return parse_local(text.replace(" ", "T"))
-    except (ValueError, OverflowError):
-        return _("That date does not exist; check the day and the time.")
+    return parse_local_datetime(
+        raw,
+        missing=_("Enter the date and time the draw's entries close."),
+        malformed=_("Enter the draw's end as a date and time, like 2030-05-01 21:00."),
+    )
 
 
 def draw_window_error(starts_at: datetime, ends_at: datetime) -> str | None:

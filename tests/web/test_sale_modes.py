@@ -10,8 +10,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from litestar import Litestar
-from sqlalchemy import func, select
 
 from app.catalog.product_rules import to_local_input
 from app.core.i18n import format_datetime, using
@@ -19,6 +17,7 @@ from app.models.base import utcnow
 from app.models.catalog import Product, ProductImage, SaleMode
 from app.models.catalog import ProductStatus as S
 from tests.helpers.config import with_settings
+from tests.helpers.tables import count, followed, rows
 from tests.helpers.web import field_error, login, post_form
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -38,23 +37,22 @@ def good_form(category_id: int, /, **override: str) -> dict[str, str]:
     }
 
 
-async def rows(app: Litestar, model: type) -> list:
-    async with app.state.database.transaction() as db:
-        return list((await db.execute(select(model).order_by(model.id))).scalars().all())
-
-
-async def count(app: Litestar, model: type) -> int:
-    async with app.state.database.transaction() as db:
-        return (await db.execute(select(func.count(model.id)))).scalar_one()
-
-
-async def followed(client, response) -> str:
-    assert response.status_code == 303, response.text
-    return (await client.get(response.headers["location"])).text
-
-
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+async def an_hour_long_draw(members, products, seed: str):
+    """A scheduled draw listing, entries open for an hour, with ``seed`` and its commitment."""
+    starts = datetime(2031, 3, 4, 11, 0, tzinfo=UTC)
+    return await products.create(
+        await members.seller(),
+        status=S.SCHEDULED,
+        sale_starts_at=starts,
+        sale_mode=SaleMode.DRAW,
+        draw_ends_at=starts + timedelta(hours=1),
+        draw_seed=seed,
+        draw_commitment=sha256(seed),
+    )
 
 
 def at(moment: datetime) -> str:
@@ -292,17 +290,7 @@ async def test_the_product_page_shows_a_draws_window_age_and_commitment_never_it
 
 
 async def test_a_draw_open_to_every_account_says_nothing_about_age(client, members, products):
-    seller = await members.seller()
-    starts = datetime(2031, 3, 4, 11, 0, tzinfo=UTC)
-    p = await products.create(
-        seller,
-        status=S.SCHEDULED,
-        sale_starts_at=starts,
-        sale_mode=SaleMode.DRAW,
-        draw_ends_at=starts + timedelta(hours=1),
-        draw_seed="0" * 64,
-        draw_commitment=sha256("0" * 64),
-    )
+    p = await an_hour_long_draw(members, products, seed="0" * 64)
     r = await client.get(f"/products/{p.id}")
     assert 'id="draw-window"' in r.text and 'id="draw-account-age"' not in r.text
     assert sha256("0" * 64) in r.text
@@ -317,16 +305,6 @@ async def test_a_first_come_product_page_shows_nothing_new(client, members, prod
 
 
 async def test_a_korean_product_page_names_the_draw_in_korean(client, members, products):
-    seller = await members.seller()
-    starts = datetime(2031, 3, 4, 11, 0, tzinfo=UTC)
-    p = await products.create(
-        seller,
-        status=S.SCHEDULED,
-        sale_starts_at=starts,
-        sale_mode=SaleMode.DRAW,
-        draw_ends_at=starts + timedelta(hours=1),
-        draw_seed="1" * 64,
-        draw_commitment=sha256("1" * 64),
-    )
+    p = await an_hour_long_draw(members, products, seed="1" * 64)
     r = await client.get(f"/products/{p.id}", headers={"Accept-Language": "ko"})
     assert "응모 추첨으로 판매해요" in r.text and "응모 기간은" in r.text and "KST" in r.text

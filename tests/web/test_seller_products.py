@@ -8,9 +8,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from litestar import Litestar
 from PIL import Image
-from sqlalchemy import func, select
 
 from app.catalog.product_rules import to_local_input
 from app.models.base import utcnow
@@ -18,6 +16,7 @@ from app.models.catalog import Product, ProductImage, ProductStatus, ProductStat
 from app.models.events import OutboxEvent
 from tests.helpers.forms import REFUSAL_ARGS, refusals
 from tests.helpers.pictures import stored_pictures
+from tests.helpers.tables import count, followed, rows
 from tests.helpers.web import field_error, login, post_form
 
 MB = 1024 * 1024
@@ -50,21 +49,6 @@ def good_form(category_id: int, /, **override: str) -> dict[str, str]:
         "auction_duration_minutes": "60",
         **override,
     }
-
-
-async def rows(app: Litestar, model: type) -> list:
-    async with app.state.database.transaction() as db:
-        return list((await db.execute(select(model).order_by(model.id))).scalars().all())
-
-
-async def count(app: Litestar, model: type) -> int:
-    async with app.state.database.transaction() as db:
-        return (await db.execute(select(func.count(model.id)))).scalar_one()
-
-
-async def followed(client, response) -> str:
-    assert response.status_code == 303, response.text
-    return (await client.get(response.headers["location"])).text
 
 
 @pytest.fixture
