@@ -54,6 +54,7 @@ from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
 from app.drops.gate import gate_for
 from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
+from app.drops.line_controllers import LineController
 from app.drops.reconcile import reconcile_all
 from app.events.handlers import check_subscriptions
 from app.events.outbox import return_to_outbox
@@ -236,6 +237,7 @@ def _route_handlers(settings: Settings, sandbox: SandboxGateway | None = None) -
         set_language,
         goodbye,
         DropController,
+        LineController,
         ProductAuctionController,
         AuctionController,
         MyBidsController,

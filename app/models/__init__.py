@@ -23,6 +23,7 @@ from app.models.catalog import (
 )
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
+from app.models.lines import LinePlace
 from app.models.mail import OutgoingMail
 from app.models.members import (
     ApplicationStatus,
@@ -59,6 +60,7 @@ __all__ = [
     "Category",
     "EventFailure",
     "InboxEntry",
+    "LinePlace",
     "Member",
     "MemberRole",
     "MemberStatus",

@@ -89,6 +89,8 @@ class Product(UpdatedAtMixin, Base):
     draw_min_account_days: Mapped[int] = mapped_column(default=0, server_default="0")
     draw_seed: Mapped[str | None] = mapped_column(String(64))
     draw_commitment: Mapped[str | None] = mapped_column(String(64))
+    # A waiting room's seed, set by the first join: it shuffles those who joined before the start.
+    line_seed: Mapped[str | None] = mapped_column(String(64))
 
     images: Mapped[list[ProductImage]] = relationship(
         back_populates="product", order_by="ProductImage.position", lazy="selectin", cascade="all, delete-orphan"

@@ -21,6 +21,7 @@ NAMED = [
     "app/admin/ops_pages.py",
     "app/sellers/products.py",
     "app/drops/ledger_pages.py",
+    "app/drops/line_controllers.py",
     "app/orders/seller_pages.py",
     "app/payments/refund_pages.py",
     "app/accounts/reset_pages.py",
