@@ -59,3 +59,33 @@ async def test_the_gateway_checkout(live_server: str, browser: Browser, app, mem
     found = await axe_violations(page)
     await context.close()
     assert found == [], found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_shopper_joins_a_waiting_room_and_its_pages_pass(
+    live_server: str, browser: Browser, app, members, products, language
+):
+    """The product page of a listing sold through a waiting room, the shopper's press of "Join the
+    line", and the line page it leads to, on a phone: no serious or critical violation."""
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.models.catalog import ProductStatus, SaleMode
+
+    seller = await members.seller("kiln@example.test")
+    shopper = await members.create("min@example.test")
+    product = await products.create(
+        seller,
+        status=ProductStatus.SCHEDULED,
+        sale_mode=SaleMode.WAITING_ROOM,
+        sale_starts_at=utcnow() + timedelta(minutes=10),  # the line opens 15 minutes before
+    )
+    context, page = await language_page(browser, live_server, language, shopper.email, viewport=PHONE)
+    await page.goto(f"/products/{product.id}")
+    found = [f"product page: {v}" for v in await axe_violations(page)]
+    await page.click("#join-line")
+    await page.wait_for_url(f"**/products/{product.id}/line")
+    assert await page.locator("[aria-live=polite]").count() >= 1
+    found += [f"line page: {v}" for v in await axe_violations(page)]
+    await context.close()
+    assert found == [], "serious or critical axe violations:\n" + "\n".join(found)
