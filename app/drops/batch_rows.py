@@ -72,6 +72,7 @@ _LOCK = (
         _products.c.fixed_quantity,
         _products.c.taken_quantity,
         _products.c.seller_id,
+        _products.c.sale_mode,
     )
 )
 

@@ -38,7 +38,11 @@ MESSAGES = {
     Outcome.NOT_ON_SALE: Msg("Not on sale yet. The Buy button works from the start time."),
     Outcome.ENDED: Msg("The fixed-price sale has ended."),
     Outcome.OWN_PRODUCT: Msg("This is your product: sellers cannot buy their own products."),
+    Outcome.DRAW: Msg("This product is sold by a draw: its units go to the winners, not to Buy."),
+    Outcome.JOIN_LINE: Msg("This sale lets members in from its waiting room: join the line to buy."),
 }
+# Refusals that send the shopper somewhere else to buy: answered 409 with the way there.
+_ELSEWHERE = {Outcome.DRAW: "/products/{id}", Outcome.JOIN_LINE: "/products/{id}/line"}
 
 
 # The refusals a crowd mostly gets, stamped from the template rendered once per language and outcome.
@@ -76,12 +80,15 @@ class DropController(Controller):
                 await refuse_signed_out(request)
             if pressed.result.outcome is Outcome.OWN_PRODUCT:
                 status_code = 403
+            elif pressed.result.outcome in _ELSEWHERE:
+                status_code = 409
             message = str(MESSAGES.get(pressed.result.outcome, ""))
         result = pressed.result if pressed else None
         right = pressed.right if pressed else None
         if not (request.htmx and not request.htmx.boosted):
             kept = right is not None and right.status in (RightStatus.HELD, RightStatus.PAID)
-            url = "/me/purchases" if right else f"/products/{product_id}"
+            elsewhere = _ELSEWHERE.get(result.outcome) if result else None
+            url = "/me/purchases" if right else (elsewhere or "/products/{id}").format(id=product_id)
             return flash_redirect(request, _flash_text(result, message, right), "success" if kept else "error", url)
         if right is None and result is not None and result.outcome in _STAMPED:  # most of a crowd's answers
             fixed = {"result": result, "message": message, "right": None}

@@ -12,7 +12,7 @@ from enum import StrEnum, auto
 
 from app.core.generations import session_current
 from app.core.states import StateMachine
-from app.models.catalog import ProductStatus
+from app.models.catalog import ProductStatus, SaleMode
 from app.models.drops import RightStatus
 
 # A right is held until it is paid, expires or is cancelled; every other status is final.
@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     ENDED = auto()
     SIGNED_OUT = auto()  # the member was suspended or withdrawn since signing in
     OWN_PRODUCT = auto()  # a seller never buys their own product (nothing is kept: no row)
+    DRAW = auto()  # the units go to a draw's winners: Buy sells none of them (nothing is kept)
+    JOIN_LINE = auto()  # a waiting room's press without an admission (nothing is kept)
 
 
 # What a refused press is told, kept with its key: a replay of the key is told the same.
@@ -101,6 +103,9 @@ class Press:
     member_id: int
     key: str
     generation: int | None = None  # the session generation the press was signed in with (None: not checked)
+    # The member used an admission from the product's waiting room for this press (checked and spent
+    # before the press is queued: ``app.drops.admissions``); a waiting room refuses a press without.
+    admitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ class DropSnapshot:
     rights: Mapping[str, KnownRight] = field(default_factory=dict)  # by key
     refusals: Mapping[str, Refusal] = field(default_factory=dict)  # by key
     seller_id: int | None = None  # whose product it is: their presses are refused
+    sale_mode: SaleMode = SaleMode.FIRST_COME  # a draw sells nothing by Buy; a waiting room needs an admission
 
 
 @dataclass(frozen=True)
@@ -230,10 +236,14 @@ def _refused(s: DropSnapshot, press: Press, taken: int, holding: int) -> PressRe
         return PressResult(NOT_SELLING.get(s.status, Outcome.NOT_ON_SALE))
     if press.member_id not in s.active or not session_current(s.generations, press.member_id, press.generation):
         return PressResult(Outcome.SIGNED_OUT)
+    if s.sale_mode is SaleMode.DRAW:
+        return PressResult(Outcome.DRAW)
     if holding >= s.purchase_limit:
         return PressResult(Outcome.LIMIT)
     if taken >= s.fixed_quantity:
         return PressResult(Outcome.SOLD_OUT)
+    if s.sale_mode is SaleMode.WAITING_ROOM and not press.admitted:
+        return PressResult(Outcome.JOIN_LINE)
     return None
 
 

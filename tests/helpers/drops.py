@@ -14,7 +14,11 @@ from app.models.catalog import Product, ProductStatus
 from app.models.drops import RightStatus, StockReason
 
 
-async def on_sale(app, members, products, fixed: int = 5, total: int | None = None, limit: int = 1) -> Product:
+async def on_sale(
+    app, members, products, fixed: int = 5, total: int | None = None, limit: int = 1, **fields
+) -> Product:
+    """A product on sale since a minute ago with its stock open; ``fields`` set more columns
+    (``sale_mode``, ``draw_ends_at``…)."""
     seller = await members.seller()
     product = await products.create(
         seller,
@@ -23,6 +27,7 @@ async def on_sale(app, members, products, fixed: int = 5, total: int | None = No
         total_quantity=total or fixed + 2,
         purchase_limit=limit,
         sale_starts_at=utcnow() - timedelta(minutes=1),
+        **fields,
     )
     async with app.state.database.transaction() as db:
         fresh = await db.get(Product, product.id)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app.drops import rules
 from app.drops.rules import Answered, Conflicted, Granted, Outcome, Press, PressResult, SameAs, decide
-from app.models.catalog import ProductStatus
+from app.models.catalog import ProductStatus, SaleMode
 from tests.helpers.clock import NOW
 
 HOLD = timedelta(minutes=10)
@@ -261,3 +261,33 @@ def granted(result: PressResult | str) -> object:
     if isinstance(result, str) or result.outcome is not Outcome.GRANTED:
         return result if isinstance(result, str) else "refused"
     return (result.right_id, result.expires_at)
+
+
+# ---------------------------------------------------------------- sale modes
+
+
+def test_a_draw_sells_nothing_by_buy_and_keeps_no_refusal() -> None:
+    decision = decide(product(sale_mode=SaleMode.DRAW), presses((1, 1), (2, 2)))
+    assert [a.result.outcome for a in decision.answers if isinstance(a, Answered)] == [Outcome.DRAW, Outcome.DRAW]
+    assert decision.grants == () and decision.refusals == () and decision.taken_quantity == 0
+
+
+def test_a_waiting_room_grants_only_presses_with_an_admission() -> None:
+    batch = [(Press(PRODUCT, 1, key(1)), NOW), (Press(PRODUCT, 2, key(2), admitted=True), NOW)]
+    decision = decide(product(sale_mode=SaleMode.WAITING_ROOM), batch)
+    first, second = decision.answers
+    assert isinstance(first, Answered) and first.result.outcome is Outcome.JOIN_LINE
+    assert isinstance(second, Granted) and second.grant.member_id == 2
+    assert decision.refusals == ()  # "join the line" is not kept: the same key may come back admitted
+
+
+def test_a_waiting_room_tells_a_press_without_admission_it_is_sold_out_once_the_units_are_gone() -> None:
+    decision = decide(product(fixed=1, taken=1, sale_mode=SaleMode.WAITING_ROOM), presses((1, 1)))
+    (answer,) = decision.answers
+    assert isinstance(answer, Answered) and answer.result.outcome is Outcome.SOLD_OUT
+
+
+def test_an_admission_changes_nothing_in_a_first_come_sale() -> None:
+    batch = [(Press(PRODUCT, 1, key(1), admitted=True), NOW), (Press(PRODUCT, 2, key(2)), NOW)]
+    decision = decide(product(), batch)
+    assert [g.member_id for g in decision.grants] == [1, 2]

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app.drops.service import Press
 from app.drops.stock import ledger_sum, pay_right, release_right
 from app.models.base import utcnow
-from app.models.catalog import Product, ProductStatus
+from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.drops import PurchaseRight, RightStatus, StockEntry, StockReason
 from tests.helpers.drops import expire_now, lose_the_gate, on_sale, service
 from tests.helpers.keys import key
@@ -265,3 +265,21 @@ async def test_a_stamped_refusal_is_the_template_s_own_answer_in_each_language(c
             reset()
         assert first == expected
         assert words in first
+
+
+async def test_buy_on_a_draw_or_a_waiting_room_without_admission_sends_the_shopper_there(
+    client, app, members, products
+):
+    draw = await on_sale(app, members, products, sale_mode=SaleMode.DRAW, draw_ends_at=utcnow() + timedelta(hours=1))
+    room = await on_sale(app, members, products, sale_mode=SaleMode.WAITING_ROOM)
+    member = await signed_in(client, members)
+    r = await buy(client, draw.id, key())
+    assert r.status_code == 409 and "sold by a draw" in r.text
+    r = await buy(client, room.id, key())
+    assert r.status_code == 409 and "join the line to buy" in r.text
+    assert f'href="/products/{room.id}/line"' in r.text
+    plain = await buy(client, room.id, key(), htmx=False)
+    assert plain.status_code == 303 and plain.headers["location"] == f"/products/{room.id}/line"
+    assert await rights_of(app, member.id) == []
+    async with app.state.database.transaction() as db:
+        assert [p.taken_quantity for p in [await db.get(Product, draw.id), await db.get(Product, room.id)]] == [0, 0]
