@@ -43,6 +43,9 @@ class Member(TimestampMixin, Base):
     # A session is valid only while it carries this number: raising it ends every session of the
     # member at their next request, whatever store the sessions live in (app/accounts/identity.py).
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the member opened the confirmation link mailed to their address (None: not yet). A draw
+    # takes entries only from confirmed accounts.
+    email_confirmed_at: Mapped[datetime | None]
     # Auction notices (won, offered, payment deadline near) also come by email.
     email_notices: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The member's language ("ko", "en"; none: the browser's) and time zone (none: Asia/Seoul).

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Litestar
 
 from app.accounts.service import AccountService
+from app.models.base import utcnow
 from app.models.members import Member, MemberRole
 
 PASSWORD = "correct-horse-battery"
@@ -25,12 +26,19 @@ class MemberFactory:
         role: MemberRole = MemberRole.SHOPPER,
         display_name: str | None = None,
         password: str = PASSWORD,
+        confirmed: bool = True,
     ) -> Member:
+        """A member signed up through the account service; ``confirmed``: as if they had opened the
+        confirmation link mailed to them."""
         n = next(_seq)
         email = email or f"member{n}@example.test"
         async with self.app.state.database.transaction() as db:
             service = AccountService(db, self.app.state.hasher)
-            return await service.sign_up(email, display_name or f"Member {n}", password, password, role=role)
+            member = await service.sign_up(email, display_name or f"Member {n}", password, password, role=role)
+            if confirmed:
+                member.email_confirmed_at = utcnow()
+                await db.flush()
+            return member
 
     async def admin(self, email: str = "root@example.test") -> Member:
         return await self.create(email, role=MemberRole.ADMIN, display_name="Root Admin")
