@@ -72,7 +72,7 @@ ERROR = re.compile(rb'id="e-amount">([^<]*)<')
 
 
 # One auction per run on the shop (each counter of amounts starts afresh on its own auction).
-AUCTIONS = ("bids", "fan-out", "burst", "sweep", "cost")
+AUCTIONS = ("bids", "fan-out", "burst", "sweep", "cost", "floor")
 
 
 async def seed(settings: Settings, members: int) -> tuple[dict[str, int], list[tuple[int, str]]]:
@@ -402,6 +402,8 @@ async def run_fanout(
 
 CEILING = "bench.auction_ceiling:create_app"
 SHOP = "tasks.web:create_app"
+# Cost only: the ceiling plus the round trips a stored bid cannot do without, on the bare drivers.
+FLOOR = "bench.auction_floor:create_app"
 
 
 def pooled_bid(auction_id: int, counter: itertools.count[int]) -> openloop.PooledSend[Bidder]:
@@ -455,7 +457,7 @@ async def run_burst(server: Server, sessions: list[tuple[int, str]], auction_id:
 
 @dataclass
 class Shaped:
-    target: str  # "shop" or "ceiling"
+    target: str  # "shop", "ceiling" or "floor"
     cost: drop.Cost | None = None
     steps: list[openloop.StepSummary] = field(default_factory=list)
 
@@ -469,7 +471,9 @@ async def run_open(server: Server, target: str, sessions, auctions: dict[str, in
     clients = await bidders(server, sessions, auctions["sweep"])
     shaped = Shaped(target)
     if "cost" in args.shapes:
-        send = pooled_bid(auctions["cost"], itertools.count(1))
+        # the floor bids on an auction of its own: the shop's bids on the cost auction would make its
+        # amounts, counted from the start again, all too low
+        send = pooled_bid(auctions["floor" if target == "floor" else "cost"], itertools.count(1))
         pool = openloop.Pool(clients)
         await asyncio.sleep(0.5)
         schedule = openloop.rate_schedule(args.cost_rate, args.cost_seconds)
@@ -483,7 +487,7 @@ async def run_open(server: Server, target: str, sessions, auctions: dict[str, in
         shaped.cost = drop.Cost(step, collections.Counter(a.outcome for a in arrivals), used, idle)
         drop.step_line(f"{target} cost", step)
         await asyncio.sleep(args.pause)
-    if "sweep" in args.shapes:
+    if "sweep" in args.shapes and target != "floor":
         shaped.steps = await openloop.sweep(
             args.steps,
             args.step_seconds,
@@ -621,6 +625,7 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
         ]
     if "cost" in args.shapes:
         shop, ceiling = by["shop"].cost, by["ceiling"].cost
+        floor = by["floor"].cost if "floor" in by else None
         assert shop is not None and ceiling is not None
         times = shop.ms_per_answer / ceiling.ms_per_answer
         accepted = shop.outcomes["accepted"]
@@ -637,14 +642,30 @@ def open_blocks(runs: list[Shaped], args: argparse.Namespace) -> tuple[list[str]
                 f"| {t} | {c.steps.scheduled:,} | {c.steps.answered:,} | {c.outcomes['accepted']:,} "
                 f"| {drop.fmt_ms(c.steps.p50_ms)} | {drop.fmt_ms(c.steps.p99_ms)} | {c.steps.fivexx} "
                 f"| **{c.ms_per_answer:.2f}** ({c.gross_ms_per_answer:.2f}) |"
-                for t, c in (("shop", shop), ("ceiling", ceiling))
+                for t, c in (("shop", shop), ("ceiling", ceiling), *((("floor", floor),) if floor else ()))
             ),
             "",
         ]
+        if floor is not None:
+            block += [
+                f"Floor: the ceiling's endpoint plus only what a bid cannot do without when it is stored before "
+                "it is acknowledged, on the bare drivers (`bench/auction_floor.py`: the session read, one "
+                "transaction that locks the auction's row, reads the standing bids it is ranked against and "
+                "stores the bid, its standing bid and the count in one statement) costs "
+                f"**{floor.ms_per_answer:.2f} ms = {floor.ms_per_answer / ceiling.ms_per_answer:.1f}× the ceiling**; "
+                f"the shop costs {shop.ms_per_answer / floor.ms_per_answer:.1f}× the floor.",
+                "",
+            ]
         targets.append(
             f"- bids, CPU per bid ≤ 2.5× the bare endpoint's: {shop.ms_per_answer:.2f} against "
             f"{ceiling.ms_per_answer:.2f} ms = {times:.1f}× — {verdict(times <= 2.5)} ({accepted:,} of "
             f"{shop.steps.scheduled:,} accepted)"
+            + (
+                f"; the floor {floor.ms_per_answer / ceiling.ms_per_answer:.1f}× "
+                + ("(out of reach for a stored bid)" if floor.ms_per_answer > 2.5 * ceiling.ms_per_answer else "")
+                if floor is not None
+                else ""
+            )
         )
     return block, targets
 
@@ -774,7 +795,8 @@ def main(argv: list[str] | None = None) -> None:
             targets += more
         if args.shapes & {"sweep", "cost"}:
             runs = []
-            for target in TARGETS:
+            floor = [drop.Target("floor", FLOOR, "")] if "cost" in args.shapes else []
+            for target in [*TARGETS, *floor]:
                 with serve(target.factory) as server:
                     runs.append(uvloop.run(run_open(server, target.label, sessions[: args.pool], auctions, args)))
             block, more = open_blocks(runs, args)
