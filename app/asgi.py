@@ -26,6 +26,7 @@ from litestar.stores.file import FileStore
 from litestar.stores.registry import StoreRegistry
 
 import app.events.subscribers  # noqa: F401  (registers every event handler, for the start-up check)
+from app.accounts.confirm_pages import EmailConfirmController
 from app.accounts.controllers import AuthController, MeController, goodbye
 from app.accounts.identity import current_member
 from app.accounts.limits import RATE_LIMIT_STORES, client_address_middleware, login_throttle
@@ -257,6 +258,7 @@ def _route_handlers(settings: Settings, sandbox: SandboxGateway | None = None) -
         AuthController,
         MeController,
         PasswordResetController,
+        EmailConfirmController,
         SellerController,
         SellerProductController,
         AdminController,

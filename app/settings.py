@@ -243,6 +243,8 @@ class Settings:
     public_url: str | None = env_var(None)
     # How long a "forgot password" link works.
     password_reset_seconds: int = env_var(30 * 60)
+    # How long the link mailed to confirm a member's address works (``app/accounts/confirmations.py``).
+    email_confirm_hours: int = env_var(48)
     # Traces (``app/observability/tracing.py``): exported over OTLP/HTTP when an endpoint is set
     # (the exporter reads the other ``OTEL_EXPORTER_OTLP_*`` variables itself); off otherwise.
     otel_exporter_otlp_endpoint: str | None = env_var(None)

@@ -13,6 +13,8 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from app.accounts import rules
+from app.accounts.confirm_pages import Confirmations, provide_confirmations
+from app.accounts.confirmations import AlreadyConfirmed, TooSoon
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member, sign_in, sign_out
 from app.accounts.limits import EMAIL_CHECK_LIMIT, SIGNUP_LIMIT
@@ -20,7 +22,16 @@ from app.accounts.name_rules import clean_display_name
 from app.accounts.service import EMAIL_TAKEN, AccountService, LoginRefused, WrongPassword
 from app.accounts.throttle import Throttled
 from app.core.errors import FormInvalid
-from app.core.i18n import LANGUAGE_NAMES, Msg, _, current_language, current_zone_name, using, zone_choices
+from app.core.i18n import (
+    LANGUAGE_NAMES,
+    Msg,
+    _,
+    current_language,
+    current_zone_name,
+    ngettext,
+    using,
+    zone_choices,
+)
 from app.models.base import utcnow
 from app.models.members import Member
 from app.web.admission import wait_outside
@@ -172,10 +183,15 @@ class AuthController(Controller):
 class MeController(Controller):
     path = "/me"
     guards = [requires_login]
-    dependencies = {"accounts": Provide(provide_accounts), "member": Provide(provide_member)}
+    dependencies = {
+        "accounts": Provide(provide_accounts),
+        "confirmations": Provide(provide_confirmations),
+        "member": Provide(provide_member),
+    }
 
     def _page(self, request: HTMXRequest, member: Member, status_code: int = 200, **extra: Any) -> Template:
         context: dict[str, Any] = {
+            "confirm_error": "",
             "profile_values": {"display_name": member.display_name},
             "profile_errors": {},
             "password_errors": {},
@@ -256,6 +272,31 @@ class MeController(Controller):
         return flash_redirect(
             request, _("Auction emails are on.") if on else _("Auction emails are off."), "success", "/me"
         )
+
+    @get("/confirmation", name="me_confirmation_page")
+    async def confirmation_page(self) -> Redirect:
+        return Redirect("/me", status_code=303)
+
+    @post("/confirmation", name="me_confirmation")
+    async def resend_confirmation(
+        self, request: HTMXRequest, member: SignedIn, confirmations: Confirmations
+    ) -> Template | Redirect:
+        """Mail the link that confirms the member's address again (at most once a minute)."""
+        try:
+            hours = await confirmations.resend(member)
+        except AlreadyConfirmed as exc:
+            return flash_redirect(request, exc.message, "info", "/me")
+        except TooSoon as exc:
+            refused = self._page(request, member, 429, confirm_error=exc.message)
+            refused.headers["Retry-After"] = str(exc.seconds)
+            return refused
+        sent = ngettext(
+            "We mailed a new link to %(email)s. It works for %(num)s hour.",
+            "We mailed a new link to %(email)s. It works for %(num)s hours.",
+            hours,
+            email=member.email,
+        )
+        return flash_redirect(request, sent, "success", "/me")
 
     @get("/withdraw", name="me_withdraw")
     async def withdraw_form(self, request: HTMXRequest) -> Template:

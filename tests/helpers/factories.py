@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Litestar
 
 from app.accounts.service import AccountService
-from app.models.base import utcnow
 from app.models.members import Member, MemberRole
 
 PASSWORD = "correct-horse-battery"
@@ -28,17 +27,15 @@ class MemberFactory:
         password: str = PASSWORD,
         confirmed: bool = True,
     ) -> Member:
-        """A member signed up through the account service; ``confirmed``: as if they had opened the
-        confirmation link mailed to them."""
+        """A member signed up through the account service; ``confirmed``: with an address the shop
+        knows is theirs (confirmed now, no link mailed), else mailed a confirmation link as a
+        sign-up through the page is."""
         n = next(_seq)
         email = email or f"member{n}@example.test"
         async with self.app.state.database.transaction() as db:
             service = AccountService(db, self.app.state.hasher)
-            member = await service.sign_up(email, display_name or f"Member {n}", password, password, role=role)
-            if confirmed:
-                member.email_confirmed_at = utcnow()
-                await db.flush()
-            return member
+            name = display_name or f"Member {n}"
+            return await service.sign_up(email, name, password, password, role=role, confirmed=confirmed)
 
     async def admin(self, email: str = "root@example.test") -> Member:
         return await self.create(email, role=MemberRole.ADMIN, display_name="Root Admin")

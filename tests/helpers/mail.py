@@ -1,5 +1,5 @@
-"""The mail outbox as tests read it, the reset link a mail carries, and a local SMTP server
-(aiosmtpd) that keeps what it is sent."""
+"""The mail outbox as tests read it, the reset and confirmation links a mail carries, and a local
+SMTP server (aiosmtpd) that keeps what it is sent."""
 
 from __future__ import annotations
 
@@ -16,20 +16,30 @@ from app.models.mail import OutgoingMail
 from tests.helpers.backends import _free_port
 
 _RESET_PATH = re.compile(r"/password/reset/[A-Za-z0-9_\-]+")
+_CONFIRM_PATH = re.compile(r"/account/confirm\?token=[A-Za-z0-9_\-.]+")
 
 
-async def outbox(app: Any, to: str | None = None) -> list[OutgoingMail]:
-    """The outbox, oldest first (only the mail to ``to`` when given)."""
+async def outbox(app: Any, to: str | None = None, kind: str | None = None) -> list[OutgoingMail]:
+    """The outbox, oldest first (only the mail to ``to``, and of ``kind``, when given)."""
     async with app.state.database.transaction() as db:
         stmt = select(OutgoingMail).order_by(OutgoingMail.id)
         if to is not None:
             stmt = stmt.where(OutgoingMail.to_address == to)
+        if kind is not None:
+            stmt = stmt.where(OutgoingMail.kind == kind)
         return list((await db.execute(stmt)).scalars())
 
 
 def reset_path(body: str) -> str:
     """The path of the reset link in a mail's text."""
     match = _RESET_PATH.search(body)
+    assert match, body
+    return match.group(0)
+
+
+def confirm_path(body: str) -> str:
+    """The path (and query) of the email confirmation link in a mail's text."""
+    match = _CONFIRM_PATH.search(body)
     assert match, body
     return match.group(0)
 

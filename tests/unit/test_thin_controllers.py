@@ -25,6 +25,7 @@ NAMED = [
     "app/orders/seller_pages.py",
     "app/payments/refund_pages.py",
     "app/accounts/reset_pages.py",
+    "app/accounts/confirm_pages.py",
 ]
 SQL_BUILDERS = {"select", "update", "delete", "insert", "text", "func", "pg_insert", "sqlite_insert"}
 SESSION_CALLS = {

@@ -1,7 +1,9 @@
 """A shopper's whole journey through the real app with the log captured at DEBUG in JSON: sign
-up, sign in, forget the password and reset it with the mailed link, browse and buy a product, pay
+up and confirm the address with the mailed link, sign in, forget the password and reset it with the
+mailed link, browse and buy a product, pay
 through the sandbox gateway, return the unit for a refund (the worker cancels at the gateway).
-No secret the journey used is anywhere in the log (the passwords, the reset token, the session
+No secret the journey used is anywhere in the log (the passwords, the confirmation and reset
+tokens, the session
 cookies, the CSRF tokens, the gateway's secret key); every access line carries its request id,
 the member's id once signed in, and an ``X-Request-ID`` given is the one logged and answered."""
 
@@ -21,7 +23,7 @@ from app.models.payments import Refund, RefundStatus
 from tests.helpers.drops import on_sale
 from tests.helpers.gateway import money_when
 from tests.helpers.logs import captured_log
-from tests.helpers.mail import outbox, reset_path
+from tests.helpers.mail import confirm_path, outbox, reset_path
 from tests.helpers.orders import ask_refund, pay_with, settled_refund
 from tests.helpers.waiting import wait_for
 from tests.helpers.web import buy, login, post_form
@@ -43,21 +45,27 @@ class Seen:
             self.values |= set(_FORM_TOKEN.findall(response.text))
 
 
-async def _sign_up_and_in(client, seen: Seen, password: str) -> None:
+async def _sign_up_and_in(client, app, seen: Seen, password: str) -> str:
     seen.note(await client.get("/signup"))
     data = {"email": EMAIL, "display_name": "Journey", "password": password, "password_confirm": password}
     assert (await post_form(client, "/signup", data)).status_code == 303
+    (mail,) = await outbox(app, EMAIL, kind="email_confirm")
+    path = confirm_path(mail.body)
+    seen.note(await client.get(path))
+    token = path.split("token=", 1)[1]
+    assert (await post_form(client, "/account/confirm", {"token": token})).status_code == 303
     seen.note(await client.get("/me"))
     assert (await post_form(client, "/logout")).status_code == 303
     await login(client, EMAIL, password)
     seen.note(await client.get("/me"))
     assert (await post_form(client, "/logout")).status_code == 303
+    return token
 
 
 async def _reset_password(client, app, seen: Seen, new_password: str) -> str:
     seen.note(await client.get("/password/forgot"))
     assert (await post_form(client, "/password/forgot", {"email": EMAIL})).status_code == 303
-    mails = await wait_for(lambda: outbox(app, EMAIL), 15, "the reset mail")
+    mails = await wait_for(lambda: outbox(app, EMAIL, kind="password_reset"), 15, "the reset mail")
     path = reset_path(mails[-1].body)
     seen.note(await client.get(path))
     r = await post_form(client, path, {"password": new_password, "password_confirm": new_password})
@@ -103,7 +111,7 @@ async def test_a_whole_journey_logs_no_secret_and_every_line_says_whose(client, 
     first, second = f"first-{secrets.token_hex(8)}", f"second-{secrets.token_hex(8)}"
     seen = Seen(client)
     with captured_log(settings, "DEBUG") as log:
-        await _sign_up_and_in(client, seen, first)
+        confirmation = await _sign_up_and_in(client, shop, seen, first)
         token = await _reset_password(client, shop, seen, second)
         async with shop.state.database.transaction() as db:
             member_id = (await db.execute(select(Member.id).where(Member.email == EMAIL))).scalar_one()
@@ -113,7 +121,7 @@ async def test_a_whole_journey_logs_no_secret_and_every_line_says_whose(client, 
         seen.note(chosen)
     assert chosen.headers["x-request-id"] == "journey-42"
 
-    used = {first, second, token, settings.payment_secret_key, settings.secret_key, *seen.values}
+    used = {first, second, confirmation, token, settings.payment_secret_key, settings.secret_key, *seen.values}
     used.add(base64.b64encode(f"{settings.payment_secret_key}:".encode()).decode())
     assert len(seen.values) >= 4, "the journey held session cookies and CSRF tokens"
     text = log.text
