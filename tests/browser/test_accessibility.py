@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser
 
-from tests.helpers.browser import LANGUAGES, PHONE, axe_violations, language_page
+from tests.helpers.browser import LANGUAGES, PHONE, axe_violations, language_page, overflow
+from tests.helpers.mail import confirm_path, outbox
 from tests.helpers.world import main_pages, seeded_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -89,3 +90,36 @@ async def test_a_shopper_joins_a_waiting_room_and_its_pages_pass(
     found += [f"line page: {v}" for v in await axe_violations(page)]
     await context.close()
     assert found == [], "serious or critical axe violations:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_member_confirms_their_address_on_a_phone_and_its_pages_pass(
+    live_server: str, browser: Browser, app, members, language
+):
+    """An unconfirmed member's account page, its "Send the link again" refused within the minute
+    (the message next to the button), the mailed link's page and the account page once confirmed,
+    on a phone: each fits 360 px and has no serious or critical violation."""
+    member = await members.create("mina@example.test", confirmed=False)
+    (mail,) = await outbox(app, member.email, kind="email_confirm")
+    context, page = await language_page(browser, live_server, language, member.email, viewport=PHONE)
+    found: list[str] = []
+
+    async def check(name: str) -> None:
+        found.extend(f"{name}: {v}" for v in await axe_violations(page))
+        if wide := await overflow(page):
+            found.append(f"{name}: {wide}")
+
+    await page.goto("/me")
+    await check("account page, not confirmed")
+    await page.click("#confirm-resend button")
+    await page.wait_for_selector("#e-confirmation:not(:empty)")
+    await check("account page, asked too soon")
+    await page.goto(confirm_path(mail.body))
+    await check("confirmation page")
+    await page.click("#confirm-form button")
+    await page.wait_for_url("**/me")
+    await page.wait_for_selector("#confirm-status .badge-approved")
+    await check("account page, confirmed")
+    await context.close()
+    assert (await members.get(member.id)).email_confirmed_at is not None
+    assert found == [], "\n".join(found)
