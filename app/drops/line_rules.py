@@ -1,7 +1,8 @@
 """Pure rules of a waiting room: the order of the line (those who joined before the start in a
 seeded random order, later arrivals behind them in order of arrival), how many places the rate has
-let in, the wait a place can expect, who to admit now, and the signed admission a member is let in
-with (single use, time-limited, bound to member and product). No I/O.
+let in, the wait a place can expect, who to admit now, the signed admission a member is let in
+with (single use, time-limited, bound to member and product), and whether a press may go in on one
+(``entry``). No I/O.
 
 Single use is kept by the database, which stores each admission's nonce; these rules only make and
 check the token."""
@@ -17,6 +18,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum, auto
 
 from app.drops.draw_rules import rank_key
 
@@ -158,6 +160,16 @@ def read_admission(secret: bytes, token: str, member_id: int, product_id: int, n
     """The admission ``token`` carries when it is well formed, signed with ``secret``, for this
     member and product, and not expired at ``now``; None otherwise. Never raises on the token."""
     _aware(now, "now")
+    admission = read_signed_admission(secret, token, member_id, product_id)
+    if admission is None or now >= admission.expires_at:
+        return None
+    return admission
+
+
+def read_signed_admission(secret: bytes, token: str, member_id: int, product_id: int) -> Admission | None:
+    """``read_admission`` without the expiry: the admission of a well-formed token signed with
+    ``secret`` for this member and product, expired or not (a press sent again after the expiry
+    is still recognised as the press the admission was used with). Never raises on the token."""
     if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
         return None
     encoded_payload, encoded_mac = token.split(".")
@@ -165,9 +177,44 @@ def read_admission(secret: bytes, token: str, member_id: int, product_id: int, n
     if payload is None or mac is None or not hmac.compare_digest(mac, _mac(secret, payload)):
         return None
     fields = _fields(payload)
-    if fields is None or fields[0] != member_id or fields[1] != product_id or now >= fields[2]:
+    if fields is None or fields[0] != member_id or fields[1] != product_id:
         return None
     return Admission(member_id=member_id, product_id=product_id, expires_at=fields[2], nonce=fields[3])
+
+
+class Entry(StrEnum):
+    """What a Buy press carrying an admission is told at the door (``entry``)."""
+
+    LET_IN = auto()  # the admission was unused and alive: the press spends it
+    REPLAY = auto()  # the press the admission was used with, sent again: let through again
+    USED = auto()  # used by another press
+    EXPIRED = auto()  # not used in time
+    UNKNOWN = auto()  # no such admission (a token from elsewhere, or the line was reset)
+
+
+def entry(
+    expires_at: datetime | None,
+    used_key: str | None,
+    key: str,
+    token_expires_at: datetime,
+    now: datetime,
+    answered: bool = False,
+) -> Entry:
+    """Whether a press with ``key`` may go in on an admission whose row expires at ``expires_at``
+    (None: there is no such row) and was used with ``used_key`` (None: unused); the token's own
+    expiry (``token_expires_at``, whole seconds, never later) counts too. The press the admission
+    was used with is let through again while the admission lives, and after that only if it was
+    ``answered`` (it then replays its answer): an unanswered one is expired, so a unit given to the
+    next place is never taken again."""
+    _aware(now, "now")
+    if expires_at is None:
+        return Entry.UNKNOWN
+    alive = now < min(_aware(expires_at, "expires_at"), _aware(token_expires_at, "token_expires_at"))
+    if used_key is not None:
+        if not hmac.compare_digest(used_key.encode(), key.encode()):
+            return Entry.USED
+        return Entry.REPLAY if alive or answered else Entry.EXPIRED
+    return Entry.LET_IN if alive else Entry.EXPIRED
 
 
 def _fields(payload: bytes) -> tuple[int, int, datetime, str] | None:

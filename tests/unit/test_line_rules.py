@@ -19,13 +19,16 @@ from hypothesis import strategies as st
 
 from app.drops.line_rules import (
     Admission,
+    Entry,
     Joined,
     admissions_due,
     admitted_by,
+    entry,
     estimated_wait,
     line_order,
     new_nonce,
     read_admission,
+    read_signed_admission,
     sign_admission,
 )
 
@@ -335,3 +338,79 @@ def test_nonces_are_fresh_and_url_safe() -> None:
     nonces = {new_nonce() for _ in range(50)}
     assert len(nonces) == 50
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", nonce) for nonce in nonces)
+
+
+def test_a_signed_admission_is_read_after_its_expiry_only_without_the_clock() -> None:
+    token = sign_admission(SECRET, ADMISSION)
+    assert read_admission(SECRET, token, 42, 7, at(301)) is None
+    assert read_signed_admission(SECRET, token, 42, 7) == ADMISSION
+    assert read_signed_admission(SECRET, token, 43, 7) is None
+    assert read_signed_admission(SECRET, token, 42, 8) is None
+    assert read_signed_admission(b"another secret", token, 42, 7) is None
+    assert read_signed_admission(SECRET, token[:-2] + "AA", 42, 7) is None
+
+
+@pytest.mark.parametrize("token", GARBAGE)
+def test_garbage_tokens_are_not_signed_admissions(token: str) -> None:
+    assert read_signed_admission(SECRET, token, 42, 7) is None
+
+
+# Going in on an admission
+
+KEY, OTHER_KEY = "k" * 32, "o" * 32
+EXPIRES = at(600)
+TOKEN_EXPIRES = at(600)
+
+
+def test_an_unused_live_admission_lets_its_press_in() -> None:
+    assert entry(EXPIRES, None, KEY, TOKEN_EXPIRES, at(0)) is Entry.LET_IN
+    assert entry(EXPIRES, None, KEY, TOKEN_EXPIRES, at(599.999)) is Entry.LET_IN
+
+
+def test_no_row_is_an_unknown_admission() -> None:
+    assert entry(None, None, KEY, TOKEN_EXPIRES, at(0)) is Entry.UNKNOWN
+
+
+def test_an_admission_is_expired_from_its_expiry_or_its_tokens_whichever_is_first() -> None:
+    assert entry(EXPIRES, None, KEY, TOKEN_EXPIRES, at(600)) is Entry.EXPIRED
+    assert entry(at(600.5), None, KEY, at(600), at(600.2)) is Entry.EXPIRED  # the token's whole second
+    assert entry(at(300), None, KEY, TOKEN_EXPIRES, at(300)) is Entry.EXPIRED
+
+
+def test_a_used_admission_refuses_any_other_press() -> None:
+    assert entry(EXPIRES, KEY, OTHER_KEY, TOKEN_EXPIRES, at(1)) is Entry.USED
+    assert entry(EXPIRES, KEY, OTHER_KEY, TOKEN_EXPIRES, at(700), answered=True) is Entry.USED
+
+
+def test_the_press_it_was_used_with_comes_in_again_while_it_lives_or_once_answered() -> None:
+    assert entry(EXPIRES, KEY, KEY, TOKEN_EXPIRES, at(1)) is Entry.REPLAY
+    assert entry(EXPIRES, KEY, KEY, TOKEN_EXPIRES, at(700), answered=True) is Entry.REPLAY
+    # unanswered after the expiry: its unit may have gone to the next place
+    assert entry(EXPIRES, KEY, KEY, TOKEN_EXPIRES, at(700)) is Entry.EXPIRED
+
+
+def test_going_in_needs_aware_times() -> None:
+    with pytest.raises(ValueError):
+        entry(EXPIRES, None, KEY, TOKEN_EXPIRES, datetime(2026, 3, 1, 12, 0))
+    with pytest.raises(ValueError):
+        entry(datetime(2026, 3, 1, 12, 0), None, KEY, TOKEN_EXPIRES, at(0))
+
+
+@FAST
+@given(
+    expires=st.integers(min_value=-100, max_value=100),
+    token_expires=st.integers(min_value=-100, max_value=100),
+    used=st.sampled_from([None, KEY, OTHER_KEY]),
+    answered=st.booleans(),
+)
+def test_only_an_unused_admission_or_its_own_press_ever_comes_in(
+    expires: int, token_expires: int, used: str | None, answered: bool
+) -> None:
+    verdict = entry(at(expires), used, KEY, at(token_expires), at(0), answered)
+    alive = expires > 0 and token_expires > 0
+    if verdict is Entry.LET_IN:
+        assert used is None and alive
+    if verdict is Entry.REPLAY:
+        assert used == KEY and (alive or answered)
+    if used == OTHER_KEY:
+        assert verdict is Entry.USED
