@@ -1,7 +1,9 @@
 """Background loops of a web process: the outbox relay (woken after each commit that wrote
-events, and polling as a fallback), the periodic safety sweeps, and the flush of the product
-page views counted in memory (every ``view_flush_seconds``, and once more at stop). With Redis, a
-short lock makes one process per interval send the sweeps, however many web processes run."""
+events, and polling as a fallback), the periodic safety sweeps, the waiting rooms' admissions
+(every ``admission_poll_seconds``, so a line moves on with no one viewing its page), and the
+flush of the product page views counted in memory (every ``view_flush_seconds``, and once more at
+stop). With Redis, a short lock makes one process per interval send the sweeps and issue the
+admissions, however many web processes run."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from typing import Any
 
 from app.catalog.popularity import ViewCounter
 from app.db import Database
+from app.drops.admissions import issue_all_due
 from app.events.relay import relay_once
+from app.models.base import utcnow
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,7 @@ class BackgroundJobs:
         self._tasks = [
             asyncio.create_task(self._relay_loop(), name="outbox-relay"),
             asyncio.create_task(self._sweep_loop(), name="sweeps"),
+            asyncio.create_task(self._admission_loop(), name="admissions"),
         ]
         if self.views is not None:
             self._tasks.append(asyncio.create_task(self._view_loop(), name="view-flush"))
@@ -96,26 +101,39 @@ class BackgroundJobs:
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1)
 
-    async def _claim_sweep(self) -> bool:
+    async def _claim(self, name: str, interval: float) -> bool:
+        """Whether this process does the work of the interval: always without Redis; with it, the
+        process that takes the short lock ``name`` (held for most of the interval)."""
         if not self.settings.redis_url:
             return True
         if self._redis is None:
             from redis.asyncio import Redis
 
             self._redis = Redis.from_url(self.settings.redis_url)
-        ttl = max(1, int(self.settings.sweep_seconds * 0.9))
-        return bool(await self._redis.set("smore:sweep-lock", "1", nx=True, ex=ttl))
+        ttl_ms = max(1, int(interval * 900))
+        return bool(await self._redis.set(name, "1", nx=True, px=ttl_ms))
 
     async def _sweep_loop(self) -> None:
         while not self._stopping:
             try:
-                if await self._claim_sweep():
+                if await self._claim("smore:sweep-lock", self.settings.sweep_seconds):
                     for send in self.sweeps:
                         send()
             except Exception:
                 log.exception("periodic sweep failed")
             with contextlib.suppress(TimeoutError):  # the stop ends the wait
                 await asyncio.wait_for(self._stopped.wait(), timeout=self.settings.sweep_seconds)
+
+    async def _admission_loop(self) -> None:
+        interval = self.settings.admission_poll_seconds
+        while not self._stopping:
+            try:
+                if await self._claim("smore:admission-lock", interval):
+                    await issue_all_due(self.database, self.settings, utcnow())
+            except Exception:
+                log.exception("issuing the waiting rooms' admissions failed")
+            with contextlib.suppress(TimeoutError):  # the stop ends the wait
+                await asyncio.wait_for(self._stopped.wait(), timeout=interval)
 
     async def flush_views(self) -> int:
         """Write the views counted in memory (one statement); returns how many were written.

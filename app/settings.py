@@ -163,6 +163,12 @@ class Settings:
     # default is the Buy rate this shop sustains in its benchmark (1,000 presses a second).
     waiting_room_opens_before_minutes: int = env_var(15)
     admission_rate_per_minute: int = env_var(60_000)
+    # A place let in may press Buy for this long (its admission's life): a member who leaves the
+    # page keeps their place, and once let in has this long to buy; an admission not used by then
+    # gives its unit to the next place. Admissions are issued on every view of the line page and
+    # by a loop of the web process every ``admission_poll_seconds``.
+    admission_minutes: int = env_var(10)
+    admission_poll_seconds: float = 1.0
     # Soft close: a bid this close to an auction's end pushes the end back by as much.
     auction_extend_seconds: int = env_var(60)
     # How long an auction winner (or a bidder a unit passes to) has to pay.

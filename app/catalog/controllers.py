@@ -20,6 +20,7 @@ from app.core.errors import FormInvalid
 from app.core.i18n import N_, _
 from app.drops import purchases
 from app.drops.waiting_room import WaitingRoom
+from app.models.base import utcnow
 from app.models.catalog import Category
 from app.web.forms import parse_positive_int, read_form
 from app.web.pages import AdminPages, act, flash_redirect, with_db
@@ -73,7 +74,7 @@ class ProductController(Controller):
             "line_opens_at": sale_mode_rules.line_opens_at(
                 view.product.sale_starts_at, services.settings.waiting_room_opens_before_minutes
             ),
-            "line": await WaitingRoom(db, services.settings).offer(view.product, viewer),
+            "line": await WaitingRoom(db, services.settings).offer(view.product, viewer, utcnow()),
         }
         return render(request, "catalog/product.html", context | public.template_helpers())
 

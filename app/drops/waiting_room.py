@@ -1,22 +1,25 @@
 """A waiting room's line: members join it from the time it opens, and each sees their place, how
-many places have been let in and the wait they can expect. The order itself is the pure rule
-``line_order``; this service loads the line, applies it, and writes the joins. Flushes, never
-commits."""
+many places have been let in, the wait they can expect and, once their place is let in, their
+admission. The places are written once (``line_places``) and admitted by ``admissions``; a view
+reads the member's own rows and a count or two, never the whole line. Flushes, never commits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.sale_mode_rules import line_opens_at
 from app.core.errors import DomainError
 from app.core.i18n import _
-from app.db import add_once
+from app.drops import admissions
+from app.drops.admissions import Pass
 from app.drops.draw_rules import new_seed
-from app.drops.line_rules import Joined, admitted_by, estimated_wait, line_order
+from app.drops.line_places import lock_line, next_place, read_line, record_places
+from app.drops.line_rules import estimated_wait
 from app.drops.purchases import public_product
 from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.lines import LinePlace
@@ -24,18 +27,25 @@ from app.models.members import Member
 from app.settings import Settings
 
 _SELLING = (ProductStatus.SCHEDULED, ProductStatus.ON_SALE)
+# The line may still move (a sale opening, a unit coming back) only while the sale runs.
+_RUNNING = (ProductStatus.SCHEDULED, ProductStatus.ON_SALE, ProductStatus.CONVERSION_PENDING, ProductStatus.HIDDEN)
 
 
 @dataclass(frozen=True)
 class Standing:
     """Where a member stands in a line at a moment. Before the start ``place`` and ``wait`` are
-    None: the order of the early joiners is only drawn at the start."""
+    None: the order of the early joiners is only drawn at the start. ``admission`` is the member's
+    once their place is let in; ``sold_out``: every unit is taken and none is held for a place let
+    in (units not paid in time may still come back); ``closed``: the sale is over."""
 
     place: int | None
     total: int
     admitted: int
     wait: timedelta | None
     starts_at: datetime
+    admission: Pass | None = None
+    sold_out: bool = False
+    closed: bool = False
 
     @property
     def turn(self) -> bool:
@@ -45,10 +55,15 @@ class Standing:
 
 @dataclass(frozen=True)
 class LineOffer:
-    """The product page's line buttons: join it, or see one's place once joined."""
+    """The product page's line buttons: join it, or see one's place once joined, and the Buy form
+    of a member holding a live admission. ``room``: the product is sold through a waiting room;
+    ``sign_in``: its line takes members and the viewer is not signed in."""
 
     can_join: bool
     joined: bool
+    room: bool = False
+    admission: Pass | None = None
+    sign_in: bool = False
 
 
 class WaitingRoom:
@@ -66,11 +81,17 @@ class WaitingRoom:
             product.sale_mode is SaleMode.WAITING_ROOM and product.seller_id != member.id and product.status in _SELLING
         )
 
-    async def offer(self, product: Product, viewer: Member | None) -> LineOffer:
+    async def offer(self, product: Product, viewer: Member | None, now: datetime) -> LineOffer:
         """What the product page offers ``viewer`` about the product's line."""
-        if viewer is None or not self.can_join(viewer, product):
-            return LineOffer(can_join=False, joined=False)
-        return LineOffer(can_join=True, joined=await self.place_of(viewer.id, product.id) is not None)
+        room = product.sale_mode is SaleMode.WAITING_ROOM
+        if viewer is None:
+            return LineOffer(can_join=False, joined=False, room=room, sign_in=room and product.status in _SELLING)
+        if not self.can_join(viewer, product):
+            return LineOffer(can_join=False, joined=False, room=room)
+        joined = await self.place_of(viewer.id, product.id) is not None
+        admission = await admissions.pass_of(self.db, self.settings, product.id, viewer.id) if joined else None
+        live = admission if admission is not None and admission.live(now) else None
+        return LineOffer(can_join=True, joined=joined, room=room, admission=live)
 
     def opens_at(self, product: Product) -> datetime:
         return line_opens_at(product.sale_starts_at, self.settings.waiting_room_opens_before_minutes)
@@ -83,7 +104,8 @@ class WaitingRoom:
         return (await self.db.execute(query)).scalar_one_or_none()
 
     async def join(self, member: Member, product: Product, now: datetime) -> LinePlace:
-        """The member's place in the product's line, taken now unless they have one already."""
+        """The member's place in the product's line, taken now unless they have one already: before
+        the start only the time they joined, from the start the next place."""
         if product.sale_mode is not SaleMode.WAITING_ROOM:
             raise DomainError(_("This product is not sold through a waiting room."))
         if product.seller_id == member.id:
@@ -95,29 +117,57 @@ class WaitingRoom:
         existing = await self.place_of(member.id, product.id)
         if existing is not None:
             return existing
-        row = LinePlace(product_id=product.id, member_id=member.id, joined_at=now)
-        if not await add_once(self.db, row):  # a concurrent join of the same member won
+        # Under the product's row lock: the places are written once, and a join either is in the
+        # line they were written from or takes the next place after them.
+        line = await lock_line(self.db, product.id)
+        assert line is not None
+        line = await record_places(self.db, line, now)
+        row = await self._add(member, product, now)
+        if line.seed is None:
+            await self.db.execute(
+                update(Product)
+                .where(Product.id == product.id, Product.line_seed.is_(None))
+                .values(line_seed=new_seed())
+            )
+            await self.db.refresh(product, ["line_seed"])
+        return row
+
+    async def _add(self, member: Member, product: Product, now: datetime) -> LinePlace:
+        """The member's new row (with the next place once the places are written), or theirs from a
+        concurrent join that won."""
+        try:
+            async with self.db.begin_nested():
+                row = LinePlace(product_id=product.id, member_id=member.id, joined_at=now)
+                row.place = await next_place(self.db, product.id)
+                self.db.add(row)
+                await self.db.flush()
+        except IntegrityError:  # the same member's concurrent join won; its place stands
             existing = await self.place_of(member.id, product.id)
             assert existing is not None
             return existing
-        await self.db.execute(
-            update(Product).where(Product.id == product.id, Product.line_seed.is_(None)).values(line_seed=new_seed())
-        )
-        await self.db.refresh(product, ["line_seed"])
         return row
 
     async def standing(self, member: Member, product: Product, now: datetime) -> Standing | None:
-        """Where ``member`` stands in the product's line at ``now``, or None when not in it."""
+        """Where ``member`` stands in the product's line at ``now``, or None when not in it. From
+        the start, the places due are admitted first (``admissions.issue_due``)."""
         if await self.place_of(member.id, product.id) is None:
             return None
-        query = select(LinePlace.member_id, LinePlace.joined_at).where(LinePlace.product_id == product.id)
-        joined = [Joined(member_id, joined_at) for member_id, joined_at in (await self.db.execute(query)).all()]
-        start, total = product.sale_starts_at, len(joined)
+        start = product.sale_starts_at
         if now < start:
-            return Standing(place=None, total=total, admitted=0, wait=None, starts_at=start)
-        seed = await self.db.scalar(select(Product.line_seed).where(Product.id == product.id))
-        order = line_order(seed or "", joined, start)
-        place = order.index(member.id) + 1
-        rate = self.rate(product)
-        admitted = min(admitted_by(start, rate, now), total)
-        return Standing(place, total, admitted, estimated_wait(place, admitted, rate), start)
+            total = await self.db.scalar(select(func.count()).where(LinePlace.product_id == product.id))
+            return Standing(place=None, total=int(total or 0), admitted=0, wait=None, starts_at=start)
+        await admissions.issue_due(self.db, self.settings, product.id, now)
+        line = await read_line(self.db, product.id)
+        assert line is not None
+        if line.length is None:  # not a waiting room any more: the places were never written
+            line = await record_places(self.db, await lock_line(self.db, product.id) or line, now)
+        place = await self.db.scalar(
+            select(LinePlace.place).where(LinePlace.product_id == product.id, LinePlace.member_id == member.id)
+        )
+        assert place is not None and line.length is not None
+        admission = await admissions.pass_of(self.db, self.settings, product.id, member.id)
+        closed = line.status not in _RUNNING
+        sold_out = closed or (line.units_left <= 0 and await admissions.outstanding(self.db, product.id, now) == 0)
+        rate = admissions.rate_of(line, self.settings)
+        wait = estimated_wait(place, line.admitted, rate)
+        return Standing(place, line.length, line.admitted, wait, start, admission, sold_out, closed)

@@ -23,7 +23,7 @@ from app.models.catalog import (
 )
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
-from app.models.lines import LinePlace
+from app.models.lines import Admission, LinePlace
 from app.models.mail import OutgoingMail
 from app.models.members import (
     ApplicationStatus,
@@ -49,6 +49,7 @@ from app.models.search import SearchPending
 from app.models.status import StatusChange
 
 __all__ = [
+    "Admission",
     "ApplicationStatus",
     "Auction",
     "AuctionChange",

@@ -91,6 +91,11 @@ class Product(UpdatedAtMixin, Base):
     draw_commitment: Mapped[str | None] = mapped_column(String(64))
     # A waiting room's seed, set by the first join: it shuffles those who joined before the start.
     line_seed: Mapped[str | None] = mapped_column(String(64))
+    # The places given in the line: None until the early joiners' places are written at the start,
+    # then raised by one for each later joiner, whose place it is (``app/drops/line_places.py``).
+    line_length: Mapped[int | None]
+    # The places let in so far: admissions are issued in line order, once per place.
+    line_admitted: Mapped[int] = mapped_column(default=0, server_default="0")
 
     images: Mapped[list[ProductImage]] = relationship(
         back_populates="product", order_by="ProductImage.position", lazy="selectin", cascade="all, delete-orphan"
