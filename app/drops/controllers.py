@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -20,10 +21,11 @@ from litestar.types import ASGIApp
 from app.accounts.identity import current_member, session_generation
 from app.core.errors import DomainError
 from app.core.i18n import Msg, _, current_language, ngettext
-from app.drops import purchases
+from app.drops import admissions, purchases
 from app.drops.purchases import HeldRight, Pressed
 from app.drops.rules import Outcome, PressResult
 from app.drops.service import KeyConflict, Press
+from app.drops.waiting_room import WaitingRoom
 from app.live.hub import channel_for, html_for
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus
@@ -65,24 +67,8 @@ class DropController(Controller):
         # the crowd the gate answers costs no database work at all.
         member_id = session_member(request)
         form = await read_form(request)
-        status_code = 200
-        pressed: Pressed | None = None
-        try:
-            pressed = await purchases.press(
-                services.drops, Press(product_id, member_id, form.get("key", ""), session_generation(request))
-            )
-        except KeyConflict as exc:
-            message, status_code = exc.message, 409
-        except DomainError as exc:
-            message, status_code = exc.message, 400
-        else:
-            if pressed.result.outcome is Outcome.SIGNED_OUT:
-                await refuse_signed_out(request)
-            if pressed.result.outcome is Outcome.OWN_PRODUCT:
-                status_code = 403
-            elif pressed.result.outcome in _ELSEWHERE:
-                status_code = 409
-            message = str(MESSAGES.get(pressed.result.outcome, ""))
+        press = Press(product_id, member_id, form.get("key", ""), session_generation(request))
+        pressed, message, status_code = await _press(request, services, press, form.get("admission", ""))
         result = pressed.result if pressed else None
         right = pressed.right if pressed else None
         if not (request.htmx and not request.htmx.boosted):
@@ -102,12 +88,17 @@ class DropController(Controller):
         )
 
     @get("/{product_id:int}/buy-box", name="product_buy_box")
-    async def buy_box(self, request: HTMXRequest, product_id: FromPath[int], db: DbSession) -> Template:
-        """The buy box as the product page shows it to this viewer (never Buy for the seller)."""
+    async def buy_box(
+        self, request: HTMXRequest, product_id: FromPath[int], db: DbSession, services: AppServices
+    ) -> Template:
+        """The buy box as the product page shows it to this viewer (never Buy for the seller; in a
+        waiting room, Buy only with a live admission)."""
         product = await purchases.public_product(db, product_id)
         member = await current_member(request)
         box = await purchases.buy_box(db, product, member.id if member else None)
-        context = {"buy": box, "product_id": product_id, "key": new_key(), "now": utcnow()}
+        now = utcnow()
+        line = await WaitingRoom(db, services.settings).offer(product, member, now)
+        context = {"buy": box, "line": line, "product_id": product_id, "key": new_key(), "now": now}
         return Template(template_name="drops/_buy_box.html", context=context)
 
     @get("/{product_id:int}/events", name="product_events", opt={"live_stream": True})
@@ -126,6 +117,31 @@ class DropController(Controller):
             viewer.end()
             raise
         return streams.stream(viewer, [ServerSentEventMessage(event="stock", data=current).encode()])
+
+
+async def _press(
+    request: HTMXRequest, services: AppServices, press: Press, admission: str
+) -> tuple[Pressed | None, str, int]:
+    """The press's answer, what it says and its status code. A press that carries an admission
+    goes through the waiting room's door first, which spends it or answers without pressing."""
+    if admission:
+        door = await admissions.admit_press(
+            services.database, services.settings, admission, press.member_id, press.product_id, press.key, utcnow()
+        )
+        if door.refusal is not None:
+            return Pressed(PressResult(Outcome.JOIN_LINE)), str(door.refusal), 409
+        press = dataclasses.replace(press, admitted=door.admitted)
+    try:
+        pressed = await purchases.press(services.drops, press)
+    except KeyConflict as exc:
+        return None, exc.message, 409
+    except DomainError as exc:
+        return None, exc.message, 400
+    if pressed.result.outcome is Outcome.SIGNED_OUT:
+        await refuse_signed_out(request)
+    outcome = pressed.result.outcome
+    status_code = 403 if outcome is Outcome.OWN_PRODUCT else 409 if outcome in _ELSEWHERE else 200
+    return pressed, str(MESSAGES.get(outcome, "")), status_code
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,5 +1,5 @@
 """A waiting room's line: a member joins it, then follows their place on a page that refreshes
-itself (no JavaScript needed)."""
+itself (no JavaScript needed) and, once let in, buys from it with their admission."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ async def _line_page(
         "can_join": room.can_join(member, product),
         "message": message,
         "now": now,
+        "admission_minutes": room.settings.admission_minutes,
     }
     return page(request, "drops/line.html", context, status_code=status_code)
 

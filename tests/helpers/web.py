@@ -98,8 +98,11 @@ async def signed_in(client, members):
     return member
 
 
-async def buy(browser, product_id: int, key_: str | None, htmx: bool = True):
+async def buy(browser, product_id: int, key_: str | None, htmx: bool = True, admission: str | None = None):
+    """Press Buy with ``key_`` (None: no key), and a waiting room's ``admission`` token if given."""
     data = {} if key_ is None else {"key": key_}
+    if admission is not None:
+        data["admission"] = admission
     return await post_form(browser, f"/products/{product_id}/buy", data, headers=HTMX if htmx else None)
 
 

@@ -1,6 +1,9 @@
 """A waiting room's line through the app: a member joins from the product page's form and is sent
 to their place page, which explains the random draw before the start and shows their place, the
-places let in and the wait after it, refreshes itself, and never names another member."""
+places let in and the wait after it, refreshes itself, and never names another member. Once let
+in, the page (and the product page's buy box) carries Buy with the member's admission, spent once;
+Buy without one, or with one that is spent, expired or someone else's, is refused; and when the
+units are gone everyone still waiting is told."""
 
 from __future__ import annotations
 
@@ -8,14 +11,19 @@ import html
 import re
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from app.core.i18n import format_datetime, using
 from app.drops.waiting_room import WaitingRoom
 from app.models.base import utcnow
 from app.models.catalog import Product, SaleMode
 from app.models.catalog import ProductStatus as S
-from app.models.lines import LinePlace
-from tests.helpers.tables import count
-from tests.helpers.web import login, post_form
+from app.models.drops import PurchaseRight
+from app.models.lines import Admission, LinePlace
+from tests.helpers.drops import on_sale, open_sale
+from tests.helpers.keys import key
+from tests.helpers.tables import count, rows
+from tests.helpers.web import buy, login, post_form, second_browser
 
 
 async def waiting_room(members, products, starts, **fields):
@@ -150,3 +158,139 @@ async def test_a_korean_line_page_speaks_korean(client, members, products):
     await post_form(client, f"/products/{product.id}/line", headers={"Accept-Language": "ko"})
     said = text((await client.get(f"/products/{product.id}/line", headers={"Accept-Language": "ko"})).text)
     assert "내 순번: 1명 중 1번" in said and "입장" in said and "Your place" not in said
+
+
+# Let in: Buy with the admission
+
+
+def line_buy_form(page: str) -> dict[str, str]:
+    """The fields of the Buy form of a page (the line page's, or the product page's admitted one)."""
+    match = re.search(r'<form[^>]*id="(?:line-buy-form|admitted-buy-form)".*?</form>', page, re.S)
+    assert match, "no Buy form with an admission on the page"
+    fields = dict(re.findall(r'<input type="hidden" name="(key|admission)" value="([^"]+)"', match.group(0)))
+    assert set(fields) == {"key", "admission"}
+    return fields
+
+
+async def in_line(client, app, members, products, **fields):
+    """A member signed in on ``client`` who has joined a waiting room on sale since a moment ago."""
+    product = await waiting_room(members, products, utcnow() - timedelta(seconds=5), **fields)
+    await open_sale(app, product.id)
+    member = await members.create()
+    await login(client, member.email)
+    assert (await post_form(client, f"/products/{product.id}/line")).status_code == 303
+    return product, member
+
+
+async def test_at_ones_turn_the_line_page_has_the_buy_form_and_it_buys(client, app, members, products):
+    product, member = await in_line(client, app, members, products)
+    page = (await client.get(f"/products/{product.id}/line")).text
+    said = text(page)
+    assert "It's your turn" in said
+    assert re.search(r"You may buy one now: your turn lasts \d+:\d\d\.", said)
+    assert re.search(r'<form method="post" action="/products/\d+/buy" id="line-buy-form">', page)
+    form = line_buy_form(page)
+    r = await post_form(client, f"/products/{product.id}/buy", form)
+    assert r.status_code == 303 and r.headers["location"] == "/me/purchases"
+    rights = await rows(app, PurchaseRight)
+    assert [(right.member_id, right.idempotency_key) for right in rights] == [(member.id, form["key"])]
+    after = text((await client.get(f"/products/{product.id}/line")).text)
+    assert "You used your turn." in after and "Buy now" not in after
+
+
+async def test_buy_needs_the_admission_and_spends_it_once(client, app, members, products):
+    product, _member = await in_line(client, app, members, products)
+    form = line_buy_form((await client.get(f"/products/{product.id}/line")).text)
+    bare = await buy(client, product.id, key())
+    assert bare.status_code == 409 and "join the line to buy" in bare.text
+    granted = await buy(client, product.id, form["key"], admission=form["admission"])
+    assert granted.status_code == 200 and "Yours!" in granted.text
+    replay = await buy(client, product.id, form["key"], admission=form["admission"])
+    assert replay.status_code == 200 and "Yours!" in replay.text  # the same press: its answer again
+    again = await buy(client, product.id, key(), admission=form["admission"])
+    assert again.status_code == 409 and "already used for another press" in again.text
+    assert f'href="/products/{product.id}/line"' in again.text
+    plain = await buy(client, product.id, key(), htmx=False, admission=form["admission"])
+    assert plain.status_code == 303 and plain.headers["location"] == f"/products/{product.id}/line"
+    assert "already used for another press" in (await client.get(plain.headers["location"])).text
+    assert len(await rows(app, PurchaseRight)) == 1
+
+
+async def test_an_expired_a_forged_or_anothers_admission_is_refused_without_pressing(client, app, members, products):
+    product, _member = await in_line(client, app, members, products, fixed_quantity=3)
+    form = line_buy_form((await client.get(f"/products/{product.id}/line")).text)
+    async with second_browser(client) as other:
+        someone = await members.create()
+        await login(other, someone.email)
+        borrowed = await buy(other, product.id, key(), admission=form["admission"])
+        assert borrowed.status_code == 409 and "join the line to buy" in borrowed.text
+    for garbage in ["x", form["admission"][:-4] + "AAAA", "\u00e9" * 40, "." * 300]:
+        r = await buy(client, product.id, key(), admission=garbage)
+        assert r.status_code == 409 and "join the line to buy" in r.text
+    async with app.state.database.transaction() as db:
+        await db.execute(update(Admission).values(expires_at=utcnow() - timedelta(seconds=1)))
+    expired = await buy(client, product.id, key(), admission=form["admission"])
+    assert expired.status_code == 409 and "This admission expired" in expired.text
+    assert await rows(app, PurchaseRight) == []
+    assert all(row.used_at is None for row in await rows(app, Admission))
+    page = text((await client.get(f"/products/{product.id}/line")).text)
+    assert "Your turn has passed: it was not used in time." in page
+
+
+async def test_a_first_come_product_ignores_an_admission(client, app, members, products):
+    product, _member = await in_line(client, app, members, products)
+    form = line_buy_form((await client.get(f"/products/{product.id}/line")).text)
+    plain = await on_sale(app, members, products, fixed=2)
+    r = await buy(client, plain.id, key(), admission=form["admission"])
+    assert r.status_code == 200 and "Yours!" in r.text
+    assert all(row.used_at is None for row in await rows(app, Admission))
+
+
+async def test_the_product_pages_buy_box_offers_buy_only_with_a_live_admission(client, app, members, products):
+    product, _member = await in_line(client, app, members, products, fixed_quantity=1)
+    await client.get(f"/products/{product.id}/line")  # let in
+    page = (await client.get(f"/products/{product.id}")).text
+    assert '<form id="buy-box"' not in page  # never the plain Buy of a first-come sale
+    form = line_buy_form(page)
+    assert 'id="join-line-form"' not in page and "See your place" not in page
+    assert re.search(r"It's your turn</strong> You may buy one now: your turn lasts", page)
+    box = (await client.get(f"/products/{product.id}/buy-box")).text
+    assert line_buy_form(box)["admission"] == form["admission"]
+    async with second_browser(client) as other:
+        waiting = await members.create()
+        await login(other, waiting.email)
+        fresh = (await other.get(f"/products/{product.id}")).text
+        assert 'id="join-line-form"' in fresh and "admission" not in fresh
+        await post_form(other, f"/products/{product.id}/line")
+        await other.get(f"/products/{product.id}/line")  # the one unit is held for place 1
+        joined = (await other.get(f"/products/{product.id}")).text
+        assert "See your place" in joined and 'name="admission"' not in joined
+    async with second_browser(client) as visitor:
+        anonymous = (await visitor.get(f"/products/{product.id}")).text
+    assert "Sign in to join the line" in anonymous and 'name="admission"' not in anonymous
+    r = await buy(client, product.id, form["key"], admission=form["admission"])
+    assert r.status_code == 200 and "Yours!" in r.text
+    assert 'name="admission"' not in (await client.get(f"/products/{product.id}")).text
+
+
+async def test_when_the_units_are_gone_those_waiting_are_told_at_once(client, app, members, products):
+    product, _member = await in_line(client, app, members, products, fixed_quantity=1)
+    form = line_buy_form((await client.get(f"/products/{product.id}/line")).text)
+    async with second_browser(client) as other:
+        waiting = await members.create()
+        await login(other, waiting.email)
+        await post_form(other, f"/products/{product.id}/line")
+        before = text((await other.get(f"/products/{product.id}/line")).text)
+        assert "Your place: 2 of 2" in before and "The units are gone" not in before
+        assert (await buy(client, product.id, form["key"], admission=form["admission"])).status_code == 200
+        after = text((await other.get(f"/products/{product.id}/line")).text)
+        assert "The units are gone: every one is taken." in after
+        assert "if they do, the line moves on in order" in after and "Estimated wait" not in after
+        korean = text((await other.get(f"/products/{product.id}/line", headers={"Accept-Language": "ko"})).text)
+        assert "품절이에요" in korean and "미결제 수량이 다시 풀릴 수 있어요" in korean
+
+
+async def test_a_korean_line_page_at_ones_turn_speaks_korean(client, app, members, products):
+    product, _member = await in_line(client, app, members, products)
+    said = text((await client.get(f"/products/{product.id}/line", headers={"Accept-Language": "ko"})).text)
+    assert "입장할 차례예요" in said and "지금 1개를 구매할 수 있어요" in said and "Buy now" not in said
