@@ -96,9 +96,6 @@ class WaitingRoom:
     def opens_at(self, product: Product) -> datetime:
         return line_opens_at(product.sale_starts_at, self.settings.waiting_room_opens_before_minutes)
 
-    def rate(self, product: Product) -> int:
-        return product.admission_rate_per_minute or self.settings.admission_rate_per_minute
-
     async def place_of(self, member_id: int, product_id: int) -> LinePlace | None:
         query = select(LinePlace).where(LinePlace.product_id == product_id, LinePlace.member_id == member_id)
         return (await self.db.execute(query)).scalar_one_or_none()
