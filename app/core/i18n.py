@@ -273,6 +273,13 @@ def parse_local(value: str, zone: ZoneInfo | None = None) -> datetime:
     return naive.replace(tzinfo=zone or current_zone()).astimezone(UTC)
 
 
+def format_took(delta: timedelta) -> str:
+    """How long something took, as a clock shows it ("0:04", "1:02:05", "2 days 3 hours")."""
+    if delta.total_seconds() < 1:
+        return _("%(minutes)d:%(seconds)02d", minutes=0, seconds=0)
+    return format_remaining(delta)
+
+
 def format_remaining(delta: timedelta) -> str:
     """How long until a deadline, as a person says it: "2 days 3 hours", "8:12", "ended"."""
     seconds = int(delta.total_seconds())

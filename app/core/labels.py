@@ -46,6 +46,11 @@ LABELS: dict[str, dict[str, Msg]] = {
         "refunded": Msg("Refunded"),
     },
     "order_source": {"drop": Msg("First-come sale"), "auction": Msg("Live auction")},
+    "sale_mode": {
+        "first_come": Msg("First come, first served"),
+        "waiting_room": Msg("Waiting room"),
+        "draw": Msg("Draw"),
+    },
     "payment": {
         "ready": Msg("Before payment"),
         "in_progress": Msg("Payment in progress"),

@@ -80,6 +80,7 @@ def build_template_config(
     env.filters["iso"] = iso_datetime
     env.filters["local_input"] = i18n.input_value
     env.filters["remaining"] = i18n.format_remaining
+    env.filters["took"] = i18n.format_took
     env.filters["text"] = i18n.text
     env.filters["label"] = label
     env.globals["current_language"] = i18n.current_language

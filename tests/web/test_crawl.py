@@ -72,6 +72,7 @@ OWN_PAGES = {
     "shopper": ["/orders/{order_id:int}", "/orders/{order_id:int}/refund", "/me/purchases", "/me/bids", "/me"],
     "seller": [
         "/seller/products/{product_id:int}/stock",
+        "/seller/products/{product_id:int}/fairness",
         "/seller/auctions/{auction_id:int}",
         "/seller/refunds/{refund_id:int}",
         "/seller/settlements",
@@ -84,6 +85,7 @@ OWN_PAGES = {
         "/admin/members/{target_id:int}",
         *[route for route in DOWNLOADS if route.startswith("/admin/")],
         "/admin/ops",
+        "/admin/products/{product_id:int}/fairness",
         *READERS_ONLY,
     ],
 }
