@@ -89,9 +89,12 @@ from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input_guard import InputGuardMiddleware
 from app.web.language import language_page, set_language
 from app.web.locale import LocaleMiddleware
+from app.web.proof import Proofs
+from app.web.proof_pages import proof_challenge
 from app.web.security_headers import security_headers_hook
 from app.web.services import build_services, provide_services
 from app.web.sessions import RotatingSessionConfig
+from app.web.single_use import single_use_for
 from app.web.templating import build_template_config
 
 log = logging.getLogger(__name__)
@@ -152,6 +155,7 @@ def _state(settings: Settings, database: Database, jobs: Jobs) -> State:
             "broker": jobs.queue,
             "hasher": PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost),
             "login_throttle": login_throttle(settings),
+            "proofs": Proofs(settings, single_use_for(settings)),
             "views": ViewCounter(),  # product page views of this process, until the next flush
         }
     )
@@ -240,6 +244,7 @@ def _route_handlers(settings: Settings, sandbox: SandboxGateway | None = None) -
         goodbye,
         DropController,
         LineController,
+        proof_challenge,
         ProductAuctionController,
         AuctionController,
         MyBidsController,

@@ -125,6 +125,11 @@ class Settings:
     # Sign-ups and inline email checks allowed per client address (an hour, a minute).
     signups_per_address_per_hour: int = env_var(20)
     email_checks_per_address_per_minute: int = env_var(30)
+    # The proof a member gives before joining a line (``app/web/proof.py``): with JavaScript, a
+    # proof of work whose counter the browser must find is drawn below this number (the work is
+    # about half of it, in SHA-256 hashes); without, a wait of this many seconds.
+    proof_of_work_max_number: int = env_var(20_000)
+    proof_of_time_seconds: int = env_var(5)
     # The proxies (IPs or CIDRs; "*" for any) whose X-Forwarded-For and X-Forwarded-Proto are
     # believed; from any other peer those headers are ignored. Default: none.
     trusted_proxies: tuple[str, ...] = env_var(())

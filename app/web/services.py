@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.live.streams import LiveStreams
     from app.payments.audit import ExchangeLog
     from app.settings import Settings
+    from app.web.proof import Proofs
 
 
 class InState(Generic[T]):
@@ -52,6 +53,7 @@ class Services:
     settings: InState[Settings] = InState()
     hasher: InState[PasswordHasher] = InState()
     login_throttle: InState[LoginThrottle] = InState()
+    proofs: InState[Proofs] = InState()  # the proof of work (or of time) before a line's join or a draw's entry
     views: InState[ViewCounter] = InState()  # product page views counted in this process until the next flush
 
     def __init__(self, state: State) -> None:

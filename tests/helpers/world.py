@@ -155,6 +155,7 @@ async def seeded_world(app, members, products) -> World:
 # Routes whose answer is not an HTML page: the content type they are meant to have.
 NOT_HTML: dict[str, str] = {
     "/healthz": "application/json",
+    "/proof/challenge": "application/json",  # the proof-of-work widget's challenge
     "/favicon.ico": "image/",
     "/static/{file_path:path}": "text/css",  # filled with the shop's style sheet
     "/sandbox-gateway/v1/payments/orders/{order_id:str}": "application/json",  # the gateway's API

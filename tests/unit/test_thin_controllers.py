@@ -22,6 +22,7 @@ NAMED = [
     "app/sellers/products.py",
     "app/drops/ledger_pages.py",
     "app/drops/line_controllers.py",
+    "app/web/proof_pages.py",
     "app/orders/seller_pages.py",
     "app/payments/refund_pages.py",
     "app/accounts/reset_pages.py",
