@@ -20,7 +20,9 @@ HSTS_SECONDS = 365 * 24 * 3600
 
 def content_security_policy(settings: Settings) -> str:
     """Only the shop's own scripts, styles, pictures and streams; forms post to the shop (and to
-    the payment gateway's checkout when it lives elsewhere); no page of the shop in a frame."""
+    the payment gateway's checkout when it lives elsewhere); no page of the shop in a frame.
+    Workers only from the shop's own files: the proof-of-work widget's (``static/vendor``), whose
+    hashing is the browser's WebCrypto, so no WASM and no ``blob:`` worker is allowed."""
     form_action = ["'self'"]
     if settings.payment_gateway_url:
         gateway = urlsplit(settings.payment_gateway_url)
@@ -31,6 +33,7 @@ def content_security_policy(settings: Settings) -> str:
         "style-src": ["'self'"],
         "img-src": ["'self'"],
         "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

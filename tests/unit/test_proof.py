@@ -219,3 +219,12 @@ async def test_the_memory_store_forgets_a_key_when_its_time_is_over():
     assert await claims.claim("c", 1020.0)
     assert len(claims) == 1  # "a" and "b" were dropped on the way
     assert await claims.claim("a", 1030.0)
+
+
+def test_the_vendored_widget_is_the_version_its_name_says_with_its_licence():
+    vendor = Path(__file__).resolve().parents[2] / "static" / "vendor"
+    assert '"mounted","3.2.2"' in (vendor / "altcha-3.2.2.min.js").read_text(encoding="utf-8")
+    assert "crypto.subtle.digest" in (vendor / "altcha-3.2.2-sha-worker.js").read_text(encoding="utf-8")
+    for name in ("altcha-3.2.2", "htmx-2.0.11", "htmx-ext-sse-2.2.4"):
+        licence = (vendor / f"{name}.LICENSE.txt").read_text(encoding="utf-8")
+        assert ("MIT License" if name.startswith("altcha") else "Zero") in licence, name

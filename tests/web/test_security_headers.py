@@ -35,6 +35,8 @@ def assert_hardened(response) -> None:
     assert csp["default-src"] == ["'self'"]
     assert csp["script-src"] == ["'self'"] and csp["style-src"] == ["'self'"]
     assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]
+    # the proof-of-work widget's worker is one of the shop's files: no blob: worker, no WASM
+    assert csp["worker-src"] == ["'self'"] and "'wasm-unsafe-eval'" not in csp["script-src"]
     assert "strict-transport-security" not in response.headers
 
 
@@ -53,6 +55,8 @@ async def test_pages_get_a_policy_allowing_only_the_shops_own_scripts_and_styles
     [
         ("/static/css/smore.css", 200),
         ("/static/vendor/htmx-2.0.11.min.js", 200),
+        ("/static/vendor/altcha-3.2.2-sha-worker.js", 200),
+        ("/proof/challenge", 200),
         ("/static/no-such-file.js", 404),
         ("/no/such/page", 404),
         ("/orders", 303),  # anonymous: to the sign-in page
