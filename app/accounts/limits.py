@@ -1,7 +1,8 @@
-"""The limits of the account entry points, built from the settings: the failed-login throttle,
-sign-ups and inline email checks per client address (Litestar's RateLimitMiddleware, one store
-each: in memory, or shared in Redis with ``REDIS_URL``), and who the client address is (uvicorn's
-ProxyHeadersMiddleware, believing forwarded headers only from ``TRUSTED_PROXIES``)."""
+"""The limits of the entry points, built from the settings: the failed-login throttle, sign-ups,
+inline email checks and joins of a waiting room's line per client address (Litestar's
+RateLimitMiddleware, one store each: in memory, or shared in Redis with ``REDIS_URL``), and who the
+client address is (uvicorn's ProxyHeadersMiddleware, believing forwarded headers only from
+``TRUSTED_PROXIES``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from app.settings import Settings
 from app.web.forwarded import ClientAddressContext, ForwardedHeaders
 
 # The stores the per-address form limits count in (``app.asgi`` puts them in Redis with REDIS_URL).
-RATE_LIMIT_STORES = ("signup-limit", "email-check-limit")
+RATE_LIMIT_STORES = ("signup-limit", "email-check-limit", "line-join-limit")
 
 
 def login_throttle(settings: Settings) -> LoginThrottle:
@@ -53,6 +54,11 @@ SIGNUP_LIMIT = DefineMiddleware(
 )
 EMAIL_CHECK_LIMIT = DefineMiddleware(
     FormRateLimit, store=RATE_LIMIT_STORES[1], unit="minute", setting="email_checks_per_address_per_minute"
+)
+# Joining a line, refused joins and the no-JavaScript wait's first post included (a draw's entry
+# takes a store and a setting of its own the same way).
+LINE_JOIN_LIMIT = DefineMiddleware(
+    FormRateLimit, store=RATE_LIMIT_STORES[2], unit="minute", setting="line_joins_per_address_per_minute"
 )
 
 

@@ -100,9 +100,9 @@ class WaitingRoom:
         query = select(LinePlace).where(LinePlace.product_id == product_id, LinePlace.member_id == member_id)
         return (await self.db.execute(query)).scalar_one_or_none()
 
-    async def join(self, member: Member, product: Product, now: datetime) -> LinePlace:
-        """The member's place in the product's line, taken now unless they have one already: before
-        the start only the time they joined, from the start the next place."""
+    def check_join(self, member: Member, product: Product, now: datetime) -> None:
+        """Raise the ``DomainError`` that refuses ``member`` a place in the product's line at
+        ``now``, if there is one (the page asks for a proof only of a join that could succeed)."""
         if product.sale_mode is not SaleMode.WAITING_ROOM:
             raise DomainError(_("This product is not sold through a waiting room."))
         if product.seller_id == member.id:
@@ -111,6 +111,11 @@ class WaitingRoom:
             raise DomainError(_("The sale is over: the line is closed."))
         if now < self.opens_at(product):
             raise DomainError(_("The line is not open yet."))
+
+    async def join(self, member: Member, product: Product, now: datetime) -> LinePlace:
+        """The member's place in the product's line, taken now unless they have one already: before
+        the start only the time they joined, from the start the next place."""
+        self.check_join(member, product, now)
         existing = await self.place_of(member.id, product.id)
         if existing is not None:
             return existing

@@ -1,9 +1,10 @@
-"""A waiting room's line through the app: a member joins from the product page's form and is sent
-to their place page, which explains the random draw before the start and shows their place, the
-places let in and the wait after it, refreshes itself, and never names another member. Once let
-in, the page (and the product page's buy box) carries Buy with the member's admission, spent once;
-Buy without one, or with one that is spent, expired or someone else's, is refused; and when the
-units are gone everyone still waiting is told."""
+"""A waiting room's line through the app: a member joins from the product page's form (with the
+proof it asks for, ``tests/helpers/proof.py``) and is sent to their place page, which explains the
+random draw before the start and shows their place, the places let in and the wait after it,
+refreshes itself, and never names another member. Once let in, the page (and the product page's
+buy box) carries Buy with the member's admission, spent once; Buy without one, or with one that is
+spent, expired or someone else's, is refused; and when the units are gone everyone still waiting
+is told."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from app.models.drops import PurchaseRight
 from app.models.lines import Admission, LinePlace
 from tests.helpers.drops import on_sale, open_sale
 from tests.helpers.keys import key
+from tests.helpers.proof import join_line
 from tests.helpers.tables import count, rows
 from tests.helpers.web import buy, login, post_form, second_browser
 
@@ -33,7 +35,7 @@ async def waiting_room(members, products, starts, **fields):
 
 
 def join_form_action(page: str) -> str:
-    match = re.search(r'<form method="post" action="([^"]+)" id="join-line-form">', page)
+    match = re.search(r'<form method="post" action="([^"]+)" id="join-line-form"', page)
     assert match, "the product page has no join form"
     return match.group(1)
 
@@ -50,7 +52,8 @@ async def test_joining_through_the_product_page_leads_to_the_line_page(client, a
     page = (await client.get(f"/products/{product.id}")).text
     assert "See your place" not in page
     action = join_form_action(page)
-    r = await post_form(client, action)
+    assert action == f"/products/{product.id}/line"
+    r = await join_line(client, product.id)
     assert r.status_code == 303 and r.headers["location"] == f"/products/{product.id}/line"
     line = (await client.get(r.headers["location"])).text
     with using("en", "Asia/Seoul"):
@@ -61,7 +64,7 @@ async def test_joining_through_the_product_page_leads_to_the_line_page(client, a
     assert await count(app, LinePlace) == 1
     again = await client.get(f"/products/{product.id}")
     assert "See your place" in again.text and 'id="join-line-form"' not in again.text
-    await post_form(client, action)
+    assert (await join_line(client, product.id)).status_code == 303
     assert await count(app, LinePlace) == 1
 
 
@@ -76,7 +79,7 @@ async def test_after_the_start_the_page_shows_the_place_the_admitted_and_the_wai
             await room.join(m, row, starts - timedelta(minutes=1))
     member = await members.create("late@example.test", display_name="Late Comer")
     await login(client, member.email)
-    r = await post_form(client, f"/products/{product.id}/line")
+    r = await join_line(client, product.id)
     assert r.status_code == 303
     page = (await client.get(f"/products/{product.id}/line")).text
     said = text(page)
@@ -93,7 +96,7 @@ async def test_the_first_in_line_is_told_it_is_their_turn(client, app, members, 
     product = await waiting_room(members, products, utcnow() - timedelta(seconds=5))
     member = await members.create()
     await login(client, member.email)
-    await post_form(client, f"/products/{product.id}/line")
+    assert (await join_line(client, product.id)).status_code == 303
     said = text((await client.get(f"/products/{product.id}/line")).text)
     assert "Your place: 1 of 1" in said and "It's your turn" in said and "Estimated wait" not in said
 
@@ -155,7 +158,7 @@ async def test_an_unknown_product_is_not_found(client, members):
 async def test_a_korean_line_page_speaks_korean(client, members, products):
     product = await waiting_room(members, products, utcnow() - timedelta(seconds=5))
     await login(client, (await members.create()).email)
-    await post_form(client, f"/products/{product.id}/line", headers={"Accept-Language": "ko"})
+    assert (await join_line(client, product.id, headers={"Accept-Language": "ko"})).status_code == 303
     said = text((await client.get(f"/products/{product.id}/line", headers={"Accept-Language": "ko"})).text)
     assert "내 순번: 1명 중 1번" in said and "입장" in said and "Your place" not in said
 
@@ -178,7 +181,7 @@ async def in_line(client, app, members, products, **fields):
     await open_sale(app, product.id)
     member = await members.create()
     await login(client, member.email)
-    assert (await post_form(client, f"/products/{product.id}/line")).status_code == 303
+    assert (await join_line(client, product.id)).status_code == 303
     return product, member
 
 
@@ -261,7 +264,7 @@ async def test_the_product_pages_buy_box_offers_buy_only_with_a_live_admission(c
         await login(other, waiting.email)
         fresh = (await other.get(f"/products/{product.id}")).text
         assert 'id="join-line-form"' in fresh and "admission" not in fresh
-        await post_form(other, f"/products/{product.id}/line")
+        assert (await join_line(other, product.id)).status_code == 303
         await other.get(f"/products/{product.id}/line")  # the one unit is held for place 1
         joined = (await other.get(f"/products/{product.id}")).text
         assert "See your place" in joined and 'name="admission"' not in joined
@@ -279,7 +282,7 @@ async def test_when_the_units_are_gone_those_waiting_are_told_at_once(client, ap
     async with second_browser(client) as other:
         waiting = await members.create()
         await login(other, waiting.email)
-        await post_form(other, f"/products/{product.id}/line")
+        assert (await join_line(other, product.id)).status_code == 303
         before = text((await other.get(f"/products/{product.id}/line")).text)
         assert "Your place: 2 of 2" in before and "The units are gone" not in before
         assert (await buy(client, product.id, form["key"], admission=form["admission"])).status_code == 200
