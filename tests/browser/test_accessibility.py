@@ -5,7 +5,7 @@ violation is named by its rule id and the elements it found, page by page."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from tests.helpers.browser import LANGUAGES, PHONE, axe_violations, language_page, overflow
 from tests.helpers.mail import confirm_path, outbox
@@ -66,8 +66,9 @@ async def test_the_gateway_checkout(live_server: str, browser: Browser, app, mem
 async def test_a_shopper_joins_a_waiting_room_and_its_pages_pass(
     live_server: str, browser: Browser, app, members, products, language
 ):
-    """The product page of a listing sold through a waiting room, the shopper's press of "Join the
-    line", and the line page it leads to, on a phone: no serious or critical violation."""
+    """The product page of a listing sold through a waiting room with its proof-of-work widget, the
+    shopper's press of "Join the line" (the widget solves, then sends the form), and the line page
+    it leads to, on a phone: no serious or critical violation."""
     from datetime import timedelta
 
     from app.models.base import utcnow
@@ -82,10 +83,14 @@ async def test_a_shopper_joins_a_waiting_room_and_its_pages_pass(
         sale_starts_at=utcnow() + timedelta(minutes=10),  # the line opens 15 minutes before
     )
     context, page = await language_page(browser, live_server, language, shopper.email, viewport=PHONE)
+    challenges: list[str] = []
+    page.on("request", lambda request: challenges.append(request.url) if "/proof/challenge" in request.url else None)
     await page.goto(f"/products/{product.id}")
+    await expect(page.locator("#join-line-form altcha-widget label")).to_be_visible()  # axe sees the widget too
     found = [f"product page: {v}" for v in await axe_violations(page)]
     await page.click("#join-line")
     await page.wait_for_url(f"**/products/{product.id}/line")
+    assert len(challenges) == 1  # the join went with a solved challenge
     assert await page.locator("[aria-live=polite]").count() >= 1
     found += [f"line page: {v}" for v in await axe_violations(page)]
     await context.close()

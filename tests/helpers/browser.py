@@ -138,10 +138,9 @@ _REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", fun
 });"""
 
 
-async def policy_watched_context(browser: Browser, base: str) -> tuple[BrowserContext, list[str]]:
-    """A browser context and the list of the policy violations its pages report: the
+async def watch_policy(context: BrowserContext) -> list[str]:
+    """The list the policy violations ``context``'s pages report will be added to: the
     ``securitypolicyviolation`` events and the browser's own console messages about the policy."""
-    context = await browser.new_context(base_url=base)
     violations: list[str] = []
     await context.add_init_script(script=_REPORT_VIOLATIONS)
 
@@ -150,4 +149,10 @@ async def policy_watched_context(browser: Browser, base: str) -> tuple[BrowserCo
             violations.append(message.text)
 
     context.on("console", on_console)
-    return context, violations
+    return violations
+
+
+async def policy_watched_context(browser: Browser, base: str) -> tuple[BrowserContext, list[str]]:
+    """A browser context and the list of the policy violations its pages report (``watch_policy``)."""
+    context = await browser.new_context(base_url=base)
+    return context, await watch_policy(context)
