@@ -10,7 +10,7 @@ from app.drops.reconcile import reconcile_product
 from tasks import runtime
 from tasks.auctions import schedule_close, schedule_offer_expiry
 from tasks.catalog import schedule_opening
-from tasks.drops import schedule_expiry
+from tasks.drops import schedule_draw, schedule_expiry
 from tasks.events import enqueue_event
 from tasks.mail import mail_reset_link, send_mail
 from tasks.payments import perform_refund
@@ -25,6 +25,9 @@ class DramatiqScheduler:
 
     def close_auction(self, auction_id: int, at: datetime) -> None:
         schedule_close(auction_id, at)
+
+    def make_draw(self, product_id: int, at: datetime) -> None:
+        schedule_draw(product_id, at)
 
     def expire_offer(self, order_id: int, at: datetime) -> None:
         schedule_offer_expiry(order_id, at)

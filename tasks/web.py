@@ -21,7 +21,7 @@ from app.settings import Settings
 from tasks.auctions import sweep_auctions
 from tasks.broker import configure_broker
 from tasks.catalog import sweep_scheduled_sales
-from tasks.drops import reconcile_gate, sweep_expired_rights
+from tasks.drops import reconcile_gate, sweep_draws, sweep_expired_rights
 from tasks.events import prune_handled_events
 from tasks.mail import sweep_mail
 from tasks.payments import reconcile_payments, sweep_payments
@@ -36,6 +36,7 @@ def sweeps() -> list[Callable[[], object]]:
         sweep_scheduled_sales.send,
         recompute_popularity.send,
         sweep_expired_rights.send,
+        sweep_draws.send,
         reconcile_gate.send,
         sweep_payments.send,
         reconcile_payments.send,

@@ -30,6 +30,9 @@ class Scheduler(Protocol):
     def close_auction(self, auction_id: int, at: datetime) -> None:
         """Close the auction at ``at`` (an early close finds the end moved and comes back)."""
 
+    def make_draw(self, product_id: int, at: datetime) -> None:
+        """Make the product's draw at ``at``, the end of its entry window (once; early, it comes back)."""
+
     def expire_offer(self, order_id: int, at: datetime) -> None:
         """Pass an auction offer on at its deadline ``at`` if it is still unpaid."""
 
@@ -120,6 +123,10 @@ def open_sale_at(db: AsyncSession, product_id: int, at: datetime) -> None:
 
 def close_auction_at(db: AsyncSession, auction_id: int, at: datetime) -> None:
     _later(db, lambda s: s.close_auction(auction_id, at))
+
+
+def make_draw_at(db: AsyncSession, product_id: int, at: datetime) -> None:
+    _later(db, lambda s: s.make_draw(product_id, at))
 
 
 def expire_offer_at(db: AsyncSession, order_id: int, at: datetime) -> None:

@@ -177,7 +177,7 @@ async def write_decision(
         trace = (traces or {}).get(grant.key)
         add_grant_rows(db, Press(product_id, grant.member_id, grant.key), rights[grant.key], trace)
     await db.flush()
-    version = await _take_units(db, product_id, len(rights), decision.taken_quantity)
+    version = await take_units(db, product_id, len(rights), decision.taken_quantity)
     if decision.sold_out:
         sold_out = await db.get(Product, product_id, populate_existing=True)
         assert sold_out is not None
@@ -185,7 +185,7 @@ async def write_decision(
     return rights, version
 
 
-async def _take_units(db: AsyncSession, product_id: int, count: int, expected: int) -> int:
+async def take_units(db: AsyncSession, product_id: int, count: int, expected: int) -> int:
     """Take the units: one conditional UPDATE, never past the fixed quantity; the new stock version."""
     took = (
         await db.execute(

@@ -15,12 +15,13 @@ from app.catalog import lifecycle
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.labels import label
+from app.drops.draw_making import is_draw_right
 from app.drops.rules import LIVE_RIGHTS, Outcome, PressResult
 from app.drops.service import DropService, Press
 from app.drops.stock import release_right
 from app.live.hub import touch_after_commit, touch_kind
 from app.models.base import utcnow
-from app.models.catalog import Product, ProductStatus
+from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.drops import PurchaseRight, RightStatus, StockReason
 from app.models.orders import Order
 from app.payments.policies import current_policy, give_up_refusal
@@ -98,7 +99,10 @@ async def public_product(db: AsyncSession, product_id: int) -> Product:
 async def buy_box(db: AsyncSession, product: Product, viewer_id: int | None, now: datetime | None = None) -> BuyBox:
     """The buy box of ``product`` for the viewer (None: not signed in)."""
     now = now or utcnow()
-    selling = product.status is ProductStatus.ON_SALE and product.fixed_left > 0
+    # a draw's units go to its winners: Buy never sells one
+    selling = (
+        product.status is ProductStatus.ON_SALE and product.fixed_left > 0 and product.sale_mode is not SaleMode.DRAW
+    )
     sold_out = product.status is ProductStatus.CONVERSION_PENDING or (
         product.status is ProductStatus.ON_SALE and product.fixed_left <= 0
     )
@@ -160,4 +164,8 @@ async def give_up(db: AsyncSession, member_id: int, right_id: int) -> GiveUp:
     if released is None:
         return GiveUp(False, _("This right is already %(state)s.", state=label(right.status, "right").lower()))
     touch_after_commit(db, "product", right.product_id)  # the gate's copy follows the commit too
+    if is_draw_right(released):
+        return GiveUp(
+            True, _("Cancelled. The unit goes to the next entry of the draw, or back to the stock if none is left.")
+        )
     return GiveUp(True, _("Cancelled. The unit went back on sale."))

@@ -125,10 +125,13 @@ async def release_right(
     *,
     actor_id: int | None = None,
 ) -> PurchaseRight | None:
-    """Expire or cancel a held right and return its unit. Idempotent: None if already settled.
-    ``actor_id``: the member who gave it up (None for the system: expiry, failed payment)."""
+    """Expire or cancel a held right and return its unit (a draw's unit goes to the next entry in
+    draw order first, when one is left). Idempotent: None if already settled. ``actor_id``: the
+    member who gave it up (None for the system: expiry, failed payment)."""
+    from app.drops.draw_making import pass_on  # the draw's cascade builds on the stock
+
     right = await _move_held(db, right_id, target, reason=reason.value, now=now)
-    if right is not None:
+    if right is not None and not await pass_on(db, right, reason, actor_id=actor_id):
         await return_unit(db, right, reason, actor_id=actor_id)
     return right
 

@@ -7,6 +7,7 @@ import app.accounts.service
 import app.auctions.bidding
 import app.auctions.service
 import app.catalog.transitions
+import app.drops.draw_making
 import app.drops.service
 import app.drops.stock
 import app.orders.service

@@ -16,6 +16,10 @@ class Topic(StrEnum):
     RIGHT_PAID = "drop.right_paid"
     RIGHT_EXPIRED = "drop.right_expired"
     RIGHT_CANCELLED = "drop.right_cancelled"
+    # draw entries: one event per move out of entered (the draw) and out of not drawn (the cascade)
+    ENTRY_WON = "draw_entry.won"
+    ENTRY_NOT_DRAWN = "draw_entry.not_drawn"
+    ENTRY_OFFERED = "draw_entry.offered"
     # orders: created, then one event per status it moves to
     ORDER_CREATED = "order.created"
     ORDER_AWAITING_PAYMENT = "order.awaiting_payment"

@@ -21,6 +21,7 @@ from app.models.catalog import (
     ProductStatusChange,
     StoredPicture,
 )
+from app.models.draws import DrawEntry, EntryStatus
 from app.models.drops import PressRefusal, PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import EventFailure, InboxEntry, OutboxEvent
 from app.models.lines import Admission, LinePlace
@@ -59,6 +60,8 @@ __all__ = [
     "Bid",
     "BidKind",
     "Category",
+    "DrawEntry",
+    "EntryStatus",
     "EventFailure",
     "InboxEntry",
     "LinePlace",

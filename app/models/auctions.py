@@ -126,6 +126,9 @@ class NotificationKind(StrEnum):
     WON = "won"
     OFFERED = "offered"
     DEADLINE = "deadline"
+    DRAW_WON = "draw_won"  # a draw's winner, with a purchase right to pay for
+    DRAW_OFFERED = "draw_offered"  # a unit a draw's winner did not pay for, offered to the next entry
+    NOT_DRAWN = "not_drawn"
 
 
 class Notification(TimestampMixin, Base):

@@ -89,6 +89,10 @@ class Product(UpdatedAtMixin, Base):
     draw_min_account_days: Mapped[int] = mapped_column(default=0, server_default="0")
     draw_seed: Mapped[str | None] = mapped_column(String(64))
     draw_commitment: Mapped[str | None] = mapped_column(String(64))
+    # When the draw was made (None: not yet; set once, by the conditional update that makes it) and
+    # the number of units it drew for (the fixed-price units left then).
+    drawn_at: Mapped[datetime | None]
+    draw_units: Mapped[int | None]
     # A waiting room's seed, set by the first join: it shuffles those who joined before the start.
     line_seed: Mapped[str | None] = mapped_column(String(64))
     # The places given in the line: None until the early joiners' places are written at the start,

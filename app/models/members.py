@@ -46,7 +46,8 @@ class Member(TimestampMixin, Base):
     # When the member opened the confirmation link mailed to their address (None: not yet). A draw
     # takes entries only from confirmed accounts.
     email_confirmed_at: Mapped[datetime | None]
-    # Auction notices (won, offered, payment deadline near) also come by email.
+    # Notices that ask for a payment (an auction or a draw won, a unit offered, a deadline near) also
+    # come by email.
     email_notices: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The member's language ("ko", "en"; none: the browser's) and time zone (none: Asia/Seoul).
     language: Mapped[str | None] = mapped_column(String(8))

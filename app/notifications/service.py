@@ -1,8 +1,8 @@
 """The in-app inbox. Notices are written in the transaction that caused them (one per subject:
 a redelivered event adds nothing); after that transaction commits, the member's badge is
-refreshed over their live channel. An auction notice (won, offered, payment deadline near) also
-goes by email, through the mail outbox in the same transaction, to a member who turned auction
-emails on (``members.email_notices``)."""
+refreshed over their live channel. An auction or draw notice that asks for a payment (won, offered,
+payment deadline near) also goes by email, through the mail outbox in the same transaction, to a
+member who turned these emails on (``members.email_notices``)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,15 @@ async def notify_many(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 
 # The notices that also come by email when the member asked for it.
-MAILED = frozenset({NotificationKind.WON, NotificationKind.OFFERED, NotificationKind.DEADLINE})
+MAILED = frozenset(
+    {
+        NotificationKind.WON,
+        NotificationKind.OFFERED,
+        NotificationKind.DEADLINE,
+        NotificationKind.DRAW_WON,
+        NotificationKind.DRAW_OFFERED,
+    }
+)
 
 
 async def notify(

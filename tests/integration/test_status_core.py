@@ -27,6 +27,7 @@ from app.models import (
     AuctionResult,
     Base,
     Category,
+    DrawEntry,
     Member,
     MemberRole,
     MemberStatus,
@@ -83,7 +84,7 @@ def by_name(name: str) -> Aggregate[Any]:
 
 def test_every_status_model_is_registered_and_its_table_names_every_status():
     models = status_models()
-    assert len(models) == 9, sorted(m.__name__ for m in models)
+    assert len(models) == 10, sorted(m.__name__ for m in models)
     assert set(registered()) == set(models)
     for model, enum in models.items():
         aggregate = registered()[model]
@@ -100,6 +101,7 @@ def test_the_topics_subscribers_rely_on_are_the_ones_the_moves_publish():
     assert topics["purchase_right"] == {"drop.right_paid", "drop.right_expired", "drop.right_cancelled"}
     assert {"order.awaiting_payment", "order.paid", "order.cancelled", "order.failed"} <= topics["order"]
     assert topics["auction"] == {"auction.live", "auction.closed", "auction.settled"}
+    assert topics["draw_entry"] == {"draw_entry.won", "draw_entry.not_drawn", "draw_entry.offered"}
     assert "payment.done" in topics["payment"]
     # an approved request for money only is sent to the gateway by the same handler as a new refund
     assert topics["refund"] == {"refund.reserved", "refund.rejected", "refund.done", "refund.failed"}
@@ -231,6 +233,11 @@ class World:
             )
         if name == "member":
             return await self.member(status)
+        if name == "draw_entry":
+            entrant = await self.member(MemberStatus.ACTIVE)
+            return await self.add(
+                DrawEntry(product_id=self.product.id, member_id=entrant.id, entered_at=utcnow(), status=status)
+            )
         raise AssertionError(name)
 
 
