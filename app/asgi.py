@@ -53,6 +53,7 @@ from app.core.scheduling import Jobs
 from app.core.shared_secret import with_shared_secret
 from app.db import Database, TransactionMiddleware, provide_db_session
 from app.drops.controllers import DropController, MyPurchasesController
+from app.drops.draw_pages import DrawController
 from app.drops.fairness_pages import AdminFairnessController, SellerFairnessController
 from app.drops.gate import gate_for
 from app.drops.ledger_pages import AdminStockLedgerController, SellerStockLedgerController
@@ -245,6 +246,7 @@ def _route_handlers(settings: Settings, sandbox: SandboxGateway | None = None) -
         DropController,
         LineController,
         proof_challenge,
+        DrawController,
         ProductAuctionController,
         AuctionController,
         MyBidsController,

@@ -19,6 +19,7 @@ from app.catalog.service import CategoryService
 from app.core.errors import FormInvalid
 from app.core.i18n import N_, _
 from app.drops import purchases
+from app.drops.draws import Draws
 from app.drops.waiting_room import WaitingRoom
 from app.models.base import utcnow
 from app.models.catalog import Category
@@ -75,6 +76,7 @@ class ProductController(Controller):
                 view.product.sale_starts_at, services.settings.waiting_room_opens_before_minutes
             ),
             "line": await WaitingRoom(db, services.settings).offer(view.product, viewer, utcnow()),
+            "draw": await Draws(db).box(view.product, viewer, utcnow()),
         }
         return render(request, "catalog/product.html", context | public.template_helpers())
 

@@ -23,6 +23,7 @@ NAMED = [
     "app/drops/ledger_pages.py",
     "app/drops/line_controllers.py",
     "app/web/proof_pages.py",
+    "app/drops/draw_pages.py",
     "app/orders/seller_pages.py",
     "app/payments/refund_pages.py",
     "app/accounts/reset_pages.py",
