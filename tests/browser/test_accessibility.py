@@ -127,4 +127,35 @@ async def test_a_member_confirms_their_address_on_a_phone_and_its_pages_pass(
     await check("account page, confirmed")
     await context.close()
     assert (await members.get(member.id)).email_confirmed_at is not None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_shopper_enters_a_draw_and_its_pages_fit_a_phone_and_pass(
+    live_server: str, browser: Browser, app, members, products, language
+):
+    """The product page of a draw, the shopper's press of "Enter the draw", and the draw's page it
+    leads to, before and after the draw (its seed, hashes and command are long unbroken words), on a
+    phone: none wider than the screen, no serious or critical violation."""
+    from tests.helpers.browser import overflow
+    from tests.helpers.draws import draw_on_sale, enter, make
+
+    product = await draw_on_sale(app, members, products, units=1)
+    shopper = await members.create("min@example.test")
+    for _ in range(3):
+        await enter(app, await members.create(), product.id)
+    context, page = await language_page(browser, live_server, language, shopper.email, viewport=PHONE)
+    await page.goto(f"/products/{product.id}")
+    found = [f"product page: {v}" for v in await axe_violations(page)]
+    await page.click("#draw-enter")
+    await page.wait_for_url(f"**/products/{product.id}/draw")
+    found += [f"draw page, open: {v}" for v in await axe_violations(page)]
+    found += [f"draw page, open: {wide}"] if (wide := await overflow(page)) else []
+    await make(app, product.id)
+    await page.reload()
+    assert await page.locator("#draw-seed").count() == 1
+    found += [f"draw page, drawn: {v}" for v in await axe_violations(page)]
+    found += [f"draw page, drawn: {wide}"] if (wide := await overflow(page)) else []
+    await page.goto(f"/products/{product.id}")
+    found += [f"product page, drawn: {wide}"] if (wide := await overflow(page)) else []
+    await context.close()
     assert found == [], "\n".join(found)
