@@ -10,7 +10,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.catalog.transitions import transition
 from app.drops import draw_results
@@ -27,10 +27,12 @@ from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.draws import DrawEntry, EntryStatus
 from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockReason
 from app.models.events import OutboxEvent
+from app.models.members import Member
 from app.models.status import StatusChange
 from tasks.drops import draw_now
 from tests.helpers.draws import SEED, aged, draw_on_sale, draw_soon, enter, entries, make, stock
 from tests.helpers.drops import expire_now
+from tests.helpers.mail import outbox
 from tests.helpers.tables import count
 from tests.helpers.waiting import wait_for
 
@@ -321,3 +323,16 @@ async def test_the_results_list_every_entry_id_a_page_at_a_time(app, members, pr
     assert [page.ids.items for page in pages] == [ids[:2], ids[2:4], ids[4:]]
     assert pages[0].ids.pages == 3 and text == "".join(f"{i}\n" for i in ids)
     assert [o.entry_id for o in pages[0].winners] == list(draw(SEED, ids, 1).winners)
+
+
+async def test_a_winner_who_asked_for_mail_gets_one_with_the_link_to_pay(app, members, products):
+    product = await draw_on_sale(app, members, products, units=1)
+    winner = await members.create()
+    async with app.state.database.transaction() as db:
+        await db.execute(update(Member).where(Member.id == winner.id).values(email_notices=True))
+    await enter(app, winner, product.id)
+    await make(app, product.id)
+    [entry] = await entries(app, product.id)
+    [mail] = await outbox(app, winner.email)
+    assert mail.kind == "draw_won" and mail.subject == f"You won the draw for {product.name}"
+    assert f"/me/purchases/{entry.right_id}/pay" in mail.body and f"entry #{entry.id}" in mail.body

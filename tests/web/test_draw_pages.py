@@ -196,6 +196,11 @@ async def test_a_signed_in_entrant_sees_which_entry_is_theirs_and_its_result(cli
     assert "You won! Pay within" in part(mine, "draw-yours") and 'id="draw-pay"' in mine
     product_page = (await client.get(f"/products/{product.id}")).text
     assert "You won! Pay within" in part(product_page, "draw-box")
+    pay = re.search(r'<a class="button" id="draw-pay" href="([^"]+)"', product_page)
+    assert pay, "no way to pay"
+    to_order = await client.get(pay.group(1))  # the right's order, made on the spot if need be
+    assert to_order.status_code == 303 and to_order.headers["location"].startswith("/orders/")
+    assert (await client.get(to_order.headers["location"])).status_code == 200
 
     client.cookies.clear()
     await login(client, second.email)
