@@ -30,6 +30,7 @@ from app.models.events import OutboxEvent
 from app.models.members import Member
 from app.models.status import StatusChange
 from tasks.drops import draw_now
+from tests.helpers.config import with_settings
 from tests.helpers.draws import SEED, aged, draw_on_sale, draw_soon, enter, entries, make, stock
 from tests.helpers.drops import expire_now
 from tests.helpers.mail import outbox
@@ -336,3 +337,24 @@ async def test_a_winner_who_asked_for_mail_gets_one_with_the_link_to_pay(app, me
     [mail] = await outbox(app, winner.email)
     assert mail.kind == "draw_won" and mail.subject == f"You won the draw for {product.name}"
     assert f"/me/purchases/{entry.right_id}/pay" in mail.body and f"entry #{entry.id}" in mail.body
+
+
+@with_settings("one-second-hold", purchase_hold_seconds=1)
+async def test_unpaid_rights_expire_by_themselves_and_their_unit_goes_down_the_order(client, app, members, products):
+    """Nobody acts: the winner's right expires at its deadline (the message its grant scheduled),
+    its unit goes to the next entry, whose right expires in turn, and with nobody left the unit
+    is back in the stock."""
+    product = await draw_on_sale(app, members, products, units=1)
+    ids = await entrants(app, product.id, 2, members)
+    order = draw(SEED, ids, 1).order
+    await make(app, product.id)
+    app.state.background.wake()
+
+    async def back_in_stock() -> bool:
+        return (await stock(app, product.id)).rights == {RightStatus.EXPIRED: 2}
+
+    await wait_for(back_in_stock, 15, "both rights to expire")
+    drawn = await by_id(app, product.id)
+    assert [drawn[e].status for e in order] == [EntryStatus.WON, EntryStatus.OFFERED]
+    seen = await stock(app, product.id)
+    assert seen.consistent and seen.taken == 0 and seen.ledger == 1
