@@ -127,6 +127,8 @@ class Settings:
     email_checks_per_address_per_minute: int = env_var(30)
     # Joins of a waiting room's line allowed per client address a minute (refused ones count too).
     line_joins_per_address_per_minute: int = env_var(30)
+    # Entries into a draw allowed per client address a minute (refused ones count too).
+    draw_entries_per_address_per_minute: int = env_var(30)
     # The proof a member gives before joining a line (``app/web/proof.py``): with JavaScript, a
     # proof of work whose counter the browser must find is drawn below this number (the work is
     # about half of it, in SHA-256 hashes); without, a wait of this many seconds.

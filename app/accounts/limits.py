@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.web.forwarded import ClientAddressContext, ForwardedHeaders
 
 # The stores the per-address form limits count in (``app.asgi`` puts them in Redis with REDIS_URL).
-RATE_LIMIT_STORES = ("signup-limit", "email-check-limit", "line-join-limit")
+RATE_LIMIT_STORES = ("signup-limit", "email-check-limit", "line-join-limit", "draw-entry-limit")
 
 
 def login_throttle(settings: Settings) -> LoginThrottle:
@@ -55,10 +55,13 @@ SIGNUP_LIMIT = DefineMiddleware(
 EMAIL_CHECK_LIMIT = DefineMiddleware(
     FormRateLimit, store=RATE_LIMIT_STORES[1], unit="minute", setting="email_checks_per_address_per_minute"
 )
-# Joining a line, refused joins and the no-JavaScript wait's first post included (a draw's entry
-# takes a store and a setting of its own the same way).
+# Joining a line, refused joins and the no-JavaScript wait's first post included; entering a draw
+# likewise, in a store and under a setting of its own.
 LINE_JOIN_LIMIT = DefineMiddleware(
     FormRateLimit, store=RATE_LIMIT_STORES[2], unit="minute", setting="line_joins_per_address_per_minute"
+)
+DRAW_ENTRY_LIMIT = DefineMiddleware(
+    FormRateLimit, store=RATE_LIMIT_STORES[3], unit="minute", setting="draw_entries_per_address_per_minute"
 )
 
 

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import provide_member, requires_login
 from app.accounts.identity import current_member
+from app.accounts.limits import DRAW_ENTRY_LIMIT
 from app.core.i18n import _
 from app.drops import draw_results
 from app.drops.draws import Draws, EntryRefused
@@ -20,7 +21,8 @@ from app.models.base import utcnow
 from app.models.members import Member
 from app.web.forms import parse_positive_int, read_form
 from app.web.pages import flash_redirect, with_db
-from app.web.params import Query, SignedIn
+from app.web.params import AppServices, Query, SignedIn
+from app.web.proof import ProofRefused
 from app.web.templating import page as render
 
 DrawDesk = NamedDependency[Draws]
@@ -35,6 +37,7 @@ async def _draw_page(
     number: int = 1,
     message: str | None = None,
     status_code: int = 200,
+    wait: object = None,
 ) -> Template:
     product = await draws.product(product_id)
     now = utcnow()
@@ -44,9 +47,15 @@ async def _draw_page(
         "entries": await draw_results.entry_count(draws.db, product.id),
         "results": await draw_results.results(draws.db, product, number),
         "message": message,
+        "wait": wait,
         "now": now,
     }
     return render(request, "drops/draw.html", context, status_code=status_code)
+
+
+def draw_subject(product_id: int) -> str:
+    """What a proof lets its member do here: enter this product's draw."""
+    return f"draw:{product_id}"
 
 
 class DrawController(Controller):
@@ -72,15 +81,29 @@ class DrawController(Controller):
         name="product_draw_enter",
         guards=[requires_login],
         dependencies={"member": Provide(provide_member)},
+        middleware=[DRAW_ENTRY_LIMIT],
     )
     async def enter(
-        self, request: HTMXRequest, product_id: FromPath[int], member: SignedIn, draws: DrawDesk
+        self,
+        request: HTMXRequest,
+        product_id: FromPath[int],
+        member: SignedIn,
+        draws: DrawDesk,
+        services: AppServices,
     ) -> Template | Redirect:
-        """Enter the signed-in member (once). A refusal shows the draw's page with its reason, and
-        writes nothing."""
-        await read_form(request)
+        """Enter the signed-in member (once), with a proof that a person asks (``app/web/proof.py``)
+        unless they entered already. A refusal shows the draw's page with its reason, and writes
+        nothing."""
+        form = await read_form(request)
+        now = utcnow()
         try:
-            entered = await draws.enter(member, product_id, utcnow())
+            if await draws.may_enter(member, product_id, now):
+                await services.proofs.check(form, member.id, draw_subject(product_id), now)
+            entered = await draws.enter(member, product_id, now)
+        except ProofRefused as exc:
+            return await _draw_page(
+                request, draws, product_id, member, message=exc.message, status_code=exc.status_code, wait=exc.wait
+            )
         except EntryRefused as exc:
             return await _draw_page(
                 request, draws, product_id, member, message=exc.message, status_code=exc.status_code

@@ -116,6 +116,26 @@ class Draws:
         query = select(DrawEntry).where(DrawEntry.product_id == product_id, DrawEntry.member_id == member_id)
         return (await self.db.execute(query)).scalar_one_or_none()
 
+    async def may_enter(self, member: Member, product_id: int, now: datetime) -> bool:
+        """Whether an entry of ``member`` would be new, read without a lock (the form asks for a
+        proof only then): False when they entered already; ``EntryRefused`` when they may not
+        enter at all. ``enter`` decides again under the product's lock."""
+        product = await self.product(product_id)
+        if await self.entry_of(member.id, product.id) is not None:
+            return False
+        window = phase(product.status, product.draw_ends_at, product.drawn_at, now)
+        why = refusal(
+            _entrant(member),
+            seller_id=product.seller_id,
+            window=window,
+            min_account_days=product.draw_min_account_days,
+            now=now,
+        )
+        if why is not None:
+            message = refusal_message(why, member, product.sale_starts_at, product.draw_min_account_days)
+            raise EntryRefused(message, why)
+        return True
+
     async def enter(self, member: Member, product_id: int, now: datetime) -> Entered:
         """Enter ``member`` in the product's draw, once: a second entry keeps the first. Raises
         ``EntryRefused`` (nothing written) when they may not."""

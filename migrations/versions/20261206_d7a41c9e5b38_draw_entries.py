@@ -1,7 +1,7 @@
 """draw_entries (a draw's entries and what the draw wrote on them), products.drawn_at and draw_units
 
 Revision ID: d7a41c9e5b38
-Revises: b4e9d2f7a3c1
+Revises: d7a2c9e4f1b6
 Create Date: 2026-12-06 09:00:00.000000
 
 One row per member and product that entered a draw; its id is the entry id the draw publishes. The
@@ -18,7 +18,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision: str = "d7a41c9e5b38"
-down_revision: str | Sequence[str] | None = "b4e9d2f7a3c1"
+down_revision: str | Sequence[str] | None = "d7a2c9e4f1b6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -42,3 +42,9 @@ async def join_line(browser: Any, product_id: int, data: dict[str, str] | None =
     """Press "Join the line" of ``product_id`` with a solved proof, as a browser with JavaScript does."""
     form = {"altcha": await solved(browser), **(data or {})}
     return await post_form(browser, f"/products/{product_id}/line", form, **kwargs)
+
+
+async def enter_draw(browser: Any, product_id: int, data: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    """Press "Enter the draw" of ``product_id`` with a solved proof, as a browser with JavaScript does."""
+    form = {"altcha": await solved(browser), **(data or {})}
+    return await post_form(browser, f"/products/{product_id}/draw", form, **kwargs)

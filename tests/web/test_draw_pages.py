@@ -17,10 +17,12 @@ from app.core.i18n import format_datetime, using
 from app.drops.draw_rules import draw
 from app.models.base import utcnow
 from app.models.draws import DrawEntry
+from tests.helpers.config import with_settings
 from tests.helpers.draws import SEED, aged, draw_on_sale, draw_soon, enter, entries, make
 from tests.helpers.drops import expire_now, on_sale
+from tests.helpers.proof import enter_draw, solved
 from tests.helpers.tables import count, followed
-from tests.helpers.web import login, post_form
+from tests.helpers.web import login, post_form, second_browser
 
 
 def text(page: str) -> str:
@@ -52,7 +54,7 @@ async def test_the_product_page_offers_the_draw_in_place_of_buy(client, app, mem
     assert "Buy now" not in page and f'action="/products/{product.id}/buy"' not in page
     assert f'href="/products/{product.id}/draw"' in page
 
-    r = await post_form(client, f"/products/{product.id}/draw")
+    r = await enter_draw(client, product.id)
     assert r.status_code == 303 and r.headers["location"] == f"/products/{product.id}/draw"
     [entry] = await entries(app, product.id)
     assert f"You entered the draw: entry #{entry.id}." in text(await followed(client, r))
@@ -60,7 +62,7 @@ async def test_the_product_page_offers_the_draw_in_place_of_buy(client, app, mem
     assert f"You entered: entry #{entry.id}" in text(again) and 'id="draw-enter-form"' not in again
     assert shown(product.draw_ends_at) in part(again, "draw-box")
 
-    second = await post_form(client, f"/products/{product.id}/draw")
+    second = await post_form(client, f"/products/{product.id}/draw")  # entered already: no proof asked
     assert f"You had entered this draw already: entry #{entry.id}. That entry stands." in text(
         await followed(client, second)
     )
@@ -213,3 +215,31 @@ async def test_the_draws_page_speaks_korean(client, app, members, products):
     r = await client.get(f"/products/{product.id}/draw", headers={"Accept-Language": "ko"})
     assert r.status_code == 200 and "응모" in r.text and "KST" in r.text
     assert "Entries close" not in r.text
+
+
+async def test_a_new_entry_needs_a_proof_each_solution_enters_once(client, app, members, products, shopper):
+    product = await draw_on_sale(app, members, products)
+    r = await post_form(client, f"/products/{product.id}/draw")
+    assert r.status_code == 400 and 'name="waited"' in r.text  # no JavaScript: the waiting ticket
+    assert "check that you are a person" in text(r.text)
+    assert await count(app, DrawEntry) == 0
+    solution = await solved(client)
+    reused = await members.create()
+    assert (await post_form(client, f"/products/{product.id}/draw", {"altcha": solution})).status_code == 303
+    async with second_browser(client) as other:
+        await login(other, reused.email)
+        again = await post_form(other, f"/products/{product.id}/draw", {"altcha": solution})
+        assert again.status_code == 400
+    assert await count(app, DrawEntry) == 1
+
+
+@with_settings("draw-entry-limit", draw_entries_per_address_per_minute=2)
+async def test_entries_are_limited_per_address(client, app, members, products):
+    product = await draw_on_sale(app, members, products)
+    async with second_browser(client, "203.0.113.9") as bot:
+        await login(bot, (await members.create()).email)
+        for _ in range(2):  # refused entries count too
+            assert (await post_form(bot, f"/products/{product.id}/draw")).status_code == 400
+        r = await enter_draw(bot, product.id)
+        assert r.status_code == 429 and r.headers["content-type"].startswith("text/html")
+    assert await count(app, DrawEntry) == 0
