@@ -6,7 +6,7 @@ PORT   ?= 8000
 PIP    := $(BIN)/python -m pip
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-test install-bench migrate seed worker lint format chromium promtool cluster-tools cluster-test reindex clean bench-drop bench-auction messages catalogs font screenshots
+.PHONY: run test install install-test install-bench migrate seed worker lint format chromium promtool cluster-tools cluster-test reindex clean bench-drop bench-auction bench-line messages catalogs font screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -138,6 +138,9 @@ bench-drop: install-bench
 # bench-drop; it drops and recreates the database smore_bench_auction and flushes Redis database 8.
 bench-auction: install-bench
 	$(BIN)/python -m bench.auction --write docs/BENCHMARKS.md $(BENCH_ARGS)
+
+bench-line: install-bench
+	$(BIN)/python -m bench.line --write docs/BENCHMARKS.md $(BENCH_ARGS)
 
 lint: install-test
 	$(BIN)/ruff format --check .

@@ -18,8 +18,8 @@ from app.core.i18n import _
 from app.drops import admissions
 from app.drops.admissions import Pass
 from app.drops.draw_rules import new_seed
-from app.drops.line_places import lock_line, next_place, read_line, record_places
-from app.drops.line_rules import estimated_wait
+from app.drops.line_places import Line, lock_line, next_place, read_line, record_places
+from app.drops.line_rules import admitted_by, estimated_wait
 from app.drops.purchases import public_product
 from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.lines import LinePlace
@@ -149,23 +149,38 @@ class WaitingRoom:
             return existing
         return row
 
+    async def _place(self, member: Member, product: Product) -> int | None:
+        query = select(LinePlace.place).where(LinePlace.product_id == product.id, LinePlace.member_id == member.id)
+        place: int | None = await self.db.scalar(query)
+        return place
+
+    def _due_by(self, line: Line, now: datetime) -> int:
+        """The last place the rate has let in by ``now``."""
+        return admitted_by(line.starts_at, admissions.rate_of(line, self.settings), now)
+
     async def standing(self, member: Member, product: Product, now: datetime) -> Standing | None:
         """Where ``member`` stands in the product's line at ``now``, or None when not in it. From
-        the start, the places due are admitted first (``admissions.issue_due``)."""
+        the start, when the member's own place is due and not let in yet, the places due are
+        admitted first (``admissions.issue_due``); otherwise the web process's loop does it."""
         if await self.place_of(member.id, product.id) is None:
             return None
         start = product.sale_starts_at
         if now < start:
             total = await self.db.scalar(select(func.count()).where(LinePlace.product_id == product.id))
             return Standing(place=None, total=int(total or 0), admitted=0, wait=None, starts_at=start)
-        await admissions.issue_due(self.db, self.settings, product.id, now)
         line = await read_line(self.db, product.id)
         assert line is not None
-        if line.length is None:  # not a waiting room any more: the places were never written
-            line = await record_places(self.db, await lock_line(self.db, product.id) or line, now)
-        place = await self.db.scalar(
-            select(LinePlace.place).where(LinePlace.product_id == product.id, LinePlace.member_id == member.id)
-        )
+        place = await self._place(member, product)
+        if line.length is None or (place is not None and line.admitted < place <= self._due_by(line, now)):
+            # The member's turn has come and the loop has not let them in yet (or no one has written
+            # the places): admit what is due now. Only then is the product's row locked, so the views
+            # of a long line do not queue behind each other or hold up the Buy batches.
+            await admissions.issue_due(self.db, self.settings, product.id, now)
+            line = await read_line(self.db, product.id)
+            assert line is not None
+            if line.length is None:  # not a waiting room any more: the places were never written
+                line = await record_places(self.db, await lock_line(self.db, product.id) or line, now)
+            place = await self._place(member, product)
         assert place is not None and line.length is not None
         admission = await admissions.pass_of(self.db, self.settings, product.id, member.id)
         closed = line.status not in _RUNNING
