@@ -45,6 +45,7 @@ from app.drops.line_rules import (
     sign_admission,
 )
 from app.drops.rules import key_is_valid
+from app.live.hub import touch_after_commit
 from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.drops import PressRefusal, PurchaseRight
 from app.models.lines import Admission, LinePlace
@@ -122,6 +123,8 @@ async def issue_due(db: AsyncSession, settings: Settings, product_id: int, now: 
     assert locked is not None  # products are never deleted while on the shop
     line = await record_places(db, locked, now)
     places = _due(line, settings, now, await outstanding(db, product_id, now))
+    if places or line.length != locked.length:  # places let in, or the places written
+        touch_after_commit(db, "line", product_id)
     if not places:
         return 0
     query = select(LinePlace.place, LinePlace.member_id).where(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import math
 import uuid
 from typing import Any
@@ -26,7 +24,7 @@ from app.drops.purchases import HeldRight, Pressed
 from app.drops.rules import Outcome, PressResult
 from app.drops.service import KeyConflict, Press
 from app.drops.waiting_room import WaitingRoom
-from app.live.hub import channel_for, html_for
+from app.live.hub import channel_for, encode_shared
 from app.models.base import utcnow
 from app.models.drops import PurchaseRight, RightStatus
 from app.web.forms import read_form
@@ -107,7 +105,7 @@ class DropController(Controller):
         once per process and language and written to every viewer of the room (``app.live.fanout``)."""
         live, streams = services.hubs["product"], services.streams
         language = current_language()
-        viewer = await streams.watch(channel_for(product_id), encode_stock, language)
+        viewer = await streams.watch(channel_for(product_id), encode_shared, language)
         try:
             viewer.reading()
             current = await live.current(product_id)  # a reconnecting client gets the state first
@@ -142,13 +140,6 @@ async def _press(
     outcome = pressed.result.outcome
     status_code = 403 if outcome is Outcome.OWN_PRODUCT else 409 if outcome in _ELSEWHERE else 200
     return pressed, str(MESSAGES.get(outcome, "")), status_code
-
-
-@functools.lru_cache(maxsize=64)
-def encode_stock(raw: str | bytes, language: str) -> bytes:
-    """A product hub message as the event every viewer in ``language`` gets."""
-    message = json.loads(raw)
-    return ServerSentEventMessage(event=message["event"], data=html_for(message, language)).encode()
 
 
 def _flash_text(result: PressResult | None, message: str, right: PurchaseRight | HeldRight | None) -> str:

@@ -1,12 +1,16 @@
 """A waiting room's line: members join it from the time it opens, and each sees their place, how
 many places have been let in, the wait they can expect and, once their place is let in, their
 admission. The places are written once (``line_places``) and admitted by ``admissions``; a view
-reads the member's own rows and a count or two, never the whole line. Flushes, never commits."""
+reads the member's own rows and a count or two, never the whole line. What every member of a line
+sees alike (``line_state``: the places let in, the members in it, whether the units are gone or
+the sale is over) is the line hub's, pushed to their pages after each commit that changes it.
+Flushes, never commits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +25,8 @@ from app.drops.draw_rules import new_seed
 from app.drops.line_places import Line, lock_line, next_place, read_line, record_places
 from app.drops.line_rules import admitted_by, estimated_wait
 from app.drops.purchases import public_product
+from app.live.hub import touch_after_commit
+from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.lines import LinePlace
 from app.models.members import Member
@@ -36,7 +42,8 @@ class Standing:
     """Where a member stands in a line at a moment. Before the start ``place`` and ``wait`` are
     None: the order of the early joiners is only drawn at the start. ``admission`` is the member's
     once their place is let in; ``sold_out``: every unit is taken and none is held for a place let
-    in (units not paid in time may still come back); ``closed``: the sale is over."""
+    in (units not paid in time may still come back); ``closed``: the sale is over; ``rate``: the
+    places let in a minute (None before the start)."""
 
     place: int | None
     total: int
@@ -46,11 +53,28 @@ class Standing:
     admission: Pass | None = None
     sold_out: bool = False
     closed: bool = False
+    rate: int | None = None
 
     @property
     def turn(self) -> bool:
         """The member's place has been let in."""
         return self.place is not None and self.place <= self.admitted
+
+    @property
+    def phase(self) -> str:
+        """What the member's part of the line page shows: ``before`` the places are drawn, their
+        ``turn``, the units ``gone`` (or the sale over) before it, or a ``wait``. The page's script
+        works out the same from each live message and fetches that part again when it changes."""
+        if self.place is None:
+            return "before"
+        if self.turn:
+            return "turn"
+        return "gone" if self.sold_out else "wait"
+
+    def shared(self, product_id: int) -> dict[str, Any]:
+        """The line's shared state as this member's view read it (what the line hub publishes)."""
+        started = self.place is not None
+        return shared_state(product_id, started, self.total, self.admitted, self.sold_out, self.closed)
 
 
 @dataclass(frozen=True)
@@ -125,6 +149,7 @@ class WaitingRoom:
         assert line is not None
         line = await record_places(self.db, line, now)
         row = await self._add(member, product, now)
+        touch_after_commit(self.db, "line", product.id)  # one more member in the line
         if line.seed is None:
             await self.db.execute(
                 update(Product)
@@ -180,11 +205,48 @@ class WaitingRoom:
             assert line is not None
             if line.length is None:  # not a waiting room any more: the places were never written
                 line = await record_places(self.db, await lock_line(self.db, product.id) or line, now)
+                touch_after_commit(self.db, "line", product.id)
             place = await self._place(member, product)
         assert place is not None and line.length is not None
         admission = await admissions.pass_of(self.db, self.settings, product.id, member.id)
-        closed = line.status not in _RUNNING
-        sold_out = closed or (line.units_left <= 0 and await admissions.outstanding(self.db, product.id, now) == 0)
+        sold_out, closed = await _ended(self.db, line, now)
         rate = admissions.rate_of(line, self.settings)
         wait = estimated_wait(place, line.admitted, rate)
-        return Standing(place, line.length, line.admitted, wait, start, admission, sold_out, closed)
+        return Standing(place, line.length, line.admitted, wait, start, admission, sold_out, closed, rate)
+
+
+async def _ended(db: AsyncSession, line: Line, now: datetime) -> tuple[bool, bool]:
+    """Whether the line's units are gone (every one taken and none held for a place let in, or
+    the sale over) and whether the sale is over."""
+    closed = line.status not in _RUNNING
+    sold_out = closed or (line.units_left <= 0 and await admissions.outstanding(db, line.product_id, now) == 0)
+    return sold_out, closed
+
+
+def shared_state(
+    product_id: int, started: bool, total: int, admitted: int, sold_out: bool, closed: bool
+) -> dict[str, Any]:
+    """What every member of a line sees alike: whether the places are drawn (``started``), how
+    many members are in it, how many places are let in, whether the units are gone or the sale is
+    over. Counts only: never anyone's identity."""
+    return {
+        "product_id": product_id,
+        "started": started,
+        "total": total,
+        "admitted": admitted,
+        "sold_out": sold_out,
+        "closed": closed,
+    }
+
+
+async def line_state(db: AsyncSession, product_id: int) -> dict[str, Any] | None:
+    """The line hub's state of the product's line, read now (None: no product sold through a
+    waiting room). Before the places are written, the members who joined are counted."""
+    line = await read_line(db, product_id)
+    if line is None or line.sale_mode is not SaleMode.WAITING_ROOM:
+        return None
+    total = line.length
+    if total is None:
+        total = int(await db.scalar(select(func.count()).where(LinePlace.product_id == product_id)) or 0)
+    sold_out, closed = await _ended(db, line, utcnow())
+    return shared_state(product_id, line.length is not None, total, line.admitted, sold_out, closed)

@@ -1,9 +1,9 @@
-"""Publishing live state. Services say "product N changed" (or auction N, or member N's inbox)
-after their commit (``touch``); a hub per kind coalesces bursts (one refresh per subject per 100 ms),
-reads the committed state in a short session of its own and publishes a ready-to-swap HTML
-fragment to the subject's channel (``product:{id}``, ``auction:{id}``, ``member:{id}``). Reading
-the state at publish time, instead of sending what one transaction saw, means concurrent commits
-can never leave a stale number on screen.
+"""Publishing live state. Services say "product N changed" (or auction N, a waiting room's line,
+or member N's inbox) after their commit (``touch``); a hub per kind coalesces bursts (one refresh
+per subject per 100 ms), reads the committed state in a short session of its own and publishes a
+ready-to-swap HTML fragment to the subject's channel (``product:{id}``, ``auction:{id}``,
+``line:{id}``, ``member:{id}``). Reading the state at publish time, instead of sending what one
+transaction saw, means concurrent commits can never leave a stale number on screen.
 
 In a web process the hub publishes through Litestar's channels plugin (memory, or Redis pub/sub
 fanned out to every web process). A separate worker process publishes through the same Redis
@@ -12,12 +12,14 @@ channels backend. ``touch`` is thread-safe: the embedded worker thread calls it 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
+from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, using
@@ -46,6 +48,14 @@ def encode(event: str, html: str, **extra: Any) -> str:
 def html_for(message: dict[str, Any], language: str) -> str:
     """The fragment of a hub message in ``language`` (every message carries each language's)."""
     return str(message.get(f"html_{language}") or message["html"])
+
+
+@functools.lru_cache(maxsize=64)
+def encode_shared(raw: str | bytes, language: str) -> bytes:
+    """A hub message as the server-sent event every viewer in ``language`` gets (its ``event``, its
+    fragment in that language): made once per process, message and language."""
+    message = json.loads(raw)
+    return ServerSentEventMessage(event=message["event"], data=html_for(message, language)).encode()
 
 
 def _variants(render: Callable[[dict[str, Any]], str], state: dict[str, Any]) -> dict[str, str]:
@@ -173,9 +183,16 @@ def touch(*product_ids: int) -> None:
     touch_kind("product", *product_ids)
 
 
+# Hubs whose subjects share their ids with another kind's and show part of its state: a waiting
+# room's line shows its product's units and sale state, so touching a product touches its line
+# too (a product sold another way has no line, and its line hub publishes nothing).
+FOLLOWERS = {"product": ("line",)}
+
+
 def touch_kind(kind: str, *subject_ids: int) -> None:
-    if (hub := _hubs.get(kind)) is not None:
-        hub.touch(*subject_ids)
+    for name in (kind, *FOLLOWERS.get(kind, ())):
+        if (hub := _hubs.get(name)) is not None:
+            hub.touch(*subject_ids)
 
 
 def channel_prefix(redis_url: str) -> str:

@@ -1,5 +1,6 @@
-"""The live hubs of a process: product stock, auction state, each member's inbox badge, and a
-seller's money (a bare "something changed" for the seller's dashboard, which reads its own)."""
+"""The live hubs of a process: product stock, auction state, a waiting room's line (what every
+member in it sees alike), each member's inbox badge, and a seller's money (a bare "something
+changed" for the seller's dashboard, which reads its own)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from app.auctions.view import auction_state, live_extra
 from app.db import Database
+from app.drops.waiting_room import line_state
 from app.live.hub import LiveHub, Publish
 from app.notifications.service import badge_state, badge_states
 from app.notifications.service import channel_for as member_channel
@@ -15,6 +17,10 @@ from app.notifications.service import channel_for as member_channel
 
 def auction_channel(auction_id: int) -> str:
     return f"auction:{auction_id}"
+
+
+def line_channel(product_id: int) -> str:
+    return f"line:{product_id}"
 
 
 def seller_channel(seller_id: int) -> str:
@@ -37,6 +43,7 @@ def build_hubs(database: Database | Callable[[], Database], publish: Publish, en
         "auction": hub(
             "auctions/_live.html", read=auction_state, channel=auction_channel, event="state", extra=live_extra
         ),
+        "line": hub("drops/_line_live.html", read=line_state, channel=line_channel, event="line"),
         "member": hub(
             "notifications/_badge.html", read=badge_state, read_many=badge_states, channel=member_channel, event="badge"
         ),
