@@ -179,6 +179,7 @@ READERS_ONLY: dict[str, str] = {"/metrics": "text/plain; version=1.0.0"}
 STREAMS = {
     "/auctions/{auction_id:int}/events",
     "/products/{product_id:int}/events",
+    "/products/{product_id:int}/line/events",
     "/me/notifications/events",
     "/seller/events",
     "/seller/products/events",
@@ -186,7 +187,7 @@ STREAMS = {
     "/admin/products/{product_id:int}/stock/events",
 }
 # HTML fragments swapped into a page (no <title> of their own).
-FRAGMENTS = {"/products/{product_id:int}/buy-box"}
+FRAGMENTS = {"/products/{product_id:int}/buy-box", "/products/{product_id:int}/line/box"}
 # Files a visitor may ask for that need not exist: any answer but a 5xx.
 ANY_TYPE = {"/uploads/{name:str}"}
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -1,7 +1,7 @@
 """A waiting room's line through the app: a member joins from the product page's form (with the
 proof it asks for, ``tests/helpers/proof.py``) and is sent to their place page, which explains the
 random draw before the start and shows their place, the places let in and the wait after it,
-refreshes itself, and never names another member. Once let in, the page (and the product page's
+refreshes itself without JavaScript, and never names another member. Once let in, the page (and the product page's
 buy box) carries Buy with the member's admission, spent once; Buy without one, or with one that is
 spent, expired or someone else's, is refused; and when the units are gone everyone still waiting
 is told."""
@@ -26,7 +26,7 @@ from tests.helpers.drops import on_sale, open_sale
 from tests.helpers.keys import key
 from tests.helpers.proof import join_line
 from tests.helpers.tables import count, rows
-from tests.helpers.web import buy, login, post_form, second_browser
+from tests.helpers.web import HTMX, buy, login, post_form, second_browser
 
 
 async def waiting_room(members, products, starts, **fields):
@@ -109,7 +109,9 @@ async def test_the_page_refreshes_itself_and_announces_changes_politely(client, 
     product = await waiting_room(members, products, utcnow() + timedelta(minutes=5))
     await login(client, (await members.create()).email)
     page = (await client.get(f"/products/{product.id}/line")).text
-    assert '<meta http-equiv="refresh" content="10">' in page
+    # only without JavaScript: a live page follows its stream instead of reloading
+    assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in page
+    assert page.count('http-equiv="refresh"') == 1
     assert re.search(r'<section[^>]*id="line"[^>]*aria-live="polite"', page)
     assert 'id="join-line"' in page and "You are not in the line yet." in page
 
@@ -195,7 +197,7 @@ async def test_at_ones_turn_the_line_page_has_the_buy_form_and_it_buys(client, a
     said = text(page)
     assert "It's your turn" in said
     assert re.search(r"You may buy one now: your turn lasts \d+:\d\d\.", said)
-    assert re.search(r'<form method="post" action="/products/\d+/buy" id="line-buy-form">', page)
+    assert re.search(r'<form method="post" action="/products/\d+/buy"[^>]*id="line-buy-form">', page)
     form = line_buy_form(page)
     r = await post_form(client, f"/products/{product.id}/buy", form)
     assert r.status_code == 303 and r.headers["location"] == "/me/purchases"
@@ -301,3 +303,91 @@ async def test_a_korean_line_page_at_ones_turn_speaks_korean(client, app, member
     product, _member = await in_line(client, app, members, products)
     said = text((await client.get(f"/products/{product.id}/line", headers={"Accept-Language": "ko"})).text)
     assert "입장할 차례예요" in said and "지금 1개를 구매할 수 있어요" in said and "Buy now" not in said
+
+
+# Live: the page follows the line's stream; its own part (the box) is fetched again by itself
+
+
+def flat(page: str) -> str:
+    """The markup with every run of white space as one space (attributes wrap across lines)."""
+    return re.sub(r"\s+", " ", page)
+
+
+def box_of(page: str) -> str:
+    match = re.search(r'<div id="line-box".*', page, re.S)
+    assert match, "no line box"
+    return match.group(0)
+
+
+async def test_the_line_page_follows_its_stream_in_a_polite_region(client, app, members, products):
+    product, _member = await in_line(client, app, members, products, admission_rate_per_minute=1)
+    page = (await client.get(f"/products/{product.id}/line")).text
+    assert f'<div id="line-live" hx-ext="sse" sse-connect="/products/{product.id}/line/events">' in page
+    section = re.search(r'<section[^>]*aria-live="polite".*?</section>', flat(page))
+    assert section and 'sse-swap="line"' in section.group(0) and 'id="line-box"' in section.group(0)
+    assert 'data-line-state data-started="1" data-total="1" data-admitted="1" data-gone="0"' in section.group(0)
+    assert '<script src="/static/js/line-live.js" defer></script>' in page
+    assert f'hx-get="/products/{product.id}/line/box" hx-trigger="line-phase"' in page
+
+
+async def test_the_box_at_ones_turn_holds_the_buy_form_and_buys_in_place(client, app, members, products):
+    product, _member = await in_line(client, app, members, products)
+    box = await client.get(f"/products/{product.id}/line/box", headers=HTMX)
+    assert box.status_code == 200 and box.headers["content-type"].startswith("text/html")
+    assert re.match(r'\s*<div id="line-box" class="line-box" data-phase="turn" data-place="1"', box.text)
+    assert "<title>" not in box.text and "It's your turn" in text(box.text)
+    assert re.search(r'<form [^>]*hx-post="/products/\d+/buy" hx-target="#line-box"[^>]*id="line-buy-form"', box.text)
+    form = line_buy_form(box.text)
+    answer = await buy(client, product.id, form["key"], admission=form["admission"])
+    assert answer.status_code == 200 and "Yours!" in answer.text
+    after = (await client.get(f"/products/{product.id}/line/box")).text
+    assert "You used your turn." in text(after) and 'name="admission"' not in after
+
+
+async def test_the_box_before_ones_turn_says_who_is_ahead_and_the_wait(client, app, members, products):
+    product = await waiting_room(members, products, utcnow() - timedelta(seconds=5), admission_rate_per_minute=1)
+    await open_sale(app, product.id)
+    async with second_browser(client) as other:
+        await login(other, (await members.create()).email)
+        assert (await join_line(other, product.id)).status_code == 303  # place 1, let in at the start
+    await login(client, (await members.create()).email)
+    assert (await join_line(client, product.id)).status_code == 303
+    box = flat((await client.get(f"/products/{product.id}/line/box")).text)
+    assert 'data-phase="wait" data-place="2" data-rate="1"' in box
+    said = text(box)
+    assert "Your place: 2 of 2" in said and "1 place ahead of you" in said
+    assert "Estimated wait: about 1 minute" in said and "You keep your place if you leave this page." in said
+    # both forms of each sentence, for the page's script to count down with
+    assert 'data-one="{n} place ahead of you" data-other="{n} places ahead of you"' in box
+    assert 'data-other="Estimated wait: about {n} minutes"' in box and 'name="admission"' not in box
+    korean = flat((await client.get(f"/products/{product.id}/line/box", headers={"Accept-Language": "ko"})).text)
+    assert 'data-one="내 앞에 {n}명이 있어요"' in korean and "내 앞에 1명이 있어요" in text(korean)
+    assert 'data-other="예상 대기 시간: 약 {n}분"' in korean and "ahead of you" not in korean
+
+
+async def test_the_box_once_the_units_are_gone(client, app, members, products):
+    product, _member = await in_line(client, app, members, products, fixed_quantity=1)
+    form = line_buy_form((await client.get(f"/products/{product.id}/line")).text)
+    async with second_browser(client) as other:
+        await login(other, (await members.create()).email)
+        assert (await join_line(other, product.id)).status_code == 303
+        assert 'data-phase="wait"' in (await other.get(f"/products/{product.id}/line/box")).text
+        assert (await buy(client, product.id, form["key"], admission=form["admission"])).status_code == 200
+        gone = (await other.get(f"/products/{product.id}/line/box")).text
+        page = (await other.get(f"/products/{product.id}/line")).text
+    assert 'data-phase="gone" data-place="2"' in gone
+    assert "if they do, the line moves on in order" in text(gone) and "Estimated wait" not in gone
+    assert 'data-gone="1"' in page and box_of(page).startswith('<div id="line-box" class="line-box" data-phase="gone"')
+
+
+async def test_before_the_start_the_box_says_the_places_are_drawn_and_the_grace(client, members, products):
+    product = await waiting_room(members, products, utcnow() + timedelta(minutes=5))
+    await login(client, (await members.create()).email)
+    assert (await join_line(client, product.id)).status_code == 303
+    box = (await client.get(f"/products/{product.id}/line/box")).text
+    assert 'data-phase="before" data-place=""' in box
+    said = text(box)
+    assert "Places are drawn at random when the sale starts at" in said
+    assert "You keep your place if you leave this page. When your turn comes, you have 10 minutes to buy." in said
+    page = (await client.get(f"/products/{product.id}/line")).text
+    assert 'data-started="0" data-total="1"' in page and "1 member in the line so far." in text(page)
