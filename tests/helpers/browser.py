@@ -1,7 +1,7 @@
 """Steps a shopper takes in Chromium (through Playwright), a browser context that records every
 Content-Security-Policy violation its pages report, contexts in a language (Korean or English) and
-at a phone's width, the words of the page in that language (``t``), and the checks the phone-width
-and accessibility tests make on a page."""
+at a phone's width, the words of the page in that language (``t``; ``tn`` for a number's form),
+and the checks the phone-width and accessibility tests make on a page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from app.core.i18n import gettext, using
+from app.core.i18n import gettext, ngettext, using
 from tests.helpers.factories import PASSWORD
 
 LANGUAGES = ("ko", "en")
@@ -25,6 +25,12 @@ def t(text: str, language: str, **params: Any) -> str:
     """``text`` as the shop shows it in ``language`` (its catalog's translation, English if none)."""
     with using(language):
         return gettext(text, **params)
+
+
+def tn(singular: str, plural: str, n: int, language: str, **params: Any) -> str:
+    """The form of ``singular``/``plural`` for ``n`` as the shop shows it in ``language``."""
+    with using(language):
+        return ngettext(singular, plural, n, **params)
 
 
 def words(english: str, language: str, *, whole: bool = False) -> str | re.Pattern[str]:
