@@ -33,6 +33,7 @@ import random
 import re
 import resource
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -302,6 +303,7 @@ async def crowd(server: Server, settings: Settings, product_id: int, sessions, a
     watch_cpu = drop.CpuWatch(server)
     watch_cpu.start()
     cpu_from = time.perf_counter()
+    profilers = [drop.profile(pid, args.profile, "line") for pid in server.workers()] if args.profile else []
     by_member = dict(sessions)
     placed = await places(settings, product_id)
     order = sorted(placed.items(), key=lambda item: item[1])
@@ -336,6 +338,9 @@ async def crowd(server: Server, settings: Settings, product_id: int, sessions, a
     run.seconds = time.perf_counter() - start
     await asyncio.sleep(2)  # the last states reach the watchers
     run.cpu, _ = watch_cpu.finish(time.perf_counter() - cpu_from)
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
     run.events = [w.events for _, w in streams]
     run.lost = sum(w.lost for _, w in streams)
     for transport, _ in streams:
@@ -413,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7", help="this Redis database is flushed")
     parser.add_argument("--patience", type=float, default=180.0, help="most seconds to wait for a quiet machine")
     parser.add_argument("--write", type=Path, help="replace the waiting room's section of this Markdown file")
+    parser.add_argument("--profile", type=Path, help="py-spy each worker during the run; stacks to this folder")
     args = parser.parse_args(argv)
     drop.PATIENCE[0] = args.patience
     command = shlex.join([".venv/bin/python", "-m", "bench.line", *(argv if argv is not None else sys.argv[1:])])

@@ -352,6 +352,7 @@ async def test_the_box_before_ones_turn_says_who_is_ahead_and_the_wait(client, a
         assert (await join_line(other, product.id)).status_code == 303  # place 1, let in at the start
     await login(client, (await members.create()).email)
     assert (await join_line(client, product.id)).status_code == 303
+    await issue_all_due(app.state.database, app.state.settings, utcnow())  # the web process's loop
     box = flat((await client.get(f"/products/{product.id}/line/box")).text)
     assert 'data-phase="wait" data-place="2" data-rate="1"' in box
     said = text(box)
