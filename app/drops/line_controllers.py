@@ -119,7 +119,7 @@ class LineController(MemberPages):
         viewer = await streams.watch(line_channel(product.id), encode_shared, current_language())
         try:
             viewer.reading()
-            current = await hub.current(product.id)  # a reconnecting page gets the state first
+            current = await hub.current_in(room.db, product.id)  # a reconnecting page gets the state first
             if current is None:  # no longer sold through a waiting room
                 raise NotFoundException(_("This product is not sold through a waiting room."))
         except BaseException:

@@ -151,7 +151,13 @@ class LiveHub:
 
     async def current(self, subject_id: int) -> str | None:
         async with self.database().transaction() as db:
-            state = await self.read(db, subject_id)
+            return await self.current_in(db, subject_id)
+
+    async def current_in(self, db: AsyncSession, subject_id: int) -> str | None:
+        """The subject's state read with a session the caller holds already: a request that has
+        its own must not wait for a second connection (a crowd of them would hold every pooled
+        connection while each waits for another)."""
+        state = await self.read(db, subject_id)
         return None if state is None else self.render(state)
 
     async def close(self) -> None:
