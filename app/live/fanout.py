@@ -252,6 +252,7 @@ class Room:
         self.encode = encode
         self.heartbeat = rooms.heartbeat_seconds
         self.viewers: set[Viewer] = set()
+        self.latest: str | bytes | None = None  # the last message handed to the viewers
         self.live = asyncio.get_running_loop().create_future()  # set once the subscription listens
         # the room outlives the request that opened it: none of that request's context
         self._task = asyncio.get_running_loop().create_task(self._listen(), context=contextvars.Context())
@@ -275,7 +276,11 @@ class Room:
                 viewer.end()
 
     def deliver(self, raw: str | bytes) -> None:
-        """Hand one message to every viewer, encoded once per language."""
+        """Hand one message to every viewer, encoded once per language; the same message again (each
+        process publishes what it read, and a state often has not changed since) is not sent twice."""
+        if raw == self.latest:
+            return
+        self.latest = raw
         encoded: dict[str, bytes] = {}
 
         def shared(language: str) -> bytes:

@@ -82,6 +82,8 @@ class LiveHub:
     event: str = "stock"
     extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     read_many: ManyReader | None = None
+    # How long touches gather before one read and publish of everything touched meanwhile.
+    coalesce: float = COALESCE_SECONDS
     loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
     closed: bool = field(default=False, init=False)
     _pending: set[int] = field(default_factory=set, init=False)
@@ -105,10 +107,10 @@ class LiveHub:
 
     def _schedule(self, subject_id: int) -> None:
         self._pending.add(subject_id)
-        if not self._flush_due:  # one refresh per 100 ms for everything touched meanwhile
+        if not self._flush_due:  # one refresh per ``coalesce`` for everything touched meanwhile
             self._flush_due = True
             assert self.loop is not None
-            self.loop.call_later(COALESCE_SECONDS, self._start)
+            self.loop.call_later(self.coalesce, self._start)
 
     def _start(self) -> None:
         self._flush_due = False

@@ -14,6 +14,8 @@ from app.live.hub import LiveHub, Publish
 from app.notifications.service import badge_state, badge_states
 from app.notifications.service import channel_for as member_channel
 
+LINE_COALESCE_SECONDS = 1.0
+
 
 def auction_channel(auction_id: int) -> str:
     return f"auction:{auction_id}"
@@ -43,7 +45,12 @@ def build_hubs(database: Database | Callable[[], Database], publish: Publish, en
         "auction": hub(
             "auctions/_live.html", read=auction_state, channel=auction_channel, event="state", extra=live_extra
         ),
-        "line": hub("drops/_line_live.html", read=line_state, channel=line_channel, event="line"),
+        # A line's count moves with every admission and every unit taken: once a second is enough for
+        # its members, whose pages work out their own wait from it, and each message is written to
+        # every member of a line that may be tens of thousands long.
+        "line": hub(
+            "drops/_line_live.html", read=line_state, channel=line_channel, event="line", coalesce=LINE_COALESCE_SECONDS
+        ),
         "member": hub(
             "notifications/_badge.html", read=badge_state, read_many=badge_states, channel=member_channel, event="badge"
         ),
