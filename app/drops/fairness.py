@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.i18n import _, current_zone
+from app.drops import draw_results
 from app.drops.fairness_rules import Minute, Spread, per_minute, spread
 from app.models.base import utcnow
 from app.models.catalog import Product, SaleMode
@@ -57,12 +57,26 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Draw:
+    """A draw's counts and the data that verifies it (``seed`` None until it is made)."""
+
+    entries: int
+    commitment: str | None
+    seed: str | None
+    commitment_ok: bool | None
+    units: int
+    winners: int
+    later: int  # units offered down the draw order after a winner did not pay
+    paid: int
+
+
+@dataclass(frozen=True)
 class Report:
     product: Product
     rights: Rights
     first_come: FirstCome | None = None
     line: Line | None = None
-    draw: Any = None  # the draw's own summary (``app.drops.draws``), when the listing is a draw
+    draw: Draw | None = None
 
 
 class FairnessService:
@@ -143,5 +157,19 @@ class FairnessService:
             to_payment=spread(row.decided_at - row.issued_at for row in paid),
         )
 
-    async def _draw(self, product: Product) -> Any:
-        return None
+    async def _draw(self, product: Product) -> Draw:
+        entries = await draw_results.entry_count(self.db, product.id)
+        made = await draw_results.results(self.db, product, 1)
+        if made is None:
+            return Draw(entries, product.draw_commitment, None, None, 0, 0, 0, 0)
+        offers = [*made.winners, *made.later]
+        return Draw(
+            entries=entries,
+            commitment=product.draw_commitment,
+            seed=made.seed,
+            commitment_ok=made.commitment_ok,
+            units=made.units,
+            winners=len(made.winners),
+            later=len(made.later),
+            paid=sum(1 for offer in offers if offer.right is RightStatus.PAID),
+        )

@@ -9,8 +9,8 @@ import re
 from datetime import timedelta
 
 from app.drops.service import Press
-from app.models.base import utcnow
-from app.models.catalog import SaleMode
+from app.models.catalog import Product
+from tests.helpers.draws import SEED, draw_on_sale, enter, make
 from tests.helpers.drops import on_sale, service
 from tests.helpers.keys import key
 from tests.helpers.lines import START, admitted, at, door, issue, join_all, pass_of, press, room_on_sale
@@ -92,8 +92,23 @@ async def test_a_first_come_report_counts_the_refusals_and_the_last_units_time(c
     assert 55 <= int(took.group(1)) * 60 + int(took.group(2)) <= 75  # on sale since a minute ago
 
 
-async def test_a_draws_report_sends_to_its_public_results(client, app, members, products):
-    product = await on_sale(app, members, products, sale_mode=SaleMode.DRAW, draw_ends_at=utcnow() + timedelta(hours=1))
+async def test_a_draws_report_counts_the_entries_and_shows_what_verifies_it(client, app, members, products):
+    product = await draw_on_sale(app, members, products, units=2)
+    crowd = [await members.create(display_name=f"Entrant {n}") for n in range(4)]
+    for member in crowd:
+        await enter(app, member, product.id)
     await login(client, (await members.admin()).email)
-    r = await client.get(f"/admin/products/{product.id}/fairness")
-    assert r.status_code == 200 and f'href="/products/{product.id}/draw"' in r.text
+    before = await client.get(f"/admin/products/{product.id}/fairness")
+    said = text(before.text)
+    assert before.status_code == 200 and f'href="/products/{product.id}/draw"' in before.text
+    assert "4 members entered." in said and "The draw is made when the entries close." in said
+    assert 'id="fairness-seed"' not in before.text  # never before the draw
+    async with app.state.database.transaction() as db:
+        commitment = (await db.get(Product, product.id)).draw_commitment
+    assert commitment and commitment in before.text
+    result = await make(app, product.id)
+    assert result is not None
+    said = text((await client.get(f"/admin/products/{product.id}/fairness")).text)
+    assert "2 units went to the winners, 0 more down the draw order after a winner did not pay; 0 are paid." in said
+    assert SEED in said and "sha256(seed) equals the commitment." in said
+    assert all(m.display_name not in said and m.email not in said for m in crowd)
