@@ -17,6 +17,8 @@ from app.accounts.rules import reason_error
 from app.admin.member_service import escape_like
 from app.audit import audit_trail, record_audit
 from app.catalog import rules
+from app.catalog.product_rules import parse_int
+from app.catalog.sale_mode_rules import RATE_MAX
 from app.catalog.service import CategoryService
 from app.catalog.transitions import history, transition
 from app.core.errors import DomainError, FormInvalid, NotFound
@@ -24,7 +26,8 @@ from app.core.i18n import N_, _
 from app.core.labels import label
 from app.core.states import IllegalTransition
 from app.core.status import StaleStatus
-from app.models.catalog import Category, Product, ProductStatus, ProductStatusChange
+from app.live.hub import touch_after_commit
+from app.models.catalog import Category, Product, ProductStatus, ProductStatusChange, SaleMode
 from app.models.members import AuditEntry, Member
 from app.web.pagination import Page, paginate
 
@@ -139,6 +142,25 @@ class ProductModerationService:
             raise DomainError(_("“%(name)s” is not hidden; nothing was changed.", name=product.name))
         await self._move(product, product.hidden_from, admin, reason)
         await record_audit(self.db, actor=admin, action="product.unhide", target=product, reason=reason)
+        return product
+
+    async def set_admission_rate(self, product_id: int, admin: Member, raw: str) -> Product:
+        """Set the rate a waiting room lets its line in at (blank: the shop's setting), from now on;
+        the change is in the audit log, and the line's members see their wait at the new rate."""
+        product = await self.get(product_id)
+        if product.sale_mode is not SaleMode.WAITING_ROOM:
+            raise DomainError(_("“%(name)s” is not sold through a waiting room: it has no rate.", name=product.name))
+        rate: int | str | None = None
+        if raw.strip():
+            rate = parse_int(raw.strip(), low=1, high=RATE_MAX, what=_("The admission rate"), example="600")
+        if isinstance(rate, str):
+            raise FormInvalid({"admission_rate_per_minute": rate})
+        before = product.admission_rate_per_minute
+        product.admission_rate_per_minute = rate
+        await self.db.flush()
+        reason = f"{before or 'shop default'} → {rate or 'shop default'} a minute"
+        await record_audit(self.db, actor=admin, action="product.admission_rate", target=product, reason=reason)
+        touch_after_commit(self.db, "line", product.id)
         return product
 
     async def _move(self, product: Product, target: ProductStatus, admin: Member, reason: str) -> None:

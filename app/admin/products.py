@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import get
+from litestar import get, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
+from app.accounts.guards import provide_member
 from app.admin.product_service import STATUS_FILTERS, Filters, ProductModerationService, clean_filters
 from app.catalog.lifecycle import LABELS
-from app.core.errors import FormInvalid
+from app.core.errors import DomainError, FormInvalid
 from app.core.i18n import _
 from app.core.labels import label
 from app.models.catalog import Product
-from app.web.pages import ModerationPages, moderation_action, moderation_page, with_db
+from app.web.forms import read_form
+from app.web.pages import ModerationPages, flash_redirect, moderation_action, moderation_page, with_db
 from app.web.pagination import wanted
-from app.web.params import Query
+from app.web.params import Query, SignedIn
 from app.web.templating import page as render
 
 Moderation = NamedDependency[ProductModerationService]
+ADMIN = {"admin": Provide(provide_member)}
 Sent = NamedDependency[Filters]  # the filters as the query sent them (``clean_filters`` checks them)
 
 
@@ -69,9 +73,16 @@ class AdminProductController(ModerationPages):
             "trail": await moderation.trail(product),
             "values": {},
             "errors": {},
+            "rate_errors": {},
+            "rate_value": None,
+            "shop_rate": self.settings_rate(request),
             **extra,
         }
         return render(request, "admin/product_detail.html", context, status_code=status_code)
+
+    @staticmethod
+    def settings_rate(request: HTMXRequest) -> int:
+        return int(request.app.state.settings.admission_rate_per_minute)
 
     detail = moderation_page("admin_product")
 
@@ -82,3 +93,19 @@ class AdminProductController(ModerationPages):
 
     hide = moderation_action("hide", "admin_product_hide")
     unhide = moderation_action("unhide", "admin_product_unhide")
+
+    @post("/{product_id:int}/admission-rate", name="admin_product_admission_rate", dependencies=ADMIN)
+    async def admission_rate(
+        self, request: HTMXRequest, product_id: FromPath[int], admin: SignedIn, moderation: Moderation
+    ) -> Template | Redirect:
+        """A waiting room's rate, set by an administrator (blank: the shop's setting)."""
+        form = await read_form(request)
+        raw = form.get("admission_rate_per_minute", "")
+        try:
+            product = await moderation.set_admission_rate(product_id, admin, raw)
+        except FormInvalid as exc:
+            return await self._detail(request, moderation, product_id, 400, rate_errors=exc.errors, rate_value=raw)
+        except DomainError as exc:
+            return await self._detail(request, moderation, product_id, 409, rate_errors={"form": exc.message})
+        done = _("“%(name)s” now lets its line in at the new rate.", name=product.name)
+        return flash_redirect(request, done, "success", f"/admin/products/{product_id}")

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from app.models.catalog import Product, ProductStatus, ProductStatusChange
+from app.models.catalog import Product, ProductStatus, ProductStatusChange, SaleMode
 from app.models.members import AuditEntry
 from tests.helpers.web import as_admin, field_error, login, post_form, refusal_says, second_browser
 
@@ -188,3 +188,31 @@ async def test_post_without_csrf_token_is_refused(client, app, members, products
 async def test_admin_dashboard_links_to_products(client, members):
     await as_admin(client, members)
     assert 'href="/admin/products"' in (await client.get("/admin")).text
+
+
+async def test_an_admin_sets_a_waiting_rooms_rate_and_bad_input_changes_nothing(client, app, members, products):
+    seller = await members.seller()
+    room = await products.create(seller, sale_mode=SaleMode.WAITING_ROOM, admission_rate_per_minute=600)
+    plain = await products.create(seller)
+    await as_admin(client, members)
+    page = (await client.get(f"/admin/products/{room.id}")).text
+    assert 'id="admission-rate-form"' in page and 'value="600"' in page
+    assert 'id="admission-rate-form"' not in (await client.get(f"/admin/products/{plain.id}")).text
+    url = f"/admin/products/{room.id}/admission-rate"
+    for bad in ("fast", "0", "-5", "9" * 40):
+        r = await post_form(client, url, {"admission_rate_per_minute": bad})
+        assert r.status_code == 400 and 'aria-invalid="true"' in r.text, bad
+        assert re.search(r'<p class="error" id="e-admission-rate">[^<]+</p>', r.text), bad
+    r = await post_form(client, url, {"admission_rate_per_minute": "1,200"})
+    assert r.status_code == 303
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Product, room.id)).admission_rate_per_minute == 1200
+    r = await post_form(client, url, {"admission_rate_per_minute": ""})  # back to the shop's rate
+    assert r.status_code == 303
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Product, room.id)).admission_rate_per_minute is None
+    async with app.state.database.transaction() as db:
+        audits = (await db.execute(select(AuditEntry).where(AuditEntry.action == "product.admission_rate"))).scalars()
+        assert [a.reason for a in audits] == ["600 → 1200 a minute", "1200 → shop default a minute"]
+    r = await post_form(client, f"/admin/products/{plain.id}/admission-rate", {"admission_rate_per_minute": "60"})
+    assert r.status_code == 409 and "has no rate" in r.text
