@@ -6,9 +6,9 @@ order, as the page lists; the shopper's page tells them their own result."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -50,10 +50,12 @@ async def test_a_draw_is_entered_drawn_and_verified_from_its_public_page(
     await context.close()
 
     command = [sys.executable, "-m", "app.drops.verify_draw", "--seed", seed, "--commitment", commitment]
-    checked = subprocess.run(
-        [*command, "--units", str(units), str(listed)], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    process = await asyncio.create_subprocess_exec(
+        *command, "--units", str(units), str(listed), cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE
     )
-    verdict = json.loads(checked.stdout)
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    verdict = json.loads(out)
     assert verdict["commitment_ok"] is True
     assert verdict["winners"] == shown and len(shown) == units == 2
     assert sorted(verdict["order"]) == sorted(e.id for e in await entries(app, product.id))
