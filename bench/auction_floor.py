@@ -23,10 +23,7 @@ what this costs beyond the ceiling is the least a stored bid can cost on this ma
 from __future__ import annotations
 
 import json
-import os
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from jinja2 import DictLoader, Environment
@@ -36,6 +33,7 @@ from litestar.response import Template
 from litestar.template import TemplateConfig
 
 from bench.auction_ceiling import FRAGMENTS, healthz, page
+from bench.drop_floor import drivers  # the same bare drivers: asyncpg pool, redis-py, a member id
 
 SESSION_MAX_AGE = 14 * 24 * 3600
 
@@ -86,22 +84,6 @@ async def bid(request: Request[Any, Any, Any], auction_id: int) -> Template:
             await conn.execute(STORE, auction_id, member_id, amount, auction["bid_count"] + 1, secrets.token_hex(16))
     context = {"auction_id": auction_id, "amount": amount, "key": secrets.token_hex(16)}
     return Template(template_name="bid.html", context=context)
-
-
-@asynccontextmanager
-async def drivers(app: Litestar) -> AsyncIterator[None]:
-    import asyncpg
-    from redis.asyncio import Redis
-
-    url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
-    app.state.pg = await asyncpg.create_pool(url, min_size=2, max_size=10)
-    app.state.redis = Redis.from_url(os.environ["REDIS_URL"])
-    app.state.member_id = await app.state.pg.fetchval("SELECT min(id) FROM members")
-    try:
-        yield
-    finally:
-        await app.state.redis.aclose()
-        await app.state.pg.close()
 
 
 def create_app() -> Litestar:
