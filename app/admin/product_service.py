@@ -26,6 +26,7 @@ from app.core.i18n import N_, _
 from app.core.labels import label
 from app.core.states import IllegalTransition
 from app.core.status import StaleStatus
+from app.db import database_of
 from app.live.hub import touch_after_commit
 from app.models.catalog import Category, Product, ProductStatus, ProductStatusChange, SaleMode
 from app.models.members import AuditEntry, Member
@@ -143,6 +144,12 @@ class ProductModerationService:
         await self._move(product, product.hidden_from, admin, reason)
         await record_audit(self.db, actor=admin, action="product.unhide", target=product, reason=reason)
         return product
+
+    def shop_rate(self) -> int:
+        """The shop's admission rate (``ADMISSION_RATE_PER_MINUTE``), a waiting room's unless it
+        sets its own."""
+        database = database_of(self.db)
+        return database.settings.admission_rate_per_minute if database is not None else 0
 
     async def set_admission_rate(self, product_id: int, admin: Member, raw: str) -> Product:
         """Set the rate a waiting room lets its line in at (blank: the shop's setting), from now on;

@@ -75,14 +75,10 @@ class AdminProductController(ModerationPages):
             "errors": {},
             "rate_errors": {},
             "rate_value": None,
-            "shop_rate": self.settings_rate(request),
+            "shop_rate": moderation.shop_rate(),
             **extra,
         }
         return render(request, "admin/product_detail.html", context, status_code=status_code)
-
-    @staticmethod
-    def settings_rate(request: HTMXRequest) -> int:
-        return int(request.app.state.settings.admission_rate_per_minute)
 
     detail = moderation_page("admin_product")
 

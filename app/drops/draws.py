@@ -101,6 +101,22 @@ def refusal_message(why: Refusal, member: Member, starts_at: datetime, min_accou
     )
 
 
+def _refuse_if_not_allowed(member: Member, product: Any, now: datetime) -> None:
+    """Raise ``EntryRefused`` when ``member`` may not enter the draw of ``product`` (the product, or
+    its row as the lock read it) at ``now``."""
+    window = phase(product.status, product.draw_ends_at, product.drawn_at, now)
+    why = refusal(
+        _entrant(member),
+        seller_id=product.seller_id,
+        window=window,
+        min_account_days=product.draw_min_account_days,
+        now=now,
+    )
+    if why is not None:
+        message = refusal_message(why, member, product.sale_starts_at, product.draw_min_account_days)
+        raise EntryRefused(message, why)
+
+
 class Draws:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -123,17 +139,7 @@ class Draws:
         product = await self.product(product_id)
         if await self.entry_of(member.id, product.id) is not None:
             return False
-        window = phase(product.status, product.draw_ends_at, product.drawn_at, now)
-        why = refusal(
-            _entrant(member),
-            seller_id=product.seller_id,
-            window=window,
-            min_account_days=product.draw_min_account_days,
-            now=now,
-        )
-        if why is not None:
-            message = refusal_message(why, member, product.sale_starts_at, product.draw_min_account_days)
-            raise EntryRefused(message, why)
+        _refuse_if_not_allowed(member, product, now)
         return True
 
     async def enter(self, member: Member, product_id: int, now: datetime) -> Entered:
@@ -144,17 +150,7 @@ class Draws:
         existing = await self.entry_of(member.id, product.id)
         if existing is not None:
             return Entered(existing, new=False)
-        window = phase(locked.status, locked.draw_ends_at, locked.drawn_at, now)
-        why = refusal(
-            _entrant(member),
-            seller_id=locked.seller_id,
-            window=window,
-            min_account_days=locked.draw_min_account_days,
-            now=now,
-        )
-        if why is not None:
-            message = refusal_message(why, member, locked.sale_starts_at, locked.draw_min_account_days)
-            raise EntryRefused(message, why)
+        _refuse_if_not_allowed(member, locked, now)
         entry = DrawEntry(product_id=product.id, member_id=member.id, entered_at=now, status=EntryStatus.ENTERED)
         if not await add_once(self.db, entry):  # the same member's other request got there first
             first = await self.entry_of(member.id, product.id)

@@ -12,10 +12,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
-from app.core.i18n import _, current_zone
+from app.core.i18n import current_zone
 from app.drops import draw_results
 from app.drops.fairness_rules import Minute, Spread, per_minute, spread
+from app.drops.ledger import product_for
 from app.models.base import utcnow
 from app.models.catalog import Product, SaleMode
 from app.models.drops import PressRefusal, PurchaseRight, RightStatus
@@ -85,10 +85,7 @@ class FairnessService:
 
     async def product(self, product_id: int, *, seller: Member | None = None) -> Product:
         """The product, or NotFound; with ``seller``, only that seller's own products."""
-        product = await self.db.get(Product, product_id)
-        if product is None or (seller is not None and product.seller_id != seller.id):
-            raise NotFound(_("This product does not exist."))
-        return product
+        return await product_for(self.db, product_id, seller)
 
     async def report(self, product: Product) -> Report:
         rights = await self._rights(product.id)

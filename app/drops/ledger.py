@@ -60,16 +60,22 @@ class StockLedger:
         return self.total == self.stock if self.opened else self.total == 0
 
 
+async def product_for(db: AsyncSession, product_id: int, seller: Member | None) -> Product:
+    """The product a seller's or an administrator's page is about, or NotFound; with ``seller``,
+    only that seller's own products (another seller's is "not found" too)."""
+    product = await db.get(Product, product_id)
+    if product is None or (seller is not None and product.seller_id != seller.id):
+        raise NotFound(_("This product does not exist."))
+    return product
+
+
 class StockLedgerService:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
     async def product(self, product_id: int, *, seller: Member | None = None) -> Product:
         """The product, or NotFound; with ``seller``, only that seller's own products."""
-        product = await self.db.get(Product, product_id)
-        if product is None or (seller is not None and product.seller_id != seller.id):
-            raise NotFound(_("This product does not exist."))
-        return product
+        return await product_for(self.db, product_id, seller)
 
     async def ledger(self, product: Product, page: int, size: int) -> StockLedger:
         count = int(

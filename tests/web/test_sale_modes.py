@@ -95,7 +95,7 @@ async def test_the_form_offers_three_modes_with_every_field(client, seller):
     for name in ("admission_rate_per_minute", "draw_ends_at", "draw_min_account_days"):
         assert f'name="{name}"' in page  # present whatever the mode: the page works without JavaScript
     assert 'name="draw_ends_at" type="datetime-local"' in page
-    assert "Sale mode" in page and "60,000 a minute" in page  # the shop's rate, ADMISSION_RATE_PER_MINUTE
+    assert "Sale mode" in page and "3,000 a minute" in page  # the shop's rate, ADMISSION_RATE_PER_MINUTE
     assert "Members join a line 15 minutes before the start" in page
 
 
