@@ -19,6 +19,7 @@ from app.catalog.transitions import transition
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.db import any_of
+from app.drops.row_lock import product_lock
 from app.drops.rules import (
     LIVE_RIGHTS,
     Answered,
@@ -61,19 +62,14 @@ _rights = cast(Table, PurchaseRight.__table__)
 _refusals = cast(Table, PressRefusal.__table__)
 # Core statements (the tables, not the mapped classes): the ORM's own steps for each execution are
 # of no use to them.
-_LOCK = (
-    update(_products)
-    .where(_products.c.id == bindparam("product_id"))
-    .values(taken_quantity=_products.c.taken_quantity, updated_at=_products.c.updated_at)
-    .returning(
-        _products.c.status,
-        _products.c.purchase_limit,
-        _products.c.list_price,
-        _products.c.fixed_quantity,
-        _products.c.taken_quantity,
-        _products.c.seller_id,
-        _products.c.sale_mode,
-    )
+_LOCK = product_lock(
+    _products.c.status,
+    _products.c.purchase_limit,
+    _products.c.list_price,
+    _products.c.fixed_quantity,
+    _products.c.taken_quantity,
+    _products.c.seller_id,
+    _products.c.sale_mode,
 )
 
 

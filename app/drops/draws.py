@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError, NotFound
@@ -22,24 +22,20 @@ from app.core.status import created
 from app.db import add_once
 from app.drops.entry_rules import ABOUT_THE_MEMBER, Entrant, Phase, Refusal, old_enough_at, phase, refusal
 from app.drops.purchases import public_product
+from app.drops.row_lock import product_lock
 from app.models.catalog import Product, SaleMode
 from app.models.draws import DrawEntry, EntryStatus
 from app.models.drops import PurchaseRight
 from app.models.members import Member
 
 _products = cast(Table, Product.__table__)
-_LOCK = (
-    update(_products)
-    .where(_products.c.id == bindparam("product_id"))
-    .values(taken_quantity=_products.c.taken_quantity, updated_at=_products.c.updated_at)
-    .returning(
-        _products.c.status,
-        _products.c.seller_id,
-        _products.c.sale_starts_at,
-        _products.c.draw_ends_at,
-        _products.c.drawn_at,
-        _products.c.draw_min_account_days,
-    )
+_LOCK = product_lock(
+    _products.c.status,
+    _products.c.seller_id,
+    _products.c.sale_starts_at,
+    _products.c.draw_ends_at,
+    _products.c.drawn_at,
+    _products.c.draw_min_account_days,
 )
 
 

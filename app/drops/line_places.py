@@ -15,6 +15,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.drops.line_rules import Joined, line_order
+from app.drops.row_lock import product_lock
 from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.lines import LinePlace
 
@@ -72,12 +73,7 @@ def _line(row: Any) -> Line:
 _READ = select(*_COLUMNS).where(_products.c.id == bindparam("product_id"))
 # The lock is a write that changes nothing: on PostgreSQL the product's row lock (the one every Buy
 # batch takes too), on SQLite the database's single write lock.
-_LOCK = (
-    update(_products)
-    .where(_products.c.id == bindparam("product_id"))
-    .values(line_length=_products.c.line_length, updated_at=_products.c.updated_at)
-    .returning(*_COLUMNS)
-)
+_LOCK = product_lock(*_COLUMNS)
 _NEXT_PLACE = (
     update(_products)
     .where(_products.c.id == bindparam("product_id"), _products.c.line_length.is_not(None))
