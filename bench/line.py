@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import random
 import re
 import resource
@@ -216,6 +217,7 @@ class Shopper:
     due: float  # seconds after the start its place came
     page_ms: float = 0.0
     buy_ms: float = 0.0
+    sent: float = 0.0  # when the Buy was sent (perf_counter)
     page_status: int = 0
     buy_status: int = 0
     outcome: str = ""
@@ -232,6 +234,7 @@ class Run:
     lost: int = 0
     cpu: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    start: float = 0.0  # the sale's start (perf_counter)
 
 
 def outcome_of(status: int, body: bytes) -> str:
@@ -273,7 +276,7 @@ async def shop_once(port: int, session_id: str, product_id: int, shopper: Shoppe
             f"HX-Request: true\r\nHX-Target: buy-box\r\nX-CSRFToken: {client.csrf}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}"
         )
-        t1 = time.perf_counter()
+        t1 = shopper.sent = time.perf_counter()
         status, body, _ = await client.roundtrip(request.encode())
         shopper.buy_ms, shopper.buy_status = (time.perf_counter() - t1) * 1000, status
         shopper.outcome = outcome_of(status, body)
@@ -342,6 +345,7 @@ async def crowd(server: Server, settings: Settings, product_id: int, sessions, a
             tasks.append(asyncio.create_task(stray_later()))
     await asyncio.gather(*tasks)
     run.seconds = time.perf_counter() - start
+    run.start = start
     await asyncio.sleep(2)  # the last states reach the watchers
     run.cpu, _ = watch_cpu.finish(time.perf_counter() - cpu_from)
     for profiler in profilers:
@@ -427,6 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patience", type=float, default=180.0, help="most seconds to wait for a quiet machine")
     parser.add_argument("--write", type=Path, help="replace the waiting room's section of this Markdown file")
     parser.add_argument("--profile", type=Path, help="py-spy each worker during the run; stacks to this folder")
+    parser.add_argument("--dump", type=Path, help="write each Buy with an admission (sent, ms, outcome) as JSON lines")
     args = parser.parse_args(argv)
     drop.PATIENCE[0] = args.patience
     command = shlex.join([".venv/bin/python", "-m", "bench.line", *(argv if argv is not None else sys.argv[1:])])
@@ -455,6 +460,11 @@ def main(argv: list[str] | None = None) -> None:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
         info += f"; the app at commit `{git.stdout.strip()}`"
     text, _met = report(run, checks, args, command, info)
+    if args.dump:
+        with args.dump.open("w") as out:
+            for s in run.shoppers:
+                row = {"place": s.place, "sent": s.sent - run.start, "page_ms": s.page_ms, "buy_ms": s.buy_ms}
+                out.write(json.dumps({**row, "outcome": s.outcome}) + "\n")
     text += f"\nServer log (`var/bench-line-server.log`): {len(errors)} error lines.\n"
     print(text)
     if args.write:

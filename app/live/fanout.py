@@ -8,7 +8,9 @@ written to it straight from the room's task, with no queue, generator or task of
 (``send`` of a connection that keeps up finishes without waiting). A connection that cannot keep
 up (its server paused writing) gets its own short task to finish that write, and until then keeps
 only the newest message: each message is a whole state, so a slow viewer skips states and never
-holds the others back or makes the process buffer more than one message for it.
+holds the others back or makes the process buffer more than one message for it. A room writes to
+its viewers a few milliseconds at a time, so that thousands of them never hold up the process's
+requests.
 
 A viewer whose page needs more than the shared fragment (a signed-in bidder's own position, a time
 zone of their own) passes ``own``: it turns each message into that viewer's events, in a task of
@@ -55,6 +57,9 @@ _START_HEADERS = [
 ]
 _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
+
+SLICE_SECONDS = 0.002  # the longest a room writes to its viewers before the loop runs other work
+_CHECK_EVERY = 32  # viewers written between looks at the clock
 
 _running: set[asyncio.Future[Any]] = set()  # the few writes that had to wait, kept until done
 
@@ -253,6 +258,9 @@ class Room:
         self.heartbeat = rooms.heartbeat_seconds
         self.viewers: set[Viewer] = set()
         self.latest: str | bytes | None = None  # the last message handed to the viewers
+        # the message being handed out, and the viewers it has still to reach (see ``deliver``)
+        self._round: tuple[str | bytes, Callable[[str], bytes], list[Viewer]] | None = None
+        self._next_slice: asyncio.Handle | None = None
         self.live = asyncio.get_running_loop().create_future()  # set once the subscription listens
         # the room outlives the request that opened it: none of that request's context
         self._task = asyncio.get_running_loop().create_task(self._listen(), context=contextvars.Context())
@@ -277,7 +285,12 @@ class Room:
 
     def deliver(self, raw: str | bytes) -> None:
         """Hand one message to every viewer, encoded once per language; the same message again (each
-        process publishes what it read, and a state often has not changed since) is not sent twice."""
+        process publishes what it read, and a state often has not changed since) is not sent twice.
+
+        Each write is a system call (about 15 µs): thousands of viewers would hold the event loop for
+        tens of milliseconds, and every request of the process would wait that long. So the viewers
+        are written in slices of ``SLICE_SECONDS``, the loop running whatever is ready between them;
+        a newer message that arrives meanwhile replaces the rest of the older one's round."""
         if raw == self.latest:
             return
         self.latest = raw
@@ -288,8 +301,26 @@ class Room:
                 data = encoded[language] = self.encode(raw, language)
             return data
 
-        for viewer in list(self.viewers):
-            viewer.offer(raw, shared)
+        self._round = (raw, shared, list(self.viewers))
+        if self._next_slice is None:
+            self._slice()
+
+    def _slice(self) -> None:
+        self._next_slice = None
+        if self._round is None:
+            return
+        raw, shared, pending = self._round
+        until = time.perf_counter() + SLICE_SECONDS
+        while pending:
+            for viewer in pending[-_CHECK_EVERY:]:
+                viewer.offer(raw, shared)
+            del pending[-_CHECK_EVERY:]
+            if time.perf_counter() >= until:
+                break
+        if pending:
+            self._next_slice = asyncio.get_running_loop().call_soon(self._slice)
+        else:
+            self._round = None
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -310,6 +341,9 @@ class Room:
             del self.rooms.rooms[self.channel]
         if self._ticker is not None:
             self._ticker.cancel()
+        if self._next_slice is not None:
+            self._next_slice.cancel()
+        self._round = None
         self._task.cancel()
         for viewer in list(self.viewers):
             viewer.end()

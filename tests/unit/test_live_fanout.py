@@ -5,6 +5,7 @@ streams ping, and a viewer that leaves or is stopped leaves nothing behind."""
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 
 from app.live.fanout import PING, LiveStream, Rooms, Viewer
@@ -164,3 +165,49 @@ async def test_stopping_ends_every_stream():
     await asyncio.wait_for(asyncio.gather(*runs), 1)
     assert all(c.ended for c in connections)
     assert rooms.viewer_count == 0 and rooms.rooms == {}
+
+
+async def test_a_crowded_room_lets_other_work_run_between_slices_and_its_newest_message_wins():
+    channels = FakeChannels()
+    rooms = Rooms(channels, heartbeat_seconds=60)
+    room = rooms.room("auction:1", encode)
+    await room.live
+    got: dict[int, list[bytes]] = {n: [] for n in range(400)}
+    first_written = asyncio.Event()
+    written: list[int] = []
+
+    def connection(n: int):
+        async def send(message) -> None:
+            until = time.perf_counter() + 0.0005  # half a millisecond each: 0.2 s for all 400
+            while time.perf_counter() < until:
+                pass
+            got[n].append(message["body"])
+            written.append(n)
+            first_written.set()
+
+        return send
+
+    for n in range(400):
+        viewer = Viewer(room, connection(n), "en", None)
+        viewer.started = True
+        room.join(viewer)
+    seen_by_other_work: list[int] = []
+
+    async def other_work() -> None:
+        while len(seen_by_other_work) < 50 and (room._round is not None or not written):
+            seen_by_other_work.append(len(written))
+            await asyncio.sleep(0)
+
+    work = asyncio.ensure_future(other_work())
+    channels.publish("auction:1", "old")
+    await first_written.wait()  # the room's task takes the message and writes its first slice
+    channels.publish("auction:1", "new")
+    await asyncio.wait_for(work, 5)
+    async with asyncio.timeout(5):
+        while room._round is not None:  # noqa: ASYNC110 (the room has no event for its round's end)
+            await asyncio.sleep(0.01)
+    assert any(0 < n < 400 for n in seen_by_other_work), "other work ran while the viewers were written"
+    assert all(bodies[-1] == encode("new", "en") for bodies in got.values()), "every viewer has the newest"
+    never_old = [n for n, bodies in got.items() if encode("old", "en") not in bodies]
+    assert never_old, "viewers the older message had not reached yet got only the newer one"
+    assert len(written) < 800
