@@ -12,7 +12,11 @@ the event schedules the expiry and makes the order) and the others are left behi
 When a draw's right is released unpaid (``stock.release_right``: expiry, give-up, failed payment),
 ``pass_on`` hands its unit to the next entry in draw order never offered one (the pure
 ``draw_rules.next_offers``), with a fresh right; the unit never goes back to the stock in between.
-With no entry left it returns to the stock as any unit does."""
+
+Units no entry is left to take (fewer entries than units, or every entry offered one already) leave
+the fixed-price stock for the auction (``fixed_quantity`` goes down, a ``conversion`` row in the
+ledger): the rest of the sale converts to a live auction, as a first-come sale's rest does when its
+fixed-price units are gone, once the rights still held are settled."""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ from app.drops.draw_rules import DrawResult, Offer, draw, next_offers
 from app.drops.entry_rules import ENTRY_STATUS
 from app.drops.gate import StockChange
 from app.drops.rules import LIVE_RIGHTS
-from app.drops.stock import STOCK_OPEN, ledger_entry, tell_gate
+from app.drops.stock import STOCK_OPEN, convert_if_paid, ledger_entry, tell_gate
 from app.events.outbox import add_event
 from app.events.topics import Topic
 from app.live.hub import touch_after_commit
@@ -124,6 +128,8 @@ async def make_draw(
     if rights:
         await _take(db, product_id, rights, claimed.taken_quantity + len(rights))
         await tell_granted(db, product, list(zip(winners, rights, strict=True)), later=False)
+    if (left := claimed.draw_units - len(rights)) > 0:
+        await _to_auction(db, product_id, left)
     await tell_not_drawn(db, product)
     touch_after_commit(db, "product", product_id)
     return result
@@ -166,8 +172,9 @@ async def _take(db: AsyncSession, product_id: int, rights: Sequence[PurchaseRigh
 
 async def pass_on(db: AsyncSession, right: PurchaseRight, reason: StockReason, *, actor_id: int | None) -> bool:
     """The unit of a draw's right just released unpaid goes to the next entry in draw order that
-    was never offered one, with a fresh right; False (nothing done) when the right is not a draw's,
-    the sale no longer moves stock, or no entry is left (the unit then returns to the stock)."""
+    was never offered one, with a fresh right, or with no entry left to the auction; False (nothing
+    done: the unit returns to the stock) when the right is not a draw's or the sale no longer moves
+    stock."""
     if not is_draw_right(right):
         return False
     # the product's row, in the order every release takes it (the right first): a second release
@@ -177,7 +184,8 @@ async def pass_on(db: AsyncSession, right: PurchaseRight, reason: StockReason, *
         return False
     following = await _next_entries(db, product.id, product.draw_units)
     if not following:
-        return False
+        await _unit_to_auction(db, right, reason, actor_id=actor_id)
+        return True
     database = database_of(db)
     assert database is not None
     [offered] = await _grant(
@@ -196,6 +204,55 @@ async def pass_on(db: AsyncSession, right: PurchaseRight, reason: StockReason, *
     await tell_granted(db, Drawn(product.id, product.name), [(following[0], offered)], later=True)
     touch_after_commit(db, "product", product.id)
     return True
+
+
+async def _to_auction(db: AsyncSession, product_id: int, units: int) -> None:
+    """``units`` of the drawn sale's stock no entry can take leave it for the auction; with none left
+    at the fixed price, the sale converts once its held rights are settled (at once if none is)."""
+    version = await db.scalar(
+        update(Product)
+        .where(Product.id == product_id, Product.fixed_quantity - Product.taken_quantity >= units)
+        .values(fixed_quantity=Product.fixed_quantity - units, stock_version=Product.stock_version + 1)
+        .returning(Product.stock_version)
+        .execution_options(synchronize_session=False)
+    )
+    if version is None:
+        return
+    await add_once(db, ledger_entry(product_id, -units, StockReason.CONVERSION, f"draw:{product_id}"))
+    tell_gate(db, StockChange(product_id, int(version), -units, {}))
+    product = await db.get(Product, product_id, populate_existing=True)
+    assert product is not None
+    if product.fixed_left == 0 and product.status is ProductStatus.ON_SALE:
+        await transition(db, product, ProductStatus.CONVERSION_PENDING, reason="no entry is left for the other units")
+    await convert_if_paid(db, product_id)
+    touch_after_commit(db, "product", product_id)
+
+
+async def _unit_to_auction(
+    db: AsyncSession, right: PurchaseRight, reason: StockReason, *, actor_id: int | None
+) -> None:
+    """The unit of a draw's right released unpaid, with no entry left to offer it: it comes back
+    from the right and leaves the fixed-price stock for the auction in one move (what is left at the
+    fixed price does not change), and the sale converts if that right was the last one held."""
+    version = await db.scalar(
+        update(Product)
+        .where(Product.id == right.product_id, Product.taken_quantity > 0)
+        .values(
+            taken_quantity=Product.taken_quantity - 1,
+            fixed_quantity=Product.fixed_quantity - 1,
+            stock_version=Product.stock_version + 1,
+        )
+        .returning(Product.stock_version)
+        .execution_options(synchronize_session=False)
+    )
+    if version is None:
+        return
+    reference = f"right:{right.id}"
+    await add_once(db, ledger_entry(right.product_id, +1, reason, reference, actor_id=actor_id))
+    await add_once(db, ledger_entry(right.product_id, -1, StockReason.CONVERSION, reference))
+    tell_gate(db, StockChange(right.product_id, int(version), 0, {right.member_id: -1}))
+    await convert_if_paid(db, right.product_id)
+    touch_after_commit(db, "product", right.product_id)
 
 
 async def _next_entries(db: AsyncSession, product_id: int, units: int) -> list[DrawEntry]:

@@ -1,7 +1,7 @@
 """A draw on the database: members enter once, each refusal says why and writes nothing; the draw
 is made once however often it is asked, its winners are ``draw_rules.draw`` over the entry ids and
 get held rights written as a Buy batch writes them, every entrant is told; a winner's unpaid unit
-cascades to the next entry in draw order, and back to the stock when none is left; the stock
+cascades to the next entry in draw order, and to the auction when none is left; the stock
 never oversells and its ledger always adds up."""
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from app.drops.draw_rules import commitment, draw
 from app.drops.draws import EntryRefused
 from app.drops.entry_rules import Refusal
 from app.drops.purchases import give_up
-from app.drops.stock import release_right
+from app.drops.stock import pay_right, release_right
 from app.events.topics import Topic
-from app.models.auctions import Notification, NotificationKind
+from app.models.auctions import Auction, Notification, NotificationKind
 from app.models.base import utcnow
 from app.models.catalog import Product, ProductStatus, SaleMode
 from app.models.draws import DrawEntry, EntryStatus
-from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockReason
+from app.models.drops import PurchaseRight, PurchaseRightChange, RightStatus, StockEntry, StockReason
 from app.models.events import OutboxEvent
 from app.models.members import Member
 from app.models.status import StatusChange
@@ -177,14 +177,15 @@ async def test_the_draw_is_made_once_however_often_it_is_asked(app, members, pro
     assert len(await notices(app, NotificationKind.DRAW_WON)) == 2
 
 
-async def test_fewer_entries_than_units_all_win_and_the_rest_stays_in_stock(app, members, products):
+async def test_fewer_entries_than_units_all_win_and_the_rest_goes_to_the_auction(app, members, products):
     product = await draw_on_sale(app, members, products, units=5)
     ids = await entrants(app, product.id, 2, members)
     assert (await make(app, product.id)).winners == tuple(draw(SEED, ids, 5).order)
     seen = await stock(app, product.id)
-    assert seen.consistent and seen.taken == 2 and seen.ledger == 3
+    assert seen.consistent and (seen.fixed, seen.taken, seen.ledger) == (2, 2, 0)
     async with app.state.database.transaction() as db:
-        assert (await db.get(Product, product.id)).status is ProductStatus.ON_SALE
+        fresh = await db.get(Product, product.id)
+        assert fresh.status is ProductStatus.CONVERSION_PENDING and fresh.auction_quantity == 3
 
 
 async def test_a_draw_nobody_entered_is_made_and_publishes_nothing_but_its_seed(app, members, products):
@@ -194,7 +195,8 @@ async def test_a_draw_nobody_entered_is_made_and_publishes_nothing_but_its_seed(
     async with app.state.database.transaction() as db:
         results = await draw_results.results(db, await db.get(Product, product.id), 1)
     assert results.seed == SEED and results.commitment_ok and results.winners == [] and results.ids.total == 0
-    assert (await stock(app, product.id)).ledger == 2
+    seen = await stock(app, product.id)
+    assert seen.consistent and (seen.fixed, seen.ledger) == (0, 0)  # both units went to the auction
 
 
 async def test_the_sweep_makes_the_draws_whose_message_was_lost(app, members, products):
@@ -279,7 +281,7 @@ async def test_an_expired_winners_unit_goes_to_the_next_entry_in_draw_order(app,
     assert [e.status for e in (await by_id(app, product.id)).values()].count(EntryStatus.OFFERED) == 1
 
 
-async def test_a_given_up_unit_cascades_and_once_no_entry_is_left_it_returns_to_the_stock(app, members, products):
+async def test_a_given_up_unit_cascades_and_once_no_entry_is_left_it_goes_to_the_auction(app, members, products):
     product = await draw_on_sale(app, members, products, units=2)
     ids = await entrants(app, product.id, 3, members)
     order = draw(SEED, ids, 2).order
@@ -288,14 +290,41 @@ async def test_a_given_up_unit_cascades_and_once_no_entry_is_left_it_returns_to_
     async with app.state.database.transaction() as db:
         gave_up = await give_up(db, drawn[order[0]].member_id, drawn[order[0]].right_id)
     assert gave_up.done and "next entry" in gave_up.message
-    assert (await by_id(app, product.id))[order[2]].status is EntryStatus.OFFERED
+    offered = (await by_id(app, product.id))[order[2]]
+    assert offered.status is EntryStatus.OFFERED
 
     await expire_now(app, drawn[order[1]].right_id)  # nobody is left to offer it to
     seen = await stock(app, product.id)
-    assert seen.consistent and seen.taken == 1 and seen.ledger == 1
+    assert seen.consistent and (seen.fixed, seen.taken, seen.ledger) == (1, 1, 0)
     assert seen.rights == {RightStatus.HELD: 1, RightStatus.CANCELLED: 1, RightStatus.EXPIRED: 1}
     async with app.state.database.transaction() as db:
-        assert (await db.get(Product, product.id)).status is ProductStatus.ON_SALE  # a unit came back
+        assert (await db.get(Product, product.id)).status is ProductStatus.CONVERSION_PENDING  # never on sale
+        conversion = await db.scalar(
+            select(func.count()).where(StockEntry.product_id == product.id, StockEntry.reason == StockReason.CONVERSION)
+        )
+        assert conversion == 1
+        await pay_right(db, offered.right_id)  # the last right held is paid: the rest converts
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Product, product.id)).status is ProductStatus.AUCTION_LIVE
+        auction = await db.scalar(select(Auction).where(Auction.product_id == product.id))
+        assert auction is not None and auction.units == 1
+
+
+@pytest.mark.parametrize(
+    ("entered", "status"), [(1, ProductStatus.CONVERSION_PENDING), (0, ProductStatus.AUCTION_LIVE)]
+)
+async def test_units_no_entry_can_take_go_to_the_auction_at_the_draw(app, members, products, entered, status):
+    product = await draw_on_sale(app, members, products, units=3)
+    await entrants(app, product.id, entered, members)
+    result = await make(app, product.id)
+    assert result is not None and len(result.winners) == entered
+    seen = await stock(app, product.id)
+    assert seen.consistent and (seen.fixed, seen.taken, seen.ledger) == (entered, entered, 0)
+    async with app.state.database.transaction() as db:
+        fresh = await db.get(Product, product.id)
+        assert fresh.status is status and fresh.draw_units == 3  # the draw's own record is kept
+        auction = await db.scalar(select(Auction).where(Auction.product_id == product.id))
+        assert (auction.units if auction else None) == (3 if entered == 0 else None)
 
 
 async def test_two_winners_expiring_at_once_go_to_two_different_entries(app, members, products):
@@ -343,7 +372,7 @@ async def test_a_winner_who_asked_for_mail_gets_one_with_the_link_to_pay(app, me
 async def test_unpaid_rights_expire_by_themselves_and_their_unit_goes_down_the_order(client, app, members, products):
     """Nobody acts: the winner's right expires at its deadline (the message its grant scheduled),
     its unit goes to the next entry, whose right expires in turn, and with nobody left the unit
-    is back in the stock."""
+    goes to the auction, which opens."""
     product = await draw_on_sale(app, members, products, units=1)
     ids = await entrants(app, product.id, 2, members)
     order = draw(SEED, ids, 1).order
@@ -357,4 +386,6 @@ async def test_unpaid_rights_expire_by_themselves_and_their_unit_goes_down_the_o
     drawn = await by_id(app, product.id)
     assert [drawn[e].status for e in order] == [EntryStatus.WON, EntryStatus.OFFERED]
     seen = await stock(app, product.id)
-    assert seen.consistent and seen.taken == 0 and seen.ledger == 1
+    assert seen.consistent and (seen.fixed, seen.taken, seen.ledger) == (0, 0, 0)
+    async with app.state.database.transaction() as db:
+        assert (await db.get(Product, product.id)).status is ProductStatus.AUCTION_LIVE
