@@ -45,7 +45,7 @@ LABELS: dict[str, dict[str, Msg]] = {
         "partially_refunded": Msg("Partially refunded"),
         "refunded": Msg("Refunded"),
     },
-    "order_source": {"drop": Msg("First-come sale"), "auction": Msg("Live auction")},
+    "order_source": {"drop": Msg("Limited sale"), "auction": Msg("Live auction")},
     "sale_mode": {
         "first_come": Msg("First come, first served"),
         "waiting_room": Msg("Waiting room"),
