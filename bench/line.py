@@ -12,7 +12,8 @@ with ``REDIS_URL`` set; its own loop (``app/background.py``) lets the line in at
 minute from the start.
 
 Each member holds the line page's live stream (``GET /products/{id}/line/events``, signed in) from
-before the start. Once the places are written, the benchmark reads them from the database, and a
+before the start, from a process of their own (as other people's phones would: the loop timing Buy
+never waits behind their events). Once the places are written, the benchmark reads them from the database, and a
 member whose place comes goes on as a shopper would: after a reaction time (uniform in
 ``--react``), it fetches its part of the line page (``/line/box``, as the open page's script does
 when the member's turn comes: it carries the Buy form with the admission) and presses Buy with it,
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import collections
 import json
+import multiprocessing
 import random
 import re
 import resource
@@ -43,6 +45,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -209,6 +212,25 @@ async def watch(
     return await asyncio.gather(*(one(session_id) for _, session_id in sessions))
 
 
+def watch_elsewhere(port: int, session_ids: list[str], product_id: int, pipe: Connection) -> None:
+    """The watchers in a process of their own (they are other people's phones): the loop that
+    times Buy and the box never waits behind 10,000 streams' events. Sends ``(connected, seconds)``
+    once every stream has its first event, waits for any message, then sends ``(events, lost)``."""
+    import uvloop
+
+    async def run() -> None:
+        t0 = time.perf_counter()
+        sessions = [(0, session_id) for session_id in session_ids]
+        streams = await watch(port, sessions, product_id)
+        pipe.send((len(streams), time.perf_counter() - t0))
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        pipe.send(([w.events for _, w in streams], sum(w.lost for _, w in streams)))
+        for transport, _ in streams:
+            transport.close()
+
+    uvloop.run(run())
+
+
 @dataclass
 class Shopper:
     """What one member let in did: its line page, then its Buy with the admission."""
@@ -304,8 +326,13 @@ async def stray(port: int, session_id: str, product_id: int, run: Run) -> None:
 async def crowd(server: Server, settings: Settings, product_id: int, sessions, args, starts_in: float) -> Run:
     run = Run()
     t0 = time.perf_counter()
-    streams = await watch(server.port, sessions[: args.viewers], product_id) if args.viewers else []
-    run.connect_seconds, run.watchers = time.perf_counter() - t0, len(streams)
+    loop = asyncio.get_running_loop()
+    here, there = multiprocessing.get_context("spawn").Pipe()
+    watchers = multiprocessing.get_context("spawn").Process(
+        target=watch_elsewhere, args=(server.port, [sid for _, sid in sessions[: args.viewers]], product_id, there)
+    )
+    watchers.start()
+    run.watchers, run.connect_seconds = await loop.run_in_executor(None, here.recv)
     print(f"{run.watchers:,} members watching the line after {run.connect_seconds:.1f} s", file=sys.stderr)
     start = t0 + starts_in
     await asyncio.sleep(max(0.0, start - time.perf_counter()))
@@ -351,10 +378,9 @@ async def crowd(server: Server, settings: Settings, product_id: int, sessions, a
     for profiler in profilers:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
-    run.events = [w.events for _, w in streams]
-    run.lost = sum(w.lost for _, w in streams)
-    for transport, _ in streams:
-        transport.close()
+    here.send("stop")
+    run.events, run.lost = await loop.run_in_executor(None, here.recv)
+    watchers.join(timeout=60)
     return run
 
 
