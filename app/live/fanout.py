@@ -30,12 +30,13 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.live.sending import Resume, body, later, resumed, started
 from app.observability.metrics import live_stream
 
 if TYPE_CHECKING:
@@ -60,58 +61,6 @@ _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
 SLICE_SECONDS = 0.002  # the longest a room writes to its viewers before the loop runs other work
 _CHECK_EVERY = 32  # viewers written between looks at the clock
-
-_running: set[asyncio.Future[Any]] = set()  # the few writes that had to wait, kept until done
-
-
-def _later(work: Coroutine[Any, Any, Any], context: contextvars.Context | None = None) -> None:
-    task = asyncio.get_running_loop().create_task(work, context=context)
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-
-
-def _started(send: Send, message: Message) -> tuple[Coroutine[Any, Any, Any], Any] | None:
-    """Start ``send(message)`` here; None once it is done, else the coroutine and what it waits on.
-    Raises what ``send`` raises."""
-    coro: Coroutine[Any, Any, Any] = send(message)  # type: ignore[assignment]  # ASGI send is a coroutine function
-    try:
-        return coro, coro.send(None)
-    except StopIteration:
-        return None
-
-
-def _body(data: bytes) -> Message:
-    return {"type": "http.response.body", "body": data, "more_body": True}
-
-
-class _Resume:
-    """The rest of a coroutine that was started by hand and suspended on ``waiting``, as an
-    awaitable a task can run."""
-
-    __slots__ = ("coro", "waiting")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
-        self.coro, self.waiting = coro, waiting
-
-    def __await__(self) -> Generator[Any, None, None]:
-        coro, waiting = self.coro, self.waiting
-        while True:
-            try:
-                yield waiting
-            except BaseException as exc:  # cancelled while it waited
-                try:
-                    waiting = coro.throw(exc)
-                except StopIteration:
-                    return
-                continue
-            try:
-                waiting = coro.send(None)
-            except StopIteration:
-                return
-
-
-async def _resumed(coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
-    await _Resume(coro, waiting)
 
 
 class Viewer:
@@ -176,22 +125,22 @@ class Viewer:
         assert self.send is not None
         self.last = time.monotonic()
         try:
-            pending = _started(self.send, _body(data))
+            pending = started(self.send, body(data))
         except Exception:
             log.debug("live viewer gone", exc_info=True)
             self.end()
             return
         if pending is not None:
             self.busy = True
-            _later(self._finish(*pending))
+            later(self._finish(*pending))
 
     async def _finish(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
         try:
-            await _Resume(coro, waiting)
+            await Resume(coro, waiting)
             while (data := self.newest) is not None and not self.ended:
                 self.newest = None
                 assert self.send is not None
-                await self.send(_body(data))  # type: ignore[arg-type]  # encoded events here
+                await self.send(body(data))  # type: ignore[arg-type]  # encoded events here
                 self.last = time.monotonic()
         except Exception:
             log.debug("live viewer gone", exc_info=True)
@@ -201,7 +150,7 @@ class Viewer:
 
     def _run_own(self) -> None:
         self.busy = True
-        _later(self._own_loop(), self.context)
+        later(self._own_loop(), self.context)
 
     async def _own_loop(self) -> None:
         assert self.own is not None and self.send is not None
@@ -210,7 +159,7 @@ class Viewer:
                 self.newest = None
                 events = await self.own(raw)
                 if events and not self.ended:
-                    await self.send(_body(b"".join(events)))
+                    await self.send(body(b"".join(events)))
                     self.last = time.monotonic()
         except Exception:
             log.exception("a live viewer's own events failed; the stream ends")
@@ -221,7 +170,7 @@ class Viewer:
     async def begin(self, first: list[bytes]) -> None:
         """Write the current state, then whatever arrived meanwhile; from now on messages are written."""
         assert self.send is not None
-        await self.send(_body(b"".join(first)))
+        await self.send(body(b"".join(first)))
         self.last = time.monotonic()
         self.started = True
         if self.newest is not None:
@@ -241,11 +190,11 @@ class Viewer:
         if self.send is None:
             return
         try:
-            pending = _started(self.send, _END)
+            pending = started(self.send, _END)
         except Exception:
             return
         if pending is not None:
-            _later(_resumed(*pending))
+            later(resumed(*pending))
 
 
 class Room:
@@ -397,7 +346,7 @@ class LiveStream:
             try:
                 if self.stopping or viewer.ended:
                     if not viewer.ended:
-                        await send(_body(b"".join(self.first)))
+                        await send(body(b"".join(self.first)))
                     viewer.end()
                     return
                 await viewer.begin(self.first)
