@@ -1,9 +1,11 @@
-"""A member suspended or withdrawn gives back the rights they hold, once the status move's event is
+"""A member suspended or withdrawn gives back what they hold, once the status move's event is
 handled: a first-come unit goes back on sale (its order is cancelled), a draw's to the next entry in
-draw order; a right already paid stays, a member active again keeps theirs, and handling the event twice changes
-nothing more."""
+draw order, and an unused waiting-room admission ends, letting the next place in; a right already
+paid stays, a member active again keeps theirs, and handling the event twice changes nothing more."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from tests.helpers.auctions import dispatch_all
 from tests.helpers.draws import SEED, draw_on_sale, enter, entries, make
 from tests.helpers.drops import on_sale, service
 from tests.helpers.keys import key
+from tests.helpers.lines import START, admitted, at, issue, join_all, room_on_sale
 
 LEFT = [MemberStatus.SUSPENDED, MemberStatus.WITHDRAWN]
 
@@ -112,3 +115,18 @@ async def test_a_member_active_again_when_the_event_is_handled_keeps_their_right
     await dispatch_all(app)
     assert await rights_of(app, member.id) == {held.right_id: RightStatus.HELD}
     assert await fixed_left(app, product.id) == (1, 1)
+
+
+async def test_a_suspended_members_unused_admission_lets_the_next_place_in(app, members, products):
+    product = await room_on_sale(app, members, products, fixed=2, rate=6000)
+    crowd = [await members.create() for _ in range(4)]
+    await join_all(app, crowd, product.id, START - timedelta(minutes=15))
+    assert await issue(app, product.id, at(1)) == 2  # places 1 and 2: one unit each
+    assert await issue(app, product.id, at(2)) == 0
+    first = (await admitted(app, product.id))[0]
+
+    await leave(app, members, await members.get(first.member_id), MemberStatus.SUSPENDED)
+    await dispatch_all(app)
+
+    assert await issue(app, product.id, at(3)) == 1  # place 3 takes the unit place 1 held
+    assert [row.place for row in await admitted(app, product.id)] == [1, 2, 3]
