@@ -83,6 +83,11 @@ async def test_suspend_audits_and_ends_the_members_session(client, members, app)
     async with second_browser(client) as victim:
         await login(victim, target.email)
         assert (await victim.get("/me")).status_code == 200
+        form = (await client.get(f"/admin/members/{target.id}")).text  # says what a suspension does first
+        assert "cannot sign in until unsuspended" in form
+        assert "Purchase rights they hold and have not paid are cancelled" in form
+        korean = (await client.get(f"/admin/members/{target.id}", headers={"accept-language": "ko"})).text
+        assert "결제하지 않은 구매 권한은 취소돼요" in korean
         before = datetime.now(UTC) - timedelta(seconds=5)
         r = await post_form(client, f"/admin/members/{target.id}/suspend", {"reason": "Selling counterfeits"})
         assert r.status_code == 303 and r.headers["location"] == f"/admin/members/{target.id}"
