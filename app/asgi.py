@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request
@@ -19,6 +20,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins import InitPluginProtocol
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -175,6 +177,26 @@ def _live(state: State, channels: ChannelsPlugin, template_config: Any) -> None:
     state["heartbeat"] = HeartbeatPublisher(
         state["settings"], lambda: this_process("web", database.engine, streams.open_count)
     )
+
+
+class _StopBeforeChannels(InitPluginProtocol):
+    """Runs the process's shutdown while the channels plugin still publishes: listed after it, its
+    lifespan is left first. An ``on_shutdown`` hook would run after every plugin has stopped, and
+    the live states the hubs publish as they close would find the plugin gone (or race its stop)."""
+
+    def __init__(self, shutdown: Callable[[], Any]) -> None:
+        self.shutdown = shutdown
+
+    def on_app_init(self, app_config: Any) -> Any:
+        app_config.lifespan.append(self._lifespan)
+        return app_config
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self.shutdown()
 
 
 class _Lifecycle:
@@ -350,14 +372,14 @@ def create_app(settings: Settings | None, jobs: Jobs) -> Litestar:
         dependencies={"db": Provide(provide_db_session), "services": Provide(provide_services, sync_to_thread=False)},
         middleware=_middleware(settings, tracing_middleware, door),
         template_config=template_config,
-        plugins=[HTMXPlugin(), channels, *tracing_plugins],
+        plugins=[HTMXPlugin(), channels, _StopBeforeChannels(lifecycle.shutdown), *tracing_plugins],
         stores=stores,
         state=state,
         before_request=_load_member,
         before_send=[security_headers_hook(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[open_search_index, lifecycle.startup],
-        on_shutdown=[lifecycle.shutdown, close_search_index],
+        on_shutdown=[close_search_index],
         # The API schema pages (/schema*) describe every route: only for a developer.
         openapi_config=OpenAPIConfig(title="Smore", version="1") if settings.debug else None,
         debug=settings.debug,
